@@ -1,0 +1,48 @@
+//! Forward-only schema migrations, compiled into the binary and run at start.
+//! Each file runs once, in order, inside a transaction; the applied version is
+//! kept in `schema_migration`.
+
+use sqlx::sqlite::SqlitePool;
+
+use crate::{CatalogError, Result};
+
+/// (version, name, SQL). Append only; never edit a released migration.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "0001_initial",
+    include_str!("../migrations/0001_initial.sql"),
+)];
+
+pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL)",
+    )
+    .execute(pool)
+    .await?;
+    let current = current_version(pool).await?;
+    for (version, name, sql) in MIGRATIONS {
+        if *version <= current {
+            continue;
+        }
+        let mut tx = pool.begin().await?;
+        sqlx::raw_sql(*sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| CatalogError::Migration((*name).to_string(), e))?;
+        sqlx::query("INSERT INTO schema_migration (version, name) VALUES (?, ?)")
+            .bind(version)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(migration = name, "catalog schema migrated");
+    }
+    Ok(())
+}
+
+pub(crate) async fn current_version(pool: &SqlitePool) -> Result<i64> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migration")
+        .fetch_one(pool)
+        .await?;
+    Ok(v.unwrap_or(0))
+}
