@@ -1,0 +1,365 @@
+//! Segment files on disk: where they live, how they are written durably, read by
+//! byte range, and what a crash left behind. Storage carries out deletions but
+//! never decides them; the catalog is told about a file only once it is durable.
+//!
+//! Layout below the data directory:
+//! `segments/<camera id>/<UTC date YYYYMMDD>/<stream>-<start µs>.seg`, written
+//! first as `….seg.partial` and renamed when complete.
+
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use mimamori_base::{CameraId, ErrorCode, Timestamp};
+use sha2::{Digest, Sha256};
+
+pub const PARTIAL_SUFFIX: &str = ".partial";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {what} {path}: {source}", code = ErrorCode::StorageIo)]
+pub struct StorageError {
+    pub what: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: io::Error,
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+fn err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StorageError + 'a {
+    move |source| StorageError {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The segment directory of one data directory.
+#[derive(Clone, Debug)]
+pub struct SegmentStore {
+    root: PathBuf,
+}
+
+/// What a finished segment file holds, for the catalog row.
+#[derive(Clone, Debug)]
+pub struct WrittenFile {
+    pub file_name: String,
+    pub bytes: u64,
+    pub sha256: [u8; 32],
+}
+
+/// What the start-up scan found and did.
+#[derive(Debug, Default)]
+pub struct RecoveryReport {
+    /// Half-written files (the process died while writing them): discarded.
+    pub discarded_partial: Vec<(String, u64)>,
+    /// Complete files the catalog never recorded (died between rename and insert): discarded.
+    pub discarded_unreferenced: Vec<(String, u64)>,
+}
+
+/// A problem `check` found between catalog and files.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FileProblem {
+    Missing { file_name: String },
+    WrongSize { file_name: String, expected: u64, actual: u64 },
+    Unreferenced { file_name: String },
+    Partial { file_name: String },
+}
+
+impl std::fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileProblem::Missing { file_name } => write!(f, "missing: {file_name} is in the catalog but not on disk"),
+            FileProblem::WrongSize {
+                file_name,
+                expected,
+                actual,
+            } => write!(f, "wrong size: {file_name} has {actual} bytes, the catalog says {expected}"),
+            FileProblem::Unreferenced { file_name } => {
+                write!(f, "unreferenced: {file_name} is on disk but not in the catalog")
+            }
+            FileProblem::Partial { file_name } => {
+                write!(f, "unfinished: {file_name} was being written when the recorder stopped")
+            }
+        }
+    }
+}
+
+impl SegmentStore {
+    /// The store below `data_dir/segments`, created if needed.
+    pub fn open(data_dir: &Path) -> Result<SegmentStore> {
+        let root = data_dir.join("segments");
+        fs::create_dir_all(&root).map_err(err("creating", &root))?;
+        Ok(SegmentStore { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The relative file name of a new segment.
+    pub fn file_name_for(camera: CameraId, stream: &str, start: Timestamp) -> String {
+        let day = start.to_datetime().format("%Y%m%d");
+        format!("{camera}/{day}/{stream}-{}.seg", start.0)
+    }
+
+    pub fn path_of(&self, file_name: &str) -> PathBuf {
+        self.root.join(file_name)
+    }
+
+    /// Starts writing a segment file (as `.partial`).
+    pub fn create(&self, file_name: &str) -> Result<SegmentFileWriter> {
+        let final_path = self.path_of(file_name);
+        let dir = final_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.root.clone());
+        fs::create_dir_all(&dir).map_err(err("creating", &dir))?;
+        let partial = PathBuf::from(format!("{}{PARTIAL_SUFFIX}", final_path.display()));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&partial)
+            .map_err(err("creating", &partial))?;
+        Ok(SegmentFileWriter {
+            file_name: file_name.to_string(),
+            partial,
+            final_path,
+            dir,
+            out: BufWriter::with_capacity(256 * 1024, file),
+            hasher: Sha256::new(),
+            bytes: 0,
+        })
+    }
+
+    /// Reads `len` bytes at `offset` of a segment file.
+    pub fn read_range(&self, file_name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let path = self.path_of(file_name);
+        let mut f = File::open(&path).map_err(err("opening", &path))?;
+        f.seek(SeekFrom::Start(offset)).map_err(err("seeking", &path))?;
+        let mut buf = vec![0; len];
+        f.read_exact(&mut buf).map_err(err("reading", &path))?;
+        Ok(buf)
+    }
+
+    /// Deletes a segment file (the caller decided it must go). A missing file is not an error.
+    pub fn delete(&self, file_name: &str) -> Result<()> {
+        let path = self.path_of(file_name);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(err("deleting", &path)(e)),
+        }
+    }
+
+    /// All files below the store: (relative name, size). Partial files keep their suffix.
+    pub fn list_files(&self) -> Result<Vec<(String, u64)>> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in fs::read_dir(&dir).map_err(err("listing", &dir))? {
+                let entry = entry.map_err(err("listing", &dir))?;
+                let path = entry.path();
+                let meta = entry.metadata().map_err(err("reading metadata of", &path))?;
+                if meta.is_dir() {
+                    stack.push(path);
+                } else if let Ok(rel) = path.strip_prefix(&self.root) {
+                    out.push((rel.to_string_lossy().replace('\\', "/"), meta.len()));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// At start: removes what a crash left half-done. `known` are the catalog's file names.
+    pub fn recover(&self, known: &HashSet<String>) -> Result<RecoveryReport> {
+        let mut report = RecoveryReport::default();
+        for (name, size) in self.list_files()? {
+            if name.ends_with(PARTIAL_SUFFIX) {
+                self.delete(&name)?;
+                report.discarded_partial.push((name, size));
+            } else if !known.contains(&name) {
+                self.delete(&name)?;
+                report.discarded_unreferenced.push((name, size));
+            }
+        }
+        Ok(report)
+    }
+
+    /// Compares the catalog's view (name, size) with the files.
+    pub fn check(&self, expected: &[(String, u64)]) -> Result<Vec<FileProblem>> {
+        let on_disk: std::collections::HashMap<String, u64> = self.list_files()?.into_iter().collect();
+        let mut problems = Vec::new();
+        let mut referenced = HashSet::new();
+        for (name, size) in expected {
+            referenced.insert(name.clone());
+            match on_disk.get(name) {
+                None => problems.push(FileProblem::Missing {
+                    file_name: name.clone(),
+                }),
+                Some(actual) if actual != size => problems.push(FileProblem::WrongSize {
+                    file_name: name.clone(),
+                    expected: *size,
+                    actual: *actual,
+                }),
+                Some(_) => {}
+            }
+        }
+        for name in on_disk.keys() {
+            if name.ends_with(PARTIAL_SUFFIX) {
+                problems.push(FileProblem::Partial {
+                    file_name: name.clone(),
+                });
+            } else if !referenced.contains(name) {
+                problems.push(FileProblem::Unreferenced {
+                    file_name: name.clone(),
+                });
+            }
+        }
+        Ok(problems)
+    }
+}
+
+/// A segment file being written. Dropping it without [`finish`](Self::finish)
+/// leaves a `.partial` file that the next start discards.
+#[derive(Debug)]
+pub struct SegmentFileWriter {
+    file_name: String,
+    partial: PathBuf,
+    final_path: PathBuf,
+    dir: PathBuf,
+    out: BufWriter<File>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl SegmentFileWriter {
+    pub fn append(&mut self, data: &[u8]) -> Result<()> {
+        self.out.write_all(data).map_err(err("writing", &self.partial))?;
+        self.hasher.update(data);
+        self.bytes += data.len() as u64;
+        Ok(())
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Makes the file durable under its final name: flush, fsync the file, rename,
+    /// fsync the directory. Only after this may the catalog point at it.
+    pub fn finish(self) -> Result<WrittenFile> {
+        let SegmentFileWriter {
+            file_name,
+            partial,
+            final_path,
+            dir,
+            out,
+            hasher,
+            bytes,
+        } = self;
+        let file = out
+            .into_inner()
+            .map_err(|e| err("flushing", &partial)(e.into_error()))?;
+        file.sync_all().map_err(err("syncing", &partial))?;
+        drop(file);
+        fs::rename(&partial, &final_path).map_err(err("renaming", &partial))?;
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err("syncing directory", &dir))?;
+        Ok(WrittenFile {
+            file_name,
+            bytes,
+            sha256: hasher.finalize().into(),
+        })
+    }
+
+    /// Gives up on this file and removes it.
+    pub fn abandon(self) {
+        let partial = self.partial.clone();
+        drop(self);
+        let _ = fs::remove_file(partial);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        use std::hash::{BuildHasher, RandomState};
+        let d = std::env::temp_dir().join(format!(
+            "mimamori-storage-{tag}-{}-{}",
+            std::process::id(),
+            RandomState::new().hash_one(0u8)
+        ));
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn finished_file_is_readable_and_hashed() {
+        let d = temp_dir("finish");
+        let store = SegmentStore::open(&d).unwrap();
+        let name = SegmentStore::file_name_for(CameraId(3), "main", Timestamp(1_700_000_000_000_000));
+        assert_eq!(name, "3/20231114/main-1700000000000000.seg");
+        let mut w = store.create(&name).unwrap();
+        w.append(b"hello ").unwrap();
+        w.append(b"world").unwrap();
+        let done = w.finish().unwrap();
+        assert_eq!(done.bytes, 11);
+        assert_eq!(hex_of(&done.sha256), hex_of(&Sha256::digest(b"hello world")));
+        assert_eq!(store.read_range(&name, 6, 5).unwrap(), b"world");
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn recovery_discards_partial_and_unreferenced_files() {
+        let d = temp_dir("recover");
+        let store = SegmentStore::open(&d).unwrap();
+        let kept = SegmentStore::file_name_for(CameraId(1), "main", Timestamp(0));
+        let mut w = store.create(&kept).unwrap();
+        w.append(b"x").unwrap();
+        w.finish().unwrap();
+        let orphan = SegmentStore::file_name_for(CameraId(1), "main", Timestamp(60_000_000));
+        let mut w = store.create(&orphan).unwrap();
+        w.append(b"y").unwrap();
+        w.finish().unwrap();
+        let half = SegmentStore::file_name_for(CameraId(1), "main", Timestamp(120_000_000));
+        let mut w = store.create(&half).unwrap();
+        w.append(b"zz").unwrap();
+        drop(w); // as if the process died
+        let known: HashSet<String> = [kept.clone()].into_iter().collect();
+        let report = store.recover(&known).unwrap();
+        assert_eq!(report.discarded_partial.len(), 1);
+        assert_eq!(report.discarded_unreferenced, vec![(orphan, 1)]);
+        assert_eq!(store.list_files().unwrap(), vec![(kept.clone(), 1)]);
+        assert!(store.check(&[(kept, 1)]).unwrap().is_empty());
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn check_names_missing_and_resized_files() {
+        let d = temp_dir("check");
+        let store = SegmentStore::open(&d).unwrap();
+        let a = SegmentStore::file_name_for(CameraId(1), "main", Timestamp(0));
+        let mut w = store.create(&a).unwrap();
+        w.append(b"abc").unwrap();
+        w.finish().unwrap();
+        let problems = store
+            .check(&[(a.clone(), 4), ("1/19700101/main-9.seg".to_string(), 1)])
+            .unwrap();
+        assert_eq!(problems.len(), 2);
+        assert!(problems.contains(&FileProblem::WrongSize {
+            file_name: a,
+            expected: 4,
+            actual: 3
+        }));
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    fn hex_of(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+}
