@@ -1,0 +1,263 @@
+//! Cameras over RTSP/1.0 through the `retina` crate: TCP interleaved transport,
+//! Basic and Digest authentication, H.264 and H.265 video. Audio is not set up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use retina::client::{Credentials, PlayOptions, SessionOptions, SetupOptions, Transport};
+use retina::codec::{CodecItem, ParametersRef};
+
+use crate::source::{Frame, FrameSource, StreamError, StreamErrorKind, StreamOpener, StreamParams};
+
+/// How long DESCRIBE, SETUP and PLAY together may take before the camera counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens one RTSP stream of a camera.
+pub struct RtspOpener {
+    url: url::Url,
+    creds: Option<Credentials>,
+}
+
+impl RtspOpener {
+    /// `url` must be `rtsp://`; credentials given separately are used over any in the URL.
+    pub fn new(url: &str, username: Option<&str>, password: Option<&str>) -> Result<Self, StreamError> {
+        let mut url = url::Url::parse(url)
+            .map_err(|e| StreamError::new(StreamErrorKind::Unusable, format!("not a valid URL: {e}")))?;
+        if url.scheme() != "rtsp" {
+            return Err(StreamError::new(
+                StreamErrorKind::Unusable,
+                format!("not an RTSP URL (scheme {:?}); expected rtsp://host/path", url.scheme()),
+            ));
+        }
+        let mut creds = None;
+        if !url.username().is_empty() {
+            creds = Some(Credentials {
+                username: percent_decode(url.username()),
+                password: percent_decode(url.password().unwrap_or("")),
+            });
+            // Credentials never stay in the URL (it is logged and shown).
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+        }
+        if let Some(u) = username.filter(|u| !u.is_empty()) {
+            creds = Some(Credentials {
+                username: u.to_string(),
+                password: password.unwrap_or("").to_string(),
+            });
+        }
+        Ok(RtspOpener { url, creds })
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Sorts a retina error into what the recorder and the user need to know.
+fn classify(e: &retina::Error) -> StreamError {
+    let msg = e.to_string();
+    let kind = if e.status_code() == Some(401) || e.status_code() == Some(403) {
+        StreamErrorKind::AuthFailed
+    } else if msg.contains("Unable to connect")
+        || msg.contains("Connection refused")
+        || msg.contains("timed out")
+        || msg.contains("failed to lookup")
+    {
+        StreamErrorKind::Unreachable
+    } else if msg.contains("EOF") || msg.contains("reset by peer") || msg.contains("closed") {
+        StreamErrorKind::Ended
+    } else {
+        StreamErrorKind::Unusable
+    };
+    StreamError::new(kind, msg)
+}
+
+impl StreamOpener for RtspOpener {
+    fn open(&self) -> BoxFuture<'_, Result<Box<dyn FrameSource>, StreamError>> {
+        Box::pin(async move {
+            match tokio::time::timeout(CONNECT_TIMEOUT, self.connect()).await {
+                Ok(r) => r,
+                Err(_) => Err(StreamError::new(
+                    StreamErrorKind::Unreachable,
+                    format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+                )),
+            }
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.url.to_string()
+    }
+}
+
+impl RtspOpener {
+    async fn connect(&self) -> Result<Box<dyn FrameSource>, StreamError> {
+        let opts = SessionOptions::default()
+            .creds(self.creds.clone())
+            .user_agent("mimamori".to_string());
+        let mut session = retina::client::Session::describe(self.url.clone(), opts)
+            .await
+            .map_err(|e| classify(&e))?;
+        let video = session
+            .streams()
+            .iter()
+            .position(|s| {
+                s.media() == "video"
+                    && (s.encoding_name().eq_ignore_ascii_case("h264") || s.encoding_name().eq_ignore_ascii_case("h265"))
+            })
+            .ok_or_else(|| StreamError::new(StreamErrorKind::Unusable, "the camera offers no H.264 or H.265 video"))?;
+        let h265 = session.streams()[video].encoding_name().eq_ignore_ascii_case("h265");
+        session
+            .setup(video, SetupOptions::default().transport(Transport::Tcp(Default::default())))
+            .await
+            .map_err(|e| classify(&e))?;
+        let playing = session.play(PlayOptions::default()).await.map_err(|e| classify(&e))?;
+        let demuxed = playing.demuxed().map_err(|e| classify(&e))?;
+        Ok(Box::new(RtspSource {
+            demuxed,
+            video,
+            h265,
+            params: None,
+        }))
+    }
+}
+
+struct RtspSource {
+    demuxed: retina::client::Demuxed,
+    video: usize,
+    h265: bool,
+    params: Option<Arc<StreamParams>>,
+}
+
+impl RtspSource {
+    fn current_params(&mut self, refresh: bool) -> Result<Arc<StreamParams>, StreamError> {
+        if let (Some(p), false) = (&self.params, refresh) {
+            return Ok(p.clone());
+        }
+        let Some(ParametersRef::Video(v)) = self.demuxed.streams()[self.video].parameters() else {
+            return Err(StreamError::new(
+                StreamErrorKind::Unusable,
+                "the camera sent video without codec parameters (SPS/PPS)",
+            ));
+        };
+        let sample_entry = v
+            .mp4_sample_entry()
+            .build()
+            .map_err(|e| StreamError::new(StreamErrorKind::Unusable, format!("unusable codec parameters: {e}")))?;
+        let (width, height) = v.pixel_dimensions();
+        let p = Arc::new(StreamParams {
+            rfc6381_codec: v.rfc6381_codec().to_string(),
+            width,
+            height,
+            sample_entry,
+        });
+        self.params = Some(p.clone());
+        Ok(p)
+    }
+}
+
+/// H.265 random access points: IDR, and also CRA and BLA, which many cameras
+/// (and x265) send instead of IDR. retina flags only IDR.
+fn h265_is_random_access(data: &[u8]) -> bool {
+    let mut rest = data;
+    while rest.len() >= 5 {
+        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let t = (rest[4] >> 1) & 0x3f;
+        if (16..=21).contains(&t) {
+            return true;
+        }
+        if len + 4 > rest.len() {
+            break;
+        }
+        rest = &rest[4 + len..];
+    }
+    false
+}
+
+impl FrameSource for RtspSource {
+    fn next_frame(&mut self) -> BoxFuture<'_, Result<Option<Frame>, StreamError>> {
+        Box::pin(async move {
+            loop {
+                let item = match self.demuxed.next().await {
+                    None => return Ok(None),
+                    Some(Err(e)) => return Err(classify(&e)),
+                    Some(Ok(i)) => i,
+                };
+                match item {
+                    CodecItem::VideoFrame(f) => {
+                        if f.stream_id() != self.video {
+                            continue;
+                        }
+                        let params = self.current_params(f.has_new_parameters())?;
+                        let key = if self.h265 {
+                            f.is_random_access_point() || h265_is_random_access(f.data())
+                        } else {
+                            f.is_random_access_point()
+                        };
+                        return Ok(Some(Frame {
+                            pts_90k: f.timestamp().elapsed(),
+                            key,
+                            data: f.into_data(),
+                            params,
+                        }));
+                    }
+                    CodecItem::Rtcp(r) => {
+                        // RTCP BYE (PT 203): the camera ended the stream, though
+                        // the RTSP session may stay open.
+                        if r.pkts().any(|p| p.payload_type() == 203) {
+                            return Err(StreamError::new(StreamErrorKind::Ended, "the camera sent RTCP BYE"));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_non_rtsp_urls_with_a_clear_message() {
+        let e = RtspOpener::new("http://example/cam", None, None).err().unwrap();
+        assert_eq!(e.kind, StreamErrorKind::Unusable);
+        assert!(e.message.contains("not an RTSP URL"), "{}", e.message);
+        assert!(RtspOpener::new("not a url", None, None).is_err());
+    }
+
+    #[test]
+    fn credentials_are_moved_out_of_the_url() {
+        let o = RtspOpener::new("rtsp://admin:p%40ss@127.0.0.1:8554/cam1", None, None).unwrap();
+        assert_eq!(o.describe(), "rtsp://127.0.0.1:8554/cam1");
+        let c = o.creds.unwrap();
+        assert_eq!((c.username.as_str(), c.password.as_str()), ("admin", "p@ss"));
+    }
+
+    #[test]
+    fn h265_cra_counts_as_key() {
+        // length 2, NAL type 21 (CRA): first byte = 21 << 1
+        assert!(h265_is_random_access(&[0, 0, 0, 2, 42, 1]));
+        // type 1 (TRAIL_R)
+        assert!(!h265_is_random_access(&[0, 0, 0, 2, 2, 1]));
+        assert!(!h265_is_random_access(&[0, 0]));
+    }
+}

@@ -1,0 +1,383 @@
+//! Cuts one stream's frames into segments: a run starts at the first key frame
+//! after connecting; a segment closes at the first key frame after the target
+//! length (or when the codec parameters change) and is written durably before
+//! the catalog hears of it. A frame is written once the next one arrives, since
+//! only then is its duration known.
+
+use std::sync::Arc;
+
+use mimamori_base::{CameraId, Timestamp};
+use mimamori_catalog::{Catalog, NewSegment, StreamKind};
+use mimamori_media::{SampleIndex, SampleInfo};
+use mimamori_storage::{SegmentFileWriter, SegmentStore};
+use sha2::{Digest, Sha256};
+use tokio::sync::broadcast;
+
+use crate::hub::LiveFrame;
+use crate::source::{Frame, StreamParams};
+
+/// Frames further apart than this (or going backwards) break the run.
+const MAX_FRAME_GAP_90K: i64 = 10 * 90_000;
+/// Duration given to the last frame of a run when nothing better is known (1/15 s).
+const FALLBACK_DURATION_90K: i64 = 6_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SegmenterError {
+    #[error(transparent)]
+    Storage(#[from] mimamori_storage::StorageError),
+    #[error(transparent)]
+    Catalog(#[from] mimamori_catalog::CatalogError),
+    #[error("segment writer task failed: {0}")]
+    Join(String),
+}
+
+struct OpenSegment {
+    writer: SegmentFileWriter,
+    first_pts: i64,
+    index: SampleIndex,
+    params: Arc<StreamParams>,
+    params_id: i64,
+}
+
+struct Run {
+    run_start: Timestamp,
+    pts0: i64,
+    pending: Option<Frame>,
+    last_duration: i64,
+    segment: Option<OpenSegment>,
+    /// Ticks from run start to the end of the last written frame.
+    written_until: i64,
+}
+
+/// What happened to a pushed frame.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pushed {
+    /// Dropped while waiting for the first key frame.
+    WaitingForKeyFrame,
+    /// This frame started a new run at the given instant.
+    RunStarted(Timestamp),
+    Accepted,
+}
+
+pub struct Segmenter {
+    camera: CameraId,
+    stream: StreamKind,
+    store: SegmentStore,
+    catalog: Catalog,
+    target_90k: i64,
+    run: Option<Run>,
+    live: Option<broadcast::Sender<Arc<LiveFrame>>>,
+    /// End of the newest segment written, for gap bookkeeping.
+    last_end: Option<Timestamp>,
+}
+
+impl Segmenter {
+    pub fn new(
+        camera: CameraId,
+        stream: StreamKind,
+        store: SegmentStore,
+        catalog: Catalog,
+        segment_seconds: u32,
+        live: Option<broadcast::Sender<Arc<LiveFrame>>>,
+    ) -> Self {
+        Segmenter {
+            camera,
+            stream,
+            store,
+            catalog,
+            target_90k: i64::from(segment_seconds.max(1)) * 90_000,
+            run: None,
+            live,
+            last_end: None,
+        }
+    }
+
+    pub fn last_end(&self) -> Option<Timestamp> {
+        self.last_end
+    }
+
+    /// Where the current run stands in wall-clock time (end of the last written frame).
+    pub fn position(&self) -> Option<Timestamp> {
+        self.run.as_ref().map(|r| r.run_start.add_90k(r.written_until))
+    }
+
+    /// Takes the next frame. `now` is when it arrived.
+    pub async fn push(&mut self, frame: Frame, now: Timestamp) -> Result<Pushed, SegmenterError> {
+        let Some(run) = self.run.as_mut() else {
+            if !frame.key {
+                return Ok(Pushed::WaitingForKeyFrame);
+            }
+            // Never start before what is already stored (a clock step backwards).
+            let run_start = match self.last_end {
+                Some(e) if e > now => e,
+                _ => now,
+            };
+            self.run = Some(Run {
+                run_start,
+                pts0: frame.pts_90k,
+                pending: Some(frame),
+                last_duration: FALLBACK_DURATION_90K,
+                segment: None,
+                written_until: 0,
+            });
+            return Ok(Pushed::RunStarted(run_start));
+        };
+        let Some(prev) = run.pending.take() else {
+            run.pending = Some(frame);
+            return Ok(Pushed::Accepted);
+        };
+        let duration = frame.pts_90k - prev.pts_90k;
+        if duration <= 0 || duration > MAX_FRAME_GAP_90K {
+            // A timestamp jump: end this run and start again at this frame.
+            run.pending = Some(prev);
+            self.finish_run().await?;
+            return Box::pin(self.push(frame, now)).await;
+        }
+        run.last_duration = duration;
+        let cut = frame.key
+            && run.segment.as_ref().is_some_and(|s| {
+                s.index.total_duration_90k() + duration >= self.target_90k || s.params != frame.params
+            });
+        self.write_frame(prev, duration).await?;
+        if cut {
+            self.close_segment().await?;
+        }
+        if let Some(run) = self.run.as_mut() {
+            run.pending = Some(frame);
+        }
+        Ok(Pushed::Accepted)
+    }
+
+    /// Ends the run: writes the last frame and closes the segment. Returns where
+    /// recording stopped, if a run was open.
+    pub async fn finish_run(&mut self) -> Result<Option<Timestamp>, SegmenterError> {
+        let Some(run) = self.run.as_mut() else {
+            return Ok(None);
+        };
+        if let Some(last) = run.pending.take() {
+            let d = run.last_duration;
+            self.write_frame(last, d).await?;
+        }
+        self.close_segment().await?;
+        let end = self.run.take().map(|r| r.run_start.add_90k(r.written_until));
+        Ok(end)
+    }
+
+    /// Drops the run without writing the open segment (after a storage failure).
+    pub fn abandon_run(&mut self) {
+        if let Some(mut run) = self.run.take()
+            && let Some(seg) = run.segment.take()
+        {
+            seg.writer.abandon();
+        }
+    }
+
+    async fn write_frame(&mut self, frame: Frame, duration: i64) -> Result<(), SegmenterError> {
+        let Some(run) = self.run.as_mut() else {
+            return Ok(());
+        };
+        if run.segment.is_none() {
+            if !frame.key {
+                // Only possible after a failed segment: wait for the next key frame.
+                run.written_until = frame.pts_90k - run.pts0 + duration;
+                return Ok(());
+            }
+            let start = run.run_start.add_90k(frame.pts_90k - run.pts0);
+            let file_name = SegmentStore::file_name_for(self.camera, self.stream.as_str(), start);
+            let writer = self.store.create(&file_name)?;
+            let p = &frame.params;
+            let sha = Sha256::digest(&p.sample_entry);
+            let params_id = self
+                .catalog
+                .video_params_id(&p.rfc6381_codec, p.width, p.height, &p.sample_entry, &sha)
+                .await?;
+            run.segment = Some(OpenSegment {
+                writer,
+                first_pts: frame.pts_90k,
+                index: SampleIndex::default(),
+                params: frame.params.clone(),
+                params_id,
+            });
+        }
+        let Some(seg) = run.segment.as_mut() else {
+            return Ok(());
+        };
+        seg.writer.append(&frame.data)?;
+        let duration_u32 = u32::try_from(duration).unwrap_or(u32::MAX);
+        seg.index.push(SampleInfo {
+            size: u32::try_from(frame.data.len()).unwrap_or(u32::MAX),
+            duration_90k: duration_u32,
+            key: frame.key,
+        });
+        run.written_until = frame.pts_90k - run.pts0 + duration;
+        if let Some(live) = &self.live
+            && live.receiver_count() > 0
+        {
+            let _ = live.send(Arc::new(LiveFrame {
+                pts_90k: frame.pts_90k,
+                duration_90k: duration_u32,
+                key: frame.key,
+                data: Arc::new(frame.data),
+                params: frame.params,
+            }));
+        }
+        Ok(())
+    }
+
+    async fn close_segment(&mut self) -> Result<(), SegmenterError> {
+        let Some(run) = self.run.as_mut() else {
+            return Ok(());
+        };
+        let Some(seg) = run.segment.take() else {
+            return Ok(());
+        };
+        let start = run.run_start.add_90k(seg.first_pts - run.pts0);
+        let duration = seg.index.total_duration_90k();
+        let end = run.run_start.add_90k(seg.first_pts - run.pts0 + duration);
+        let run_start = run.run_start;
+        let writer = seg.writer;
+        let written = tokio::task::spawn_blocking(move || writer.finish())
+            .await
+            .map_err(|e| SegmenterError::Join(e.to_string()))??;
+        self.catalog
+            .segment_insert(&NewSegment {
+                camera_id: self.camera,
+                stream: self.stream,
+                run_start,
+                start,
+                end,
+                duration_90k: duration,
+                frames: seg.index.len() as i64,
+                key_frames: seg.index.key_frames() as i64,
+                bytes: i64::try_from(written.bytes).unwrap_or(i64::MAX),
+                video_params_id: seg.params_id,
+                file_name: written.file_name,
+                sample_index: seg.index.encode(),
+                sha256: written.sha256.to_vec(),
+            })
+            .await?;
+        self.last_end = Some(end);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mimamori_catalog::{CameraSource, NewCamera};
+
+    fn params(tag: u8) -> Arc<StreamParams> {
+        Arc::new(StreamParams {
+            rfc6381_codec: "avc1.64001F".into(),
+            width: 640,
+            height: 360,
+            sample_entry: vec![tag; 8],
+        })
+    }
+
+    fn frame(n: i64, key: bool, p: &Arc<StreamParams>) -> Frame {
+        Frame {
+            pts_90k: 1_000 + n * 6_000,
+            key,
+            data: vec![n as u8; 100],
+            params: p.clone(),
+        }
+    }
+
+    async fn setup(tag: &str) -> (Segmenter, Catalog, CameraId, std::path::PathBuf) {
+        use std::hash::{BuildHasher, RandomState};
+        let dir = std::env::temp_dir().join(format!(
+            "mimamori-seg-{tag}-{}-{}",
+            std::process::id(),
+            RandomState::new().hash_one(0u8)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let catalog = Catalog::open_sqlite(&dir.join("c.db")).await.unwrap();
+        let cam = catalog
+            .camera_insert(
+                &NewCamera {
+                    name: "c".into(),
+                    source: CameraSource::TestPattern,
+                    record_audio: false,
+                },
+                Timestamp(0),
+            )
+            .await
+            .unwrap();
+        let store = SegmentStore::open(&dir).unwrap();
+        (
+            Segmenter::new(cam, StreamKind::Main, store, catalog.clone(), 4, None),
+            catalog,
+            cam,
+            dir,
+        )
+    }
+
+    #[tokio::test]
+    async fn cuts_at_key_frames_after_target_and_segments_are_contiguous() {
+        let (mut s, catalog, cam, dir) = setup("cut").await;
+        let p = params(1);
+        let t0 = Timestamp::from_secs(1_000);
+        // Non-key frames before the first key frame are dropped.
+        assert_eq!(s.push(frame(-1, false, &p), t0).await.unwrap(), Pushed::WaitingForKeyFrame);
+        assert_eq!(s.push(frame(0, true, &p), t0).await.unwrap(), Pushed::RunStarted(t0));
+        // 15 fps, key frame every 30 frames (2 s); target 4 s → cut at frame 60, 120.
+        for n in 1..150 {
+            s.push(frame(n, n % 30 == 0, &p), t0).await.unwrap();
+        }
+        let end = s.finish_run().await.unwrap().unwrap();
+        let segs = catalog
+            .segments_overlapping(cam, StreamKind::Main, Timestamp(0), Timestamp(i64::MAX))
+            .await
+            .unwrap();
+        assert_eq!(segs.iter().map(|s| s.frames).collect::<Vec<_>>(), vec![60, 60, 30]);
+        assert_eq!(segs[0].start, t0);
+        assert_eq!(segs[0].end, segs[1].start);
+        assert_eq!(segs[1].end, segs[2].start);
+        assert_eq!(segs[2].end, end);
+        assert_eq!(end, t0.add_90k(150 * 6_000));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn new_parameters_start_a_new_segment() {
+        let (mut s, catalog, cam, dir) = setup("params").await;
+        let (a, b) = (params(1), params(2));
+        let t0 = Timestamp::from_secs(1_000);
+        for n in 0..10 {
+            s.push(frame(n, n == 0, &a), t0).await.unwrap();
+        }
+        for n in 10..20 {
+            s.push(frame(n, n == 10, &b), t0).await.unwrap();
+        }
+        s.finish_run().await.unwrap();
+        let segs = catalog
+            .segments_overlapping(cam, StreamKind::Main, Timestamp(0), Timestamp(i64::MAX))
+            .await
+            .unwrap();
+        assert_eq!(segs.len(), 2);
+        assert_ne!(segs[0].video_params_id, segs[1].video_params_id);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn timestamp_jump_starts_a_new_run() {
+        let (mut s, catalog, cam, dir) = setup("jump").await;
+        let p = params(1);
+        let t0 = Timestamp::from_secs(1_000);
+        for n in 0..5 {
+            s.push(frame(n, n == 0, &p), t0).await.unwrap();
+        }
+        // 100 s later in stream time.
+        let r = s.push(frame(1_500, true, &p), Timestamp::from_secs(1_100)).await.unwrap();
+        assert_eq!(r, Pushed::RunStarted(Timestamp::from_secs(1_100)));
+        s.finish_run().await.unwrap();
+        let segs = catalog
+            .segments_overlapping(cam, StreamKind::Main, Timestamp(0), Timestamp(i64::MAX))
+            .await
+            .unwrap();
+        assert_eq!(segs.len(), 2);
+        assert_ne!(segs[0].run_start, segs[1].run_start);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
