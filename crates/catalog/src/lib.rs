@@ -13,7 +13,9 @@ use std::str::FromStr;
 
 use mimamori_base::{CameraId, ErrorCode, SegmentId, Timestamp, UserId};
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -373,11 +375,12 @@ impl Catalog {
         sample_entry: &[u8],
         sample_entry_sha256: &[u8],
     ) -> Result<i64> {
-        if let Some(id) =
-            sqlx::query_scalar::<_, i64>("SELECT id FROM video_params WHERE sample_entry_sha256 = ?")
-                .bind(sample_entry_sha256)
-                .fetch_optional(&self.pool)
-                .await?
+        if let Some(id) = sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM video_params WHERE sample_entry_sha256 = ?",
+        )
+        .bind(sample_entry_sha256)
+        .fetch_optional(&self.pool)
+        .await?
         {
             return Ok(id);
         }
@@ -462,10 +465,42 @@ impl Catalog {
         rows.iter().map(segment_from_row).collect()
     }
 
+    /// Start, end and run start of the segments overlapping [from, to), oldest first,
+    /// without their sample indexes: for timelines and calendars.
+    pub async fn segment_times(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(Timestamp, Timestamp, Timestamp)>> {
+        let rows = sqlx::query(
+            "SELECT start_us, end_us, run_start_us FROM segment WHERE camera_id = ? AND stream = ? \
+             AND start_us < ? AND end_us > ? ORDER BY start_us, id",
+        )
+        .bind(camera.0)
+        .bind(stream.as_str())
+        .bind(to.0)
+        .bind(from.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    Timestamp(r.try_get("start_us")?),
+                    Timestamp(r.try_get("end_us")?),
+                    Timestamp(r.try_get("run_start_us")?),
+                ))
+            })
+            .collect()
+    }
+
     /// Every segment, for consistency checks. Ordered by id.
     pub async fn all_segments(&self) -> Result<Vec<Segment>> {
         let sql = format!("SELECT {SEGMENT_COLUMNS} FROM segment ORDER BY id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(segment_from_row).collect()
     }
 
@@ -477,13 +512,18 @@ impl Catalog {
     }
 
     /// End of the newest segment of a stream, if any.
-    pub async fn last_segment_end(&self, camera: CameraId, stream: StreamKind) -> Result<Option<Timestamp>> {
-        let v: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(end_us) FROM segment WHERE camera_id = ? AND stream = ?")
-                .bind(camera.0)
-                .bind(stream.as_str())
-                .fetch_one(&self.pool)
-                .await?;
+    pub async fn last_segment_end(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+    ) -> Result<Option<Timestamp>> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(end_us) FROM segment WHERE camera_id = ? AND stream = ?",
+        )
+        .bind(camera.0)
+        .bind(stream.as_str())
+        .fetch_one(&self.pool)
+        .await?;
         Ok(v.map(Timestamp))
     }
 
@@ -559,7 +599,12 @@ impl Catalog {
     }
 
     /// Closes the open gap of a stream, if any, at `end`.
-    pub async fn gap_close(&self, camera: CameraId, stream: StreamKind, end: Timestamp) -> Result<()> {
+    pub async fn gap_close(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+        end: Timestamp,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE gap SET end_us = MAX(start_us, ?) WHERE camera_id = ? AND stream = ? AND end_us IS NULL",
         )
@@ -751,7 +796,9 @@ fn camera_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Camera> {
         CameraSource::TestPattern
     } else {
         CameraSource::Rtsp {
-            main_url: r.try_get::<Option<String>, _>("main_url")?.unwrap_or_default(),
+            main_url: r
+                .try_get::<Option<String>, _>("main_url")?
+                .unwrap_or_default(),
             sub_url: r.try_get("sub_url")?,
             username: r.try_get("username")?,
             password: r.try_get("password")?,
@@ -808,7 +855,10 @@ mod tests {
             rand_suffix()
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        (Catalog::open_sqlite(&dir.join("catalog.db")).await.unwrap(), dir)
+        (
+            Catalog::open_sqlite(&dir.join("catalog.db")).await.unwrap(),
+            dir,
+        )
     }
 
     fn rand_suffix() -> u64 {
@@ -867,7 +917,13 @@ mod tests {
             .await
             .unwrap();
         let a = cat
-            .gap_open(id, StreamKind::Main, Timestamp(10), GapReason::Unreachable, "")
+            .gap_open(
+                id,
+                StreamKind::Main,
+                Timestamp(10),
+                GapReason::Unreachable,
+                "",
+            )
             .await
             .unwrap();
         let b = cat
@@ -875,7 +931,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(a, b);
-        cat.gap_close(id, StreamKind::Main, Timestamp(30)).await.unwrap();
+        cat.gap_close(id, StreamKind::Main, Timestamp(30))
+            .await
+            .unwrap();
         let gaps = cat
             .gaps_overlapping(id, StreamKind::Main, Timestamp(0), Timestamp(100))
             .await

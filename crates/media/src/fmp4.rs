@@ -48,7 +48,11 @@ pub fn init_segment(sample_entry: &[u8], width: u32, height: u32) -> Vec<u8> {
 }
 
 /// `moof` plus the `mdat` header for `samples`; the caller appends the sample bytes.
-pub fn fragment_header(sequence: u32, base_decode_time_90k: u64, samples: &[SampleInfo]) -> Vec<u8> {
+pub fn fragment_header(
+    sequence: u32,
+    base_decode_time_90k: u64,
+    samples: &[SampleInfo],
+) -> Vec<u8> {
     let mut out = Vec::new();
     let mut data_offset_pos = 0;
     write_box(&mut out, b"moof", |o| {
@@ -102,7 +106,12 @@ mod tests {
         let moof_len = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
         assert_eq!(&h[moof_len + 4..moof_len + 8], b"mdat");
         assert_eq!(h.len(), moof_len + 8);
-        let mdat_len = u32::from_be_bytes([h[moof_len], h[moof_len + 1], h[moof_len + 2], h[moof_len + 3]]);
+        let mdat_len = u32::from_be_bytes([
+            h[moof_len],
+            h[moof_len + 1],
+            h[moof_len + 2],
+            h[moof_len + 3],
+        ]);
         assert_eq!(mdat_len, 8 + 15);
     }
 }

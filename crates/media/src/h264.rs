@@ -100,9 +100,14 @@ mod tests {
 
     #[test]
     fn splits_both_start_code_lengths() {
-        let data = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5];
+        let data = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5,
+        ];
         let nals = split_annexb(&data);
-        assert_eq!(nals, vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4, 5][..]]);
+        assert_eq!(
+            nals,
+            vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 4, 5][..]]
+        );
         assert_eq!(nal_type(nals[2]), NAL_IDR);
         assert_eq!(to_avcc(&nals[..1]), vec![0, 0, 0, 3, 0x67, 1, 2]);
     }

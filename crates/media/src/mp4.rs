@@ -183,9 +183,23 @@ pub fn assemble(
     // The moov's size does not depend on the chunk offsets (co64 is fixed width),
     // so build it once to learn the size, then again with the real offsets.
     let ftyp = ftyp();
-    let probe = moov(&chunks, sample_entries, lead_90k, duration_90k, media_duration, 0);
+    let probe = moov(
+        &chunks,
+        sample_entries,
+        lead_90k,
+        duration_90k,
+        media_duration,
+        0,
+    );
     let mdat_start = (ftyp.len() + probe.len()) as u64 + 16;
-    let moov = moov(&chunks, sample_entries, lead_90k, duration_90k, media_duration, mdat_start);
+    let moov = moov(
+        &chunks,
+        sample_entries,
+        lead_90k,
+        duration_90k,
+        media_duration,
+        mdat_start,
+    );
     let mdat_len: u64 = chunks.iter().map(|c| c.slice.len).sum();
     let mut head = ftyp;
     head.extend_from_slice(&moov);
@@ -449,7 +463,13 @@ mod tests {
     fn range_across_segments_and_gaps_plays_what_exists() {
         // 0..60 s and 120..180 s; ask 30..150 s.
         let segs = [seg(1, 0, 900), seg(2, 120, 900)];
-        let m = assemble(&segs, &[entry()], Timestamp::from_secs(30), Timestamp::from_secs(150)).unwrap();
+        let m = assemble(
+            &segs,
+            &[entry()],
+            Timestamp::from_secs(30),
+            Timestamp::from_secs(150),
+        )
+        .unwrap();
         assert_eq!(m.slices.len(), 2);
         assert_eq!(m.duration_90k, 60 * 90_000);
     }
@@ -457,19 +477,38 @@ mod tests {
     #[test]
     fn empty_range_is_an_error() {
         let segs = [seg(1, 0, 900)];
-        let r = assemble(&segs, &[entry()], Timestamp::from_secs(100), Timestamp::from_secs(200));
+        let r = assemble(
+            &segs,
+            &[entry()],
+            Timestamp::from_secs(100),
+            Timestamp::from_secs(200),
+        );
         assert_eq!(r.unwrap_err(), AssembleError::Empty);
-        let r = assemble(&segs, &[entry()], Timestamp::from_secs(5), Timestamp::from_secs(5));
+        let r = assemble(
+            &segs,
+            &[entry()],
+            Timestamp::from_secs(5),
+            Timestamp::from_secs(5),
+        );
         assert_eq!(r.unwrap_err(), AssembleError::BadRange);
     }
 
     #[test]
     fn parts_map_byte_ranges() {
         let segs = [seg(1, 0, 30), seg(2, 2, 30)];
-        let m = assemble(&segs, &[entry()], Timestamp::from_secs(0), Timestamp::from_secs(4)).unwrap();
+        let m = assemble(
+            &segs,
+            &[entry()],
+            Timestamp::from_secs(0),
+            Timestamp::from_secs(4),
+        )
+        .unwrap();
         let h = m.head.len() as u64;
         let parts = m.parts_for(h - 2, 3004);
-        assert_eq!(parts, vec![(None, h - 2, 2), (Some(0), 0, 3000), (Some(1), 0, 2)]);
+        assert_eq!(
+            parts,
+            vec![(None, h - 2, 2), (Some(0), 0, 3000), (Some(1), 0, 2)]
+        );
         assert!(m.parts_for(m.len, 10).is_empty());
     }
 }

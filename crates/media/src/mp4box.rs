@@ -11,7 +11,13 @@ pub fn write_box(out: &mut Vec<u8>, fourcc: &[u8; 4], body: impl FnOnce(&mut Vec
 }
 
 /// A full box: version and 24-bit flags after the header.
-pub fn write_full_box(out: &mut Vec<u8>, fourcc: &[u8; 4], version: u8, flags: u32, body: impl FnOnce(&mut Vec<u8>)) {
+pub fn write_full_box(
+    out: &mut Vec<u8>,
+    fourcc: &[u8; 4],
+    version: u8,
+    flags: u32,
+    body: impl FnOnce(&mut Vec<u8>),
+) {
     write_box(out, fourcc, |o| {
         o.extend_from_slice(&((u32::from(version) << 24) | (flags & 0x00ff_ffff)).to_be_bytes());
         body(o);

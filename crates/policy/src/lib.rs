@@ -127,7 +127,12 @@ mod tests {
     fn kitakyushu_forbids_live_view() {
         // REQ-LOC-2: no constant monitoring.
         assert!(!Policy::preset("kitakyushu").unwrap().live_view.allowed);
-        assert!(Policy::preset("tottori-city-hall").unwrap().live_view.allowed);
+        assert!(
+            Policy::preset("tottori-city-hall")
+                .unwrap()
+                .live_view
+                .allowed
+        );
     }
 
     #[test]

@@ -77,8 +77,17 @@ impl StatusHub {
     }
 
     /// Updates a status in place (creating a `Starting` one if absent).
-    pub fn update(&self, camera: CameraId, stream: StreamKind, now: Timestamp, f: impl FnOnce(&mut CameraStatus)) {
-        let mut map = self.statuses.write().unwrap_or_else(PoisonError::into_inner);
+    pub fn update(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+        now: Timestamp,
+        f: impl FnOnce(&mut CameraStatus),
+    ) {
+        let mut map = self
+            .statuses
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         let s = map.entry((camera, stream)).or_insert_with(|| CameraStatus {
             state: CameraState::Starting,
             reason: None,
@@ -107,7 +116,10 @@ impl StatusHub {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|(c, _), _| *c != camera);
-        self.live.lock().unwrap_or_else(PoisonError::into_inner).remove(&camera);
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&camera);
     }
 
     /// The sender live frames of a camera's main stream go to.

@@ -51,6 +51,7 @@ pub struct RecorderContext {
 }
 
 struct Running {
+    source: CameraSource,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -80,10 +81,12 @@ impl RecorderSet {
         self.stop(camera.id).await;
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
-        let streams: Vec<(StreamKind, Result<Box<dyn StreamOpener>, String>)> = match &camera.source {
+        let streams: Vec<(StreamKind, Result<Box<dyn StreamOpener>, String>)> = match &camera.source
+        {
             CameraSource::TestPattern => vec![(
                 StreamKind::Main,
-                Ok(Box::new(TestPatternOpener::new(self.ctx.clock.clone())) as Box<dyn StreamOpener>),
+                Ok(Box::new(TestPatternOpener::new(self.ctx.clock.clone()))
+                    as Box<dyn StreamOpener>),
             )],
             CameraSource::Rtsp {
                 main_url,
@@ -128,7 +131,14 @@ impl RecorderSet {
                 }
             }));
         }
-        self.running.lock().await.insert(camera.id, Running { stop, tasks });
+        self.running.lock().await.insert(
+            camera.id,
+            Running {
+                source: camera.source.clone(),
+                stop,
+                tasks,
+            },
+        );
     }
 
     /// Stops a camera's recorders and waits until their segments are closed.
@@ -139,6 +149,33 @@ impl RecorderSet {
             for t in r.tasks {
                 let _ = t.await;
             }
+        }
+    }
+
+    /// Brings the running recorders in line with the catalog's cameras: starts new
+    /// ones, restarts those whose source changed, stops removed ones.
+    pub async fn sync(&self, cameras: &[Camera]) {
+        let (stale, missing): (Vec<CameraId>, Vec<&Camera>) = {
+            let running = self.running.lock().await;
+            let stale = running
+                .iter()
+                .filter(|(id, r)| !cameras.iter().any(|c| c.id == **id && c.source == r.source))
+                .map(|(id, _)| *id)
+                .collect();
+            let missing = cameras
+                .iter()
+                .filter(|c| running.get(&c.id).is_none_or(|r| r.source != c.source))
+                .collect();
+            (stale, missing)
+        };
+        for id in stale {
+            self.stop(id).await;
+            if !cameras.iter().any(|c| c.id == id) {
+                self.ctx.hub.remove(id);
+            }
+        }
+        for c in missing {
+            self.start(c).await;
         }
     }
 
@@ -207,13 +244,20 @@ async fn run_stream(
         live,
     );
     let now = ctx.clock.now();
-    ctx.hub.update(camera, stream, now, |s| s.state = CameraState::Starting);
+    ctx.hub
+        .update(camera, stream, now, |s| s.state = CameraState::Starting);
     // Whatever happened since the newest stored segment (a stop, a crash) is a gap.
     let mut gap_from = match ctx.catalog.last_segment_end(camera, stream).await {
         Ok(Some(end)) => {
             log_catalog(
                 ctx.catalog
-                    .gap_open(camera, stream, end, GapReason::RecorderStopped, "recorder was not running")
+                    .gap_open(
+                        camera,
+                        stream,
+                        end,
+                        GapReason::RecorderStopped,
+                        "recorder was not running",
+                    )
                     .await,
             );
             end
@@ -240,8 +284,16 @@ async fn run_stream(
                 failures += 1;
                 let now = ctx.clock.now();
                 let reason = gap_reason(&e.kind);
-                log_catalog(ctx.catalog.gap_open(camera, stream, gap_from, reason, &e.message).await);
-                log_catalog(ctx.catalog.gap_set_reason(camera, stream, reason, &e.message).await);
+                log_catalog(
+                    ctx.catalog
+                        .gap_open(camera, stream, gap_from, reason, &e.message)
+                        .await,
+                );
+                log_catalog(
+                    ctx.catalog
+                        .gap_set_reason(camera, stream, reason, &e.message)
+                        .await,
+                );
                 let auth = e.kind == StreamErrorKind::AuthFailed;
                 if failures == 1 || auth {
                     tracing::warn!(camera = %name, stream = stream.as_str(), url = %target, "cannot open stream: {}", e.message);
@@ -275,10 +327,18 @@ async fn run_stream(
                 Err(_) => {
                     break (
                         GapReason::Stalled,
-                        format!("no frame for {} s although the connection is open", watchdog.as_secs()),
+                        format!(
+                            "no frame for {} s although the connection is open",
+                            watchdog.as_secs()
+                        ),
                     );
                 }
-                Ok(Ok(None)) => break (GapReason::StreamEnded, "the camera ended the stream".to_string()),
+                Ok(Ok(None)) => {
+                    break (
+                        GapReason::StreamEnded,
+                        "the camera ended the stream".to_string(),
+                    );
+                }
                 Ok(Err(e)) => break (gap_reason(&e.kind), e.message),
                 Ok(Ok(Some(frame))) => {
                     let now = ctx.clock.now();
@@ -326,14 +386,20 @@ async fn run_stream(
             }
         };
         gap_from = end.or(seg.last_end()).unwrap_or(now);
-        log_catalog(ctx.catalog.gap_open(camera, stream, gap_from, reason, &detail).await);
+        log_catalog(
+            ctx.catalog
+                .gap_open(camera, stream, gap_from, reason, &detail)
+                .await,
+        );
         if reason == GapReason::RecorderStopped {
             break;
         }
         tracing::warn!(camera = %name, stream = stream.as_str(), reason = reason.as_str(), "{detail}");
         failures += 1;
         let code = match reason {
-            GapReason::Stalled | GapReason::StreamEnded | GapReason::StreamError => ErrorCode::CameraStream,
+            GapReason::Stalled | GapReason::StreamEnded | GapReason::StreamError => {
+                ErrorCode::CameraStream
+            }
             GapReason::AuthFailed => ErrorCode::CameraAuth,
             _ => ErrorCode::CameraUnreachable,
         };

@@ -22,13 +22,21 @@ pub struct RtspOpener {
 
 impl RtspOpener {
     /// `url` must be `rtsp://`; credentials given separately are used over any in the URL.
-    pub fn new(url: &str, username: Option<&str>, password: Option<&str>) -> Result<Self, StreamError> {
-        let mut url = url::Url::parse(url)
-            .map_err(|e| StreamError::new(StreamErrorKind::Unusable, format!("not a valid URL: {e}")))?;
+    pub fn new(
+        url: &str,
+        username: Option<&str>,
+        password: Option<&str>,
+    ) -> Result<Self, StreamError> {
+        let mut url = url::Url::parse(url).map_err(|e| {
+            StreamError::new(StreamErrorKind::Unusable, format!("not a valid URL: {e}"))
+        })?;
         if url.scheme() != "rtsp" {
             return Err(StreamError::new(
                 StreamErrorKind::Unusable,
-                format!("not an RTSP URL (scheme {:?}); expected rtsp://host/path", url.scheme()),
+                format!(
+                    "not an RTSP URL (scheme {:?}); expected rtsp://host/path",
+                    url.scheme()
+                ),
             ));
         }
         let mut creds = None;
@@ -58,7 +66,10 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'%'
             && i + 2 < bytes.len()
-            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16)
+            && let Ok(v) = u8::from_str_radix(
+                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                16,
+            )
         {
             out.push(v);
             i += 3;
@@ -120,15 +131,29 @@ impl RtspOpener {
             .iter()
             .position(|s| {
                 s.media() == "video"
-                    && (s.encoding_name().eq_ignore_ascii_case("h264") || s.encoding_name().eq_ignore_ascii_case("h265"))
+                    && (s.encoding_name().eq_ignore_ascii_case("h264")
+                        || s.encoding_name().eq_ignore_ascii_case("h265"))
             })
-            .ok_or_else(|| StreamError::new(StreamErrorKind::Unusable, "the camera offers no H.264 or H.265 video"))?;
-        let h265 = session.streams()[video].encoding_name().eq_ignore_ascii_case("h265");
+            .ok_or_else(|| {
+                StreamError::new(
+                    StreamErrorKind::Unusable,
+                    "the camera offers no H.264 or H.265 video",
+                )
+            })?;
+        let h265 = session.streams()[video]
+            .encoding_name()
+            .eq_ignore_ascii_case("h265");
         session
-            .setup(video, SetupOptions::default().transport(Transport::Tcp(Default::default())))
+            .setup(
+                video,
+                SetupOptions::default().transport(Transport::Tcp(Default::default())),
+            )
             .await
             .map_err(|e| classify(&e))?;
-        let playing = session.play(PlayOptions::default()).await.map_err(|e| classify(&e))?;
+        let playing = session
+            .play(PlayOptions::default())
+            .await
+            .map_err(|e| classify(&e))?;
         let demuxed = playing.demuxed().map_err(|e| classify(&e))?;
         Ok(Box::new(RtspSource {
             demuxed,
@@ -157,10 +182,12 @@ impl RtspSource {
                 "the camera sent video without codec parameters (SPS/PPS)",
             ));
         };
-        let sample_entry = v
-            .mp4_sample_entry()
-            .build()
-            .map_err(|e| StreamError::new(StreamErrorKind::Unusable, format!("unusable codec parameters: {e}")))?;
+        let sample_entry = v.mp4_sample_entry().build().map_err(|e| {
+            StreamError::new(
+                StreamErrorKind::Unusable,
+                format!("unusable codec parameters: {e}"),
+            )
+        })?;
         let (width, height) = v.pixel_dimensions();
         let p = Arc::new(StreamParams {
             rfc6381_codec: v.rfc6381_codec().to_string(),
@@ -222,7 +249,10 @@ impl FrameSource for RtspSource {
                         // RTCP BYE (PT 203): the camera ended the stream, though
                         // the RTSP session may stay open.
                         if r.pkts().any(|p| p.payload_type() == 203) {
-                            return Err(StreamError::new(StreamErrorKind::Ended, "the camera sent RTCP BYE"));
+                            return Err(StreamError::new(
+                                StreamErrorKind::Ended,
+                                "the camera sent RTCP BYE",
+                            ));
                         }
                     }
                     _ => {}
@@ -238,7 +268,9 @@ mod tests {
 
     #[test]
     fn rejects_non_rtsp_urls_with_a_clear_message() {
-        let e = RtspOpener::new("http://example/cam", None, None).err().unwrap();
+        let e = RtspOpener::new("http://example/cam", None, None)
+            .err()
+            .unwrap();
         assert_eq!(e.kind, StreamErrorKind::Unusable);
         assert!(e.message.contains("not an RTSP URL"), "{}", e.message);
         assert!(RtspOpener::new("not a url", None, None).is_err());
@@ -249,7 +281,10 @@ mod tests {
         let o = RtspOpener::new("rtsp://admin:p%40ss@127.0.0.1:8554/cam1", None, None).unwrap();
         assert_eq!(o.describe(), "rtsp://127.0.0.1:8554/cam1");
         let c = o.creds.unwrap();
-        assert_eq!((c.username.as_str(), c.password.as_str()), ("admin", "p@ss"));
+        assert_eq!(
+            (c.username.as_str(), c.password.as_str()),
+            ("admin", "p@ss")
+        );
     }
 
     #[test]

@@ -98,7 +98,9 @@ impl Segmenter {
 
     /// Where the current run stands in wall-clock time (end of the last written frame).
     pub fn position(&self) -> Option<Timestamp> {
-        self.run.as_ref().map(|r| r.run_start.add_90k(r.written_until))
+        self.run
+            .as_ref()
+            .map(|r| r.run_start.add_90k(r.written_until))
     }
 
     /// Takes the next frame. `now` is when it arrived.
@@ -136,7 +138,8 @@ impl Segmenter {
         run.last_duration = duration;
         let cut = frame.key
             && run.segment.as_ref().is_some_and(|s| {
-                s.index.total_duration_90k() + duration >= self.target_90k || s.params != frame.params
+                s.index.total_duration_90k() + duration >= self.target_90k
+                    || s.params != frame.params
             });
         self.write_frame(prev, duration).await?;
         if cut {
@@ -159,7 +162,10 @@ impl Segmenter {
             self.write_frame(last, d).await?;
         }
         self.close_segment().await?;
-        let end = self.run.take().map(|r| r.run_start.add_90k(r.written_until));
+        let end = self
+            .run
+            .take()
+            .map(|r| r.run_start.add_90k(r.written_until));
         Ok(end)
     }
 
@@ -319,8 +325,14 @@ mod tests {
         let p = params(1);
         let t0 = Timestamp::from_secs(1_000);
         // Non-key frames before the first key frame are dropped.
-        assert_eq!(s.push(frame(-1, false, &p), t0).await.unwrap(), Pushed::WaitingForKeyFrame);
-        assert_eq!(s.push(frame(0, true, &p), t0).await.unwrap(), Pushed::RunStarted(t0));
+        assert_eq!(
+            s.push(frame(-1, false, &p), t0).await.unwrap(),
+            Pushed::WaitingForKeyFrame
+        );
+        assert_eq!(
+            s.push(frame(0, true, &p), t0).await.unwrap(),
+            Pushed::RunStarted(t0)
+        );
         // 15 fps, key frame every 30 frames (2 s); target 4 s → cut at frame 60, 120.
         for n in 1..150 {
             s.push(frame(n, n % 30 == 0, &p), t0).await.unwrap();
@@ -330,7 +342,10 @@ mod tests {
             .segments_overlapping(cam, StreamKind::Main, Timestamp(0), Timestamp(i64::MAX))
             .await
             .unwrap();
-        assert_eq!(segs.iter().map(|s| s.frames).collect::<Vec<_>>(), vec![60, 60, 30]);
+        assert_eq!(
+            segs.iter().map(|s| s.frames).collect::<Vec<_>>(),
+            vec![60, 60, 30]
+        );
         assert_eq!(segs[0].start, t0);
         assert_eq!(segs[0].end, segs[1].start);
         assert_eq!(segs[1].end, segs[2].start);
@@ -369,7 +384,10 @@ mod tests {
             s.push(frame(n, n == 0, &p), t0).await.unwrap();
         }
         // 100 s later in stream time.
-        let r = s.push(frame(1_500, true, &p), Timestamp::from_secs(1_100)).await.unwrap();
+        let r = s
+            .push(frame(1_500, true, &p), Timestamp::from_secs(1_100))
+            .await
+            .unwrap();
         assert_eq!(r, Pushed::RunStarted(Timestamp::from_secs(1_100)));
         s.finish_run().await.unwrap();
         let segs = catalog

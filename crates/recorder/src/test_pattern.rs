@@ -11,7 +11,9 @@ use mimamori_base::SharedClock;
 use mimamori_base::time::jst;
 use mimamori_media::h264;
 use openh264::OpenH264API;
-use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, RateControlMode};
+use openh264::encoder::{
+    BitRate, Encoder, EncoderConfig, FrameRate, IntraFramePeriod, QpRange, RateControlMode,
+};
 use openh264::formats::YUVBuffer;
 use tokio::sync::mpsc;
 
@@ -41,7 +43,12 @@ impl StreamOpener for TestPatternOpener {
             std::thread::Builder::new()
                 .name("test-pattern".into())
                 .spawn(move || generate(clock, tx))
-                .map_err(|e| StreamError::new(StreamErrorKind::Unusable, format!("cannot start the test pattern: {e}")))?;
+                .map_err(|e| {
+                    StreamError::new(
+                        StreamErrorKind::Unusable,
+                        format!("cannot start the test pattern: {e}"),
+                    )
+                })?;
             Ok(Box::new(TestPatternSource { rx }) as Box<dyn FrameSource>)
         })
     }
@@ -66,7 +73,8 @@ fn generate(clock: SharedClock, tx: mpsc::Sender<Result<Frame, StreamError>>) {
     let config = EncoderConfig::new()
         .bitrate(BitRate::from_bps(400_000))
         .max_frame_rate(FrameRate::from_hz(FPS as f32))
-        .rate_control_mode(RateControlMode::Bitrate)
+        .rate_control_mode(RateControlMode::Off)
+        .qp(QpRange::new(26, 32))
         .intra_frame_period(IntraFramePeriod::from_num_frames(GOP))
         .skip_frames(false);
     let mut encoder = match Encoder::with_api_config(OpenH264API::from_source(), config) {
@@ -88,7 +96,11 @@ fn generate(clock: SharedClock, tx: mpsc::Sender<Result<Frame, StreamError>>) {
             std::thread::sleep(wait);
         }
         let now = clock.now();
-        let text = now.to_datetime().with_timezone(&jst()).format("%Y-%m-%d %H:%M:%S").to_string();
+        let text = now
+            .to_datetime()
+            .with_timezone(&jst())
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string();
         draw(&mut yuv, n, &text);
         if n % u64::from(GOP) == 0 {
             encoder.force_intra_frame();
@@ -97,7 +109,10 @@ fn generate(clock: SharedClock, tx: mpsc::Sender<Result<Frame, StreamError>>) {
         let bitstream = match encoder.encode(&src) {
             Ok(b) => b.to_vec(),
             Err(e) => {
-                let _ = tx.blocking_send(Err(StreamError::new(StreamErrorKind::Unusable, format!("encoding failed: {e}"))));
+                let _ = tx.blocking_send(Err(StreamError::new(
+                    StreamErrorKind::Unusable,
+                    format!("encoding failed: {e}"),
+                )));
                 return;
             }
         };

@@ -61,26 +61,47 @@ pub struct RecoveryReport {
 /// A problem `check` found between catalog and files.
 #[derive(Debug, PartialEq, Eq)]
 pub enum FileProblem {
-    Missing { file_name: String },
-    WrongSize { file_name: String, expected: u64, actual: u64 },
-    Unreferenced { file_name: String },
-    Partial { file_name: String },
+    Missing {
+        file_name: String,
+    },
+    WrongSize {
+        file_name: String,
+        expected: u64,
+        actual: u64,
+    },
+    Unreferenced {
+        file_name: String,
+    },
+    Partial {
+        file_name: String,
+    },
 }
 
 impl std::fmt::Display for FileProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            FileProblem::Missing { file_name } => write!(f, "missing: {file_name} is in the catalog but not on disk"),
+            FileProblem::Missing { file_name } => {
+                write!(f, "missing: {file_name} is in the catalog but not on disk")
+            }
             FileProblem::WrongSize {
                 file_name,
                 expected,
                 actual,
-            } => write!(f, "wrong size: {file_name} has {actual} bytes, the catalog says {expected}"),
+            } => write!(
+                f,
+                "wrong size: {file_name} has {actual} bytes, the catalog says {expected}"
+            ),
             FileProblem::Unreferenced { file_name } => {
-                write!(f, "unreferenced: {file_name} is on disk but not in the catalog")
+                write!(
+                    f,
+                    "unreferenced: {file_name} is on disk but not in the catalog"
+                )
             }
             FileProblem::Partial { file_name } => {
-                write!(f, "unfinished: {file_name} was being written when the recorder stopped")
+                write!(
+                    f,
+                    "unfinished: {file_name} was being written when the recorder stopped"
+                )
             }
         }
     }
@@ -137,7 +158,8 @@ impl SegmentStore {
     pub fn read_range(&self, file_name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
         let path = self.path_of(file_name);
         let mut f = File::open(&path).map_err(err("opening", &path))?;
-        f.seek(SeekFrom::Start(offset)).map_err(err("seeking", &path))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(err("seeking", &path))?;
         let mut buf = vec![0; len];
         f.read_exact(&mut buf).map_err(err("reading", &path))?;
         Ok(buf)
@@ -161,7 +183,9 @@ impl SegmentStore {
             for entry in fs::read_dir(&dir).map_err(err("listing", &dir))? {
                 let entry = entry.map_err(err("listing", &dir))?;
                 let path = entry.path();
-                let meta = entry.metadata().map_err(err("reading metadata of", &path))?;
+                let meta = entry
+                    .metadata()
+                    .map_err(err("reading metadata of", &path))?;
                 if meta.is_dir() {
                     stack.push(path);
                 } else if let Ok(rel) = path.strip_prefix(&self.root) {
@@ -190,7 +214,8 @@ impl SegmentStore {
 
     /// Compares the catalog's view (name, size) with the files.
     pub fn check(&self, expected: &[(String, u64)]) -> Result<Vec<FileProblem>> {
-        let on_disk: std::collections::HashMap<String, u64> = self.list_files()?.into_iter().collect();
+        let on_disk: std::collections::HashMap<String, u64> =
+            self.list_files()?.into_iter().collect();
         let mut problems = Vec::new();
         let mut referenced = HashSet::new();
         for (name, size) in expected {
@@ -237,7 +262,9 @@ pub struct SegmentFileWriter {
 
 impl SegmentFileWriter {
     pub fn append(&mut self, data: &[u8]) -> Result<()> {
-        self.out.write_all(data).map_err(err("writing", &self.partial))?;
+        self.out
+            .write_all(data)
+            .map_err(err("writing", &self.partial))?;
         self.hasher.update(data);
         self.bytes += data.len() as u64;
         Ok(())
@@ -302,14 +329,18 @@ mod tests {
     fn finished_file_is_readable_and_hashed() {
         let d = temp_dir("finish");
         let store = SegmentStore::open(&d).unwrap();
-        let name = SegmentStore::file_name_for(CameraId(3), "main", Timestamp(1_700_000_000_000_000));
+        let name =
+            SegmentStore::file_name_for(CameraId(3), "main", Timestamp(1_700_000_000_000_000));
         assert_eq!(name, "3/20231114/main-1700000000000000.seg");
         let mut w = store.create(&name).unwrap();
         w.append(b"hello ").unwrap();
         w.append(b"world").unwrap();
         let done = w.finish().unwrap();
         assert_eq!(done.bytes, 11);
-        assert_eq!(hex_of(&done.sha256), hex_of(&Sha256::digest(b"hello world")));
+        assert_eq!(
+            hex_of(&done.sha256),
+            hex_of(&Sha256::digest(b"hello world"))
+        );
         assert_eq!(store.read_range(&name, 6, 5).unwrap(), b"world");
         fs::remove_dir_all(d).unwrap();
     }

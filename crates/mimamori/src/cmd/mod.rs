@@ -1,0 +1,9 @@
+//! One module per subcommand.
+
+pub mod bench;
+pub mod camera;
+pub mod check;
+pub mod demo;
+pub mod init;
+pub mod serve;
+pub mod user;

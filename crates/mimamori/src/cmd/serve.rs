@@ -1,0 +1,127 @@
+//! `mimamori serve`: records every camera and serves the UI and API until
+//! SIGINT/SIGTERM, then closes open segments durably before exiting.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use mimamori_base::{SharedClock, SystemClock};
+use mimamori_recorder::{RecorderContext, StatusHub, start_recorders};
+use mimamori_web::AppState;
+
+use crate::config::Config;
+use crate::datadir::{DataDir, LOCK_FILE};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Data directory (created by `mimamori init`).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Address to listen on, e.g. 127.0.0.1:8080 (default: from config.toml).
+    #[arg(long)]
+    pub listen: Option<String>,
+}
+
+pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+    serve(&a.data, a.listen.as_deref(), |_| {}).await
+}
+
+/// Runs the server; `ready` is called with the bound address once it listens.
+pub async fn serve(
+    data: &std::path::Path,
+    listen: Option<&str>,
+    ready: impl FnOnce(std::net::SocketAddr),
+) -> anyhow::Result<ExitCode> {
+    let config = Config::load(data)?;
+    let dir = DataDir::open(data).await?;
+    let policy = dir.policy()?;
+    // One recorder per data directory: a second one would write the same files.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(data.join(LOCK_FILE))
+        .with_context(|| format!("opening {}", data.join(LOCK_FILE).display()))?;
+    if lock.try_lock().is_err() {
+        anyhow::bail!("another mimamori is already serving {}", data.display());
+    }
+    dir.recover().await?;
+    let clock: SharedClock = Arc::new(SystemClock);
+    let hub = StatusHub::new();
+    let cameras = dir.catalog.cameras().await?;
+    let recorders = start_recorders(
+        RecorderContext {
+            catalog: dir.catalog.clone(),
+            store: dir.store.clone(),
+            clock: clock.clone(),
+            hub,
+            config: config.recorder(),
+        },
+        &cameras,
+    )
+    .await;
+    tracing::info!(cameras = cameras.len(), preset = %policy.preset, "recording");
+    let state = AppState {
+        catalog: dir.catalog.clone(),
+        store: dir.store.clone(),
+        clock,
+        recorders: recorders.clone(),
+        policy: Arc::new(policy),
+        config: Arc::new(config.web()),
+        throttle: Arc::default(),
+    };
+    // Cameras added or changed by the CLI while serving are picked up here.
+    let sync = {
+        let catalog = dir.catalog.clone();
+        let recorders = recorders.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                match catalog.cameras().await {
+                    Ok(c) => recorders.sync(&c).await,
+                    Err(e) => tracing::error!("{e}"),
+                }
+            }
+        })
+    };
+    let addr = listen.unwrap_or(&config.listen).to_string();
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
+    tracing::info!("listening on http://{bound}/");
+    ready(bound);
+    let app = mimamori_web::router(state);
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+    let result = server.await;
+    tracing::info!("shutting down: closing open segments");
+    sync.abort();
+    recorders.stop_all().await;
+    dir.catalog.close().await;
+    drop(lock);
+    result.context("web server failed")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

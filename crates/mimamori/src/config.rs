@@ -1,0 +1,145 @@
+//! The configuration: one typed struct, layered defaults → `config.toml` in the
+//! data directory → `MIMAMORI_*` environment variables.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the web server listens on (`MIMAMORI_LISTEN`).
+    pub listen: String,
+    pub recorder: RecorderSection,
+    pub session: SessionSection,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecorderSection {
+    /// Target segment length in seconds; cut at the next key frame (`MIMAMORI_SEGMENT_SECONDS`).
+    pub segment_seconds: u32,
+    /// Seconds without a frame before a stream counts as frozen (`MIMAMORI_WATCHDOG_SECONDS`).
+    pub watchdog_seconds: u32,
+    /// Seconds to wait after a camera refused our credentials (`MIMAMORI_AUTH_RETRY_SECONDS`).
+    pub auth_retry_seconds: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSection {
+    /// Minutes without a request after which a login session ends.
+    pub idle_minutes: u32,
+    /// Hours after login after which a session ends regardless.
+    pub max_hours: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            recorder: RecorderSection::default(),
+            session: SessionSection::default(),
+        }
+    }
+}
+
+impl Default for RecorderSection {
+    fn default() -> Self {
+        let d = mimamori_recorder::RecorderConfig::default();
+        RecorderSection {
+            segment_seconds: d.segment_seconds,
+            watchdog_seconds: d.watchdog_seconds,
+            auth_retry_seconds: d.auth_retry_seconds,
+        }
+    }
+}
+
+impl Default for SessionSection {
+    fn default() -> Self {
+        SessionSection {
+            idle_minutes: 30,
+            max_hours: 12,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `config.toml` of a data directory (absent = defaults), then the environment.
+    pub fn load(data_dir: &Path) -> anyhow::Result<Config> {
+        let path = data_dir.join("config.toml");
+        let mut cfg = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                toml::from_str(&text).with_context(|| format!("{} is invalid", path.display()))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let num = |name: &str| -> anyhow::Result<Option<u32>> {
+            match std::env::var(name) {
+                Ok(v) => {
+                    Ok(Some(v.parse().with_context(|| {
+                        format!("{name}={v:?} is not a number")
+                    })?))
+                }
+                Err(_) => Ok(None),
+            }
+        };
+        if let Ok(v) = std::env::var("MIMAMORI_LISTEN") {
+            cfg.listen = v;
+        }
+        if let Some(v) = num("MIMAMORI_SEGMENT_SECONDS")? {
+            cfg.recorder.segment_seconds = v;
+        }
+        if let Some(v) = num("MIMAMORI_WATCHDOG_SECONDS")? {
+            cfg.recorder.watchdog_seconds = v;
+        }
+        if let Some(v) = num("MIMAMORI_AUTH_RETRY_SECONDS")? {
+            cfg.recorder.auth_retry_seconds = v;
+        }
+        Ok(cfg)
+    }
+
+    pub fn recorder(&self) -> mimamori_recorder::RecorderConfig {
+        mimamori_recorder::RecorderConfig {
+            segment_seconds: self.recorder.segment_seconds,
+            watchdog_seconds: self.recorder.watchdog_seconds,
+            auth_retry_seconds: self.recorder.auth_retry_seconds,
+        }
+    }
+
+    pub fn web(&self) -> mimamori_web::WebConfig {
+        mimamori_web::WebConfig {
+            session_max_micros: i64::from(self.session.max_hours) * 3_600_000_000,
+            session_idle_micros: i64::from(self.session.idle_minutes) * 60_000_000,
+        }
+    }
+
+    /// The defaults as a commented file, written by `init`.
+    pub fn default_file() -> String {
+        let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
+        format!(
+            "# mimamori configuration. Every setting may also come from the environment\n\
+             # (MIMAMORI_LISTEN, MIMAMORI_SEGMENT_SECONDS, MIMAMORI_WATCHDOG_SECONDS,\n\
+             # MIMAMORI_AUTH_RETRY_SECONDS). See docs/DATA-DIRECTORY.md.\n\n{body}"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_file_parses_back() {
+        let text = Config::default_file();
+        let c: Config = toml::from_str(&text).unwrap();
+        assert_eq!(c.recorder.segment_seconds, 60);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("bogus = 1").is_err());
+    }
+}

@@ -1,0 +1,165 @@
+// mimamori page script: calendar, 24-hour timeline, player, range download and
+// live view. Served by the binary itself; talks only to this server.
+(() => {
+  'use strict';
+  const S = JSON.parse(document.getElementById('i18n').textContent);
+  const JST = 9 * 3600 * 1000;
+  const DAY = 24 * 3600 * 1000;
+  const pad = (n) => String(n).padStart(2, '0');
+  const jstParts = (ms) => {
+    const t = new Date(ms + JST);
+    return { y: t.getUTCFullYear(), mo: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours(), mi: t.getUTCMinutes(), s: t.getUTCSeconds() };
+  };
+  const iso = (ms) => { const p = jstParts(ms); return `${p.y}-${pad(p.mo)}-${pad(p.d)}T${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}+09:00`; };
+  const local = (ms) => iso(ms).slice(0, 19);
+  const hms = (ms) => { const p = jstParts(ms); return `${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}`; };
+  const dayStart = (ymd) => Date.parse(`${ymd}T00:00:00+09:00`);
+  const lang = document.documentElement.lang;
+
+  const root = document.getElementById('viewer');
+  if (!root) return;
+  const cam = root.dataset.camera;
+  let selected = root.dataset.today;
+  let [year, month] = selected.split('-').map(Number);
+  const player = document.getElementById('player');
+
+  function era(y, m, d) {
+    if (lang !== 'ja') return '';
+    const n = y * 10000 + m * 100 + d;
+    if (n >= 20190501) return y === 2019 ? '令和元年' : `令和${y - 2018}年`;
+    if (n >= 19890108) return y === 1989 ? '平成元年' : `平成${y - 1988}年`;
+    return '';
+  }
+
+  async function getJSON(url) {
+    const r = await fetch(url, { credentials: 'same-origin' });
+    if (!r.ok) throw new Error(`${r.status} ${url}`);
+    return r.json();
+  }
+
+  async function renderCalendar() {
+    const label = document.getElementById('cal-label');
+    label.textContent = lang === 'ja' ? `${year}年${month}月（${era(year, month, 28)}）` : `${year}-${pad(month)}`;
+    let days = [];
+    try { days = (await getJSON(`/api/cameras/${cam}/days?month=${year}-${pad(month)}`)).days; } catch (e) { console.warn(e); }
+    const grid = document.getElementById('cal-grid');
+    grid.textContent = '';
+    const names = lang === 'ja' ? ['日', '月', '火', '水', '木', '金', '土'] : ['Su', 'Mo', 'Tu', 'We', 'Th', 'Fr', 'Sa'];
+    for (const n of names) { const e = document.createElement('div'); e.className = 'wd'; e.textContent = n; grid.appendChild(e); }
+    const first = new Date(Date.UTC(year, month - 1, 1)).getUTCDay();
+    const count = new Date(Date.UTC(year, month, 0)).getUTCDate();
+    for (let i = 0; i < first; i++) grid.appendChild(document.createElement('div'));
+    for (let d = 1; d <= count; d++) {
+      const ymd = `${year}-${pad(month)}-${pad(d)}`;
+      const b = document.createElement('button');
+      b.type = 'button'; b.textContent = d; b.dataset.day = ymd;
+      if (days.includes(ymd)) b.classList.add('has-rec');
+      if (ymd === selected) b.classList.add('selected');
+      b.addEventListener('click', () => { selected = ymd; renderCalendar(); renderTimeline(); });
+      grid.appendChild(b);
+    }
+  }
+
+  let spans = [];
+  async function renderTimeline() {
+    const start = dayStart(selected);
+    document.getElementById('tl-date').textContent = selected;
+    const tl = document.getElementById('timeline');
+    const data = await getJSON(`/api/cameras/${cam}/recordings?from=${encodeURIComponent(iso(start))}&to=${encodeURIComponent(iso(start + DAY))}`);
+    tl.textContent = '';
+    spans = data.spans.map((s) => [Date.parse(s.start), Date.parse(s.end)]);
+    for (const [a, b] of spans) {
+      const e = document.createElement('div');
+      e.className = 'span';
+      e.style.left = `${((a - start) / DAY) * 100}%`;
+      e.style.width = `${((b - a) / DAY) * 100}%`;
+      e.title = `${hms(a)}–${hms(b)}`;
+      tl.appendChild(e);
+    }
+    const list = document.getElementById('gap-list');
+    list.textContent = '';
+    for (const g of data.gaps) {
+      const a = Date.parse(g.start), b = Date.parse(g.end);
+      const e = document.createElement('div');
+      e.className = 'gapmark';
+      e.style.left = `${((a - start) / DAY) * 100}%`;
+      e.style.width = `${((b - a) / DAY) * 100}%`;
+      const reason = S[`gap.${g.reason}`] || g.reason;
+      e.title = `${hms(a)}–${hms(b)} ${reason}`;
+      tl.appendChild(e);
+      const li = document.createElement('li');
+      li.dataset.reason = g.reason;
+      li.textContent = `${hms(a)}–${hms(b)} ${S['view.gap']}: ${reason}`;
+      list.appendChild(li);
+    }
+    const ticks = document.getElementById('ticks');
+    ticks.textContent = '';
+    for (let h = 0; h <= 24; h += 3) {
+      const e = document.createElement('span'); e.style.left = `${(h / 24) * 100}%`; e.textContent = `${h}:00`; ticks.appendChild(e);
+    }
+    const ds = document.getElementById('dl-start'), de = document.getElementById('dl-end');
+    if (spans.length && !ds.value) {
+      const last = spans[spans.length - 1];
+      ds.value = local(Math.max(last[0], last[1] - 60000));
+      de.value = local(last[1]);
+    }
+  }
+
+  function play(ms) {
+    const start = dayStart(selected);
+    const within = spans.find(([a, b]) => ms < b && ms >= a) || spans.find(([a]) => a > ms);
+    if (!within) { document.getElementById('playing-from').textContent = S['view.no_recording']; return; }
+    const from = Math.max(ms, within[0]);
+    const to = Math.min(from + 3600000, start + DAY);
+    player.src = `/api/cameras/${cam}/video.mp4?start=${encodeURIComponent(iso(from))}&end=${encodeURIComponent(iso(to))}`;
+    player.play().catch(() => {});
+    document.getElementById('playing-from').textContent = `${S['view.playing_from']}: ${selected} ${hms(from)}`;
+    const tl = document.getElementById('timeline');
+    let c = tl.querySelector('.cursor');
+    if (!c) { c = document.createElement('div'); c.className = 'cursor'; tl.appendChild(c); }
+    c.style.left = `${((from - start) / DAY) * 100}%`;
+  }
+
+  document.getElementById('timeline').addEventListener('click', (ev) => {
+    const r = ev.currentTarget.getBoundingClientRect();
+    play(dayStart(selected) + ((ev.clientX - r.left) / r.width) * DAY);
+  });
+  document.getElementById('cal-prev').addEventListener('click', () => { month -= 1; if (month < 1) { month = 12; year -= 1; } renderCalendar(); });
+  document.getElementById('cal-next').addEventListener('click', () => { month += 1; if (month > 12) { month = 1; year += 1; } renderCalendar(); });
+
+  // Live view: codec text message, then the init segment, then one fragment per frame.
+  const liveBtn = document.getElementById('live-start');
+  if (liveBtn) {
+    const video = document.getElementById('live');
+    let active = false;
+    const connect = () => {
+      const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/cameras/${cam}/live`);
+      ws.binaryType = 'arraybuffer';
+      let sb = null; const queue = [];
+      const pump = () => {
+        if (!sb || sb.updating || !queue.length) return;
+        sb.appendBuffer(queue.shift());
+        const b = video.buffered;
+        if (b.length && b.end(b.length - 1) - video.currentTime > 3) video.currentTime = b.end(b.length - 1) - 0.5;
+      };
+      ws.onmessage = (ev) => {
+        if (typeof ev.data === 'string') {
+          const info = JSON.parse(ev.data);
+          const ms = new MediaSource();
+          video.src = URL.createObjectURL(ms);
+          ms.addEventListener('sourceopen', () => {
+            sb = ms.addSourceBuffer(`video/mp4; codecs="${info.codec}"`);
+            sb.addEventListener('updateend', pump);
+            pump();
+          });
+          video.play().catch(() => {});
+        } else { queue.push(ev.data); pump(); }
+      };
+      ws.onclose = () => { if (active) setTimeout(connect, 1500); };
+    };
+    liveBtn.addEventListener('click', () => { if (!active) { active = true; connect(); } });
+  }
+
+  renderCalendar();
+  renderTimeline().catch((e) => console.warn(e));
+})();

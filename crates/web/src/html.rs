@@ -1,0 +1,76 @@
+//! Small helpers for server-rendered HTML: escaping and the page frame.
+
+use axum::response::Html;
+
+use crate::auth::CurrentUser;
+use crate::i18n::{Lang, t};
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The page frame: head, navigation (when logged in), content.
+pub fn page(lang: Lang, title: &str, user: Option<&CurrentUser>, body: &str) -> Html<String> {
+    let nav = match user {
+        Some(u) => format!(
+            r#"<nav><a class="brand" href="/cameras">見守り mimamori</a>
+<a href="/cameras">{cams}</a> <a href="/cameras/new">{add}</a>
+<span class="spacer"></span><span class="who">{who}</span>
+<a href="/lang/{other}">{switch}</a>
+<form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{csrf}"><button>{logout}</button></form></nav>"#,
+            cams = t(lang, "nav.cameras"),
+            add = t(lang, "nav.add_camera"),
+            who = esc(&u.user.display_name),
+            other = if lang == Lang::Ja { "en" } else { "ja" },
+            switch = t(lang, "nav.switch_lang"),
+            csrf = esc(&u.csrf),
+            logout = t(lang, "nav.logout"),
+        ),
+        None => format!(
+            r#"<nav><span class="brand">見守り mimamori</span><span class="spacer"></span><a href="/lang/{other}">{switch}</a></nav>"#,
+            other = if lang == Lang::Ja { "en" } else { "ja" },
+            switch = t(lang, "nav.switch_lang"),
+        ),
+    };
+    let csrf_meta = user
+        .map(|u| format!(r#"<meta name="csrf-token" content="{}">"#, esc(&u.csrf)))
+        .unwrap_or_default();
+    Html(format!(
+        r#"<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} — {app}</title>{csrf_meta}
+<link rel="stylesheet" href="/assets/app.css"></head>
+<body>{nav}<main>{body}</main>
+<script type="application/json" id="i18n">{strings}</script>
+<script src="/assets/app.js"></script></body></html>"#,
+        lang = lang.code(),
+        title = esc(title),
+        app = t(lang, "app.title"),
+        strings = crate::i18n::json_table(lang).replace("</", "<\\/"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            esc(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

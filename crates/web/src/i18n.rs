@@ -1,0 +1,232 @@
+//! Japanese first, English on request: every user-facing string of the UI, by key.
+//! The language comes from the `lang` cookie; Japanese when absent.
+
+use chrono::Datelike;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Ja,
+    En,
+}
+
+impl Lang {
+    pub fn from_cookie(v: Option<&str>) -> Lang {
+        match v {
+            Some("en") => Lang::En,
+            _ => Lang::Ja,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// (key, 日本語, English)
+const STRINGS: &[(&str, &str, &str)] = &[
+    (
+        "app.title",
+        "見守り — 防犯カメラ管理",
+        "mimamori — camera governance",
+    ),
+    ("nav.cameras", "カメラ一覧", "Cameras"),
+    ("nav.add_camera", "カメラを追加", "Add camera"),
+    ("nav.logout", "ログアウト", "Log out"),
+    ("nav.switch_lang", "English", "日本語"),
+    ("login.title", "ログイン", "Log in"),
+    ("login.username", "ユーザー名", "User name"),
+    ("login.password", "パスワード", "Password"),
+    ("login.submit", "ログイン", "Log in"),
+    (
+        "login.failed",
+        "ユーザー名またはパスワードが違います。",
+        "Wrong user name or password.",
+    ),
+    (
+        "login.locked",
+        "失敗が続いたため、しばらくログインできません。少し待ってからやり直してください。",
+        "Too many failed attempts. Wait a moment and try again.",
+    ),
+    ("cameras.title", "カメラ一覧", "Cameras"),
+    ("cameras.name", "名前", "Name"),
+    ("cameras.status", "状態", "Status"),
+    ("cameras.last_frame", "最終受信", "Last frame"),
+    ("cameras.source", "接続先", "Source"),
+    (
+        "cameras.none",
+        "カメラが登録されていません。",
+        "No cameras yet.",
+    ),
+    ("cameras.view", "映像", "Video"),
+    ("cameras.settings", "設定", "Settings"),
+    (
+        "cameras.test_pattern",
+        "テストパターン（内蔵の模擬カメラ）",
+        "Test pattern (built-in simulated camera)",
+    ),
+    ("status.starting", "開始中", "Starting"),
+    ("status.recording", "録画中", "Recording"),
+    ("status.reconnecting", "再接続中", "Reconnecting"),
+    ("status.failing", "障害", "Failing"),
+    ("status.stopped", "停止", "Stopped"),
+    ("form.name", "名前", "Name"),
+    (
+        "form.main_url",
+        "RTSP URL（メインストリーム）",
+        "RTSP URL (main stream)",
+    ),
+    (
+        "form.sub_url",
+        "RTSP URL（サブストリーム・任意）",
+        "RTSP URL (sub stream, optional)",
+    ),
+    ("form.username", "カメラのユーザー名", "Camera user name"),
+    ("form.password", "カメラのパスワード", "Camera password"),
+    (
+        "form.password_keep",
+        "空欄のままなら変更しません",
+        "Leave empty to keep the current one",
+    ),
+    (
+        "form.audio",
+        "音声も録音する（公共の場所での音声はプライバシーに関わります）",
+        "Also record audio (sound in public places is a privacy matter)",
+    ),
+    ("form.save", "保存", "Save"),
+    ("form.remove", "このカメラを削除", "Remove this camera"),
+    (
+        "form.remove_note",
+        "録画済みの映像は保存期間が過ぎるまで残ります。",
+        "Recorded footage stays until its retention ends.",
+    ),
+    ("form.add_title", "カメラを追加", "Add a camera"),
+    ("form.edit_title", "カメラの設定", "Camera settings"),
+    ("view.calendar", "日付", "Date"),
+    (
+        "view.timeline",
+        "タイムライン（24時間）",
+        "Timeline (24 hours)",
+    ),
+    ("view.recorded", "録画あり", "Recorded"),
+    ("view.gap", "録画なし", "Not recorded"),
+    (
+        "view.play_hint",
+        "タイムラインをクリックすると、その時刻から再生します。",
+        "Click the timeline to play from that time.",
+    ),
+    (
+        "view.download",
+        "範囲を指定してダウンロード（MP4）",
+        "Download a range (MP4)",
+    ),
+    ("view.from", "開始", "From"),
+    ("view.to", "終了", "To"),
+    ("view.download_button", "ダウンロード", "Download"),
+    ("view.live", "ライブ映像", "Live view"),
+    ("view.live_start", "ライブ映像を表示", "Show live view"),
+    (
+        "view.live_forbidden",
+        "この規程ではライブ映像（常時監視）は許可されていません",
+        "Live view (constant monitoring) is not allowed by this regulation",
+    ),
+    ("view.prev_month", "前の月", "Previous month"),
+    ("view.next_month", "次の月", "Next month"),
+    (
+        "view.no_recording",
+        "この時刻の録画はありません。",
+        "Nothing was recorded at this time.",
+    ),
+    ("view.playing_from", "再生開始時刻", "Playing from"),
+    (
+        "gap.unreachable",
+        "カメラに接続できない",
+        "camera unreachable",
+    ),
+    (
+        "gap.auth_failed",
+        "カメラの認証に失敗",
+        "camera refused credentials",
+    ),
+    ("gap.stalled", "映像が止まった", "stream froze"),
+    (
+        "gap.stream_ended",
+        "カメラが配信を終了",
+        "camera ended the stream",
+    ),
+    ("gap.stream_error", "映像の異常", "stream error"),
+    (
+        "gap.recorder_stopped",
+        "録画装置の停止",
+        "recorder not running",
+    ),
+    ("error.title", "エラー", "Error"),
+    ("error.back", "戻る", "Back"),
+];
+
+pub fn t(lang: Lang, key: &str) -> &'static str {
+    match STRINGS.iter().find(|(k, _, _)| *k == key) {
+        Some((_, ja, en)) => match lang {
+            Lang::Ja => ja,
+            Lang::En => en,
+        },
+        None => "",
+    }
+}
+
+/// All strings of a language as JSON, for the page script.
+pub fn json_table(lang: Lang) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = STRINGS
+        .iter()
+        .map(|(k, ja, en)| {
+            (
+                (*k).to_string(),
+                serde_json::Value::String((if lang == Lang::Ja { ja } else { en }).to_string()),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// 和暦 for a Gregorian date, e.g. 令和8年 for 2026 (Reiwa began 2019-05-01).
+pub fn japanese_era_year(date: chrono::NaiveDate) -> String {
+    let (y, m, d) = (date.year(), date.month(), date.day());
+    let ymd = (y, m, d);
+    if ymd >= (2019, 5, 1) {
+        era("令和", y - 2018)
+    } else if ymd >= (1989, 1, 8) {
+        era("平成", y - 1988)
+    } else {
+        format!("{y}年")
+    }
+}
+
+fn era(name: &str, n: i32) -> String {
+    if n == 1 {
+        format!("{name}元年")
+    } else {
+        format!("{name}{n}年")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_both_languages() {
+        for (k, ja, en) in STRINGS {
+            assert!(!ja.is_empty() && !en.is_empty(), "{k}");
+        }
+    }
+
+    #[test]
+    fn japanese_era_years() {
+        let d = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(japanese_era_year(d(2026, 11, 23)), "令和8年");
+        assert_eq!(japanese_era_year(d(2019, 5, 1)), "令和元年");
+        assert_eq!(japanese_era_year(d(2019, 4, 30)), "平成31年");
+    }
+}
