@@ -83,7 +83,14 @@ fn percent_decode(s: &str) -> String {
 
 /// Sorts a retina error into what the recorder and the user need to know.
 fn classify(e: &retina::Error) -> StreamError {
-    let msg = e.to_string();
+    // retina's messages span lines (connection context); keep them on one line for logs and the UI.
+    let msg = e
+        .to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ");
     let kind = if e.status_code() == Some(401) || e.status_code() == Some(403) {
         StreamErrorKind::AuthFailed
     } else if msg.contains("Unable to connect")

@@ -1,0 +1,297 @@
+//! `spawn_app()`: the real `mimamori` binary on a fresh data directory and a
+//! random port, plus an HTTP client logged in as the manager.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const ADMIN: &str = "kanri";
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
+
+pub struct App {
+    pub data: PathBuf,
+    pub port: u16,
+    child: Option<Child>,
+    pub log: PathBuf,
+    pub client: reqwest::Client,
+    pub csrf: String,
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mimamori")
+}
+
+/// Runs a `mimamori` subcommand to completion.
+pub fn cli(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).output().unwrap()
+}
+
+fn fresh_dir(tag: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "app-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+pub struct AppOptions {
+    pub preset: &'static str,
+    pub segment_seconds: u32,
+    pub watchdog_seconds: u32,
+    pub auth_retry_seconds: u32,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            preset: "chiba-guideline",
+            segment_seconds: 2,
+            watchdog_seconds: 3,
+            auth_retry_seconds: 30,
+        }
+    }
+}
+
+pub async fn spawn_app(tag: &str) -> App {
+    spawn_app_with(tag, AppOptions::default()).await
+}
+
+pub async fn spawn_app_with(tag: &str, o: AppOptions) -> App {
+    let data = fresh_dir(tag);
+    std::fs::create_dir_all(&data).unwrap();
+    let pw = data.with_extension("pw");
+    std::fs::write(&pw, format!("{ADMIN_PASSWORD}\n")).unwrap();
+    let out = cli(&[
+        "init",
+        "--data",
+        data.to_str().unwrap(),
+        "--preset",
+        o.preset,
+        "--admin",
+        ADMIN,
+        "--admin-password-file",
+        pw.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "init failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        data.join("config.toml"),
+        format!(
+            "listen = \"127.0.0.1:0\"\n[recorder]\nsegment_seconds = {}\nwatchdog_seconds = {}\nauth_retry_seconds = {}\n",
+            o.segment_seconds, o.watchdog_seconds, o.auth_retry_seconds
+        ),
+    )
+    .unwrap();
+    let mut app = App {
+        log: data.with_extension("log"),
+        data,
+        port: 0,
+        child: None,
+        client: client(),
+        csrf: String::new(),
+    };
+    app.start().await;
+    app
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl App {
+    /// Starts `mimamori serve` and waits for its "listening on" line.
+    pub async fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let start_len = std::fs::metadata(&self.log).map(|m| m.len()).unwrap_or(0) as usize;
+        let child = Command::new(bin())
+            .args(["serve", "--data", self.data.to_str().unwrap()])
+            .env("MIMAMORI_LOG", "info,retina=warn,sqlx=warn")
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let new = &text[start_len.min(text.len())..];
+            if let Some(i) = new.find("listening on http://127.0.0.1:") {
+                let rest = &new[i + "listening on http://127.0.0.1:".len()..];
+                self.port = rest[..rest.find('/').unwrap()].parse().unwrap();
+                break;
+            }
+            if let Some(Ok(Some(s))) = self.child.as_mut().map(|c| c.try_wait()) {
+                panic!("mimamori serve exited ({s}):\n{new}");
+            }
+            assert!(Instant::now() < deadline, "mimamori did not start:\n{new}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.client = client();
+        self.login(ADMIN, ADMIN_PASSWORD).await;
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub async fn login(&mut self, user: &str, password: &str) {
+        let r = self
+            .client
+            .post(self.url("/api/login"))
+            .json(&serde_json::json!({"username": user, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "login failed");
+        let v: Value = r.json().await.unwrap();
+        self.csrf = v["csrf_token"].as_str().unwrap().to_string();
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let r = self.client.get(self.url(path)).send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(status.is_success(), "GET {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Adds an RTSP camera through the API; returns its id.
+    pub async fn add_camera(&self, name: &str, url: &str, creds: Option<(&str, &str)>) -> i64 {
+        let mut body = serde_json::json!({"name": name, "url": url});
+        if let Some((u, p)) = creds {
+            body["username"] = u.into();
+            body["password"] = p.into();
+        }
+        let r = self
+            .client
+            .post(self.url("/api/cameras"))
+            .header("x-csrf-token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(status, 201, "{v}");
+        v["id"].as_i64().unwrap()
+    }
+
+    pub async fn camera(&self, id: i64) -> Value {
+        self.get_json(&format!("/api/cameras/{id}")).await
+    }
+
+    /// Polls `f` every 200 ms until it returns `Some`, or fails after `secs`.
+    pub async fn wait_for<T, F, Fut>(&self, what: &str, secs: u64, mut f: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(v) = f().await {
+                return v;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "timed out after {secs} s waiting for: {what}\n--- log ---\n{}",
+                    self.log_text()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub async fn wait_status(&self, id: i64, status: &str, secs: u64) -> Value {
+        self.wait_for(&format!("camera {id} status {status}"), secs, || async {
+            let c = self.camera(id).await;
+            (c["status"] == status).then_some(c)
+        })
+        .await
+    }
+
+    pub async fn recordings(&self, id: i64, from: &str, to: &str) -> Value {
+        self.get_json(&format!(
+            "/api/cameras/{id}/recordings?from={}&to={}",
+            urlenc(from),
+            urlenc(to)
+        ))
+        .await
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL, as a power cut would.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn terminate(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while c.try_wait().unwrap().is_none() {
+                assert!(
+                    Instant::now() < deadline,
+                    "mimamori did not stop on SIGTERM"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn urlenc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Now, and now ± seconds, as RFC 3339 (UTC).
+pub fn rfc3339_offset(secs: i64) -> String {
+    let t = chrono::Utc::now() + chrono::Duration::milliseconds(secs * 1000);
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub fn parse_time(s: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(s).unwrap()
+}

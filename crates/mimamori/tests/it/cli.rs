@@ -1,0 +1,313 @@
+//! The command line as an IT person uses it: init, demo, camera and user
+//! management, and `check` finding damage.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::app::{bin, cli, rfc3339_offset, spawn_app};
+use crate::camera::{CameraOptions, TestCamera};
+use crate::media::{assert_decodes_cleanly, probe};
+use crate::recording::wait_recorded;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_starts_with_a_recording_test_pattern_and_a_printed_login() {
+    let data = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let mut child = Command::new(bin())
+        .args([
+            "demo",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("MIMAMORI_SEGMENT_SECONDS", "2")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (addr, password) = tokio::task::spawn_blocking(move || {
+        let (mut addr, mut pw) = (None, None);
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if let Some(a) = line.split("http://").nth(1) {
+                addr = Some(a.trim_end_matches('/').to_string());
+            }
+            if line.contains("password:") {
+                pw = Some(line.rsplit(' ').next().unwrap().to_string());
+            }
+            if addr.is_some() && pw.is_some() {
+                break;
+            }
+        }
+        (addr.unwrap(), pw.unwrap())
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = client
+        .post(format!("http://{addr}/api/login"))
+        .json(&serde_json::json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the printed login works");
+    let mut cams = serde_json::Value::Null;
+    for _ in 0..100 {
+        cams = client
+            .get(format!("http://{addr}/api/cameras"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if cams[0]["status"] == "recording" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(cams[0]["kind"], "test_pattern", "{cams}");
+    assert_eq!(cams[0]["status"], "recording", "{cams}");
+    // The page labels it as a test pattern.
+    let html = client
+        .get(format!("http://{addr}/cameras"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("テストパターン（内蔵の模擬カメラ）"));
+    // Its footage plays like any camera's.
+    let mut file = None;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let url = format!(
+            "http://{addr}/api/cameras/1/video.mp4?start={}&end={}",
+            crate::app::urlenc(&rfc3339_offset(-8)),
+            crate::app::urlenc(&rfc3339_offset(-3))
+        );
+        let r = client.get(url).send().await.unwrap();
+        if r.status() == 200 {
+            let path = data.with_extension("mp4");
+            std::fs::write(&path, r.bytes().await.unwrap()).unwrap();
+            file = Some(path);
+            break;
+        }
+    }
+    let file = file.expect("the test pattern's footage is served");
+    assert_decodes_cleanly(&file);
+    assert_eq!(probe(&file).width, 640);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "demo exits cleanly on SIGTERM");
+    // After a clean stop, the catalog and files agree.
+    let out = cli(&["check", "--data", data.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn init_refuses_bad_presets_and_reuse() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("init-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let pw = dir.with_extension("pw");
+    std::fs::write(&pw, "long-enough-pw\n").unwrap();
+    let d = dir.to_str().unwrap();
+    let p = pw.to_str().unwrap();
+    let out = cli(&[
+        "init",
+        "--data",
+        d,
+        "--preset",
+        "nowhere",
+        "--admin",
+        "a",
+        "--admin-password-file",
+        p,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("osaka-nishinari"),
+        "lists the known presets"
+    );
+    for preset in [
+        "tottori-city-hall",
+        "kitakyushu",
+        "chiba-guideline",
+        "midori-stations",
+        "osaka-nishinari",
+    ] {
+        let d = format!("{d}-{preset}");
+        let out = cli(&[
+            "init",
+            "--data",
+            &d,
+            "--preset",
+            preset,
+            "--admin",
+            "a",
+            "--admin-password-file",
+            p,
+        ]);
+        assert!(
+            out.status.success(),
+            "{preset}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let policy = std::fs::read_to_string(format!("{d}/policy.toml")).unwrap();
+        assert!(policy.contains(preset));
+    }
+    let out = cli(&[
+        "init",
+        "--data",
+        &format!("{d}-kitakyushu"),
+        "--admin",
+        "a",
+        "--admin-password-file",
+        p,
+    ]);
+    assert!(
+        !out.status.success(),
+        "an initialized directory is never overwritten"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already initialized"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cameras_and_users_from_the_cli_reach_a_running_server() {
+    let cam = TestCamera::start(CameraOptions::default());
+    let mut app = spawn_app("cli").await;
+    let d = app.data.to_str().unwrap().to_string();
+    let pwf = app.data.with_extension("campw");
+    std::fs::write(&pwf, "x").unwrap();
+    let url = cam.url(1);
+    let out = cli(&[
+        "camera", "add", "--data", &d, "--name", "cli-cam", "--url", &url,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli(&[
+        "camera",
+        "add",
+        "--data",
+        &d,
+        "--name",
+        "bad",
+        "--url",
+        "ftp://x/y",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an RTSP URL"));
+    let out = cli(&["camera", "list", "--data", &d, "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = list[0]["id"].as_i64().unwrap();
+    assert_eq!(list[0]["url"], url.as_str());
+    // The running server picks the new camera up by itself.
+    app.wait_status(id, "recording", 20).await;
+    wait_recorded(&app, id, 3.0, 20).await;
+    // A new person can log in.
+    let upw = app.data.with_extension("userpw");
+    std::fs::write(&upw, "another-long-pw\n").unwrap();
+    let out = cli(&[
+        "user",
+        "add",
+        "--data",
+        &d,
+        "--username",
+        "sousa",
+        "--password-file",
+        upw.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.login("sousa", "another-long-pw").await;
+    // Removing keeps the footage and stops recording.
+    let out = cli(&["camera", "remove", "--data", &d, "--name", "cli-cam"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("footage stays"));
+    app.wait_for("camera gone from the list", 20, || async {
+        app.get_json("/api/cameras")
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    app.terminate();
+    let out = cli(&["check", "--data", &d]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_names_missing_and_truncated_segment_files() {
+    let cam = TestCamera::start(CameraOptions::default());
+    let mut app = spawn_app("check").await;
+    let id = app.add_camera("check", &cam.url(1), None).await;
+    app.wait_status(id, "recording", 20).await;
+    wait_recorded(&app, id, 6.0, 30).await;
+    app.terminate();
+    let d = app.data.to_str().unwrap().to_string();
+    let out = cli(&["check", "--data", &d]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mut files: Vec<_> = walk(&app.data.join("segments"));
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    std::fs::remove_file(&files[0]).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&files[1])
+        .unwrap();
+    f.set_len(10).unwrap();
+    let out = cli(&["check", "--data", &d]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("missing:") && text.contains("wrong size:"),
+        "{text}"
+    );
+    let name0 = files[0].rsplit("segments/").next().unwrap();
+    assert!(text.contains(name0), "{text}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p.display().to_string());
+        }
+    }
+    out
+}

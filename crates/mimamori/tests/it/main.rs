@@ -1,0 +1,12 @@
+//! The one integration-test binary. Tests start the real `mimamori` binary on a
+//! fresh data directory ([`app::spawn_app`]) and real cameras from GStreamer's RTSP
+//! server ([`camera::TestCamera`]), and check every MP4 with ffprobe and ffmpeg.
+
+mod app;
+mod browser;
+mod camera;
+mod cli;
+mod media;
+mod playback;
+mod recording;
+mod web;
