@@ -50,6 +50,9 @@ pub struct RecorderContext {
     pub config: RecorderConfig,
 }
 
+/// A stream's opener, or why its URL can never work.
+type OpenerOrError = Result<Box<dyn StreamOpener>, String>;
+
 struct Running {
     source: CameraSource,
     stop: watch::Sender<bool>,
@@ -81,8 +84,7 @@ impl RecorderSet {
         self.stop(camera.id).await;
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
-        let streams: Vec<(StreamKind, Result<Box<dyn StreamOpener>, String>)> = match &camera.source
-        {
+        let streams: Vec<(StreamKind, OpenerOrError)> = match &camera.source {
             CameraSource::TestPattern => vec![(
                 StreamKind::Main,
                 Ok(Box::new(TestPatternOpener::new(self.ctx.clock.clone()))

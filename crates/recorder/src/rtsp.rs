@@ -252,15 +252,13 @@ impl FrameSource for RtspSource {
                             params,
                         }));
                     }
-                    CodecItem::Rtcp(r) => {
-                        // RTCP BYE (PT 203): the camera ended the stream, though
-                        // the RTSP session may stay open.
-                        if r.pkts().any(|p| p.payload_type() == 203) {
-                            return Err(StreamError::new(
-                                StreamErrorKind::Ended,
-                                "the camera sent RTCP BYE",
-                            ));
-                        }
+                    // RTCP BYE (PT 203): the camera ended the stream, though
+                    // the RTSP session may stay open.
+                    CodecItem::Rtcp(r) if r.pkts().any(|p| p.payload_type() == 203) => {
+                        return Err(StreamError::new(
+                            StreamErrorKind::Ended,
+                            "the camera sent RTCP BYE",
+                        ));
                     }
                     _ => {}
                 }

@@ -287,6 +287,7 @@ pub fn urlenc(s: &str) -> String {
 }
 
 /// Now, and now ± seconds, as RFC 3339 (UTC).
+#[allow(clippy::disallowed_methods)] // the binary under test runs on the real clock
 pub fn rfc3339_offset(secs: i64) -> String {
     let t = chrono::Utc::now() + chrono::Duration::milliseconds(secs * 1000);
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

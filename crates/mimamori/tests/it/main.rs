@@ -2,6 +2,8 @@
 //! fresh data directory ([`app::spawn_app`]) and real cameras from GStreamer's RTSP
 //! server ([`camera::TestCamera`]), and check every MP4 with ffprobe and ffmpeg.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test harness code: failing loudly is the point
+
 mod app;
 mod browser;
 mod camera;

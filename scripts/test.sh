@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every check and test of mimamori on a Debian machine with Rust.
+# Installs what the tests need first (GStreamer's RTSP server for the simulated
+# cameras, ffmpeg/ffprobe, headless Chromium with chromedriver) through apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+      gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-x
+      gir1.2-gst-rtsp-server-1.0 python3-gi ffmpeg fonts-dejavu-core
+      chromium chromium-driver)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "scripts/test.sh: installing ${missing[*]}" >&2
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+# The integration tests mostly wait on cameras and the clock: run more at once than cores.
+RUST_TEST_THREADS=${RUST_TEST_THREADS:-4} cargo test --workspace --locked
