@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
       gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-x
-      gir1.2-gst-rtsp-server-1.0 python3-gi ffmpeg fonts-dejavu-core
+      gir1.2-gst-rtsp-server-1.0 python3-gi ffmpeg fonts-dejavu-core fonts-ipafont-gothic
       chromium chromium-driver)
 
 missing=()

@@ -105,11 +105,22 @@
     }
   }
 
-  function play(ms) {
+  // The span at `ms`, or the nearest one within `slack` ms (at 24 h a pixel is over a minute).
+  function spanNear(ms, slack) {
+    let best = null, bestDist = Infinity;
+    for (const [a, b] of spans) {
+      const d = ms < a ? a - ms : ms > b ? ms - b : 0;
+      if (d < bestDist) { best = [a, b]; bestDist = d; }
+    }
+    return best && bestDist <= slack ? best : null;
+  }
+
+  function play(ms, slack = 0) {
     const start = dayStart(selected);
-    const within = spans.find(([a, b]) => ms < b && ms >= a) || spans.find(([a]) => a > ms);
-    if (!within) { document.getElementById('playing-from').textContent = S['view.no_recording']; return; }
-    const from = Math.max(ms, within[0]);
+    const span = spanNear(ms, slack);
+    if (!span) { document.getElementById('playing-from').textContent = S['view.no_recording']; return; }
+    // Inside: from there. Before: from its start. After its end: its last 30 s.
+    const from = ms < span[0] ? span[0] : ms >= span[1] ? Math.max(span[0], span[1] - 30000) : ms;
     const to = Math.min(from + 3600000, start + DAY);
     player.src = `/api/cameras/${cam}/video.mp4?start=${encodeURIComponent(iso(from))}&end=${encodeURIComponent(iso(to))}`;
     player.play().catch(() => {});
@@ -122,7 +133,12 @@
 
   document.getElementById('timeline').addEventListener('click', (ev) => {
     const r = ev.currentTarget.getBoundingClientRect();
-    play(dayStart(selected) + ((ev.clientX - r.left) / r.width) * DAY);
+    play(dayStart(selected) + ((ev.clientX - r.left) / r.width) * DAY, (3 / r.width) * DAY);
+  });
+  document.getElementById('play-at').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const v = document.getElementById('play-time').value;
+    if (v) play(Date.parse(`${selected}T${v.length === 5 ? v + ':00' : v}+09:00`));
   });
   document.getElementById('cal-prev').addEventListener('click', () => { month -= 1; if (month < 1) { month = 12; year -= 1; } renderCalendar(); });
   document.getElementById('cal-next').addEventListener('click', () => { month += 1; if (month > 12) { month = 1; year += 1; } renderCalendar(); });

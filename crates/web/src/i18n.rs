@@ -139,6 +139,8 @@ const STRINGS: &[(&str, &str, &str)] = &[
         "この時刻の録画はありません。",
         "Nothing was recorded at this time.",
     ),
+    ("view.play_at", "時刻を指定して再生", "Play from a time"),
+    ("view.play", "再生", "Play"),
     ("view.playing_from", "再生開始時刻", "Playing from"),
     (
         "gap.unreachable",

@@ -507,6 +507,7 @@ pub async fn camera_view_page(
 <div class="cal-head"><button type="button" id="cal-prev" aria-label="{prev}">‹</button><span id="cal-label"></span><button type="button" id="cal-next" aria-label="{next}">›</button></div>
 <div id="cal-grid" class="cal-grid"></div></section>
 <section class="card player"><video id="player" controls muted playsinline preload="auto"></video>
+<form id="play-at" class="inline-form"><label>{at}<input type="time" step="1" id="play-time"></label><button type="submit" id="play-submit">{play}</button></form>
 <p id="playing-from" class="muted"></p></section>
 </div>
 <section class="card"><h2>{tl} <span id="tl-date"></span></h2><p class="muted">{hint}</p>
@@ -536,6 +537,8 @@ pub async fn camera_view_page(
         from = t(lang, "view.from"),
         to = t(lang, "view.to"),
         dlb = t(lang, "view.download_button"),
+        at = t(lang, "view.play_at"),
+        play = t(lang, "view.play"),
     );
     page(lang, &cam.name, Some(&user), &body).into_response()
 }

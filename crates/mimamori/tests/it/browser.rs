@@ -125,5 +125,12 @@ async fn a_manager_logs_in_opens_the_timeline_and_the_video_plays() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(t > 1.0, "the video plays (currentTime advanced to {t})");
+    // Kept for people reviewing the UI: target/tmp/viewer.png
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("viewer.png"),
+        png,
+    )
+    .unwrap();
     c.close().await.unwrap();
 }
