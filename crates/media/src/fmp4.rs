@@ -2,7 +2,7 @@
 //! Extensions: an initialization segment per sample entry, then one fragment per
 //! group of frames. Used by live view and the browser player.
 
-use crate::mp4::{write_mdia, write_mvhd, write_tkhd};
+use crate::mp4::{FileSlice, SampleEntry, Selection, write_mdia, write_mvhd, write_tkhd};
 use crate::mp4box::{put_u32, put_u64, write_box, write_full_box};
 use crate::sample_index::SampleInfo;
 
@@ -82,6 +82,61 @@ pub fn fragment_header(
     put_u32(&mut out, u32::try_from(mdat_len).unwrap_or(u32::MAX));
     out.extend_from_slice(b"mdat");
     out
+}
+
+/// One piece of a fragmented file: bytes built in memory, or a range of a segment file.
+#[derive(Clone, Debug)]
+pub enum Part {
+    Bytes(Vec<u8>),
+    File(FileSlice),
+}
+
+/// A fragmented `.mp4` for a selection: an init segment, then one fragment per
+/// chunk (a new init segment wherever the codec parameters change, which Media
+/// Source Extensions accept). Playback should begin `lead_90k` after its start.
+#[derive(Clone, Debug)]
+pub struct FragmentedMp4 {
+    pub parts: Vec<Part>,
+    pub len: u64,
+    pub lead_90k: i64,
+    pub codec_entries: Vec<usize>,
+}
+
+pub fn assemble(sel: &Selection, entries: &[SampleEntry]) -> FragmentedMp4 {
+    let mut parts = Vec::new();
+    let mut current: Option<usize> = None;
+    let mut decode_time = 0u64;
+    let mut codec_entries = Vec::new();
+    for (i, c) in sel.chunks.iter().enumerate() {
+        if current != Some(c.sample_entry) {
+            if let Some(e) = entries.get(c.sample_entry) {
+                parts.push(Part::Bytes(init_segment(&e.bytes, e.width, e.height)));
+                codec_entries.push(c.sample_entry);
+            }
+            current = Some(c.sample_entry);
+        }
+        let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        parts.push(Part::Bytes(fragment_header(seq, decode_time, &c.samples)));
+        parts.push(Part::File(c.slice.clone()));
+        decode_time += c
+            .samples
+            .iter()
+            .map(|s| u64::from(s.duration_90k))
+            .sum::<u64>();
+    }
+    let len = parts
+        .iter()
+        .map(|p| match p {
+            Part::Bytes(b) => b.len() as u64,
+            Part::File(f) => f.len,
+        })
+        .sum();
+    FragmentedMp4 {
+        parts,
+        len,
+        lead_90k: sel.lead_90k,
+        codec_entries,
+    }
 }
 
 #[cfg(test)]

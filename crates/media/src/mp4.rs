@@ -30,6 +30,8 @@ pub struct SegmentSource {
 #[derive(Clone, Debug)]
 pub struct SampleEntry {
     pub id: i64,
+    /// RFC 6381 codec string (`avc1.64001F`), for Media Source Extensions.
+    pub codec: String,
     pub bytes: Vec<u8>,
     pub width: u32,
     pub height: u32,
@@ -96,10 +98,22 @@ pub enum AssembleError {
     BadRange,
 }
 
-struct Chunk {
-    slice: FileSlice,
-    samples: Vec<SampleInfo>,
-    sample_entry: usize,
+/// The frames of one segment that a range needs.
+#[derive(Clone, Debug)]
+pub struct Chunk {
+    pub slice: FileSlice,
+    pub samples: Vec<SampleInfo>,
+    pub sample_entry: usize,
+}
+
+/// What a range [start, end) needs: chunks beginning at the key frame at or before
+/// `start`, how far that key frame lies before `start`, and how far the last frame
+/// runs past `end` (both in 90 kHz ticks).
+#[derive(Clone, Debug)]
+pub struct Selection {
+    pub chunks: Vec<Chunk>,
+    pub lead_90k: i64,
+    pub overhang_90k: i64,
 }
 
 /// Builds the `.mp4` for [start, end) from `segments` (oldest first).
@@ -109,6 +123,20 @@ pub fn assemble(
     start: Timestamp,
     end: Timestamp,
 ) -> Result<VirtualMp4, AssembleError> {
+    let Selection {
+        chunks,
+        lead_90k,
+        overhang_90k,
+    } = select(segments, start, end)?;
+    build(chunks, sample_entries, lead_90k, overhang_90k, start, end)
+}
+
+/// Picks the frames of [start, end) from `segments` (oldest first).
+pub fn select(
+    segments: &[SegmentSource],
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<Selection, AssembleError> {
     if end <= start {
         return Err(AssembleError::BadRange);
     }
@@ -173,6 +201,21 @@ pub fn assemble(
     if chunks.is_empty() {
         return Err(AssembleError::Empty);
     }
+    Ok(Selection {
+        chunks,
+        lead_90k,
+        overhang_90k,
+    })
+}
+
+fn build(
+    chunks: Vec<Chunk>,
+    sample_entries: &[SampleEntry],
+    lead_90k: i64,
+    overhang_90k: i64,
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<VirtualMp4, AssembleError> {
     let media_duration: i64 = chunks
         .iter()
         .flat_map(|c| c.samples.iter())
@@ -440,6 +483,7 @@ mod tests {
     fn entry() -> SampleEntry {
         SampleEntry {
             id: 1,
+            codec: "avc1.640000".into(),
             bytes: crate::h264::avc1_sample_entry(&[0x67, 0x64, 0, 0x1f], &[0x68], 640, 360),
             width: 640,
             height: 360,

@@ -35,6 +35,7 @@ enum Command {
     /// Check that the catalog and the segment files agree (exit 0 when consistent).
     Check(cmd::check::Args),
     /// Measure recording cost per stream against RTSP cameras.
+    #[command(subcommand)]
     Bench(cmd::bench::Args),
 }
 

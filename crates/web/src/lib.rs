@@ -84,6 +84,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/cameras/{id}/recordings", get(api::recordings))
         .route("/api/cameras/{id}/days", get(api::recorded_days))
         .route("/api/cameras/{id}/video.mp4", get(playback::video_mp4))
+        .route(
+            "/api/cameras/{id}/fragmented.mp4",
+            get(playback::video_fragmented),
+        )
         .route("/api/cameras/{id}/live", get(live::live_ws))
         // assets
         .route("/assets/{name}", get(assets::asset))

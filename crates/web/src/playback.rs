@@ -12,7 +12,8 @@ use bytes::Bytes;
 use mimamori_base::{CameraId, ErrorCode, Timestamp};
 use mimamori_catalog::StreamKind;
 use mimamori_media::SampleIndex;
-use mimamori_media::mp4::{self, AssembleError, SampleEntry, SegmentSource, VirtualMp4};
+use mimamori_media::fmp4;
+use mimamori_media::mp4::{self, AssembleError, FileSlice, SampleEntry, SegmentSource, VirtualMp4};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -64,6 +65,26 @@ pub async fn plan(
     start: Timestamp,
     end: Timestamp,
 ) -> AppResult<VirtualMp4> {
+    let (sources, entries) = load_sources(state, camera, stream, start, end).await?;
+    mp4::assemble(&sources, &entries, start, end).map_err(assemble_error)
+}
+
+fn assemble_error(e: AssembleError) -> AppError {
+    match e {
+        AssembleError::Empty => AppError::not_found("nothing was recorded in this range"),
+        AssembleError::BadRange => AppError::bad_input("end must be after start"),
+    }
+}
+
+/// The stored segments overlapping [start, end) with their decoded indexes, and the
+/// sample entries they use.
+async fn load_sources(
+    state: &AppState,
+    camera: CameraId,
+    stream: StreamKind,
+    start: Timestamp,
+    end: Timestamp,
+) -> AppResult<(Vec<SegmentSource>, Vec<SampleEntry>)> {
     if end <= start {
         return Err(AppError::bad_input("end must be after start"));
     }
@@ -84,6 +105,7 @@ pub async fn plan(
                 let p = state.catalog.video_params(s.video_params_id).await?;
                 entries.push(SampleEntry {
                     id: p.id,
+                    codec: p.rfc6381_codec,
                     bytes: p.sample_entry,
                     width: p.width,
                     height: p.height,
@@ -107,10 +129,7 @@ pub async fn plan(
             sample_entry: idx,
         });
     }
-    mp4::assemble(&sources, &entries, start, end).map_err(|e| match e {
-        AssembleError::Empty => AppError::not_found("nothing was recorded in this range"),
-        AssembleError::BadRange => AppError::bad_input("end must be after start"),
-    })
+    Ok((sources, entries))
 }
 
 /// `GET /api/cameras/{id}/video.mp4?start=&end=`
@@ -181,8 +200,77 @@ pub async fn video_mp4(
         },
     };
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    let body = Body::from_stream(byte_stream(state, plan, offset, len));
+    let pieces = plan
+        .parts_for(offset, len)
+        .into_iter()
+        .map(|(part, off, n)| match part {
+            None => Piece::Bytes(Bytes::copy_from_slice(
+                &plan.head[off as usize..(off + n) as usize],
+            )),
+            Some(i) => Piece::File(FileSlice {
+                file_name: plan.slices[i].file_name.clone(),
+                offset: plan.slices[i].offset + off,
+                len: n,
+            }),
+        })
+        .collect();
+    let body = Body::from_stream(byte_stream(state, pieces));
     Ok((status, h, body).into_response())
+}
+
+/// `GET /api/cameras/{id}/fragmented.mp4?start=&end=`: the same range as fragmented MP4
+/// for Media Source Extensions. `X-Mimamori-Codecs` lists the codec strings, and
+/// `X-Mimamori-Lead-Seconds` says how far after its start `start` lies.
+pub async fn video_fragmented(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<VideoQuery>,
+) -> AppResult<Response> {
+    let camera = state.catalog.camera(CameraId(id)).await?;
+    let start = parse_time("start", &q.start)?;
+    let end = parse_time("end", &q.end)?;
+    let stream = parse_stream(q.stream.as_deref())?;
+    let (sources, entries) = load_sources(&state, camera.id, stream, start, end).await?;
+    let sel = mp4::select(&sources, start, end).map_err(assemble_error)?;
+    let frag = fmp4::assemble(&sel, &entries);
+    let mut h = HeaderMap::new();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-transform"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(frag.len));
+    let codecs: Vec<&str> = frag
+        .codec_entries
+        .iter()
+        .filter_map(|i| entries.get(*i).map(|e| e.codec.as_str()))
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&codecs.join(",")) {
+        h.insert("x-mimamori-codecs", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("{:.6}", frag.lead_90k as f64 / 90_000.0)) {
+        h.insert("x-mimamori-lead-seconds", v);
+    }
+    let pieces = frag
+        .parts
+        .into_iter()
+        .map(|p| match p {
+            fmp4::Part::Bytes(b) => Piece::Bytes(Bytes::from(b)),
+            fmp4::Part::File(f) => Piece::File(f),
+        })
+        .collect();
+    Ok((
+        StatusCode::OK,
+        h,
+        Body::from_stream(byte_stream(state, pieces)),
+    )
+        .into_response())
+}
+
+/// A piece of a response body.
+enum Piece {
+    Bytes(Bytes),
+    File(FileSlice),
 }
 
 /// Parses a single `bytes=` range against a body of `total` bytes; `None` if unsatisfiable.
@@ -212,37 +300,37 @@ pub fn parse_range(v: &str, total: u64) -> Option<(u64, u64)> {
     (a <= b).then_some((a, b))
 }
 
-/// The bytes [offset, offset+len) of the planned file, read in chunks as the client takes them.
+/// Streams the pieces, reading segment files in chunks as the client takes them.
 fn byte_stream(
     state: AppState,
-    plan: VirtualMp4,
-    offset: u64,
-    len: u64,
+    pieces: Vec<Piece>,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
-    // Split the requested range into (part, offset, len) pieces of at most READ_CHUNK.
-    let mut pieces = Vec::new();
-    for (part, off, n) in plan.parts_for(offset, len) {
-        let mut done = 0;
-        while done < n {
-            let k = (n - done).min(READ_CHUNK);
-            pieces.push((part, off + done, k));
-            done += k;
+    let mut chunks = Vec::new();
+    for p in pieces {
+        match p {
+            Piece::Bytes(b) => chunks.push(Piece::Bytes(b)),
+            Piece::File(f) => {
+                let mut done = 0;
+                while done < f.len {
+                    let k = (f.len - done).min(READ_CHUNK);
+                    chunks.push(Piece::File(FileSlice {
+                        file_name: f.file_name.clone(),
+                        offset: f.offset + done,
+                        len: k,
+                    }));
+                    done += k;
+                }
+            }
         }
     }
-    let plan = std::sync::Arc::new(plan);
-    futures::stream::iter(pieces).then(move |(part, off, n)| {
-        let plan = plan.clone();
+    futures::stream::iter(chunks).then(move |piece| {
         let store = state.store.clone();
         async move {
-            match part {
-                None => {
-                    let (a, b) = (off as usize, (off + n) as usize);
-                    Ok(Bytes::copy_from_slice(&plan.head[a..b]))
-                }
-                Some(i) => {
-                    let slice = plan.slices[i].clone();
+            match piece {
+                Piece::Bytes(b) => Ok(b),
+                Piece::File(f) => {
                     let res = tokio::task::spawn_blocking(move || {
-                        store.read_range(&slice.file_name, slice.offset + off, n as usize)
+                        store.read_range(&f.file_name, f.offset, f.len as usize)
                     })
                     .await
                     .map_err(std::io::Error::other)?;

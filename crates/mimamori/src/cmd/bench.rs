@@ -1,6 +1,9 @@
-//! `mimamori bench record`: records N RTSP streams into a scratch data directory
-//! for a while and reports CPU per stream (% of one core), resident memory per
-//! stream and bytes written against bytes received. A measurement, not a test.
+//! `mimamori bench`: measurements, not tests.
+//! - `record`: records N RTSP streams into a scratch data directory for a while and
+//!   reports CPU per stream (% of one core), resident memory per stream and bytes
+//!   written against media bytes received.
+//! - `mp4`: time to the first byte of a 1-hour MP4 over HTTP, from a synthetic hour
+//!   of one-minute segments (sparse files of realistic size).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,8 +16,16 @@ use mimamori_recorder::{RecorderConfig, RecorderContext, StatusHub, start_record
 
 use crate::datadir::DataDir;
 
+#[derive(clap::Subcommand)]
+pub enum Args {
+    /// Recording cost per stream.
+    Record(RecordArgs),
+    /// Time to the first byte of a 1-hour MP4.
+    Mp4(Mp4Args),
+}
+
 #[derive(clap::Args)]
-pub struct Args {
+pub struct RecordArgs {
     /// URL pattern with `{n}` for the stream number, e.g. rtsp://127.0.0.1:18554/cam{n}
     #[arg(long)]
     pub url: String,
@@ -52,6 +63,13 @@ fn rss_kib() -> u64 {
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+    match a {
+        Args::Record(r) => record(r).await,
+        Args::Mp4(m) => mp4(m).await,
+    }
+}
+
+async fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
     let temp = a.data.is_none();
     let data = a.data.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("mimamori-bench-{}", std::process::id()))
@@ -146,4 +164,163 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         let _ = std::fs::remove_dir_all(&data);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct Mp4Args {
+    /// Requests to time.
+    #[arg(long, default_value_t = 20)]
+    pub requests: u32,
+}
+
+/// One hour at 15 fps, 2 Mbit/s, a key frame every 2 s, in 60 one-minute segments.
+async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
+    use mimamori_base::Timestamp;
+    use mimamori_catalog::{NewSegment, StreamKind};
+    use mimamori_media::{SampleIndex, SampleInfo};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let data = std::env::temp_dir().join(format!("mimamori-bench-mp4-{}", std::process::id()));
+    super::init::initialize(
+        &data,
+        super::init::DEFAULT_PRESET,
+        "bench",
+        "bench-password",
+    )
+    .await?;
+    let dir = DataDir::open(&data).await?;
+    let cam = dir
+        .catalog
+        .camera_insert(
+            &NewCamera {
+                name: "bench".into(),
+                source: CameraSource::TestPattern,
+                record_audio: false,
+            },
+            SystemClock.now(),
+        )
+        .await?;
+    let entry = mimamori_media::h264::avc1_sample_entry(
+        &[0x67, 0x64, 0x00, 0x1f],
+        &[0x68, 0xee],
+        1280,
+        720,
+    );
+    let params = dir
+        .catalog
+        .video_params_id("avc1.64001F", 1280, 720, &entry, &[1; 32])
+        .await?;
+    let t0 = Timestamp::from_secs(1_790_000_000);
+    for m in 0..60i64 {
+        let mut idx = SampleIndex::default();
+        for f in 0..900u32 {
+            let key = f % 30 == 0;
+            idx.push(SampleInfo {
+                size: if key { 60_000 } else { 14_700 },
+                duration_90k: 6_000,
+                key,
+            });
+        }
+        let start = t0.add_micros(m * 60_000_000);
+        let name = mimamori_storage::SegmentStore::file_name_for(cam, "main", start);
+        let path = dir.store.path_of(&name);
+        if let Some(p) = path.parent() {
+            std::fs::create_dir_all(p)?;
+        }
+        std::fs::File::create(&path)?.set_len(idx.total_bytes())?; // sparse
+        dir.catalog
+            .segment_insert(&NewSegment {
+                camera_id: cam,
+                stream: StreamKind::Main,
+                run_start: t0,
+                start,
+                end: start.add_micros(60_000_000),
+                duration_90k: idx.total_duration_90k(),
+                frames: idx.len() as i64,
+                key_frames: idx.key_frames() as i64,
+                bytes: idx.total_bytes() as i64,
+                video_params_id: params,
+                file_name: name,
+                sample_index: idx.encode(),
+                sha256: vec![0; 32],
+            })
+            .await?;
+    }
+    dir.catalog.close().await;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let data2 = data.clone();
+    let server = tokio::spawn(async move {
+        let _ = super::serve::serve(&data2, Some("127.0.0.1:0"), move |addr| {
+            let _ = tx.send(addr);
+        })
+        .await;
+    });
+    let addr = rx.await?;
+    async fn request(
+        addr: std::net::SocketAddr,
+        req: String,
+    ) -> anyhow::Result<(std::time::Duration, Vec<u8>)> {
+        let t = Instant::now();
+        let mut s = tokio::net::TcpStream::connect(addr).await?;
+        s.write_all(req.as_bytes()).await?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = s.read(&mut buf).await?;
+        let first = t.elapsed();
+        buf.truncate(n);
+        Ok((first, buf))
+    }
+    let body = r#"{"username":"bench","password":"bench-password"}"#;
+    let (_, resp) = request(
+        addr,
+        format!(
+            "POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await?;
+    let text = String::from_utf8_lossy(&resp);
+    let cookie = text
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .ok_or_else(|| anyhow::anyhow!("login failed: {text}"))?
+        .to_string();
+    let start = t0.to_rfc3339(chrono_utc());
+    let end = t0.add_micros(3_600_000_000).to_rfc3339(chrono_utc());
+    let mut times = Vec::new();
+    let mut head_len = 0;
+    for _ in 0..a.requests {
+        let (d, resp) = request(
+            addr,
+            format!(
+                "GET /api/cameras/{cam}/video.mp4?start={start}&end={end} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+        .await?;
+        if !resp.starts_with(b"HTTP/1.1 200") {
+            anyhow::bail!(
+                "unexpected answer: {}",
+                String::from_utf8_lossy(&resp[..resp.len().min(300)])
+            );
+        }
+        head_len = resp.len();
+        times.push(d);
+    }
+    times.sort();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "1-hour MP4 (54000 frames in 60 segments): time to first byte median {:.1} ms, min {:.1} ms, max {:.1} ms over {} requests (first read {} bytes)",
+        ms(times[times.len() / 2]),
+        ms(times[0]),
+        ms(times[times.len() - 1]),
+        times.len(),
+        head_len
+    );
+    server.abort();
+    let _ = std::fs::remove_dir_all(&data);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn chrono_utc() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(0).unwrap_or_else(mimamori_base::time::jst)
 }

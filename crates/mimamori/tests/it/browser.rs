@@ -63,7 +63,7 @@ async fn a_manager_logs_in_opens_the_timeline_and_the_video_plays() {
     let app = spawn_app("browser").await;
     let id = app.add_camera("正面玄関", &cam.url(1), None).await;
     app.wait_status(id, "recording", 20).await;
-    wait_recorded(&app, id, 6.0, 30).await;
+    let (start, _) = wait_recorded(&app, id, 6.0, 30).await;
 
     let (_driver, c) = browser().await;
     c.goto(&app.url(&format!("/cameras/{id}"))).await.unwrap();
@@ -125,6 +125,54 @@ async fn a_manager_logs_in_opens_the_timeline_and_the_video_plays() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(t > 1.0, "the video plays (currentTime advanced to {t})");
+    // The same footage through Media Source Extensions (fragmented MP4).
+    let (a, b) = (
+        crate::recording::plus(&start, 0.5),
+        crate::recording::plus(&start, 5.0),
+    );
+    let script = format!(
+        r#"window.mseResult = null;
+        (async () => {{
+          try {{
+            const r = await fetch('/api/cameras/{id}/fragmented.mp4?start={a}&end={b}');
+            const codec = r.headers.get('x-mimamori-codecs').split(',')[0];
+            const buf = await r.arrayBuffer();
+            const v = document.createElement('video'); v.muted = true; document.body.appendChild(v);
+            const ms = new MediaSource(); v.src = URL.createObjectURL(ms);
+            await new Promise(res => ms.addEventListener('sourceopen', res, {{once: true}}));
+            const sb = ms.addSourceBuffer('video/mp4; codecs="' + codec + '"');
+            sb.appendBuffer(buf);
+            await new Promise(res => sb.addEventListener('updateend', res, {{once: true}}));
+            ms.endOfStream();
+            await v.play();
+            window.mseVideo = v;
+            window.mseResult = 'ok';
+          }} catch (e) {{ window.mseResult = 'error: ' + e; }}
+        }})(); return true;"#,
+        a = crate::app::urlenc(&a),
+        b = crate::app::urlenc(&b)
+    );
+    c.execute(&script, vec![]).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut state = serde_json::Value::Null;
+    while Instant::now() < deadline {
+        state = c
+            .execute(
+                "return [window.mseResult, window.mseVideo ? window.mseVideo.currentTime : 0];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if state[0].as_str().is_some_and(|s| s != "ok") || state[1].as_f64().unwrap_or(0.0) > 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(state[0], "ok", "MSE: {state}");
+    assert!(
+        state[1].as_f64().unwrap_or(0.0) > 1.0,
+        "MSE playback advances: {state}"
+    );
     // Kept for people reviewing the UI: target/tmp/viewer.png
     let png = c.screenshot().await.unwrap();
     std::fs::write(

@@ -101,3 +101,50 @@ async fn mp4_supports_range_and_etag_and_rejects_bad_input() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fragmented_mp4_for_media_source_extensions_decodes() {
+    let cam = TestCamera::start(CameraOptions::default());
+    let app = spawn_app("frag").await;
+    let id = app.add_camera("frag", &cam.url(1), None).await;
+    let (start, _) = wait_recorded(&app, id, 5.0, 30).await;
+    let a = crate::recording::plus(&start, 1.5);
+    let b = crate::recording::plus(&start, 4.5);
+    let r = app
+        .client
+        .get(app.url(&format!(
+            "/api/cameras/{id}/fragmented.mp4?start={}&end={}",
+            urlenc(&a),
+            urlenc(&b)
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["x-mimamori-codecs"]
+            .to_str()
+            .unwrap()
+            .starts_with("avc1.64")
+    );
+    let lead: f64 = r.headers()["x-mimamori-lead-seconds"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((0.0..=1.0).contains(&lead), "lead {lead}");
+    let body = r.bytes().await.unwrap();
+    assert_eq!(&body[4..8], b"ftyp");
+    assert!(body.windows(4).any(|w| w == b"moof"));
+    let file = app.data.with_extension("frag.mp4");
+    std::fs::write(&file, &body).unwrap();
+    crate::media::assert_decodes_cleanly(&file);
+    let p = crate::media::probe(&file);
+    assert_eq!((p.codec.as_str(), p.width), ("h264", 640));
+    // From the key frame before `start`: 3 s plus the lead, give or take a frame.
+    assert!(
+        ((p.frames as f64 / 15.0) - (3.0 + lead)).abs() <= 2.0 / 15.0,
+        "frames {} lead {lead}",
+        p.frames
+    );
+}

@@ -33,7 +33,7 @@ pub async fn wait_recorded(
     .await
 }
 
-fn plus(t: &str, secs: f64) -> String {
+pub fn plus(t: &str, secs: f64) -> String {
     (parse_time(t) + chrono::Duration::milliseconds((secs * 1000.0) as i64))
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
