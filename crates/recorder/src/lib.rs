@@ -12,4 +12,6 @@ pub mod source;
 pub mod test_pattern;
 
 pub use hub::{CameraState, CameraStatus, LiveFrame, StatusHub};
-pub use recorder::{RecorderConfig, RecorderContext, RecorderSet, start_recorders};
+pub use recorder::{
+    RecorderConfig, RecorderContext, RecorderSet, dedicated_runtime, start_recorders,
+};

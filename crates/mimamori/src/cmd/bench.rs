@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use mimamori_base::{Clock, SharedClock, SystemClock};
 use mimamori_catalog::{CameraSource, NewCamera};
-use mimamori_recorder::{RecorderConfig, RecorderContext, StatusHub, start_recorders};
+use mimamori_recorder::{
+    RecorderConfig, RecorderContext, StatusHub, dedicated_runtime, start_recorders,
+};
 
 use crate::datadir::DataDir;
 
@@ -111,10 +113,8 @@ async fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
             store: dir.store.clone(),
             clock: clock.clone(),
             hub: StatusHub::new(),
-            config: RecorderConfig {
-                segment_seconds: 10,
-                ..RecorderConfig::default()
-            },
+            config: RecorderConfig::default(),
+            runtime: dedicated_runtime()?,
         },
         &cams,
     )

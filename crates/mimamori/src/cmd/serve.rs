@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use mimamori_base::{SharedClock, SystemClock};
-use mimamori_recorder::{RecorderContext, StatusHub, start_recorders};
+use mimamori_recorder::{RecorderContext, StatusHub, dedicated_runtime, start_recorders};
 use mimamori_web::AppState;
 
 use crate::config::Config;
@@ -58,6 +58,7 @@ pub async fn serve(
             clock: clock.clone(),
             hub,
             config: config.recorder(),
+            runtime: dedicated_runtime()?,
         },
         &cameras,
     )

@@ -311,3 +311,36 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_refuses_an_invalid_policy_naming_the_line() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("badpolicy-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let pw = dir.with_extension("pw");
+    std::fs::write(&pw, "long-enough-pw\n").unwrap();
+    let d = dir.to_str().unwrap();
+    let out = cli(&[
+        "init",
+        "--data",
+        d,
+        "--admin",
+        "a",
+        "--admin-password-file",
+        pw.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let policy = std::fs::read_to_string(dir.join("policy.toml")).unwrap();
+    std::fs::write(
+        dir.join("policy.toml"),
+        format!("{policy}\nunknown_rule = true\n"),
+    )
+    .unwrap();
+    let out = cli(&["serve", "--data", d, "--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("policy.toml") && err.contains("line") && err.contains("unknown_rule"),
+        "{err}"
+    );
+}

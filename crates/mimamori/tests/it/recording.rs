@@ -411,3 +411,55 @@ async fn malformed_rtsp_answers_and_resolution_changes_are_survived() {
         2
     );
 }
+
+// A camera's optional sub stream is recorded beside the main stream.
+#[tokio::test(flavor = "multi_thread")]
+async fn sub_stream_is_recorded_separately() {
+    let cam = TestCamera::start(CameraOptions {
+        streams: 2,
+        ..Default::default()
+    });
+    let app = spawn_app("sub").await;
+    let r = app
+        .client
+        .post(app.url("/api/cameras"))
+        .header("x-csrf-token", &app.csrf)
+        .json(&serde_json::json!({"name": "two-streams", "url": cam.url(1), "sub_url": cam.url(2)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    app.wait_status(id, "recording", 20).await;
+    let v = app
+        .wait_for("sub stream recorded", 30, || async {
+            let v = app
+                .get_json(&format!(
+                    "/api/cameras/{id}/recordings?from={}&to={}&stream=sub",
+                    crate::app::urlenc(&rfc3339_offset(-60)),
+                    crate::app::urlenc(&rfc3339_offset(1))
+                ))
+                .await;
+            (!v["spans"].as_array().unwrap().is_empty()).then_some(v)
+        })
+        .await;
+    assert_eq!(v["stream"], "sub");
+    let s = &v["spans"][0];
+    let url = app.url(&format!(
+        "/api/cameras/{id}/video.mp4?stream=sub&start={}&end={}",
+        crate::app::urlenc(s["start"].as_str().unwrap()),
+        crate::app::urlenc(s["end"].as_str().unwrap())
+    ));
+    let body = app
+        .client
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let file = app.data.with_extension("sub.mp4");
+    std::fs::write(&file, &body).unwrap();
+    assert_decodes_cleanly(&file);
+}
