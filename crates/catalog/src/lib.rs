@@ -6,7 +6,9 @@
 //! placeholders; [`dialect`] is the one place where SQLite and PostgreSQL differ.
 
 pub mod dialect;
+pub mod keys;
 mod migrate;
+pub mod retention;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -27,6 +29,8 @@ pub enum CatalogError {
     Conflict(String),
     #[error("{code}: migration {0} failed: {1}", code = ErrorCode::CatalogIo)]
     Migration(String, sqlx::Error),
+    #[error("{code}: {0}", code = ErrorCode::Inconsistent)]
+    Key(String),
 }
 
 impl CatalogError {
@@ -35,6 +39,7 @@ impl CatalogError {
             CatalogError::Db(_) | CatalogError::Migration(..) => ErrorCode::CatalogIo,
             CatalogError::NotFound(_) => ErrorCode::NotFound,
             CatalogError::Conflict(_) => ErrorCode::Conflict,
+            CatalogError::Key(_) => ErrorCode::Inconsistent,
         }
     }
 }
@@ -119,6 +124,10 @@ pub struct NewSegment {
     pub file_name: String,
     pub sample_index: Vec<u8>,
     pub sha256: Vec<u8>,
+    /// Bytes on disk (encrypted).
+    pub stored_bytes: i64,
+    pub data_key_id: i64,
+    pub nonce_prefix: Vec<u8>,
 }
 
 #[derive(Clone, Debug)]
@@ -137,6 +146,86 @@ pub struct Segment {
     pub file_name: String,
     pub sample_index: Vec<u8>,
     pub sha256: Vec<u8>,
+    pub stored_bytes: i64,
+    pub data_key_id: i64,
+    pub nonce_prefix: Vec<u8>,
+    pub chain_seq: i64,
+    pub prev_chain: Vec<u8>,
+    pub chain: Vec<u8>,
+}
+
+impl Segment {
+    /// The canonical record this row's chain link covers.
+    pub fn record(&self) -> Vec<u8> {
+        segment_record(
+            self.camera_id,
+            self.stream,
+            self.chain_seq,
+            &SegmentFields {
+                run_start: self.run_start,
+                start: self.start,
+                end: self.end,
+                duration_90k: self.duration_90k,
+                frames: self.frames,
+                key_frames: self.key_frames,
+                bytes: self.bytes,
+                stored_bytes: self.stored_bytes,
+                video_params_id: self.video_params_id,
+                file_name: &self.file_name,
+                sample_index: &self.sample_index,
+                sha256: &self.sha256,
+                data_key_id: self.data_key_id,
+                nonce_prefix: &self.nonce_prefix,
+            },
+        )
+    }
+}
+
+/// The fields of a segment row that its chain link covers.
+pub struct SegmentFields<'a> {
+    pub run_start: Timestamp,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub duration_90k: i64,
+    pub frames: i64,
+    pub key_frames: i64,
+    pub bytes: i64,
+    pub stored_bytes: i64,
+    pub video_params_id: i64,
+    pub file_name: &'a str,
+    pub sample_index: &'a [u8],
+    pub sha256: &'a [u8],
+    pub data_key_id: i64,
+    pub nonce_prefix: &'a [u8],
+}
+
+/// Canonical, versioned encoding of a segment row for the hash chain.
+pub fn segment_record(
+    camera: CameraId,
+    stream: StreamKind,
+    seq: i64,
+    f: &SegmentFields<'_>,
+) -> Vec<u8> {
+    use sha2::Digest;
+    format!(
+        "mimamori-segment-v1\n{camera}\n{}\n{seq}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
+        stream.as_str(),
+        f.run_start.0,
+        f.start.0,
+        f.end.0,
+        f.duration_90k,
+        f.frames,
+        f.key_frames,
+        f.bytes,
+        f.stored_bytes,
+        f.video_params_id,
+        f.file_name,
+        hex::encode(f.sha256),
+        hex::encode(sha2::Sha256::digest(f.sample_index)),
+        f.data_key_id,
+        hex::encode(f.nonce_prefix),
+    )
+    .into_bytes()
 }
 
 /// Why a stream was not recorded for a while.
@@ -210,8 +299,9 @@ pub struct Catalog {
     pool: SqlitePool,
 }
 
-const SEGMENT_COLUMNS: &str = "id, camera_id, stream, run_start_us, start_us, end_us, duration_90k, \
-     frames, key_frames, bytes, video_params_id, file_name, sample_index, sha256";
+pub(crate) const SEGMENT_COLUMNS: &str = "id, camera_id, stream, run_start_us, start_us, end_us, duration_90k, \
+     frames, key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, \
+     data_key_id, nonce_prefix, chain_seq, prev_chain, chain";
 
 impl Catalog {
     /// Opens (creating if needed) the SQLite catalog at `path` and brings its schema up to date.
@@ -418,12 +508,48 @@ impl Catalog {
 
     // ---- segments ------------------------------------------------------------
 
-    /// Records a segment whose file is already durably on disk.
+    /// Records a segment whose file is already durably on disk, as the next link
+    /// of its stream's hash chain.
     pub async fn segment_insert(&self, s: &NewSegment) -> Result<SegmentId> {
+        let mut tx = self.pool.begin().await?;
+        let state =
+            sqlx::query("SELECT seq, head FROM chain_state WHERE camera_id = ? AND stream = ?")
+                .bind(s.camera_id.0)
+                .bind(s.stream.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (prev_seq, prev): (i64, Vec<u8>) = match state {
+            Some(r) => (r.try_get("seq")?, r.try_get("head")?),
+            None => (0, vec![0u8; 32]),
+        };
+        let seq = prev_seq + 1;
+        let record = segment_record(
+            s.camera_id,
+            s.stream,
+            seq,
+            &SegmentFields {
+                run_start: s.run_start,
+                start: s.start,
+                end: s.end,
+                duration_90k: s.duration_90k,
+                frames: s.frames,
+                key_frames: s.key_frames,
+                bytes: s.bytes,
+                stored_bytes: s.stored_bytes,
+                video_params_id: s.video_params_id,
+                file_name: &s.file_name,
+                sample_index: &s.sample_index,
+                sha256: &s.sha256,
+                data_key_id: s.data_key_id,
+                nonce_prefix: &s.nonce_prefix,
+            },
+        );
+        let chain = mimamori_crypto::chain_link(&prev, &record).to_vec();
         let res = sqlx::query(
             "INSERT INTO segment (camera_id, stream, run_start_us, start_us, end_us, duration_90k, frames, \
-             key_frames, bytes, video_params_id, file_name, sample_index, sha256) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, data_key_id, \
+             nonce_prefix, chain_seq, prev_chain, chain) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(s.camera_id.0)
         .bind(s.stream.as_str())
@@ -438,8 +564,25 @@ impl Catalog {
         .bind(&s.file_name)
         .bind(&s.sample_index)
         .bind(&s.sha256)
-        .execute(&self.pool)
+        .bind(s.stored_bytes)
+        .bind(s.data_key_id)
+        .bind(&s.nonce_prefix)
+        .bind(seq)
+        .bind(&prev)
+        .bind(&chain)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "INSERT INTO chain_state (camera_id, stream, seq, head) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (camera_id, stream) DO UPDATE SET seq = excluded.seq, head = excluded.head",
+        )
+        .bind(s.camera_id.0)
+        .bind(s.stream.as_str())
+        .bind(seq)
+        .bind(&chain)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(SegmentId(res.last_insert_rowid()))
     }
 
@@ -814,7 +957,7 @@ fn camera_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Camera> {
     })
 }
 
-fn segment_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Segment> {
+pub(crate) fn segment_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Segment> {
     Ok(Segment {
         id: SegmentId(r.try_get("id")?),
         camera_id: CameraId(r.try_get("camera_id")?),
@@ -830,6 +973,18 @@ fn segment_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Segment> {
         file_name: r.try_get("file_name")?,
         sample_index: r.try_get("sample_index")?,
         sha256: r.try_get("sha256")?,
+        stored_bytes: r.try_get::<Option<i64>, _>("stored_bytes")?.unwrap_or(0),
+        data_key_id: r.try_get::<Option<i64>, _>("data_key_id")?.unwrap_or(0),
+        nonce_prefix: r
+            .try_get::<Option<Vec<u8>>, _>("nonce_prefix")?
+            .unwrap_or_default(),
+        chain_seq: r.try_get::<Option<i64>, _>("chain_seq")?.unwrap_or(0),
+        prev_chain: r
+            .try_get::<Option<Vec<u8>>, _>("prev_chain")?
+            .unwrap_or_default(),
+        chain: r
+            .try_get::<Option<Vec<u8>>, _>("chain")?
+            .unwrap_or_default(),
     })
 }
 

@@ -7,11 +7,18 @@ use sqlx::sqlite::SqlitePool;
 use crate::{CatalogError, Result};
 
 /// (version, name, SQL). Append only; never edit a released migration.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "0001_initial",
-    include_str!("../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "0001_initial",
+        include_str!("../migrations/0001_initial.sql"),
+    ),
+    (
+        2,
+        "0002_encryption_and_chain",
+        include_str!("../migrations/0002_encryption_and_chain.sql"),
+    ),
+];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {
     sqlx::query(

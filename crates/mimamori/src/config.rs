@@ -13,6 +13,18 @@ pub struct Config {
     pub listen: String,
     pub recorder: RecorderSection,
     pub session: SessionSection,
+    pub keys: KeysSection,
+}
+
+/// Where the installation's keys live: outside the data directory, so that a copy
+/// of the data directory alone reveals no footage.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysSection {
+    /// The master key that wraps every data key (default: `<data dir>.keys/master.key`).
+    pub master_key_file: Option<std::path::PathBuf>,
+    /// The Ed25519 key that signs chain heads (default: `<data dir>.keys/signing.key`).
+    pub signing_key_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -41,6 +53,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             recorder: RecorderSection::default(),
             session: SessionSection::default(),
+            keys: KeysSection::default(),
         }
     }
 }
@@ -101,6 +114,21 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Paths of the master key and the signing key.
+    pub fn key_paths(&self, data_dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = default_keys_dir(data_dir);
+        (
+            self.keys
+                .master_key_file
+                .clone()
+                .unwrap_or_else(|| dir.join("master.key")),
+            self.keys
+                .signing_key_file
+                .clone()
+                .unwrap_or_else(|| dir.join("signing.key")),
+        )
+    }
+
     pub fn recorder(&self) -> mimamori_recorder::RecorderConfig {
         mimamori_recorder::RecorderConfig {
             segment_seconds: self.recorder.segment_seconds,
@@ -125,6 +153,13 @@ impl Config {
              # MIMAMORI_AUTH_RETRY_SECONDS). See docs/DATA-DIRECTORY.md.\n\n{body}"
         )
     }
+}
+
+/// `<data dir>.keys`, beside the data directory.
+pub fn default_keys_dir(data_dir: &Path) -> std::path::PathBuf {
+    let mut s = data_dir.as_os_str().to_owned();
+    s.push(".keys");
+    std::path::PathBuf::from(s)
 }
 
 #[cfg(test)]

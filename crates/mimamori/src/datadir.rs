@@ -70,6 +70,66 @@ impl DataDir {
     }
 }
 
+/// The installation's keys, loaded from their files.
+pub struct Keys {
+    pub master: mimamori_crypto::Key,
+    pub signer: mimamori_crypto::Signer,
+}
+
+/// Creates the key files if they do not exist (mode 0600). Never overwrites one.
+pub fn create_keys(master: &Path, signing: &Path) -> anyhow::Result<()> {
+    for (path, bytes) in [
+        (master, mimamori_crypto::Key::generate().as_bytes().to_vec()),
+        (
+            signing,
+            mimamori_crypto::Signer::generate().to_bytes().to_vec(),
+        ),
+    ] {
+        if path.exists() {
+            continue;
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        write_private(path, &bytes)?;
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+pub fn load_keys(master: &Path, signing: &Path) -> anyhow::Result<Keys> {
+    let read = |p: &Path, what: &str| -> anyhow::Result<Vec<u8>> {
+        std::fs::read(p).with_context(|| {
+            format!(
+                "cannot read the {what} {}: restore it from your backup (docs/DATA-DIRECTORY.md); \
+                 without the master key no recorded footage can be read",
+                p.display()
+            )
+        })
+    };
+    let master = mimamori_crypto::Key::from_bytes(&read(master, "master key")?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", master.display()))?;
+    let signer = mimamori_crypto::Signer::from_bytes(&read(signing, "signing key")?)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", signing.display()))?;
+    Ok(Keys { master, signer })
+}
+
 /// Reads a secret from a file, without its trailing newline.
 pub fn read_secret(path: &Path) -> anyhow::Result<String> {
     let s = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

@@ -34,6 +34,8 @@ enum Command {
     User(cmd::user::Command),
     /// Check that the catalog and the segment files agree (exit 0 when consistent).
     Check(cmd::check::Args),
+    /// Verify that no stored byte or catalog row was changed, removed or reordered (exit 0 when intact).
+    Verify(cmd::verify::Args),
     /// Measure recording cost per stream against RTSP cameras.
     #[command(subcommand)]
     Bench(cmd::bench::Args),
@@ -68,6 +70,7 @@ fn main() -> std::process::ExitCode {
             Command::Camera(c) => cmd::camera::run(c).await,
             Command::User(c) => cmd::user::run(c).await,
             Command::Check(a) => cmd::check::run(a).await,
+            Command::Verify(a) => cmd::verify::run(a).await,
             Command::Bench(a) => cmd::bench::run(a).await,
         }
     });

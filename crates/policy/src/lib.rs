@@ -17,6 +17,75 @@ pub struct Policy {
     pub regulation: String,
     /// Live view rules.
     pub live_view: LiveView,
+    /// How long footage is kept (保存期間).
+    pub retention: Retention,
+    /// Storage limits of the data directory.
+    #[serde(default)]
+    pub storage: StorageLimits,
+}
+
+/// How retention is counted.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Counting {
+    /// Footage of instant t expires at t + days.
+    FromRecording,
+    /// Counted from the day after the recording date, in Japan time (Osaka Nishinari 第5条3):
+    /// footage of date D expires at the start of D + 1 + days.
+    FromNextDay,
+}
+
+/// 保存期間: the retention rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Days footage is kept.
+    pub days: u32,
+    pub counting: Counting,
+    /// Where in the regulation the rule comes from.
+    pub basis: String,
+    /// How often the sweeper looks for expired footage, in seconds.
+    #[serde(default = "default_sweep")]
+    pub sweep_interval_seconds: u32,
+    /// Cameras (by name) with their own number of days.
+    #[serde(default)]
+    pub cameras: std::collections::BTreeMap<String, u32>,
+}
+
+fn default_sweep() -> u32 {
+    60
+}
+
+/// Limits that trigger overwrite mode (上書き方式): the oldest unheld footage goes first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageLimits {
+    /// At most this many bytes of footage (0: no quota).
+    #[serde(default)]
+    pub quota_bytes: u64,
+    /// Keep at least this much free space on the disk.
+    #[serde(default = "default_min_free")]
+    pub min_free_bytes: u64,
+}
+
+fn default_min_free() -> u64 {
+    1 << 30
+}
+
+impl Default for StorageLimits {
+    fn default() -> Self {
+        StorageLimits {
+            quota_bytes: 0,
+            min_free_bytes: default_min_free(),
+        }
+    }
+}
+
+impl Retention {
+    /// Days for a camera (its own setting, else the default).
+    pub fn days_for(&self, camera_name: &str) -> u32 {
+        self.cameras.get(camera_name).copied().unwrap_or(self.days)
+    }
 }
 
 /// Whether images may be watched as they are recorded.
@@ -48,36 +117,52 @@ pub const PRESET_NAMES: [&str; 5] = [
 impl Policy {
     /// The policy of a named preset, as its seed regulation is written.
     pub fn preset(name: &str) -> Result<Policy, PolicyError> {
-        let (installer, regulation, live, basis) = match name {
+        use Counting::{FromNextDay, FromRecording};
+        let (installer, regulation, live, basis, days, counting, rbasis) = match name {
             "tottori-city-hall" => (
                 "鳥取市",
                 "鳥取市役所本庁舎防犯カメラ管理・運用規程",
                 true,
                 "4(3) モニター装置の設置場所は管理室及び財産経営課",
+                14,
+                FromRecording,
+                "5(3) 上書き方式とし、保管期間は2週間",
             ),
             "kitakyushu" => (
                 "北九州市",
                 "北九州市防犯カメラシステム管理運用要領",
                 false,
                 "第5条(5) モニターによる常時監視を行わず",
+                7,
+                FromRecording,
+                "第5条(6) 保存期間は7日間",
             ),
             "chiba-guideline" => (
                 "千葉市",
                 "千葉市防犯カメラの設置及び運用に関するガイドライン",
                 true,
                 "第3-2 取扱担当者がモニターを操作",
+                30,
+                FromRecording,
+                "第3-3(2) 概ね1箇月以内で必要な保存期間を定める（設置者ごとに短くしてください）",
             ),
             "midori-stations" => (
                 "みどり市",
                 "みどり市内主要駅における防犯カメラ運用要領",
                 true,
                 "第3条2 操作員が監視業務を行う",
+                14,
+                FromRecording,
+                "第7条2 原則として2週間以内",
             ),
             "osaka-nishinari" => (
                 "大阪市西成区",
                 "子どものための見守りカメラの運用管理に関する要領",
                 true,
                 "第2条(3) 専用パソコンで画像を閲覧及び抽出",
+                7,
+                FromNextDay,
+                "第5条3 録画日の翌日から起算して7日間程度",
             ),
             other => return Err(PolicyError::UnknownPreset(other.to_string())),
         };
@@ -89,6 +174,14 @@ impl Policy {
                 allowed: live,
                 basis: basis.to_string(),
             },
+            retention: Retention {
+                days,
+                counting,
+                basis: rbasis.to_string(),
+                sweep_interval_seconds: default_sweep(),
+                cameras: Default::default(),
+            },
+            storage: StorageLimits::default(),
         })
     }
 
@@ -132,6 +225,26 @@ mod tests {
                 .unwrap()
                 .live_view
                 .allowed
+        );
+    }
+
+    // REQ-RET-1: each preset carries its seed's retention and counting rule.
+    #[test]
+    fn presets_carry_their_seeds_retention() {
+        let r = |n| Policy::preset(n).unwrap().retention;
+        assert_eq!(
+            (r("tottori-city-hall").days, r("tottori-city-hall").counting),
+            (14, Counting::FromRecording)
+        );
+        assert_eq!(
+            (r("kitakyushu").days, r("kitakyushu").counting),
+            (7, Counting::FromRecording)
+        );
+        assert_eq!(r("chiba-guideline").days, 30);
+        assert_eq!(r("midori-stations").days, 14);
+        assert_eq!(
+            (r("osaka-nishinari").days, r("osaka-nishinari").counting),
+            (7, Counting::FromNextDay)
         );
     }
 

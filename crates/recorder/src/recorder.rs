@@ -48,6 +48,7 @@ impl Default for RecorderConfig {
 pub struct RecorderContext {
     pub catalog: Catalog,
     pub store: SegmentStore,
+    pub keys: Arc<mimamori_catalog::keys::KeyRing>,
     pub clock: SharedClock,
     pub hub: Arc<StatusHub>,
     pub config: RecorderConfig,
@@ -262,6 +263,7 @@ async fn run_stream(
         stream,
         ctx.store.clone(),
         ctx.catalog.clone(),
+        ctx.keys.clone(),
         ctx.config.segment_seconds,
         live,
     );

@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use mimamori_base::{CameraId, Timestamp};
+use mimamori_catalog::keys::KeyRing;
 use mimamori_catalog::{Catalog, NewSegment, StreamKind};
+use mimamori_crypto::SegmentCipher;
 use mimamori_media::{SampleIndex, SampleInfo};
 use mimamori_storage::{SegmentFileWriter, SegmentStore};
 use sha2::{Digest, Sha256};
@@ -33,6 +35,8 @@ pub enum SegmenterError {
 
 struct OpenSegment {
     writer: SegmentFileWriter,
+    key_id: i64,
+    nonce_prefix: [u8; 8],
     first_pts: i64,
     index: SampleIndex,
     params: Arc<StreamParams>,
@@ -64,6 +68,7 @@ pub struct Segmenter {
     stream: StreamKind,
     store: SegmentStore,
     catalog: Catalog,
+    keys: Arc<KeyRing>,
     target_90k: i64,
     run: Option<Run>,
     live: Option<broadcast::Sender<Arc<LiveFrame>>>,
@@ -77,6 +82,7 @@ impl Segmenter {
         stream: StreamKind,
         store: SegmentStore,
         catalog: Catalog,
+        keys: Arc<KeyRing>,
         segment_seconds: u32,
         live: Option<broadcast::Sender<Arc<LiveFrame>>>,
     ) -> Self {
@@ -85,6 +91,7 @@ impl Segmenter {
             stream,
             store,
             catalog,
+            keys,
             target_90k: i64::from(segment_seconds.max(1)) * 90_000,
             run: None,
             live,
@@ -190,7 +197,11 @@ impl Segmenter {
             }
             let start = run.run_start.add_90k(frame.pts_90k - run.pts0);
             let file_name = SegmentStore::file_name_for(self.camera, self.stream.as_str(), start);
-            let writer = self.store.create(&file_name)?;
+            // Footage is encrypted under its camera's key for the day it was recorded.
+            let (key_id, key) = self.keys.key_for_write(self.camera, start, start).await?;
+            let nonce_prefix = SegmentCipher::random_nonce_prefix();
+            let cipher = SegmentCipher::new(key, nonce_prefix, file_name.as_bytes());
+            let writer = self.store.create(&file_name, cipher)?;
             let p = &frame.params;
             let sha = Sha256::digest(&p.sample_entry);
             let params_id = self
@@ -199,6 +210,8 @@ impl Segmenter {
                 .await?;
             run.segment = Some(OpenSegment {
                 writer,
+                key_id,
+                nonce_prefix,
                 first_pts: frame.pts_90k,
                 index: SampleIndex::default(),
                 params: frame.params.clone(),
@@ -260,6 +273,9 @@ impl Segmenter {
                 file_name: written.file_name,
                 sample_index: seg.index.encode(),
                 sha256: written.sha256.to_vec(),
+                stored_bytes: i64::try_from(written.stored_bytes).unwrap_or(i64::MAX),
+                data_key_id: seg.key_id,
+                nonce_prefix: seg.nonce_prefix.to_vec(),
             })
             .await?;
         self.last_end = Some(end);
@@ -311,8 +327,12 @@ mod tests {
             .await
             .unwrap();
         let store = SegmentStore::open(&dir).unwrap();
+        let keys = Arc::new(KeyRing::new(
+            catalog.clone(),
+            mimamori_crypto::Key::generate(),
+        ));
         (
-            Segmenter::new(cam, StreamKind::Main, store, catalog.clone(), 4, None),
+            Segmenter::new(cam, StreamKind::Main, store, catalog.clone(), keys, 4, None),
             catalog,
             cam,
             dir,

@@ -2,6 +2,9 @@
 //! byte range, and what a crash left behind. Storage carries out deletions but
 //! never decides them; the catalog is told about a file only once it is durable.
 //!
+//! Files are encrypted at rest in chunks (see `mimamori-crypto`), so any byte range
+//! can be read by decrypting only the chunks it touches.
+//!
 //! Layout below the data directory:
 //! `segments/<camera id>/<UTC date YYYYMMDD>/<stream>-<start µs>.seg`, written
 //! first as `….seg.partial` and renamed when complete.
@@ -12,6 +15,7 @@ use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use mimamori_base::{CameraId, ErrorCode, Timestamp};
+use mimamori_crypto::{CHUNK, SegmentCipher, TAG};
 use sha2::{Digest, Sha256};
 
 pub const PARTIAL_SUFFIX: &str = ".partial";
@@ -45,7 +49,11 @@ pub struct SegmentStore {
 #[derive(Clone, Debug)]
 pub struct WrittenFile {
     pub file_name: String,
+    /// Plaintext (media) bytes.
     pub bytes: u64,
+    /// Bytes on disk (with the encryption tags).
+    pub stored_bytes: u64,
+    /// SHA-256 of the bytes on disk.
     pub sha256: [u8; 32],
 }
 
@@ -129,8 +137,8 @@ impl SegmentStore {
         self.root.join(file_name)
     }
 
-    /// Starts writing a segment file (as `.partial`).
-    pub fn create(&self, file_name: &str) -> Result<SegmentFileWriter> {
+    /// Starts writing a segment file (as `.partial`), encrypted with `cipher`.
+    pub fn create(&self, file_name: &str, cipher: SegmentCipher) -> Result<SegmentFileWriter> {
         let final_path = self.path_of(file_name);
         let dir = final_path
             .parent()
@@ -151,18 +159,75 @@ impl SegmentStore {
             out: BufWriter::with_capacity(256 * 1024, file),
             hasher: Sha256::new(),
             bytes: 0,
+            stored: 0,
+            cipher,
+            chunk: Vec::with_capacity(CHUNK),
+            chunk_no: 0,
         })
     }
 
-    /// Reads `len` bytes at `offset` of a segment file.
-    pub fn read_range(&self, file_name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
+    /// Reads `len` plaintext bytes at plaintext `offset` of a segment file holding
+    /// `plain_len` bytes, decrypting only the chunks the range touches.
+    pub fn read_range(
+        &self,
+        file_name: &str,
+        cipher: &SegmentCipher,
+        plain_len: u64,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<u8>> {
+        let path = self.path_of(file_name);
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let chunk = CHUNK as u64;
+        let chunks = plain_len.div_ceil(chunk).max(1);
+        let first = offset / chunk;
+        let last = (offset + len as u64 - 1) / chunk;
+        if last >= chunks {
+            return Err(err("reading past the end of", &path)(io::Error::from(
+                io::ErrorKind::UnexpectedEof,
+            )));
+        }
+        let mut f = File::open(&path).map_err(err("opening", &path))?;
+        f.seek(SeekFrom::Start(first * (chunk + TAG as u64)))
+            .map_err(err("seeking", &path))?;
+        let mut out = Vec::with_capacity(((last - first + 1) * chunk) as usize);
+        for c in first..=last {
+            let plain = if c + 1 == chunks {
+                plain_len - c * chunk
+            } else {
+                chunk
+            };
+            let mut ct = vec![0u8; plain as usize + TAG];
+            f.read_exact(&mut ct).map_err(err("reading", &path))?;
+            let pt = cipher
+                .open(u32::try_from(c).unwrap_or(u32::MAX), c + 1 == chunks, &ct)
+                .map_err(|e| {
+                    err("decrypting", &path)(io::Error::new(io::ErrorKind::InvalidData, e))
+                })?;
+            out.extend_from_slice(&pt);
+        }
+        let skip = (offset - first * chunk) as usize;
+        Ok(out[skip..skip + len].to_vec())
+    }
+
+    /// SHA-256 and size of a file as it is on disk.
+    pub fn hash_file(&self, file_name: &str) -> Result<([u8; 32], u64)> {
         let path = self.path_of(file_name);
         let mut f = File::open(&path).map_err(err("opening", &path))?;
-        f.seek(SeekFrom::Start(offset))
-            .map_err(err("seeking", &path))?;
-        let mut buf = vec![0; len];
-        f.read_exact(&mut buf).map_err(err("reading", &path))?;
-        Ok(buf)
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut total = 0u64;
+        loop {
+            let n = f.read(&mut buf).map_err(err("reading", &path))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+            total += n as u64;
+        }
+        Ok((h.finalize().into(), total))
     }
 
     /// Deletes a segment file (the caller decided it must go). A missing file is not an error.
@@ -249,7 +314,6 @@ impl SegmentStore {
 
 /// A segment file being written. Dropping it without [`finish`](Self::finish)
 /// leaves a `.partial` file that the next start discards.
-#[derive(Debug)]
 pub struct SegmentFileWriter {
     file_name: String,
     partial: PathBuf,
@@ -258,15 +322,48 @@ pub struct SegmentFileWriter {
     out: BufWriter<File>,
     hasher: Sha256,
     bytes: u64,
+    stored: u64,
+    cipher: SegmentCipher,
+    /// Plaintext not yet sealed (at most one chunk).
+    chunk: Vec<u8>,
+    chunk_no: u32,
+}
+
+impl std::fmt::Debug for SegmentFileWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SegmentFileWriter")
+            .field("file_name", &self.file_name)
+            .finish()
+    }
 }
 
 impl SegmentFileWriter {
-    pub fn append(&mut self, data: &[u8]) -> Result<()> {
-        self.out
-            .write_all(data)
-            .map_err(err("writing", &self.partial))?;
-        self.hasher.update(data);
+    pub fn append(&mut self, mut data: &[u8]) -> Result<()> {
         self.bytes += data.len() as u64;
+        while !data.is_empty() {
+            // A full chunk is sealed only once more data follows: the last chunk is marked.
+            if self.chunk.len() == CHUNK {
+                self.seal(false)?;
+            }
+            let n = (CHUNK - self.chunk.len()).min(data.len());
+            self.chunk.extend_from_slice(&data[..n]);
+            data = &data[n..];
+        }
+        Ok(())
+    }
+
+    fn seal(&mut self, last: bool) -> Result<()> {
+        let ct = self
+            .cipher
+            .seal(self.chunk_no, last, &self.chunk)
+            .map_err(|e| err("encrypting", &self.partial)(io::Error::other(e)))?;
+        self.out
+            .write_all(&ct)
+            .map_err(err("writing", &self.partial))?;
+        self.hasher.update(&ct);
+        self.stored += ct.len() as u64;
+        self.chunk.clear();
+        self.chunk_no += 1;
         Ok(())
     }
 
@@ -276,7 +373,8 @@ impl SegmentFileWriter {
 
     /// Makes the file durable under its final name: flush, fsync the file, rename,
     /// fsync the directory. Only after this may the catalog point at it.
-    pub fn finish(self) -> Result<WrittenFile> {
+    pub fn finish(mut self) -> Result<WrittenFile> {
+        self.seal(true)?;
         let SegmentFileWriter {
             file_name,
             partial,
@@ -285,6 +383,8 @@ impl SegmentFileWriter {
             out,
             hasher,
             bytes,
+            stored,
+            ..
         } = self;
         let file = out
             .into_inner()
@@ -298,6 +398,7 @@ impl SegmentFileWriter {
         Ok(WrittenFile {
             file_name,
             bytes,
+            stored_bytes: stored,
             sha256: hasher.finalize().into(),
         })
     }
@@ -325,23 +426,63 @@ mod tests {
         d
     }
 
+    fn cipher(name: &str) -> SegmentCipher {
+        SegmentCipher::new(
+            mimamori_crypto::Key::from_bytes(&[9; 32]).unwrap(),
+            [3; 8],
+            name.as_bytes(),
+        )
+    }
+
+    // REQ-STO-4: segment files are encrypted at rest and read back by range.
     #[test]
-    fn finished_file_is_readable_and_hashed() {
+    fn finished_file_is_encrypted_and_readable_by_range() {
         let d = temp_dir("finish");
         let store = SegmentStore::open(&d).unwrap();
         let name =
             SegmentStore::file_name_for(CameraId(3), "main", Timestamp(1_700_000_000_000_000));
         assert_eq!(name, "3/20231114/main-1700000000000000.seg");
-        let mut w = store.create(&name).unwrap();
-        w.append(b"hello ").unwrap();
-        w.append(b"world").unwrap();
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let mut w = store.create(&name, cipher(&name)).unwrap();
+        w.append(&data[..1000]).unwrap();
+        w.append(&data[1000..]).unwrap();
         let done = w.finish().unwrap();
-        assert_eq!(done.bytes, 11);
-        assert_eq!(
-            hex_of(&done.sha256),
-            hex_of(&Sha256::digest(b"hello world"))
+        assert_eq!(done.bytes, 200_000);
+        assert_eq!(done.stored_bytes, mimamori_crypto::encrypted_len(200_000));
+        let on_disk = fs::read(store.path_of(&name)).unwrap();
+        assert_eq!(on_disk.len() as u64, done.stored_bytes);
+        assert!(
+            !on_disk.windows(64).any(|w| w == &data[5000..5064]),
+            "no plaintext on disk"
         );
-        assert_eq!(store.read_range(&name, 6, 5).unwrap(), b"world");
+        assert_eq!(hex_of(&done.sha256), hex_of(&Sha256::digest(&on_disk)));
+        assert_eq!(
+            store.hash_file(&name).unwrap(),
+            (done.sha256, done.stored_bytes)
+        );
+        for (off, len) in [(0, 10), (65_530, 20), (131_000, 69_000), (199_990, 10)] {
+            let got = store
+                .read_range(&name, &cipher(&name), 200_000, off, len)
+                .unwrap();
+            assert_eq!(got, &data[off as usize..off as usize + len]);
+        }
+        // Another file's identity cannot read it.
+        assert!(
+            store
+                .read_range(&name, &cipher("other"), 200_000, 0, 10)
+                .is_err()
+        );
+        // A file cut at a chunk boundary does not pass as complete.
+        let f = fs::OpenOptions::new()
+            .write(true)
+            .open(store.path_of(&name))
+            .unwrap();
+        f.set_len((CHUNK + TAG) as u64).unwrap();
+        assert!(
+            store
+                .read_range(&name, &cipher(&name), CHUNK as u64, 0, 10)
+                .is_err()
+        );
         fs::remove_dir_all(d).unwrap();
     }
 
@@ -350,23 +491,24 @@ mod tests {
         let d = temp_dir("recover");
         let store = SegmentStore::open(&d).unwrap();
         let kept = SegmentStore::file_name_for(CameraId(1), "main", Timestamp(0));
-        let mut w = store.create(&kept).unwrap();
+        let mut w = store.create(&kept, cipher(&kept)).unwrap();
         w.append(b"x").unwrap();
         w.finish().unwrap();
         let orphan = SegmentStore::file_name_for(CameraId(1), "main", Timestamp(60_000_000));
-        let mut w = store.create(&orphan).unwrap();
+        let mut w = store.create(&orphan, cipher(&orphan)).unwrap();
         w.append(b"y").unwrap();
         w.finish().unwrap();
         let half = SegmentStore::file_name_for(CameraId(1), "main", Timestamp(120_000_000));
-        let mut w = store.create(&half).unwrap();
+        let mut w = store.create(&half, cipher(&half)).unwrap();
         w.append(b"zz").unwrap();
         drop(w); // as if the process died
         let known: HashSet<String> = [kept.clone()].into_iter().collect();
         let report = store.recover(&known).unwrap();
+        let one = mimamori_crypto::encrypted_len(1);
         assert_eq!(report.discarded_partial.len(), 1);
-        assert_eq!(report.discarded_unreferenced, vec![(orphan, 1)]);
-        assert_eq!(store.list_files().unwrap(), vec![(kept.clone(), 1)]);
-        assert!(store.check(&[(kept, 1)]).unwrap().is_empty());
+        assert_eq!(report.discarded_unreferenced, vec![(orphan, one)]);
+        assert_eq!(store.list_files().unwrap(), vec![(kept.clone(), one)]);
+        assert!(store.check(&[(kept, one)]).unwrap().is_empty());
         fs::remove_dir_all(d).unwrap();
     }
 
@@ -375,7 +517,7 @@ mod tests {
         let d = temp_dir("check");
         let store = SegmentStore::open(&d).unwrap();
         let a = SegmentStore::file_name_for(CameraId(1), "main", Timestamp(0));
-        let mut w = store.create(&a).unwrap();
+        let mut w = store.create(&a, cipher(&a)).unwrap();
         w.append(b"abc").unwrap();
         w.finish().unwrap();
         let problems = store
@@ -385,7 +527,7 @@ mod tests {
         assert!(problems.contains(&FileProblem::WrongSize {
             file_name: a,
             expected: 4,
-            actual: 3
+            actual: mimamori_crypto::encrypted_len(3)
         }));
         fs::remove_dir_all(d).unwrap();
     }

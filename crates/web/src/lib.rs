@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod live;
 pub mod pages;
 pub mod playback;
+pub mod retention;
 
 use std::sync::Arc;
 
@@ -47,8 +48,10 @@ impl Default for WebConfig {
 pub struct AppState {
     pub catalog: Catalog,
     pub store: SegmentStore,
+    pub keys: Arc<mimamori_catalog::keys::KeyRing>,
     pub clock: SharedClock,
     pub recorders: Arc<RecorderSet>,
+    pub sweeper: Arc<mimamori_governance::retention::Sweeper>,
     pub policy: Arc<Policy>,
     pub config: Arc<WebConfig>,
     pub throttle: Arc<auth::LoginThrottle>,
@@ -89,6 +92,30 @@ pub fn router(state: AppState) -> Router {
             get(playback::video_fragmented),
         )
         .route("/api/cameras/{id}/live", get(live::live_ws))
+        .route("/retention", get(retention::retention_page))
+        .route("/retention/holds", post(retention::hold_create_submit))
+        .route(
+            "/retention/holds/{id}/change",
+            post(retention::hold_change_submit),
+        )
+        .route(
+            "/retention/holds/{id}/release",
+            post(retention::hold_release_submit),
+        )
+        .route(
+            "/api/cameras/{id}/retention",
+            get(retention::camera_retention_get),
+        )
+        .route(
+            "/api/holds",
+            get(retention::holds_list).post(retention::hold_create),
+        )
+        .route(
+            "/api/holds/{id}",
+            axum::routing::put(retention::hold_change),
+        )
+        .route("/api/holds/{id}/release", post(retention::hold_release))
+        .route("/api/erasures", get(retention::erasures_list))
         // assets
         .route("/assets/{name}", get(assets::asset))
         .layer(axum::middleware::from_fn_with_state(

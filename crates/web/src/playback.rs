@@ -3,6 +3,9 @@
 //! (nothing is copied into a new file first).
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use mimamori_crypto::SegmentCipher;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -65,9 +68,12 @@ pub async fn plan(
     start: Timestamp,
     end: Timestamp,
 ) -> AppResult<VirtualMp4> {
-    let (sources, entries) = load_sources(state, camera, stream, start, end).await?;
+    let (sources, entries, _) = load_sources(state, camera, stream, start, end).await?;
     mp4::assemble(&sources, &entries, start, end).map_err(assemble_error)
 }
+
+/// How to read each segment file of a plan: its cipher and plaintext length.
+pub type Readers = HashMap<String, (Arc<SegmentCipher>, u64)>;
 
 fn assemble_error(e: AssembleError) -> AppError {
     match e {
@@ -76,15 +82,15 @@ fn assemble_error(e: AssembleError) -> AppError {
     }
 }
 
-/// The stored segments overlapping [start, end) with their decoded indexes, and the
-/// sample entries they use.
+/// The stored segments overlapping [start, end) with their decoded indexes, the
+/// sample entries they use, and how to decrypt each file.
 async fn load_sources(
     state: &AppState,
     camera: CameraId,
     stream: StreamKind,
     start: Timestamp,
     end: Timestamp,
-) -> AppResult<(Vec<SegmentSource>, Vec<SampleEntry>)> {
+) -> AppResult<(Vec<SegmentSource>, Vec<SampleEntry>, Readers)> {
     if end <= start {
         return Err(AppError::bad_input("end must be after start"));
     }
@@ -98,7 +104,27 @@ async fn load_sources(
     let mut entries: Vec<SampleEntry> = Vec::new();
     let mut entry_of: HashMap<i64, usize> = HashMap::new();
     let mut sources = Vec::with_capacity(segments.len());
+    let mut readers = Readers::new();
     for s in segments {
+        let key = state.keys.key(s.data_key_id).await?.ok_or_else(|| {
+            AppError::new(
+                ErrorCode::NotFound,
+                format!("segment {} was erased (its key is destroyed)", s.id),
+            )
+        })?;
+        let nonce: [u8; 8] = s.nonce_prefix.as_slice().try_into().map_err(|_| {
+            AppError::new(
+                ErrorCode::Inconsistent,
+                format!("segment {} has no valid nonce; run `mimamori verify`", s.id),
+            )
+        })?;
+        readers.insert(
+            s.file_name.clone(),
+            (
+                Arc::new(SegmentCipher::new(key, nonce, s.file_name.as_bytes())),
+                u64::try_from(s.bytes).unwrap_or(0),
+            ),
+        );
         let idx = match entry_of.get(&s.video_params_id) {
             Some(i) => *i,
             None => {
@@ -129,7 +155,7 @@ async fn load_sources(
             sample_entry: idx,
         });
     }
-    Ok((sources, entries))
+    Ok((sources, entries, readers))
 }
 
 /// `GET /api/cameras/{id}/video.mp4?start=&end=`
@@ -143,7 +169,8 @@ pub async fn video_mp4(
     let start = parse_time("start", &q.start)?;
     let end = parse_time("end", &q.end)?;
     let stream = parse_stream(q.stream.as_deref())?;
-    let plan = plan(&state, camera.id, stream, start, end).await?;
+    let (sources, entries, readers) = load_sources(&state, camera.id, stream, start, end).await?;
+    let plan = mp4::assemble(&sources, &entries, start, end).map_err(assemble_error)?;
     let mut h = HeaderMap::new();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
@@ -214,7 +241,7 @@ pub async fn video_mp4(
             }),
         })
         .collect();
-    let body = Body::from_stream(byte_stream(state, pieces));
+    let body = Body::from_stream(byte_stream(state, pieces, readers));
     Ok((status, h, body).into_response())
 }
 
@@ -230,7 +257,7 @@ pub async fn video_fragmented(
     let start = parse_time("start", &q.start)?;
     let end = parse_time("end", &q.end)?;
     let stream = parse_stream(q.stream.as_deref())?;
-    let (sources, entries) = load_sources(&state, camera.id, stream, start, end).await?;
+    let (sources, entries, readers) = load_sources(&state, camera.id, stream, start, end).await?;
     let sel = mp4::select(&sources, start, end).map_err(assemble_error)?;
     let frag = fmp4::assemble(&sel, &entries);
     let mut h = HeaderMap::new();
@@ -262,7 +289,7 @@ pub async fn video_fragmented(
     Ok((
         StatusCode::OK,
         h,
-        Body::from_stream(byte_stream(state, pieces)),
+        Body::from_stream(byte_stream(state, pieces, readers)),
     )
         .into_response())
 }
@@ -304,7 +331,9 @@ pub fn parse_range(v: &str, total: u64) -> Option<(u64, u64)> {
 fn byte_stream(
     state: AppState,
     pieces: Vec<Piece>,
+    readers: Readers,
 ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
+    let readers = Arc::new(readers);
     let mut chunks = Vec::new();
     for p in pieces {
         match p {
@@ -325,12 +354,17 @@ fn byte_stream(
     }
     futures::stream::iter(chunks).then(move |piece| {
         let store = state.store.clone();
+        let readers = readers.clone();
         async move {
             match piece {
                 Piece::Bytes(b) => Ok(b),
                 Piece::File(f) => {
+                    let (cipher, plain_len) = readers
+                        .get(&f.file_name)
+                        .cloned()
+                        .ok_or_else(|| std::io::Error::other("no reader for a planned file"))?;
                     let res = tokio::task::spawn_blocking(move || {
-                        store.read_range(&f.file_name, f.offset, f.len as usize)
+                        store.read_range(&f.file_name, &cipher, plain_len, f.offset, f.len as usize)
                     })
                     .await
                     .map_err(std::io::Error::other)?;

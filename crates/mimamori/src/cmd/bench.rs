@@ -3,7 +3,7 @@
 //!   reports CPU per stream (% of one core), resident memory per stream and bytes
 //!   written against media bytes received.
 //! - `mp4`: time to the first byte of a 1-hour MP4 over HTTP, from a synthetic hour
-//!   of one-minute segments (sparse files of realistic size).
+//!   of one-minute segments.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -106,11 +106,18 @@ async fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
             .await?;
     }
     let clock: SharedClock = Arc::new(SystemClock);
+    let (mk, sk) = crate::config::Config::default().key_paths(&data);
+    let keys = crate::datadir::load_keys(&mk, &sk)?;
+    let keyring = Arc::new(mimamori_catalog::keys::KeyRing::new(
+        dir.catalog.clone(),
+        keys.master,
+    ));
     let cams = dir.catalog.cameras().await?;
     let set = start_recorders(
         RecorderContext {
             catalog: dir.catalog.clone(),
             store: dir.store.clone(),
+            keys: keyring,
             clock: clock.clone(),
             hub: StatusHub::new(),
             config: RecorderConfig::default(),
@@ -173,7 +180,7 @@ pub struct Mp4Args {
     pub requests: u32,
 }
 
-/// One hour at 15 fps, 2 Mbit/s, a key frame every 2 s, in 60 one-minute segments.
+/// One hour at 15 fps, a key frame every 2 s, in 60 one-minute segments.
 async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
     use mimamori_base::Timestamp;
     use mimamori_catalog::{NewSegment, StreamKind};
@@ -189,6 +196,11 @@ async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
     )
     .await?;
     let dir = DataDir::open(&data).await?;
+    let (mk, sk) = crate::config::Config::default().key_paths(&data);
+    let keyring = mimamori_catalog::keys::KeyRing::new(
+        dir.catalog.clone(),
+        crate::datadir::load_keys(&mk, &sk)?.master,
+    );
     let cam = dir
         .catalog
         .camera_insert(
@@ -215,19 +227,23 @@ async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
         let mut idx = SampleIndex::default();
         for f in 0..900u32 {
             let key = f % 30 == 0;
+            // Sizes do not change the moov's size, only the mdat's: keep the files small.
             idx.push(SampleInfo {
-                size: if key { 60_000 } else { 14_700 },
+                size: if key { 600 } else { 147 },
                 duration_90k: 6_000,
                 key,
             });
         }
         let start = t0.add_micros(m * 60_000_000);
         let name = mimamori_storage::SegmentStore::file_name_for(cam, "main", start);
-        let path = dir.store.path_of(&name);
-        if let Some(p) = path.parent() {
-            std::fs::create_dir_all(p)?;
-        }
-        std::fs::File::create(&path)?.set_len(idx.total_bytes())?; // sparse
+        let (key_id, key) = keyring.key_for_write(cam, start, start).await?;
+        let nonce = mimamori_crypto::SegmentCipher::random_nonce_prefix();
+        let mut w = dir.store.create(
+            &name,
+            mimamori_crypto::SegmentCipher::new(key, nonce, name.as_bytes()),
+        )?;
+        w.append(&vec![0u8; idx.total_bytes() as usize])?;
+        let written = w.finish()?;
         dir.catalog
             .segment_insert(&NewSegment {
                 camera_id: cam,
@@ -242,7 +258,10 @@ async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
                 video_params_id: params,
                 file_name: name,
                 sample_index: idx.encode(),
-                sha256: vec![0; 32],
+                sha256: written.sha256.to_vec(),
+                stored_bytes: written.stored_bytes as i64,
+                data_key_id: key_id,
+                nonce_prefix: nonce.to_vec(),
             })
             .await?;
     }

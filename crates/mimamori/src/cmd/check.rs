@@ -22,7 +22,24 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut problems: Vec<String> = Vec::new();
     let mut expected = Vec::with_capacity(segments.len());
     for s in &segments {
-        expected.push((s.file_name.clone(), u64::try_from(s.bytes).unwrap_or(0)));
+        // On disk a file is larger than its media by the encryption tags.
+        let on_disk = if s.stored_bytes > 0 {
+            s.stored_bytes
+        } else {
+            s.bytes
+        };
+        expected.push((s.file_name.clone(), u64::try_from(on_disk).unwrap_or(0)));
+        if s.stored_bytes > 0
+            && u64::try_from(s.stored_bytes).ok()
+                != Some(mimamori_crypto::encrypted_len(
+                    u64::try_from(s.bytes).unwrap_or(0),
+                ))
+        {
+            problems.push(format!(
+                "segment {} ({}): its stored size does not match its media size",
+                s.id, s.file_name
+            ));
+        }
         match SampleIndex::decode(&s.sample_index) {
             Err(e) => problems.push(format!("segment {} ({}): {e}", s.id, s.file_name)),
             Ok(idx) => {

@@ -68,14 +68,15 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let data_shown = data.display().to_string();
     let pw = password.to_string();
     super::serve::serve(&data, Some(&listen), move |addr| {
-        println!();
-        println!("  見守り mimamori demo");
-        println!("  ブラウザで開く / open:  http://{addr}/");
-        println!("  ユーザー名 / user:      {DEMO_USER}");
-        println!("  パスワード / password:  {pw}");
-        println!("  データ / data dir:      {data_shown}");
-        println!("  停止 / stop:            Ctrl+C");
-        println!();
+        // A closed stdout (the reader went away) must not stop the server.
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "\n  見守り mimamori demo\n  ブラウザで開く / open:  http://{addr}/\n  ユーザー名 / user:      {DEMO_USER}\n  \
+             パスワード / password:  {pw}\n  データ / data dir:      {data_shown}\n  停止 / stop:            Ctrl+C\n"
+        );
+        let _ = out.flush();
     })
     .await
 }

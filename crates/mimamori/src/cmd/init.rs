@@ -61,6 +61,8 @@ pub async fn initialize(
         anyhow::bail!("the manager password must have at least 8 characters");
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (master, signing) = Config::default().key_paths(dir);
+    crate::datadir::create_keys(&master, &signing)?;
     std::fs::write(dir.join(POLICY_FILE), policy.to_toml())?;
     std::fs::write(dir.join(CONFIG_FILE), Config::default_file())?;
     let catalog = Catalog::open_sqlite(&dir.join(CATALOG_FILE)).await?;

@@ -7,3 +7,4 @@ pub mod demo;
 pub mod init;
 pub mod serve;
 pub mod user;
+pub mod verify;

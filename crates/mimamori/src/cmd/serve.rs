@@ -47,14 +47,21 @@ pub async fn serve(
     if lock.try_lock().is_err() {
         anyhow::bail!("another mimamori is already serving {}", data.display());
     }
+    let (master_path, signing_path) = config.key_paths(data);
+    let keys = crate::datadir::load_keys(&master_path, &signing_path)?;
     dir.recover().await?;
     let clock: SharedClock = Arc::new(SystemClock);
+    let keyring = Arc::new(mimamori_catalog::keys::KeyRing::new(
+        dir.catalog.clone(),
+        keys.master,
+    ));
     let hub = StatusHub::new();
     let cameras = dir.catalog.cameras().await?;
     let recorders = start_recorders(
         RecorderContext {
             catalog: dir.catalog.clone(),
             store: dir.store.clone(),
+            keys: keyring.clone(),
             clock: clock.clone(),
             hub,
             config: config.recorder(),
@@ -64,12 +71,46 @@ pub async fn serve(
     )
     .await;
     tracing::info!(cameras = cameras.len(), preset = %policy.preset, "recording");
+    let policy = Arc::new(policy);
+    // The one place that decides erasure, and the signer of chain heads.
+    let sweeper = Arc::new(mimamori_governance::retention::Sweeper::new(
+        dir.catalog.clone(),
+        dir.store.clone(),
+        keyring.clone(),
+        policy.clone(),
+        clock.clone(),
+    ));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sweep_task =
+        mimamori_governance::retention::start_sweeper(sweeper.clone(), stop_rx.clone());
+    let signer = Arc::new(keys.signer);
+    let sign_task = {
+        let catalog = dir.catalog.clone();
+        let signer = signer.clone();
+        let clock = clock.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => {},
+                    _ = stop.changed() => return,
+                }
+                if let Err(e) =
+                    mimamori_governance::integrity::sign_heads(&catalog, &signer, clock.now()).await
+                {
+                    tracing::error!("signing chain heads failed: {e}");
+                }
+            }
+        })
+    };
     let state = AppState {
         catalog: dir.catalog.clone(),
         store: dir.store.clone(),
+        keys: keyring.clone(),
         clock,
         recorders: recorders.clone(),
-        policy: Arc::new(policy),
+        sweeper: sweeper.clone(),
+        policy,
         config: Arc::new(config.web()),
         throttle: Arc::default(),
     };
@@ -100,10 +141,23 @@ pub async fn serve(
     tracing::info!("shutting down: closing open segments");
     sync.abort();
     recorders.stop_all().await;
+    let _ = stop_tx.send(true);
+    let _ = sweep_task.await;
+    let _ = sign_task.await;
+    if let Err(e) =
+        mimamori_governance::integrity::sign_heads(&dir.catalog, &signer, clock_now()).await
+    {
+        tracing::error!("signing chain heads failed: {e}");
+    }
     dir.catalog.close().await;
     drop(lock);
     result.context("web server failed")?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn clock_now() -> mimamori_base::Timestamp {
+    use mimamori_base::Clock;
+    SystemClock.now()
 }
 
 async fn shutdown_signal() {

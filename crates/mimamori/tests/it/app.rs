@@ -18,6 +18,7 @@ pub struct App {
     pub log: PathBuf,
     pub client: reqwest::Client,
     pub csrf: String,
+    mount: Option<PathBuf>,
 }
 
 pub fn bin() -> &'static str {
@@ -42,6 +43,10 @@ fn fresh_dir(tag: &str) -> PathBuf {
 
 pub struct AppOptions {
     pub preset: &'static str,
+    /// Put the data directory on a tmpfs of this many MiB (a disk that really fills).
+    pub tmpfs_mib: Option<u32>,
+    /// Text replacements applied to policy.toml before the server starts.
+    pub policy_edits: Vec<(&'static str, String)>,
     pub segment_seconds: u32,
     pub watchdog_seconds: u32,
     pub auth_retry_seconds: u32,
@@ -51,6 +56,8 @@ impl Default for AppOptions {
     fn default() -> Self {
         AppOptions {
             preset: "chiba-guideline",
+            tmpfs_mib: None,
+            policy_edits: Vec::new(),
             segment_seconds: 2,
             watchdog_seconds: 3,
             auth_retry_seconds: 30,
@@ -65,6 +72,21 @@ pub async fn spawn_app(tag: &str) -> App {
 pub async fn spawn_app_with(tag: &str, o: AppOptions) -> App {
     let data = fresh_dir(tag);
     std::fs::create_dir_all(&data).unwrap();
+    if let Some(mib) = o.tmpfs_mib {
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={mib}m"),
+                "tmpfs",
+                data.to_str().unwrap(),
+            ])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mounting a tmpfs needs root (CI runs as root)");
+    }
     let pw = data.with_extension("pw");
     std::fs::write(&pw, format!("{ADMIN_PASSWORD}\n")).unwrap();
     let out = cli(&[
@@ -83,6 +105,14 @@ pub async fn spawn_app_with(tag: &str, o: AppOptions) -> App {
         "init failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    if !o.policy_edits.is_empty() {
+        let mut p = std::fs::read_to_string(data.join("policy.toml")).unwrap();
+        for (from, to) in &o.policy_edits {
+            assert!(p.contains(from), "policy.toml has no {from:?}:\n{p}");
+            p = p.replace(from, to);
+        }
+        std::fs::write(data.join("policy.toml"), p).unwrap();
+    }
     std::fs::write(
         data.join("config.toml"),
         format!(
@@ -92,6 +122,7 @@ pub async fn spawn_app_with(tag: &str, o: AppOptions) -> App {
     )
     .unwrap();
     let mut app = App {
+        mount: o.tmpfs_mib.map(|_| data.clone()),
         log: data.with_extension("log"),
         data,
         port: 0,
@@ -271,6 +302,9 @@ impl Drop for App {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
+        }
+        if let Some(m) = self.mount.take() {
+            let _ = Command::new("umount").arg(&m).status();
         }
     }
 }

@@ -29,24 +29,28 @@ async fn demo_starts_with_a_recording_test_pattern_and_a_printed_login() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let (addr, password) = tokio::task::spawn_blocking(move || {
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Keep reading stdout to the end, as a terminal would.
+    std::thread::spawn(move || {
         let (mut addr, mut pw) = (None, None);
         for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
+            let Ok(line) = line else { break };
             if let Some(a) = line.split("http://").nth(1) {
                 addr = Some(a.trim_end_matches('/').to_string());
             }
             if line.contains("password:") {
                 pw = Some(line.rsplit(' ').next().unwrap().to_string());
             }
-            if addr.is_some() && pw.is_some() {
-                break;
+            if let (Some(a), Some(p)) = (&addr, &pw) {
+                let _ = tx.send((a.clone(), p.clone()));
+                addr = None;
             }
         }
-        (addr.unwrap(), pw.unwrap())
-    })
-    .await
-    .unwrap();
+    });
+    let (addr, password) =
+        tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)).unwrap())
+            .await
+            .unwrap();
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .build()

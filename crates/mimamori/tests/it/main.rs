@@ -11,4 +11,5 @@ mod cli;
 mod media;
 mod playback;
 mod recording;
+mod retention;
 mod web;

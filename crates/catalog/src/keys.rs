@@ -1,0 +1,158 @@
+//! Data keys: one per camera per Japan-time day, created on first use, wrapped by
+//! the installation's master key, destroyed when the last footage of their day is
+//! erased. Unwrapped keys are cached in memory, never written anywhere.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use mimamori_base::{CameraId, Timestamp};
+use mimamori_crypto::Key;
+use sqlx::Row;
+
+use crate::{Catalog, CatalogError, Result};
+
+const DAY_US: i64 = 86_400_000_000;
+const JST_US: i64 = 9 * 3_600_000_000;
+
+/// The Japan-time day containing `t`, as [start, end).
+pub fn key_period(t: Timestamp) -> (Timestamp, Timestamp) {
+    let start = (t.0 + JST_US).div_euclid(DAY_US) * DAY_US - JST_US;
+    (Timestamp(start), Timestamp(start + DAY_US))
+}
+
+fn context(camera: CameraId, period_start: Timestamp) -> Vec<u8> {
+    format!(
+        "mimamori-data-key-v1 camera={camera} period={}",
+        period_start.0
+    )
+    .into_bytes()
+}
+
+pub struct KeyRing {
+    catalog: Catalog,
+    master: Key,
+    cache: Mutex<HashMap<i64, Key>>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyRing")
+    }
+}
+
+impl KeyRing {
+    pub fn new(catalog: Catalog, master: Key) -> Self {
+        KeyRing {
+            catalog,
+            master,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The key for footage of `camera` recorded at `at`, created if needed.
+    pub async fn key_for_write(
+        &self,
+        camera: CameraId,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(i64, Key)> {
+        let (start, end) = key_period(at);
+        let row = sqlx::query(
+            "SELECT id, wrapped_key FROM data_key WHERE camera_id = ? AND period_start_us = ?",
+        )
+        .bind(camera.0)
+        .bind(start.0)
+        .fetch_optional(&self.catalog.pool)
+        .await?;
+        if let Some(r) = row {
+            let id: i64 = r.try_get("id")?;
+            return match self.key(id).await? {
+                Some(k) => Ok((id, k)),
+                None => Err(CatalogError::Key(format!(
+                    "the data key of camera {camera} for this day was already destroyed"
+                ))),
+            };
+        }
+        let key = Key::generate();
+        let wrapped = self
+            .master
+            .wrap(&key, &context(camera, start))
+            .map_err(|e| CatalogError::Key(e.to_string()))?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO data_key (camera_id, period_start_us, period_end_us, wrapped_key, created_at_us) \
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(camera.0)
+        .bind(start.0)
+        .bind(end.0)
+        .bind(&wrapped)
+        .bind(now.0)
+        .fetch_one(&self.catalog.pool)
+        .await?;
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, key.clone());
+        Ok((id, key))
+    }
+
+    /// A key by id; `None` once destroyed.
+    pub async fn key(&self, id: i64) -> Result<Option<Key>> {
+        if let Some(k) = self
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            return Ok(Some(k.clone()));
+        }
+        let row = sqlx::query(
+            "SELECT camera_id, period_start_us, wrapped_key FROM data_key WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.catalog.pool)
+        .await?
+        .ok_or_else(|| CatalogError::NotFound(format!("data key {id}")))?;
+        let wrapped: Option<Vec<u8>> = row.try_get("wrapped_key")?;
+        let Some(wrapped) = wrapped else {
+            return Ok(None);
+        };
+        let camera = CameraId(row.try_get("camera_id")?);
+        let start = Timestamp(row.try_get("period_start_us")?);
+        let key = self.master.unwrap_key(&wrapped, &context(camera, start)).map_err(|_| {
+            CatalogError::Key(format!(
+                "data key {id} cannot be unwrapped: wrong master key file, or the catalog was altered"
+            ))
+        })?;
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, key.clone());
+        Ok(Some(key))
+    }
+
+    /// Forgets a destroyed key from the cache.
+    pub fn forget(&self, id: i64) {
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_are_japan_days() {
+        // 2026-11-23T15:00:00Z = 2026-11-24 00:00 JST
+        let midnight_jst = Timestamp::from_secs(1_795_446_000);
+        assert_eq!(key_period(midnight_jst).0, midnight_jst);
+        assert_eq!(key_period(midnight_jst.add_micros(-1)).1, midnight_jst);
+        assert_eq!(
+            key_period(midnight_jst.add_micros(DAY_US - 1)).0,
+            midnight_jst
+        );
+    }
+}

@@ -1,0 +1,484 @@
+//! Retention and integrity on a simulated clock, with real encrypted files.
+
+use std::sync::Arc;
+
+use mimamori_base::{CameraId, Clock, SimClock, Timestamp};
+use mimamori_catalog::keys::KeyRing;
+use mimamori_catalog::{CameraSource, Catalog, NewCamera, NewSegment, StreamKind};
+use mimamori_crypto::{Key, SegmentCipher, Signer};
+use mimamori_policy::{Counting, Policy};
+use mimamori_storage::SegmentStore;
+
+use crate::integrity::{ProblemKind, VerifyScope, sign_heads, verify};
+use crate::retention::{Sweeper, expiry_cutoff};
+
+const MIN: i64 = 60_000_000;
+const DAY: i64 = 86_400_000_000;
+
+struct Env {
+    dir: std::path::PathBuf,
+    catalog: Catalog,
+    store: SegmentStore,
+    keys: Arc<KeyRing>,
+    clock: Arc<SimClock>,
+    camera: CameraId,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// 2026-11-23 10:00 JST
+fn t0() -> Timestamp {
+    Timestamp::from_secs(1_795_395_600)
+}
+
+async fn env(tag: &str) -> Env {
+    use std::hash::{BuildHasher, RandomState};
+    let dir = std::env::temp_dir().join(format!(
+        "mimamori-gov-{tag}-{}-{}",
+        std::process::id(),
+        RandomState::new().hash_one(0u8)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let catalog = Catalog::open_sqlite(&dir.join("catalog.db")).await.unwrap();
+    let store = SegmentStore::open(&dir).unwrap();
+    let keys = Arc::new(KeyRing::new(catalog.clone(), Key::generate()));
+    let camera = catalog
+        .camera_insert(
+            &NewCamera {
+                name: "cam".into(),
+                source: CameraSource::TestPattern,
+                record_audio: false,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    Env {
+        dir,
+        catalog,
+        store,
+        keys,
+        clock: Arc::new(SimClock::new(t0())),
+        camera,
+    }
+}
+
+impl Env {
+    /// Records a one-minute segment starting at `start` (1000 bytes of media).
+    async fn segment(&self, start: Timestamp) -> String {
+        let name = SegmentStore::file_name_for(self.camera, "main", start);
+        let (key_id, key) = self
+            .keys
+            .key_for_write(self.camera, start, start)
+            .await
+            .unwrap();
+        let nonce = SegmentCipher::random_nonce_prefix();
+        let mut w = self
+            .store
+            .create(&name, SegmentCipher::new(key, nonce, name.as_bytes()))
+            .unwrap();
+        w.append(&[7u8; 1000]).unwrap();
+        let written = w.finish().unwrap();
+        let mut idx = mimamori_media::SampleIndex::default();
+        idx.push(mimamori_media::SampleInfo {
+            size: 1000,
+            duration_90k: 60 * 90_000,
+            key: true,
+        });
+        let params = self
+            .catalog
+            .video_params_id("avc1.640000", 640, 360, b"entry", &[1; 32])
+            .await
+            .unwrap();
+        self.catalog
+            .segment_insert(&NewSegment {
+                camera_id: self.camera,
+                stream: StreamKind::Main,
+                run_start: start,
+                start,
+                end: start.add_micros(MIN),
+                duration_90k: 60 * 90_000,
+                frames: 1,
+                key_frames: 1,
+                bytes: 1000,
+                video_params_id: params,
+                file_name: name.clone(),
+                sample_index: idx.encode(),
+                sha256: written.sha256.to_vec(),
+                stored_bytes: written.stored_bytes as i64,
+                data_key_id: key_id,
+                nonce_prefix: nonce.to_vec(),
+            })
+            .await
+            .unwrap();
+        name
+    }
+
+    fn sweeper(&self, policy: Policy) -> Sweeper {
+        let s = Sweeper::new(
+            self.catalog.clone(),
+            self.store.clone(),
+            self.keys.clone(),
+            Arc::new(policy),
+            self.clock.clone(),
+        );
+        s.set_free_space_for_test(Some(u64::MAX / 2));
+        s
+    }
+
+    async fn starts(&self) -> Vec<Timestamp> {
+        self.catalog
+            .segment_times(
+                self.camera,
+                StreamKind::Main,
+                Timestamp(0),
+                Timestamp(i64::MAX),
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(s, _, _)| s)
+            .collect()
+    }
+}
+
+// REQ-RET-1: footage of t expires at t + days.
+#[tokio::test]
+async fn from_recording_counts_from_the_recording_instant() {
+    let e = env("from-rec").await;
+    e.segment(t0()).await;
+    e.segment(t0().add_micros(MIN)).await;
+    let sweeper = e.sweeper(Policy::preset("kitakyushu").unwrap()); // 7 days
+    e.clock.set(t0().add_micros(7 * DAY + MIN - 1));
+    assert_eq!(sweeper.sweep_once().await.unwrap().expired_segments, 0);
+    e.clock.set(t0().add_micros(7 * DAY + MIN));
+    assert_eq!(sweeper.sweep_once().await.unwrap().expired_segments, 1);
+    assert_eq!(e.starts().await, vec![t0().add_micros(MIN)]);
+    let erasures = e.catalog.erasures(Some(e.camera), 10).await.unwrap();
+    assert_eq!(erasures.len(), 1);
+    assert_eq!(
+        (erasures[0].segments, erasures[0].rule.as_str()),
+        (1, "retention")
+    );
+    assert!(erasures[0].detail.contains("7 days"));
+}
+
+// REQ-RET-1: Osaka Nishinari counts from the day after the recording date (Japan time).
+#[tokio::test]
+async fn from_next_day_counts_whole_japan_days_after_the_recording_date() {
+    let e = env("next-day").await;
+    // 2026-11-23 23:59 JST and 2026-11-24 00:00 JST
+    let late = Timestamp::from_secs(1_795_445_940);
+    let midnight = Timestamp::from_secs(1_795_446_000);
+    e.segment(late).await;
+    e.segment(midnight).await;
+    let sweeper = e.sweeper(Policy::preset("osaka-nishinari").unwrap()); // 7 days, from_next_day
+    // Counted from 11/24: kept through 11/30, erased at 12/01 00:00 JST.
+    let dec1 = Timestamp(midnight.0 + 7 * DAY);
+    e.clock.set(Timestamp(dec1.0 - 1));
+    assert_eq!(sweeper.sweep_once().await.unwrap().expired_segments, 0);
+    e.clock.set(dec1);
+    assert_eq!(sweeper.sweep_once().await.unwrap().expired_segments, 1);
+    assert_eq!(e.starts().await, vec![midnight]);
+    e.clock.set(Timestamp(dec1.0 + DAY - 1));
+    assert_eq!(sweeper.sweep_once().await.unwrap().expired_segments, 0);
+    e.clock.set(Timestamp(dec1.0 + DAY));
+    assert_eq!(sweeper.sweep_once().await.unwrap().expired_segments, 1);
+    assert_eq!(expiry_cutoff(7, Counting::FromNextDay, dec1), midnight);
+}
+
+// REQ-RET-3: a hold keeps footage it overlaps even partly, until it ends or is released.
+#[tokio::test]
+async fn holds_keep_overlapping_footage_until_they_end() {
+    let e = env("holds").await;
+    for m in 0..3 {
+        e.segment(t0().add_micros(m * MIN)).await;
+    }
+    let hold = e
+        .catalog
+        .hold_create(
+            &[e.camera],
+            t0().add_micros(30_000_000),
+            t0().add_micros(90_000_000),
+            t0().add_micros(10 * DAY),
+            "警察からの照会 (case 12)",
+            None,
+            t0(),
+        )
+        .await
+        .unwrap();
+    let sweeper = e.sweeper(Policy::preset("kitakyushu").unwrap());
+    e.clock.set(t0().add_micros(8 * DAY));
+    let r = sweeper.sweep_once().await.unwrap();
+    assert_eq!(r.expired_segments, 1, "only the unheld third minute goes");
+    assert_eq!(e.starts().await, vec![t0(), t0().add_micros(MIN)]);
+    // The hold ends: its footage goes at the next sweep.
+    e.clock.set(t0().add_micros(10 * DAY));
+    assert_eq!(sweeper.sweep_once().await.unwrap().expired_segments, 2);
+    assert!(e.starts().await.is_empty());
+    let events = e.catalog.events(10).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|(_, _, k, d)| k == "hold_created" && d.contains("case 12"))
+    );
+    let _ = hold;
+}
+
+#[tokio::test]
+async fn a_released_hold_stops_protecting() {
+    let e = env("release").await;
+    e.segment(t0()).await;
+    let hold = e
+        .catalog
+        .hold_create(
+            &[e.camera],
+            t0(),
+            t0().add_micros(MIN),
+            t0().add_micros(30 * DAY),
+            "r",
+            None,
+            t0(),
+        )
+        .await
+        .unwrap();
+    let sweeper = e.sweeper(Policy::preset("kitakyushu").unwrap());
+    e.clock.set(t0().add_micros(8 * DAY));
+    assert_eq!(sweeper.sweep_once().await.unwrap().expired_segments, 0);
+    e.catalog
+        .hold_release(hold, None, e.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(sweeper.sweep_once().await.unwrap().expired_segments, 1);
+}
+
+// REQ-RET-2: overwrite mode takes the oldest unheld footage first, never held footage,
+// and says when retention can no longer be met.
+#[tokio::test]
+async fn disk_pressure_overwrites_the_oldest_unheld_footage_and_raises_the_alarm() {
+    let e = env("pressure").await;
+    for m in 0..4 {
+        e.segment(t0().add_micros(m * MIN)).await;
+    }
+    e.catalog
+        .hold_create(
+            &[e.camera],
+            t0(),
+            t0().add_micros(MIN),
+            t0().add_micros(30 * DAY),
+            "held",
+            None,
+            t0(),
+        )
+        .await
+        .unwrap();
+    let mut policy = Policy::preset("tottori-city-hall").unwrap();
+    let one = mimamori_crypto::encrypted_len(1000) as u64;
+    policy.storage.quota_bytes = 2 * one;
+    let sweeper = e.sweeper(policy);
+    e.clock.set(t0().add_micros(10 * MIN));
+    let r = sweeper.sweep_once().await.unwrap();
+    assert_eq!(r.pressure_segments, 2);
+    // The held oldest minute stays; the next two go; the newest stays.
+    assert_eq!(e.starts().await, vec![t0(), t0().add_micros(3 * MIN)]);
+    let alarm = sweeper.alarm();
+    assert!(
+        alarm.retention_not_met && !alarm.only_held_left,
+        "{alarm:?}"
+    );
+    assert_eq!(
+        e.catalog.erasures(None, 10).await.unwrap()[0].rule,
+        "disk_pressure"
+    );
+}
+
+#[tokio::test]
+async fn only_held_footage_left_is_a_loud_alarm_and_held_footage_survives() {
+    let e = env("held-only").await;
+    e.segment(t0()).await;
+    e.catalog
+        .hold_create(
+            &[e.camera],
+            t0(),
+            t0().add_micros(MIN),
+            t0().add_micros(30 * DAY),
+            "held",
+            None,
+            t0(),
+        )
+        .await
+        .unwrap();
+    let sweeper = e.sweeper(Policy::preset("tottori-city-hall").unwrap());
+    sweeper.set_free_space_for_test(Some(0)); // the disk is full
+    let r = sweeper.sweep_once().await.unwrap();
+    assert_eq!(r.pressure_segments, 0);
+    assert_eq!(e.starts().await, vec![t0()]);
+    let alarm = sweeper.alarm();
+    assert!(alarm.only_held_left, "{alarm:?}");
+    assert!(alarm.message.unwrap().contains("held"));
+}
+
+// REQ-RET-5: when the last footage of a day expires, its key is destroyed: a copy of
+// the file taken before the erasure can no longer be decrypted.
+#[tokio::test]
+async fn expired_footage_is_unreadable_even_from_a_saved_copy() {
+    let e = env("sure").await;
+    let name = e.segment(t0()).await;
+    let seg = &e.catalog.all_segments().await.unwrap()[0];
+    let copy = std::fs::read(e.store.path_of(&name)).unwrap();
+    let key = e
+        .keys
+        .key(seg.data_key_id)
+        .await
+        .unwrap()
+        .expect("key exists while footage is kept");
+    let nonce: [u8; 8] = seg.nonce_prefix.clone().try_into().unwrap();
+    let cipher = SegmentCipher::new(key, nonce, name.as_bytes());
+    assert_eq!(
+        cipher.open(0, true, &copy).unwrap(),
+        vec![7u8; 1000],
+        "readable before expiry"
+    );
+    let sweeper = e.sweeper(Policy::preset("kitakyushu").unwrap());
+    e.clock.set(t0().add_micros(8 * DAY));
+    let r = sweeper.sweep_once().await.unwrap();
+    assert_eq!((r.expired_segments, r.keys_destroyed), (1, 1));
+    assert!(!e.store.path_of(&name).exists(), "the file is deleted");
+    assert!(
+        e.keys.key(seg.data_key_id).await.unwrap().is_none(),
+        "the key is destroyed"
+    );
+    // Nothing left in the catalog can open the copy: every remaining key fails.
+    let other = e
+        .keys
+        .key_for_write(e.camera, e.clock.now(), e.clock.now())
+        .await
+        .unwrap()
+        .1;
+    assert!(
+        SegmentCipher::new(other, nonce, name.as_bytes())
+            .open(0, true, &copy)
+            .is_err()
+    );
+    let erasure = &e.catalog.erasures(None, 1).await.unwrap()[0];
+    assert_eq!(erasure.keys_destroyed, 1);
+}
+
+// REQ-STO-2: verify names every changed, truncated, missing file and altered row;
+// erasure is not tampering; an untouched store verifies clean.
+#[tokio::test]
+async fn verify_names_each_kind_of_tampering() {
+    let e = env("tamper").await;
+    let mut names = Vec::new();
+    for m in 0..6 {
+        names.push(e.segment(t0().add_micros(m * MIN)).await);
+    }
+    let signer = Signer::generate();
+    sign_heads(&e.catalog, &signer, t0()).await.unwrap();
+    // Erase the oldest by retention: part of the chain, not tampering.
+    let sweeper = e.sweeper(Policy::preset("kitakyushu").unwrap());
+    e.clock.set(t0().add_micros(7 * DAY + MIN));
+    assert_eq!(sweeper.sweep_once().await.unwrap().expired_segments, 1);
+    let clean = verify(
+        &e.catalog,
+        &e.store,
+        &signer.public_key(),
+        &VerifyScope::default(),
+    )
+    .await
+    .unwrap();
+    assert!(clean.problems.is_empty(), "{:?}", clean.problems);
+    assert_eq!((clean.segments, clean.erased_links), (5, 1));
+
+    // Flip a byte, truncate another, delete a third, alter a row.
+    let path = |i: usize| e.store.path_of(&names[i]);
+    let mut b = std::fs::read(path(1)).unwrap();
+    b[10] ^= 0x01;
+    std::fs::write(path(1), b).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path(2))
+        .unwrap()
+        .set_len(100)
+        .unwrap();
+    std::fs::remove_file(path(3)).unwrap();
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", e.dir.join("catalog.db").display()))
+            .await
+            .unwrap();
+    sqlx::query("UPDATE segment SET start_us = start_us + 1000000 WHERE file_name = ?")
+        .bind(&names[4])
+        .execute(&pool)
+        .await
+        .unwrap();
+    let r = verify(
+        &e.catalog,
+        &e.store,
+        &signer.public_key(),
+        &VerifyScope::default(),
+    )
+    .await
+    .unwrap();
+    let found = |i: usize, k: ProblemKind| {
+        r.problems
+            .iter()
+            .any(|p| p.kind == k && p.file_name.as_deref() == Some(names[i].as_str()))
+    };
+    assert!(found(1, ProblemKind::Changed), "{:#?}", r.problems);
+    assert!(found(2, ProblemKind::Truncated), "{:#?}", r.problems);
+    assert!(found(3, ProblemKind::Missing), "{:#?}", r.problems);
+    assert!(found(4, ProblemKind::RowAltered), "{:#?}", r.problems);
+    assert!(
+        !found(5, ProblemKind::RowAltered),
+        "untouched rows are not flagged"
+    );
+
+    // Deleting a row outright breaks the chain at its successor.
+    sqlx::query("DELETE FROM segment WHERE file_name = ?")
+        .bind(&names[4])
+        .execute(&pool)
+        .await
+        .unwrap();
+    let r = verify(
+        &e.catalog,
+        &e.store,
+        &signer.public_key(),
+        &VerifyScope::default(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        found_in(&r.problems, &names[5], ProblemKind::Removed),
+        "{:#?}",
+        r.problems
+    );
+    // Rewriting the whole chain cannot be hidden from the signed head.
+    sqlx::query("UPDATE chain_state SET head = X'00'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let r = verify(
+        &e.catalog,
+        &e.store,
+        &signer.public_key(),
+        &VerifyScope::default(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::Removed && p.segment_id.is_none())
+    );
+    pool.close().await;
+}
+
+fn found_in(problems: &[crate::integrity::Problem], name: &str, k: ProblemKind) -> bool {
+    problems
+        .iter()
+        .any(|p| p.kind == k && p.file_name.as_deref() == Some(name))
+}
