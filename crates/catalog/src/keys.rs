@@ -78,17 +78,30 @@ impl KeyRing {
             .master
             .wrap(&key, &context(camera, start))
             .map_err(|e| CatalogError::Key(e.to_string()))?;
-        let id: i64 = sqlx::query_scalar(
+        // Two streams of one camera may race to create the day's key: the first wins.
+        sqlx::query(
             "INSERT INTO data_key (camera_id, period_start_us, period_end_us, wrapped_key, created_at_us) \
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (camera_id, period_start_us) DO NOTHING",
         )
         .bind(camera.0)
         .bind(start.0)
         .bind(end.0)
         .bind(&wrapped)
         .bind(now.0)
+        .execute(&self.catalog.pool)
+        .await?;
+        let id: i64 = sqlx::query_scalar(
+            "SELECT id FROM data_key WHERE camera_id = ? AND period_start_us = ?",
+        )
+        .bind(camera.0)
+        .bind(start.0)
         .fetch_one(&self.catalog.pool)
         .await?;
+        let key = self.key(id).await?.ok_or_else(|| {
+            CatalogError::Key(format!(
+                "the data key of camera {camera} for this day was already destroyed"
+            ))
+        })?;
         self.cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -322,6 +322,13 @@ impl Catalog {
         Ok(Catalog { pool })
     }
 
+    /// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so
+    /// that concurrent writers wait for each other (busy timeout) instead of failing
+    /// when a read lock cannot be upgraded.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// The schema version the database is at.
     pub async fn schema_version(&self) -> Result<i64> {
         migrate::current_version(&self.pool).await
@@ -420,7 +427,7 @@ impl Catalog {
     /// marked removed (recording stops) and its footage stays for retention to erase.
     /// Returns whether footage remains.
     pub async fn camera_remove(&self, id: CameraId, now: Timestamp) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM segment WHERE camera_id = ?")
             .bind(id.0)
             .fetch_one(&mut *tx)
@@ -511,7 +518,7 @@ impl Catalog {
     /// Records a segment whose file is already durably on disk, as the next link
     /// of its stream's hash chain.
     pub async fn segment_insert(&self, s: &NewSegment) -> Result<SegmentId> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let state =
             sqlx::query("SELECT seq, head FROM chain_state WHERE camera_id = ? AND stream = ?")
                 .bind(s.camera_id.0)
@@ -1054,6 +1061,77 @@ mod tests {
         cat.camera_insert(&cam, Timestamp(1)).await.unwrap();
         let err = cat.camera_insert(&cam, Timestamp(1)).await.unwrap_err();
         assert!(matches!(err, CatalogError::Conflict(_)));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    // Many recorders close segments at the same instant: every insert must succeed
+    // and each stream's chain must stay consistent.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_segment_inserts_all_succeed() {
+        let (cat, dir) = temp_catalog().await;
+        let mut cams = Vec::new();
+        for i in 0..16 {
+            cams.push(
+                cat.camera_insert(
+                    &NewCamera {
+                        name: format!("c{i}"),
+                        source: CameraSource::TestPattern,
+                        record_audio: false,
+                    },
+                    Timestamp(1),
+                )
+                .await
+                .unwrap(),
+            );
+        }
+        let params = cat
+            .video_params_id("avc1", 1, 1, b"e", &[0; 32])
+            .await
+            .unwrap();
+        let keys = keys::KeyRing::new(cat.clone(), mimamori_crypto::Key::generate());
+        let keys = std::sync::Arc::new(keys);
+        let mut tasks = Vec::new();
+        for (i, cam) in cams.iter().copied().enumerate() {
+            let cat = cat.clone();
+            let keys = keys.clone();
+            tasks.push(tokio::spawn(async move {
+                for n in 0..10i64 {
+                    let start = Timestamp(n * 1_000_000);
+                    let (key_id, _) = keys.key_for_write(cam, start, start).await.unwrap();
+                    cat.segment_insert(&NewSegment {
+                        camera_id: cam,
+                        stream: StreamKind::Main,
+                        run_start: Timestamp(0),
+                        start,
+                        end: Timestamp((n + 1) * 1_000_000),
+                        duration_90k: 90_000,
+                        frames: 1,
+                        key_frames: 1,
+                        bytes: 1,
+                        video_params_id: params,
+                        file_name: format!("{i}/{n}.seg"),
+                        sample_index: vec![],
+                        sha256: vec![0; 32],
+                        stored_bytes: 17,
+                        data_key_id: key_id,
+                        nonce_prefix: vec![0; 8],
+                    })
+                    .await
+                    .unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(cat.all_segments().await.unwrap().len(), 160);
+        for cam in cams {
+            let segs = cat.stream_segments(cam, StreamKind::Main).await.unwrap();
+            for w in segs.windows(2) {
+                assert_eq!(w[1].prev_chain, w[0].chain);
+                assert_eq!(w[1].chain_seq, w[0].chain_seq + 1);
+            }
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 

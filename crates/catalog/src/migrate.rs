@@ -18,6 +18,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0002_encryption_and_chain",
         include_str!("../migrations/0002_encryption_and_chain.sql"),
     ),
+    (
+        3,
+        "0003_hold_medium",
+        include_str!("../migrations/0003_hold_medium.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

@@ -16,6 +16,8 @@ pub struct Hold {
     pub to: Timestamp,
     pub until: Timestamp,
     pub reason: String,
+    /// External medium holding a copy (REQ-MED), if the extension is kept on one.
+    pub medium: Option<String>,
     pub created_by: Option<UserId>,
     pub created_at: Timestamp,
     pub released_at: Option<Timestamp>,
@@ -145,18 +147,20 @@ impl Catalog {
         to: Timestamp,
         until: Timestamp,
         reason: &str,
+        medium: Option<&str>,
         actor: Option<UserId>,
         now: Timestamp,
     ) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO hold (from_us, to_us, until_us, reason, created_by, created_at_us) VALUES (?, ?, ?, ?, ?, ?) \
-             RETURNING id",
+            "INSERT INTO hold (from_us, to_us, until_us, reason, medium, created_by, created_at_us) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(from.0)
         .bind(to.0)
         .bind(until.0)
         .bind(reason)
+        .bind(medium)
         .bind(actor.map(|u| u.0))
         .bind(now.0)
         .fetch_one(&mut *tx)
@@ -174,11 +178,14 @@ impl Catalog {
             actor,
             "hold_created",
             &format!(
-                "hold {id}: cameras [{}] from {} to {} until {}; reason: {reason}",
+                "hold {id}: cameras [{}] from {} to {} until {}; reason: {reason}{}",
                 cams.join(","),
                 from.0,
                 to.0,
-                until.0
+                until.0,
+                medium
+                    .map(|m| format!("; kept on medium: {m}"))
+                    .unwrap_or_default()
             ),
             now,
         )
@@ -236,7 +243,7 @@ impl Catalog {
     /// All holds, newest first.
     pub async fn holds(&self) -> Result<Vec<Hold>> {
         let rows = sqlx::query(
-            "SELECT id, from_us, to_us, until_us, reason, created_by, created_at_us, released_at_us FROM hold \
+            "SELECT id, from_us, to_us, until_us, reason, medium, created_by, created_at_us, released_at_us FROM hold \
              ORDER BY id DESC",
         )
         .fetch_all(&self.pool)
@@ -259,6 +266,7 @@ impl Catalog {
                     to: Timestamp(r.try_get("to_us")?),
                     until: Timestamp(r.try_get("until_us")?),
                     reason: r.try_get("reason")?,
+                    medium: r.try_get("medium")?,
                     created_by: r.try_get::<Option<i64>, _>("created_by")?.map(UserId),
                     created_at: Timestamp(r.try_get("created_at_us")?),
                     released_at: r
@@ -346,7 +354,7 @@ impl Catalog {
         if segments.is_empty() {
             return Ok(out);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut groups: Vec<((CameraId, StreamKind), Vec<&SegmentMeta>)> = Vec::new();
         for s in segments {
             match groups

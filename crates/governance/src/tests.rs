@@ -206,6 +206,7 @@ async fn holds_keep_overlapping_footage_until_they_end() {
             t0().add_micros(90_000_000),
             t0().add_micros(10 * DAY),
             "警察からの照会 (case 12)",
+            Some("USB-001 管理室金庫"),
             None,
             t0(),
         )
@@ -242,6 +243,7 @@ async fn a_released_hold_stops_protecting() {
             t0().add_micros(30 * DAY),
             "r",
             None,
+            None,
             t0(),
         )
         .await
@@ -271,6 +273,7 @@ async fn disk_pressure_overwrites_the_oldest_unheld_footage_and_raises_the_alarm
             t0().add_micros(MIN),
             t0().add_micros(30 * DAY),
             "held",
+            None,
             None,
             t0(),
         )
@@ -307,6 +310,7 @@ async fn only_held_footage_left_is_a_loud_alarm_and_held_footage_survives() {
             t0().add_micros(MIN),
             t0().add_micros(30 * DAY),
             "held",
+            None,
             None,
             t0(),
         )

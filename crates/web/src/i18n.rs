@@ -172,6 +172,16 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ),
     ("ret.alarm", "警告", "Alarm"),
     ("ret.rule", "保存期間", "Retention"),
+    (
+        "ret.rule_from_recording",
+        "日間（録画時から）",
+        "days from recording",
+    ),
+    (
+        "ret.rule_next_day",
+        "日間（録画日の翌日から起算）",
+        "days counted from the day after recording",
+    ),
     ("ret.oldest", "最も古い映像", "Oldest footage"),
     ("ret.next", "次の消去", "Next erasure"),
     (
@@ -193,6 +203,12 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ("ret.range", "対象期間", "Range"),
     ("ret.until", "延長の終了日時", "Kept until"),
     ("ret.reason", "理由", "Reason"),
+    (
+        "ret.medium",
+        "外部記録媒体に保管する場合はその媒体（任意）",
+        "External medium holding the copy (optional)",
+    ),
+    ("ret.medium_short", "媒体", "medium"),
     ("ret.change", "変更", "Change"),
     ("ret.release", "解除", "Release"),
     ("ret.released", "解除済み", "released"),

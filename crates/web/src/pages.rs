@@ -499,8 +499,44 @@ pub async fn camera_view_page(
             esc(&state.policy.live_view.basis)
         )
     };
+    let retention = match crate::retention::camera_retention(&state, cam.id).await {
+        Ok(v) => {
+            let ts = |k: &str| {
+                v[k].as_str()
+                    .and_then(mimamori_base::Timestamp::parse_rfc3339)
+                    .map(|t| {
+                        t.to_datetime()
+                            .with_timezone(&jst())
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or_else(|| "—".into())
+            };
+            let rule = if v["counting"] == "from_next_day" {
+                format!("{} {}", v["days"], t(lang, "ret.rule_next_day"))
+            } else {
+                format!("{} {}", v["days"], t(lang, "ret.rule_from_recording"))
+            };
+            format!(
+                r#"<p class="muted" id="camera-retention">{}: {} · {}: {} · {}: {} · {}: {} · <a href="/retention">{}</a></p>"#,
+                t(lang, "ret.rule"),
+                esc(&rule),
+                t(lang, "ret.oldest"),
+                ts("oldest"),
+                t(lang, "ret.next"),
+                ts("next_erasure"),
+                t(lang, "ret.capacity"),
+                v["capacity_days"]
+                    .as_f64()
+                    .map(|d| format!("{d:.1}"))
+                    .unwrap_or_else(|| "—".into()),
+                t(lang, "ret.holds"),
+            )
+        }
+        Err(_) => String::new(),
+    };
     let body = format!(
-        r#"<h1>{name}{badge} <span class="status status-{sc}" data-status="{sc}">{sl}</span></h1>
+        r#"<h1>{name}{badge} <span class="status status-{sc}" data-status="{sc}">{sl}</span></h1>{retention}
 <div id="viewer" data-camera="{id}" data-today="{today}">
 <div class="grid">
 <section class="card calendar"><h2>{cal}</h2>

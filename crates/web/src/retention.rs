@@ -115,6 +115,7 @@ fn hold_json(h: &mimamori_catalog::retention::Hold, now: Timestamp) -> Value {
         "to": rfc(h.to),
         "until": rfc(h.until),
         "reason": h.reason,
+        "medium": h.medium,
         "created_at": rfc(h.created_at),
         "active": h.released_at.is_none() && now < h.until,
         "released_at": h.released_at.map(rfc),
@@ -137,6 +138,9 @@ pub struct HoldBody {
     pub to: String,
     pub until: String,
     pub reason: String,
+    /// The external medium holding a copy, if the extension is kept on one.
+    #[serde(default)]
+    pub medium: Option<String>,
 }
 
 struct ValidHold {
@@ -145,6 +149,7 @@ struct ValidHold {
     to: Timestamp,
     until: Timestamp,
     reason: String,
+    medium: Option<String>,
 }
 
 async fn validate_hold(state: &AppState, b: HoldBody) -> AppResult<ValidHold> {
@@ -176,6 +181,10 @@ async fn validate_hold(state: &AppState, b: HoldBody) -> AppResult<ValidHold> {
         to,
         until,
         reason,
+        medium: b
+            .medium
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty()),
     })
 }
 
@@ -201,6 +210,7 @@ pub async fn hold_create(
             h.to,
             h.until,
             &h.reason,
+            h.medium.as_deref(),
             Some(user.user.id),
             now,
         )
@@ -406,7 +416,7 @@ async fn retention_body(
             t(lang, "ret.ended").to_string()
         };
         out.push_str(&format!(
-            "<tr data-hold-id=\"{}\"><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr data-hold-id=\"{}\"><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td>{}{}</td><td>{}</td></tr>",
             h.id,
             h.id,
             esc(&names.join("、")),
@@ -414,6 +424,7 @@ async fn retention_body(
             local(h.to),
             local(h.until),
             esc(&h.reason),
+            h.medium.as_deref().map(|m| format!(" [{}: {}]", t(lang, "ret.medium_short"), esc(m))).unwrap_or_default(),
             actions
         ));
     }
@@ -427,6 +438,7 @@ async fn retention_body(
             r#"<h3>{title}</h3><form method="post" action="/retention/holds" id="hold-form"><input type="hidden" name="csrf" value="{csrf}">
 {boxes}<label>{from}<input type="datetime-local" name="from" required></label><label>{to}<input type="datetime-local" name="to" required></label>
 <label>{until}<input type="datetime-local" name="until" required></label><label>{reason}<input name="reason" required></label>
+<label>{medium}<input name="medium" placeholder="USB-001"></label>
 <button type="submit">{create}</button></form>"#,
             title = t(lang, "ret.new_hold"),
             csrf = esc(&user.csrf),
@@ -434,6 +446,7 @@ async fn retention_body(
             to = t(lang, "view.to"),
             until = t(lang, "ret.until"),
             reason = t(lang, "ret.reason"),
+            medium = t(lang, "ret.medium"),
             create = t(lang, "ret.create"),
         ));
     }
@@ -531,6 +544,7 @@ pub async fn hold_create_submit(
                 to: get("to"),
                 until: get("until"),
                 reason: get("reason"),
+                medium: Some(get("medium")),
             },
         )
         .await?;
@@ -542,6 +556,7 @@ pub async fn hold_create_submit(
                 h.to,
                 h.until,
                 &h.reason,
+                h.medium.as_deref(),
                 Some(user.user.id),
                 state.clock.now(),
             )

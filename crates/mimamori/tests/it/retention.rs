@@ -106,11 +106,16 @@ async fn holds_are_created_changed_and_released_with_a_reason() {
     assert_eq!(r.status(), 400, "a reason is required");
     let mut ok = base.clone();
     ok["reason"] = "捜査関係事項照会書 第123号".into();
+    ok["medium"] = "DVD-R 2026-07 管理室金庫".into();
     let r = post(ok).await.unwrap();
     assert_eq!(r.status(), 201);
     let hold: Value = r.json().await.unwrap();
     assert_eq!(hold["active"], true);
     let hid = hold["id"].as_i64().unwrap();
+    assert_eq!(
+        hold["medium"], "DVD-R 2026-07 管理室金庫",
+        "an extension on external media is recorded"
+    );
     let r = app
         .client
         .put(app.url(&format!("/api/holds/{hid}")))
