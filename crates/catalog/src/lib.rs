@@ -313,6 +313,8 @@ impl Catalog {
             // FULL: a committed row survives power loss; the recorder relies on it.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Deleted rows (destroyed keys among them) are overwritten, not left in free pages.
+            .pragma("secure_delete", "ON")
             .busy_timeout(std::time::Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -519,78 +521,19 @@ impl Catalog {
     /// of its stream's hash chain.
     pub async fn segment_insert(&self, s: &NewSegment) -> Result<SegmentId> {
         let mut tx = self.write_tx().await?;
-        let state =
-            sqlx::query("SELECT seq, head FROM chain_state WHERE camera_id = ? AND stream = ?")
-                .bind(s.camera_id.0)
-                .bind(s.stream.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (prev_seq, prev): (i64, Vec<u8>) = match state {
-            Some(r) => (r.try_get("seq")?, r.try_get("head")?),
-            None => (0, vec![0u8; 32]),
-        };
-        let seq = prev_seq + 1;
-        let record = segment_record(
-            s.camera_id,
-            s.stream,
-            seq,
-            &SegmentFields {
-                run_start: s.run_start,
-                start: s.start,
-                end: s.end,
-                duration_90k: s.duration_90k,
-                frames: s.frames,
-                key_frames: s.key_frames,
-                bytes: s.bytes,
-                stored_bytes: s.stored_bytes,
-                video_params_id: s.video_params_id,
-                file_name: &s.file_name,
-                sample_index: &s.sample_index,
-                sha256: &s.sha256,
-                data_key_id: s.data_key_id,
-                nonce_prefix: &s.nonce_prefix,
-            },
-        );
-        let chain = mimamori_crypto::chain_link(&prev, &record).to_vec();
-        let res = sqlx::query(
-            "INSERT INTO segment (camera_id, stream, run_start_us, start_us, end_us, duration_90k, frames, \
-             key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, data_key_id, \
-             nonce_prefix, chain_seq, prev_chain, chain) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(s.camera_id.0)
-        .bind(s.stream.as_str())
-        .bind(s.run_start.0)
-        .bind(s.start.0)
-        .bind(s.end.0)
-        .bind(s.duration_90k)
-        .bind(s.frames)
-        .bind(s.key_frames)
-        .bind(s.bytes)
-        .bind(s.video_params_id)
-        .bind(&s.file_name)
-        .bind(&s.sample_index)
-        .bind(&s.sha256)
-        .bind(s.stored_bytes)
-        .bind(s.data_key_id)
-        .bind(&s.nonce_prefix)
-        .bind(seq)
-        .bind(&prev)
-        .bind(&chain)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO chain_state (camera_id, stream, seq, head) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (camera_id, stream) DO UPDATE SET seq = excluded.seq, head = excluded.head",
-        )
-        .bind(s.camera_id.0)
-        .bind(s.stream.as_str())
-        .bind(seq)
-        .bind(&chain)
-        .execute(&mut *tx)
-        .await?;
+        let id = insert_segment_in(&mut tx, s).await?;
         tx.commit().await?;
-        Ok(SegmentId(res.last_insert_rowid()))
+        Ok(id)
+    }
+
+    /// Records many segments in one transaction (imports and benchmarks).
+    pub async fn segment_insert_batch(&self, segments: &[NewSegment]) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        for s in segments {
+            insert_segment_in(&mut tx, s).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Segments of a camera's stream overlapping [from, to), oldest first.
@@ -912,6 +855,83 @@ impl Catalog {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Inserts one segment as the next link of its stream's chain, inside `tx`.
+async fn insert_segment_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    s: &NewSegment,
+) -> Result<SegmentId> {
+    let state = sqlx::query("SELECT seq, head FROM chain_state WHERE camera_id = ? AND stream = ?")
+        .bind(s.camera_id.0)
+        .bind(s.stream.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+    let (prev_seq, prev): (i64, Vec<u8>) = match state {
+        Some(r) => (r.try_get("seq")?, r.try_get("head")?),
+        None => (0, vec![0u8; 32]),
+    };
+    let seq = prev_seq + 1;
+    let record = segment_record(
+        s.camera_id,
+        s.stream,
+        seq,
+        &SegmentFields {
+            run_start: s.run_start,
+            start: s.start,
+            end: s.end,
+            duration_90k: s.duration_90k,
+            frames: s.frames,
+            key_frames: s.key_frames,
+            bytes: s.bytes,
+            stored_bytes: s.stored_bytes,
+            video_params_id: s.video_params_id,
+            file_name: &s.file_name,
+            sample_index: &s.sample_index,
+            sha256: &s.sha256,
+            data_key_id: s.data_key_id,
+            nonce_prefix: &s.nonce_prefix,
+        },
+    );
+    let chain = mimamori_crypto::chain_link(&prev, &record).to_vec();
+    let res = sqlx::query(
+        "INSERT INTO segment (camera_id, stream, run_start_us, start_us, end_us, duration_90k, frames, \
+         key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, data_key_id, \
+         nonce_prefix, chain_seq, prev_chain, chain) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(s.camera_id.0)
+    .bind(s.stream.as_str())
+    .bind(s.run_start.0)
+    .bind(s.start.0)
+    .bind(s.end.0)
+    .bind(s.duration_90k)
+    .bind(s.frames)
+    .bind(s.key_frames)
+    .bind(s.bytes)
+    .bind(s.video_params_id)
+    .bind(&s.file_name)
+    .bind(&s.sample_index)
+    .bind(&s.sha256)
+    .bind(s.stored_bytes)
+    .bind(s.data_key_id)
+    .bind(&s.nonce_prefix)
+    .bind(seq)
+    .bind(&prev)
+    .bind(&chain)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO chain_state (camera_id, stream, seq, head) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (camera_id, stream) DO UPDATE SET seq = excluded.seq, head = excluded.head",
+    )
+    .bind(s.camera_id.0)
+    .bind(s.stream.as_str())
+    .bind(seq)
+    .bind(&chain)
+    .execute(&mut **tx)
+    .await?;
+    Ok(SegmentId(res.last_insert_rowid()))
 }
 
 type SourceColumns<'a> = (

@@ -20,8 +20,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         3,
-        "0003_hold_medium",
-        include_str!("../migrations/0003_hold_medium.sql"),
+        "0003_hold_medium_and_key_index",
+        include_str!("../migrations/0003_hold_medium_and_key_index.sql"),
     ),
 ];
 

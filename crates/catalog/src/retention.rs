@@ -445,6 +445,12 @@ impl Catalog {
                 .await?;
         }
         tx.commit().await?;
+        if !destroyed.is_empty() {
+            // Old page images in the write-ahead log could still hold the wrapped keys.
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
         out.keys_destroyed = destroyed;
         Ok(out)
     }
@@ -454,8 +460,7 @@ impl Catalog {
     pub async fn destroy_unused_keys(&self, now: Timestamp) -> Result<Vec<i64>> {
         let ids: Vec<i64> = sqlx::query_scalar(
             "SELECT id FROM data_key WHERE wrapped_key IS NOT NULL AND period_end_us <= ? \
-             AND NOT EXISTS (SELECT 1 FROM segment WHERE segment.data_key_id = data_key.id) \
-             AND EXISTS (SELECT 1 FROM erased_segment e JOIN erasure x ON x.id = e.erasure_id WHERE x.camera_id = data_key.camera_id)",
+             AND NOT EXISTS (SELECT 1 FROM segment WHERE segment.data_key_id = data_key.id)",
         )
         .bind(now.0)
         .fetch_all(&self.pool)
@@ -464,6 +469,11 @@ impl Catalog {
             sqlx::query("UPDATE data_key SET wrapped_key = NULL, destroyed_at_us = ? WHERE id = ?")
                 .bind(now.0)
                 .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        if !ids.is_empty() {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(&self.pool)
                 .await?;
         }
