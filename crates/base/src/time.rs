@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 pub const TICKS_PER_SECOND: i64 = 90_000;
 
 /// An instant: microseconds since 1970-01-01T00:00:00Z.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 

@@ -5,6 +5,7 @@
 //! SQLite is the embedded default. Queries are plain SQL strings with `?`
 //! placeholders; [`dialect`] is the one place where SQLite and PostgreSQL differ.
 
+pub mod audit;
 pub mod dialect;
 pub mod keys;
 mod migrate;

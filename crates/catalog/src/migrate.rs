@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_hold_medium_and_key_index",
         include_str!("../migrations/0003_hold_medium_and_key_index.sql"),
     ),
+    (
+        4,
+        "0004_audit",
+        include_str!("../migrations/0004_audit.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

@@ -96,7 +96,7 @@ fn meta(r: &sqlx::sqlite::SqliteRow) -> Result<SegmentMeta> {
 
 impl Catalog {
     /// The one function that records governance events (hold created, changed,
-    /// released; footage erased). The audit issue chains these records.
+    /// released; footage erased): they go into the chained audit log.
     pub async fn record_event(
         &self,
         actor: Option<UserId>,
@@ -104,39 +104,44 @@ impl Catalog {
         detail: &str,
         now: Timestamp,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO governance_event (at_us, actor_user_id, kind, detail) VALUES (?, ?, ?, ?)",
-        )
-        .bind(now.0)
-        .bind(actor.map(|u| u.0))
-        .bind(kind)
-        .bind(detail)
-        .execute(&self.pool)
+        let username = match actor {
+            Some(id) => self.user(id).await.map(|u| u.username).unwrap_or_default(),
+            None => "mimamori".to_string(),
+        };
+        self.audit_append(&crate::audit::AuditRecord {
+            at: now,
+            user_id: actor,
+            username,
+            action: kind.to_string(),
+            detail: detail.to_string(),
+            ..Default::default()
+        })
         .await?;
         Ok(())
     }
 
-    /// Governance events, newest first.
+    /// Governance events, newest first: (at, actor, kind, detail).
     pub async fn events(
         &self,
         limit: i64,
     ) -> Result<Vec<(Timestamp, Option<UserId>, String, String)>> {
-        let rows = sqlx::query(
-            "SELECT at_us, actor_user_id, kind, detail FROM governance_event ORDER BY id DESC LIMIT ?",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    Timestamp(r.try_get("at_us")?),
-                    r.try_get::<Option<i64>, _>("actor_user_id")?.map(UserId),
-                    r.try_get("kind")?,
-                    r.try_get("detail")?,
-                ))
+        let entries = self
+            .audit_entries(&crate::audit::AuditFilter {
+                limit: Some(limit),
+                ..Default::default()
             })
-            .collect()
+            .await?;
+        Ok(entries
+            .into_iter()
+            .map(|e| {
+                (
+                    e.record.at,
+                    e.record.user_id,
+                    e.record.action,
+                    e.record.detail,
+                )
+            })
+            .collect())
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -319,3 +319,129 @@ pub async fn verify(
     }
     Ok(report)
 }
+
+/// A problem in the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditProblem {
+    pub seq: i64,
+    /// changed | removed | inserted | reordered | signature
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+impl std::fmt::Display for AuditProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "entry {}: {}: {}", self.seq, self.kind, self.detail)
+    }
+}
+
+fn audit_head_message(seq: i64, hash: &[u8], at: Timestamp) -> Vec<u8> {
+    format!(
+        "mimamori-audit-head-v1\n{seq}\n{}\n{}\n",
+        hex::encode(hash),
+        at.0
+    )
+    .into_bytes()
+}
+
+/// Signs the audit log's head if it moved since the last signature.
+pub async fn sign_audit_head(
+    catalog: &Catalog,
+    signer: &Signer,
+    now: Timestamp,
+) -> Result<bool, IntegrityError> {
+    let Some((seq, hash)) = catalog.audit_head().await? else {
+        return Ok(false);
+    };
+    if catalog
+        .audit_signatures()
+        .await?
+        .last()
+        .is_some_and(|(s, h, _, _)| *s == seq && *h == hash)
+    {
+        return Ok(false);
+    }
+    let sig = signer.sign(&audit_head_message(seq, &hash, now));
+    catalog
+        .audit_signature_insert(seq, &hash, now, &sig)
+        .await?;
+    Ok(true)
+}
+
+/// Checks the audit chain and its signed heads; names each entry changed, removed,
+/// inserted or reordered. Returns the number of entries and the problems.
+pub async fn verify_audit(
+    catalog: &Catalog,
+    public_key: &[u8],
+) -> Result<(usize, Vec<AuditProblem>), IntegrityError> {
+    use mimamori_catalog::audit::canonical;
+    let entries = catalog.audit_all().await?;
+    let seq_of_hash: std::collections::HashMap<&[u8], i64> =
+        entries.iter().map(|e| (e.hash.as_slice(), e.seq)).collect();
+    let mut problems = Vec::new();
+    let mut prev = vec![0u8; 32];
+    let mut expected = 1i64;
+    for e in &entries {
+        let intact =
+            chain_link(&e.prev_hash, &canonical(e.seq, &e.record)).as_slice() == e.hash.as_slice();
+        if e.seq > expected {
+            problems.push(AuditProblem {
+                seq: e.seq,
+                kind: "removed",
+                detail: format!(
+                    "entries {expected}..{} before this one are missing",
+                    e.seq - 1
+                ),
+            });
+        } else if e.prev_hash != prev {
+            match seq_of_hash.get(e.prev_hash.as_slice()) {
+                // It follows another entry: it was moved from its place.
+                Some(after) => {
+                    let fits = chain_link(&e.prev_hash, &canonical(after + 1, &e.record))
+                        .as_slice()
+                        == e.hash.as_slice();
+                    problems.push(AuditProblem {
+                        seq: e.seq,
+                        kind: "reordered",
+                        detail: format!(
+                            "it belongs after entry {after}{}",
+                            if fits { "" } else { " and was also changed" }
+                        ),
+                    });
+                    prev = e.hash.clone();
+                    expected = e.seq + 1;
+                    continue;
+                }
+                None => problems.push(AuditProblem {
+                    seq: e.seq,
+                    kind: "inserted",
+                    detail: "it is not part of the chain".into(),
+                }),
+            }
+        } else if !intact {
+            problems.push(AuditProblem {
+                seq: e.seq,
+                kind: "changed",
+                detail: "its content no longer matches its hash".into(),
+            });
+        }
+        prev = e.hash.clone();
+        expected = e.seq + 1;
+    }
+    for (seq, hash, at, sig) in catalog.audit_signatures().await? {
+        if verify_signature(public_key, &audit_head_message(seq, &hash, at), &sig).is_err() {
+            problems.push(AuditProblem {
+                seq,
+                kind: "signature",
+                detail: "the signed head does not verify".into(),
+            });
+        } else if !entries.iter().any(|e| e.seq == seq && e.hash == hash) {
+            problems.push(AuditProblem {
+                seq,
+                kind: "signature",
+                detail: "the log no longer contains the head signed here: entries up to it were rewritten".into(),
+            });
+        }
+    }
+    Ok((entries.len(), problems))
+}

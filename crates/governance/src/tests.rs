@@ -486,3 +486,67 @@ fn found_in(problems: &[crate::integrity::Problem], name: &str, k: ProblemKind) 
         .iter()
         .any(|p| p.kind == k && p.file_name.as_deref() == Some(name))
 }
+
+// The audit log: change, delete, insert and reorder rows directly in SQLite — each
+// detected and named.
+#[tokio::test]
+async fn audit_verify_names_changed_removed_inserted_and_reordered_entries() {
+    use crate::integrity::{sign_audit_head, verify_audit};
+    use mimamori_catalog::audit::AuditRecord;
+    let e = env("audit").await;
+    for i in 0..10 {
+        e.catalog
+            .audit_append(&AuditRecord {
+                at: t0().add_micros(i),
+                username: "kanri".into(),
+                action: "playback".into(),
+                detail: format!("entry {i}"),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    let signer = Signer::generate();
+    assert!(sign_audit_head(&e.catalog, &signer, t0()).await.unwrap());
+    let (n, problems) = verify_audit(&e.catalog, &signer.public_key())
+        .await
+        .unwrap();
+    assert_eq!((n, problems.len()), (10, 0), "{problems:?}");
+
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", e.dir.join("catalog.db").display()))
+            .await
+            .unwrap();
+    let q = |sql: &'static str| sqlx::query(sql).execute(&pool);
+    q("UPDATE audit_entry SET detail = 'nothing to see' WHERE seq = 2")
+        .await
+        .unwrap();
+    q("DELETE FROM audit_entry WHERE seq = 4").await.unwrap();
+    // Swap entries 6 and 7 (everything but their numbers).
+    q("UPDATE audit_entry SET seq = -6 WHERE seq = 6")
+        .await
+        .unwrap();
+    q("UPDATE audit_entry SET seq = 6 WHERE seq = 7")
+        .await
+        .unwrap();
+    q("UPDATE audit_entry SET seq = 7 WHERE seq = -6")
+        .await
+        .unwrap();
+    q("INSERT INTO audit_entry (seq, at_us, username, action, client, purpose, detail, prev_hash, hash) \
+       VALUES (11, 0, 'x', 'playback', '', '', 'forged', X'00', X'01')")
+    .await
+    .unwrap();
+    let (_, problems) = verify_audit(&e.catalog, &signer.public_key())
+        .await
+        .unwrap();
+    let has = |seq: i64, kind: &str| problems.iter().any(|p| p.seq == seq && p.kind == kind);
+    assert!(has(2, "changed"), "{problems:#?}");
+    assert!(has(5, "removed"), "{problems:#?}");
+    assert!(has(6, "reordered") || has(7, "reordered"), "{problems:#?}");
+    assert!(has(11, "inserted"), "{problems:#?}");
+    assert!(
+        !has(9, "changed") && !has(3, "changed"),
+        "untouched entries are not flagged: {problems:#?}"
+    );
+    pool.close().await;
+}

@@ -36,6 +36,9 @@ enum Command {
     Check(cmd::check::Args),
     /// Verify that no stored byte or catalog row was changed, removed or reordered (exit 0 when intact).
     Verify(cmd::verify::Args),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(cmd::audit::Command),
     /// Measure recording cost per stream against RTSP cameras.
     #[command(subcommand)]
     Bench(cmd::bench::Args),
@@ -71,6 +74,7 @@ fn main() -> std::process::ExitCode {
             Command::User(c) => cmd::user::run(c).await,
             Command::Check(a) => cmd::check::run(a).await,
             Command::Verify(a) => cmd::verify::run(a).await,
+            Command::Audit(c) => cmd::audit::run(c).await,
             Command::Bench(a) => cmd::bench::run(a).await,
         }
     });

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::audit::{self, ClientAddr};
 use crate::auth::{self, CurrentUser, LoginOutcome};
 use crate::error::{AppError, AppResult};
 use crate::playback::{parse_stream, parse_time};
@@ -27,6 +28,7 @@ pub struct LoginBody {
 /// `POST /api/login` → session cookie; the body carries the CSRF token for later writes.
 pub async fn login(
     State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
     body: Option<Json<LoginBody>>,
 ) -> AppResult<Response> {
     let Some(Json(body)) = body else {
@@ -34,7 +36,7 @@ pub async fn login(
             "expected JSON {\"username\": …, \"password\": …}",
         ));
     };
-    match auth::login(&state, &body.username, &body.password).await? {
+    match auth::login(&state, &body.username, &body.password, &client.0).await? {
         LoginOutcome::Ok { cookie, csrf, user } => {
             let mut h = HeaderMap::new();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -61,7 +63,16 @@ pub async fn login(
 pub async fn logout(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
+    Extension(client): Extension<ClientAddr>,
 ) -> AppResult<Response> {
+    audit::record(
+        &state,
+        Some(&user),
+        "",
+        &client.0,
+        simple("logout", None, String::new()),
+    )
+    .await?;
     state.catalog.session_delete(user.token_hash()).await?;
     let mut h = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&auth::clear_cookie()) {
@@ -189,8 +200,22 @@ pub async fn sync_recorders(state: &AppState) -> AppResult<()> {
 }
 
 /// `POST /api/cameras`
+/// An audit entry without a viewing range.
+pub fn simple(action: &str, camera: Option<CameraId>, detail: String) -> audit::Access<'_> {
+    audit::Access {
+        action,
+        camera,
+        range: None,
+        purpose: "",
+        detail,
+    }
+}
+
+/// `POST /api/cameras` (see above)
 pub async fn camera_add(
     State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    Extension(client): Extension<ClientAddr>,
     body: Option<Json<CameraBody>>,
 ) -> AppResult<Response> {
     let Some(Json(body)) = body else {
@@ -198,6 +223,14 @@ pub async fn camera_add(
     };
     let cam = validate_camera(body, None)?;
     let id = state.catalog.camera_insert(&cam, state.clock.now()).await?;
+    audit::record(
+        &state,
+        Some(&user),
+        "",
+        &client.0,
+        simple("camera_added", Some(id), cam.name.clone()),
+    )
+    .await?;
     sync_recorders(&state).await?;
     let c = state.catalog.camera(id).await?;
     Ok((StatusCode::CREATED, Json(camera_json(&state, &c))).into_response())
@@ -207,7 +240,17 @@ pub async fn camera_add(
 pub async fn camera_remove(
     State(state): State<AppState>,
     Path(id): Path<i64>,
+    Extension(user): Extension<CurrentUser>,
+    Extension(client): Extension<ClientAddr>,
 ) -> AppResult<Json<Value>> {
+    audit::record(
+        &state,
+        Some(&user),
+        "",
+        &client.0,
+        simple("camera_removed", Some(CameraId(id)), String::new()),
+    )
+    .await?;
     let kept = state
         .catalog
         .camera_remove(CameraId(id), state.clock.now())

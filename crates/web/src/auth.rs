@@ -115,9 +115,25 @@ pub async fn login(
     state: &AppState,
     username: &str,
     password: &str,
+    client: &str,
 ) -> Result<LoginOutcome, AppError> {
     let now = state.clock.now();
+    let refused = |detail: &str| crate::audit::Access {
+        action: "login_failed",
+        camera: None,
+        range: None,
+        purpose: "",
+        detail: detail.to_string(),
+    };
     if state.throttle.locked(username, now) {
+        crate::audit::record(
+            state,
+            None,
+            username,
+            client,
+            refused("locked after repeated failures"),
+        )
+        .await?;
         return Ok(LoginOutcome::Locked);
     }
     let user = state.catalog.user_by_name(username).await?;
@@ -134,6 +150,14 @@ pub async fn login(
     let (Some(user), true) = (user, ok) else {
         state.throttle.fail(username, now);
         tracing::info!(username, "login failed");
+        crate::audit::record(
+            state,
+            None,
+            username,
+            client,
+            refused("wrong user name or password"),
+        )
+        .await?;
         return Ok(LoginOutcome::Failed);
     };
     state.throttle.clear(username);
@@ -153,6 +177,20 @@ pub async fn login(
         )
         .await?;
     tracing::info!(username, "login");
+    crate::audit::record(
+        state,
+        None,
+        &user.username,
+        client,
+        crate::audit::Access {
+            action: "login",
+            camera: None,
+            range: None,
+            purpose: "",
+            detail: String::new(),
+        },
+    )
+    .await?;
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
     Ok(LoginOutcome::Ok { cookie, csrf, user })
 }

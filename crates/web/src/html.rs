@@ -26,13 +26,14 @@ pub fn page(lang: Lang, title: &str, user: Option<&CurrentUser>, body: &str) -> 
     let nav = match user {
         Some(u) => format!(
             r#"<nav><a class="brand" href="/cameras">見守り mimamori</a>
-<a href="/cameras">{cams}</a> <a href="/cameras/new">{add}</a> <a href="/retention">{ret}</a>
+<a href="/cameras">{cams}</a> <a href="/cameras/new">{add}</a> <a href="/retention">{ret}</a> <a href="/audit">{audit}</a>
 <span class="spacer"></span><span class="who">{who}</span>
 <a href="/lang/{other}">{switch}</a>
 <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{csrf}"><button>{logout}</button></form></nav>"#,
             cams = t(lang, "nav.cameras"),
             add = t(lang, "nav.add_camera"),
             ret = t(lang, "nav.retention"),
+            audit = t(lang, "nav.audit"),
             who = esc(&u.user.display_name),
             other = if lang == Lang::Ja { "en" } else { "ja" },
             switch = t(lang, "nav.switch_lang"),

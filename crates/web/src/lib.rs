@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod html;
@@ -55,6 +56,7 @@ pub struct AppState {
     pub policy: Arc<Policy>,
     pub config: Arc<WebConfig>,
     pub throttle: Arc<auth::LoginThrottle>,
+    pub recent_views: Arc<audit::RecentViews>,
 }
 
 /// The complete router: pages, API, assets, all behind the login guard.
@@ -92,6 +94,8 @@ pub fn router(state: AppState) -> Router {
             get(playback::video_fragmented),
         )
         .route("/api/cameras/{id}/live", get(live::live_ws))
+        .route("/audit", get(audit::audit_page))
+        .route("/audit.csv", get(audit::audit_csv))
         .route("/retention", get(retention::retention_page))
         .route("/retention/holds", post(retention::hold_create_submit))
         .route(
@@ -122,5 +126,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_login,
         ))
+        .layer(axum::middleware::from_fn(audit::client_address))
         .with_state(state)
 }

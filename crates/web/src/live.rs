@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::response::Response;
 use mimamori_base::{CameraId, ErrorCode};
 use mimamori_media::{SampleInfo, fmp4};
@@ -18,9 +18,23 @@ use crate::error::{AppError, AppResult};
 pub async fn live_ws(
     State(state): State<AppState>,
     Path(id): Path<i64>,
+    Extension(user): Extension<crate::auth::CurrentUser>,
+    Extension(client): Extension<crate::audit::ClientAddr>,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
     if !state.policy.live_view.allowed {
+        crate::audit::record(
+            &state,
+            Some(&user),
+            "",
+            &client.0,
+            crate::api::simple(
+                "refused",
+                Some(CameraId(id)),
+                "live view is not allowed by the policy".into(),
+            ),
+        )
+        .await?;
         return Err(AppError::new(
             ErrorCode::Forbidden,
             format!(
@@ -33,6 +47,14 @@ pub async fn live_ws(
     if camera.removed_at.is_some() {
         return Err(AppError::not_found("camera removed"));
     }
+    crate::audit::record(
+        &state,
+        Some(&user),
+        "",
+        &client.0,
+        crate::api::simple("live_view", Some(camera.id), String::new()),
+    )
+    .await?;
     Ok(ws.on_upgrade(move |socket| stream_live(state, camera.id, socket)))
 }
 

@@ -12,7 +12,8 @@ use mimamori_recorder::CameraState;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::api::{CameraBody, sync_recorders, validate_camera};
+use crate::api::{CameraBody, simple, sync_recorders, validate_camera};
+use crate::audit::ClientAddr;
 use crate::auth::{self, CurrentUser, LoginOutcome};
 use crate::error::AppError;
 use crate::html::{esc, page};
@@ -85,11 +86,12 @@ pub struct LoginForm {
 pub async fn login_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    Extension(client): Extension<ClientAddr>,
     Form(f): Form<LoginForm>,
 ) -> Response {
     let lang = lang_of(&headers);
     let next = safe_next(f.next.as_deref());
-    match auth::login(&state, &f.username, &f.password).await {
+    match auth::login(&state, &f.username, &f.password, &client.0).await {
         Ok(LoginOutcome::Ok { cookie, .. }) => {
             let mut h = HeaderMap::new();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -114,7 +116,16 @@ pub async fn login_submit(
 pub async fn logout_submit(
     State(state): State<AppState>,
     Extension(user): Extension<CurrentUser>,
+    Extension(client): Extension<ClientAddr>,
 ) -> Response {
+    let _ = crate::audit::record(
+        &state,
+        Some(&user),
+        "",
+        &client.0,
+        simple("logout", None, String::new()),
+    )
+    .await;
     let _ = state.catalog.session_delete(user.token_hash()).await;
     let mut h = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&auth::clear_cookie()) {
@@ -311,6 +322,7 @@ pub async fn camera_add_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
     Extension(user): Extension<CurrentUser>,
+    Extension(client): Extension<ClientAddr>,
     Form(f): Form<CameraForm>,
 ) -> Response {
     let lang = lang_of(&headers);
@@ -328,6 +340,14 @@ pub async fn camera_add_submit(
     let result = async {
         let cam = validate_camera(f.into_body(), None)?;
         let id = state.catalog.camera_insert(&cam, state.clock.now()).await?;
+        crate::audit::record(
+            &state,
+            Some(&user),
+            "",
+            &client.0,
+            simple("camera_added", Some(id), cam.name.clone()),
+        )
+        .await?;
         sync_recorders(&state).await?;
         Ok::<CameraId, AppError>(id)
     }
@@ -412,6 +432,7 @@ pub async fn camera_settings_submit(
     headers: HeaderMap,
     Path(id): Path<i64>,
     Extension(user): Extension<CurrentUser>,
+    Extension(client): Extension<ClientAddr>,
     Form(f): Form<CameraForm>,
 ) -> Response {
     let lang = lang_of(&headers);
@@ -425,6 +446,14 @@ pub async fn camera_settings_submit(
         };
         let cam = validate_camera(f.into_body(), keep)?;
         state.catalog.camera_update(CameraId(id), &cam).await?;
+        crate::audit::record(
+            &state,
+            Some(&user),
+            "",
+            &client.0,
+            simple("camera_changed", Some(CameraId(id)), cam.name.clone()),
+        )
+        .await?;
         sync_recorders(&state).await?;
         Ok::<(), AppError>(())
     }
@@ -440,6 +469,7 @@ pub async fn camera_remove_submit(
     headers: HeaderMap,
     Path(id): Path<i64>,
     Extension(user): Extension<CurrentUser>,
+    Extension(client): Extension<ClientAddr>,
 ) -> Response {
     let lang = lang_of(&headers);
     let result = async {
@@ -447,6 +477,14 @@ pub async fn camera_remove_submit(
             .catalog
             .camera_remove(CameraId(id), state.clock.now())
             .await?;
+        crate::audit::record(
+            &state,
+            Some(&user),
+            "",
+            &client.0,
+            simple("camera_removed", Some(CameraId(id)), String::new()),
+        )
+        .await?;
         sync_recorders(&state).await?;
         Ok::<(), AppError>(())
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use mimamori_crypto::SegmentCipher;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -20,6 +20,8 @@ use mimamori_media::mp4::{self, AssembleError, FileSlice, SampleEntry, SegmentSo
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::audit::{self, ClientAddr};
+use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
 
 /// The longest range one request may assemble.
@@ -163,6 +165,8 @@ pub async fn video_mp4(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Query(q): Query<VideoQuery>,
+    Extension(user): Extension<CurrentUser>,
+    Extension(client): Extension<ClientAddr>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let camera = state.catalog.camera(CameraId(id)).await?;
@@ -171,6 +175,19 @@ pub async fn video_mp4(
     let stream = parse_stream(q.stream.as_deref())?;
     let (sources, entries, readers) = load_sources(&state, camera.id, stream, start, end).await?;
     let plan = mp4::assemble(&sources, &entries, start, end).map_err(assemble_error)?;
+    // The audit entry is written before any image byte leaves.
+    let action = if q.download.is_some() {
+        "download"
+    } else {
+        "playback"
+    };
+    audit::record_view(
+        &state,
+        &user,
+        &client.0,
+        view(action, camera.id, start, end, stream),
+    )
+    .await?;
     let mut h = HeaderMap::new();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
@@ -252,6 +269,8 @@ pub async fn video_fragmented(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Query(q): Query<VideoQuery>,
+    Extension(user): Extension<CurrentUser>,
+    Extension(client): Extension<ClientAddr>,
 ) -> AppResult<Response> {
     let camera = state.catalog.camera(CameraId(id)).await?;
     let start = parse_time("start", &q.start)?;
@@ -260,6 +279,13 @@ pub async fn video_fragmented(
     let (sources, entries, readers) = load_sources(&state, camera.id, stream, start, end).await?;
     let sel = mp4::select(&sources, start, end).map_err(assemble_error)?;
     let frag = fmp4::assemble(&sel, &entries);
+    audit::record_view(
+        &state,
+        &user,
+        &client.0,
+        view("playback", camera.id, start, end, stream),
+    )
+    .await?;
     let mut h = HeaderMap::new();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
     h.insert(
@@ -292,6 +318,22 @@ pub async fn video_fragmented(
         Body::from_stream(byte_stream(state, pieces, readers)),
     )
         .into_response())
+}
+
+fn view(
+    action: &str,
+    camera: CameraId,
+    start: Timestamp,
+    end: Timestamp,
+    stream: StreamKind,
+) -> audit::Access<'_> {
+    audit::Access {
+        action,
+        camera: Some(camera),
+        range: Some((start, end)),
+        purpose: "",
+        detail: format!("stream {}", stream.as_str()),
+    }
 }
 
 /// A piece of a response body.

@@ -100,6 +100,12 @@ pub async fn serve(
                 {
                     tracing::error!("signing chain heads failed: {e}");
                 }
+                if let Err(e) =
+                    mimamori_governance::integrity::sign_audit_head(&catalog, &signer, clock.now())
+                        .await
+                {
+                    tracing::error!("signing the audit head failed: {e}");
+                }
             }
         })
     };
@@ -113,6 +119,7 @@ pub async fn serve(
         policy,
         config: Arc::new(config.web()),
         throttle: Arc::default(),
+        recent_views: Arc::default(),
     };
     // Cameras added or changed by the CLI while serving are picked up here.
     let sync = {
@@ -136,7 +143,11 @@ pub async fn serve(
     tracing::info!("listening on http://{bound}/");
     ready(bound);
     let app = mimamori_web::router(state);
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal());
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal());
     let result = server.await;
     tracing::info!("shutting down: closing open segments");
     sync.abort();
@@ -148,6 +159,11 @@ pub async fn serve(
         mimamori_governance::integrity::sign_heads(&dir.catalog, &signer, clock_now()).await
     {
         tracing::error!("signing chain heads failed: {e}");
+    }
+    if let Err(e) =
+        mimamori_governance::integrity::sign_audit_head(&dir.catalog, &signer, clock_now()).await
+    {
+        tracing::error!("signing the audit head failed: {e}");
     }
     dir.catalog.close().await;
     drop(lock);
