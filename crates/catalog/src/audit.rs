@@ -18,7 +18,7 @@ pub struct AuditRecord {
     pub range: Option<(Timestamp, Timestamp)>,
     /// The client's address.
     pub client: String,
-    /// The stated purpose of a viewing (REQ-PUR-1).
+    /// The stated purpose of a viewing (asked for once purposes come with the roles work).
     pub purpose: String,
     pub detail: String,
 }

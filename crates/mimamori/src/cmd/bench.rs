@@ -48,6 +48,52 @@ pub struct RecordArgs {
     pub data: Option<PathBuf>,
 }
 
+/// A data directory for one benchmark, with its keys; removed on drop unless kept.
+struct Scratch {
+    data: PathBuf,
+    dir: DataDir,
+    keys: crate::datadir::Keys,
+    remove: bool,
+}
+
+impl Scratch {
+    /// `keep`: a directory to use (and keep) instead of a temporary one.
+    async fn new(tag: &str, preset: &str, keep: Option<PathBuf>) -> anyhow::Result<Scratch> {
+        let remove = keep.is_none();
+        let data = keep.unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("mimamori-bench-{tag}-{}", std::process::id()))
+        });
+        if !data.join(crate::datadir::CATALOG_FILE).exists() {
+            super::init::initialize(&data, preset, "bench", "bench-password").await?;
+        }
+        let dir = DataDir::open(&data).await?;
+        let (mk, sk) = crate::config::Config::default().key_paths(&data);
+        let keys = crate::datadir::load_keys(&mk, &sk)?;
+        Ok(Scratch {
+            data,
+            dir,
+            keys,
+            remove,
+        })
+    }
+
+    fn keyring(&self) -> Arc<mimamori_catalog::keys::KeyRing> {
+        Arc::new(mimamori_catalog::keys::KeyRing::new(
+            self.dir.catalog.clone(),
+            self.keys.master.clone(),
+        ))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.remove {
+            let _ = std::fs::remove_dir_all(&self.data);
+            let _ = std::fs::remove_dir_all(crate::config::default_keys_dir(&self.data));
+        }
+    }
+}
+
 fn proc_cpu_ticks() -> u64 {
     std::fs::read_to_string("/proc/self/stat")
         .ok()
@@ -81,21 +127,9 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
-    let temp = a.data.is_none();
-    let data = a.data.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("mimamori-bench-{}", std::process::id()))
-    });
     let rss_before = rss_kib();
-    if !data.join(crate::datadir::CATALOG_FILE).exists() {
-        super::init::initialize(
-            &data,
-            super::init::DEFAULT_PRESET,
-            "bench",
-            "bench-password",
-        )
-        .await?;
-    }
-    let dir = DataDir::open(&data).await?;
+    let scratch = Scratch::new("record", super::init::DEFAULT_PRESET, a.data.clone()).await?;
+    let dir = &scratch.dir;
     for n in 1..=a.streams {
         let url = a.url.replace("{n}", &n.to_string());
         dir.catalog
@@ -115,12 +149,7 @@ async fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
             .await?;
     }
     let clock: SharedClock = Arc::new(SystemClock);
-    let (mk, sk) = crate::config::Config::default().key_paths(&data);
-    let keys = crate::datadir::load_keys(&mk, &sk)?;
-    let keyring = Arc::new(mimamori_catalog::keys::KeyRing::new(
-        dir.catalog.clone(),
-        keys.master,
-    ));
+    let keyring = scratch.keyring();
     let cams = dir.catalog.cameras().await?;
     let set = start_recorders(
         RecorderContext {
@@ -176,10 +205,6 @@ async fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
         },
     );
     dir.catalog.close().await;
-    if temp {
-        let _ = std::fs::remove_dir_all(&data);
-        let _ = std::fs::remove_dir_all(crate::config::default_keys_dir(&data));
-    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -197,20 +222,9 @@ async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
     use mimamori_media::{SampleIndex, SampleInfo};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let data = std::env::temp_dir().join(format!("mimamori-bench-mp4-{}", std::process::id()));
-    super::init::initialize(
-        &data,
-        super::init::DEFAULT_PRESET,
-        "bench",
-        "bench-password",
-    )
-    .await?;
-    let dir = DataDir::open(&data).await?;
-    let (mk, sk) = crate::config::Config::default().key_paths(&data);
-    let keyring = mimamori_catalog::keys::KeyRing::new(
-        dir.catalog.clone(),
-        crate::datadir::load_keys(&mk, &sk)?.master,
-    );
+    let scratch = Scratch::new("mp4", super::init::DEFAULT_PRESET, None).await?;
+    let (data, dir) = (scratch.data.clone(), &scratch.dir);
+    let keyring = scratch.keyring();
     let cam = dir
         .catalog
         .camera_insert(
@@ -232,7 +246,8 @@ async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
         .catalog
         .video_params_id("avc1.64001F", 1280, 720, &entry, &[1; 32])
         .await?;
-    let t0 = Timestamp::from_secs(1_790_000_000);
+    // Two hours ago: footage within every preset's retention (the sweeper runs in `serve`).
+    let t0 = Timestamp(SystemClock.now().0 / 1_000_000 * 1_000_000 - 2 * 3_600_000_000);
     for m in 0..60i64 {
         let mut idx = SampleIndex::default();
         for f in 0..900u32 {
@@ -346,8 +361,6 @@ async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
         head_len
     );
     server.abort();
-    let _ = std::fs::remove_dir_all(&data);
-    let _ = std::fs::remove_dir_all(crate::config::default_keys_dir(&data));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -368,17 +381,11 @@ pub struct SweepArgs {
 /// One-minute segments going back in time from now, retention 14 days (Tottori):
 /// times one sweep that erases everything older.
 async fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
-    use mimamori_base::Timestamp;
     use mimamori_catalog::{NewSegment, StreamKind};
 
-    let data = std::env::temp_dir().join(format!("mimamori-bench-sweep-{}", std::process::id()));
-    super::init::initialize(&data, "tottori-city-hall", "bench", "bench-password").await?;
-    let dir = DataDir::open(&data).await?;
-    let (mk, sk) = crate::config::Config::default().key_paths(&data);
-    let keyring = Arc::new(mimamori_catalog::keys::KeyRing::new(
-        dir.catalog.clone(),
-        crate::datadir::load_keys(&mk, &sk)?.master,
-    ));
+    let scratch = Scratch::new("sweep", "tottori-city-hall", None).await?;
+    let dir = &scratch.dir;
+    let keyring = scratch.keyring();
     let params = dir
         .catalog
         .video_params_id("avc1.64001F", 1280, 720, b"entry", &[2; 32])
@@ -451,10 +458,7 @@ async fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
         report.expired_segments as f64 / took.max(1e-9),
         inserted.as_secs_f64()
     );
-    let _ = Timestamp(0);
     dir.catalog.close().await;
-    let _ = std::fs::remove_dir_all(&data);
-    let _ = std::fs::remove_dir_all(crate::config::default_keys_dir(&data));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -496,17 +500,8 @@ pub struct AuditArgs {
 
 /// Appends entries one by one (each durable, as in service), then verifies the chain.
 async fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
-    let data = std::env::temp_dir().join(format!("mimamori-bench-audit-{}", std::process::id()));
-    super::init::initialize(
-        &data,
-        super::init::DEFAULT_PRESET,
-        "bench",
-        "bench-password",
-    )
-    .await?;
-    let dir = DataDir::open(&data).await?;
-    let (mk, sk) = crate::config::Config::default().key_paths(&data);
-    let keys = crate::datadir::load_keys(&mk, &sk)?;
+    let scratch = Scratch::new("audit", super::init::DEFAULT_PRESET, None).await?;
+    let (dir, keys) = (&scratch.dir, &scratch.keys);
     let t = Instant::now();
     for i in 0..a.entries {
         dir.catalog
@@ -540,7 +535,5 @@ async fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
         problems.len()
     );
     dir.catalog.close().await;
-    let _ = std::fs::remove_dir_all(&data);
-    let _ = std::fs::remove_dir_all(crate::config::default_keys_dir(&data));
     Ok(ExitCode::SUCCESS)
 }
