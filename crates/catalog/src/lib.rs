@@ -836,6 +836,51 @@ impl Catalog {
         .transpose()
     }
 
+    pub async fn user_set_password(&self, id: UserId, password_hash: &str) -> Result<()> {
+        sqlx::query("UPDATE app_user SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A person's sessions: (token hash, created, last seen, expires), newest first.
+    pub async fn sessions_of(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<(Vec<u8>, Timestamp, Timestamp, Timestamp)>> {
+        let rows = sqlx::query(
+            "SELECT token_sha256, created_at_us, last_seen_at_us, expires_at_us FROM user_session WHERE user_id = ? \
+             ORDER BY created_at_us DESC",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("token_sha256")?,
+                    Timestamp(r.try_get("created_at_us")?),
+                    Timestamp(r.try_get("last_seen_at_us")?),
+                    Timestamp(r.try_get("expires_at_us")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// Ends every session of a person except `keep`.
+    pub async fn sessions_end_others(&self, user: UserId, keep: &[u8]) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM user_session WHERE user_id = ? AND token_sha256 <> ?")
+                .bind(user.0)
+                .bind(keep)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
     pub async fn session_touch(&self, token_sha256: &[u8], now: Timestamp) -> Result<()> {
         sqlx::query("UPDATE user_session SET last_seen_at_us = ? WHERE token_sha256 = ?")
             .bind(now.0)

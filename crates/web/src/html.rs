@@ -27,7 +27,7 @@ pub fn page(lang: Lang, title: &str, user: Option<&CurrentUser>, body: &str) -> 
         Some(u) => format!(
             r#"<nav><a class="brand" href="/cameras">見守り mimamori</a>
 <a href="/cameras">{cams}</a> <a href="/cameras/new">{add}</a> <a href="/retention">{ret}</a> <a href="/audit">{audit}</a>
-<span class="spacer"></span><span class="who">{who}</span>
+<span class="spacer"></span><a class="who" href="/account">{who}</a>
 <a href="/lang/{other}">{switch}</a>
 <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{csrf}"><button>{logout}</button></form></nav>"#,
             cams = t(lang, "nav.cameras"),

@@ -4,6 +4,7 @@
 //! elsewhere. Handlers hold no SQL: they call the catalog, the recorders and the
 //! playback module. Every route except the login is behind [`auth::require_login`].
 
+pub mod account;
 pub mod api;
 pub mod assets;
 pub mod audit;
@@ -94,6 +95,13 @@ pub fn router(state: AppState) -> Router {
             get(playback::video_fragmented),
         )
         .route("/api/cameras/{id}/live", get(live::live_ws))
+        .route("/account", get(account::account_page))
+        .route("/account/password", post(account::password_submit))
+        .route(
+            "/account/sessions/{id}/revoke",
+            post(account::session_revoke_submit),
+        )
+        .route("/api/password", post(account::password_api))
         .route("/audit", get(audit::audit_page))
         .route("/audit.csv", get(audit::audit_csv))
         .route("/retention", get(retention::retention_page))

@@ -369,3 +369,132 @@ impl WsMessage {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_the_password_ends_other_sessions_and_sessions_can_be_revoked() {
+    let mut app = spawn_app("password").await;
+    // A second session of the same person (another terminal).
+    let other = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = other
+        .post(app.url("/api/login"))
+        .json(&serde_json::json!({"username": ADMIN, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        other
+            .get(app.url("/api/cameras"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let html = app
+        .client
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        html.matches("data-session=").count(),
+        2,
+        "both sessions are listed: {html}"
+    );
+
+    let change = |current: &str, new: &str| {
+        app.client
+            .post(app.url("/api/password"))
+            .header("x-csrf-token", &app.csrf)
+            .json(&serde_json::json!({"current": current, "new": new}))
+            .send()
+    };
+    assert_eq!(
+        change("wrong", "another-password").await.unwrap().status(),
+        403
+    );
+    assert_eq!(change(ADMIN_PASSWORD, "short").await.unwrap().status(), 400);
+    let r = change(ADMIN_PASSWORD, "another-password").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["other_sessions_ended"], 1);
+    // The other terminal is logged out; this one goes on; the old password is gone.
+    assert_eq!(
+        other
+            .get(app.url("/api/cameras"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        app.client
+            .get(app.url("/api/cameras"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r = reqwest::Client::new()
+        .post(app.url("/api/login"))
+        .json(&serde_json::json!({"username": ADMIN, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    app.login(ADMIN, "another-password").await;
+    // Revoking a session from the account page.
+    let html = app
+        .client
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let revoke = html
+        .split("action=\"/account/sessions/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("an older session can be revoked")
+        .to_string();
+    let token = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = app
+        .client
+        .post(app.url(&format!("/account/sessions/{revoke}/revoke")))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let audit = app
+        .client
+        .get(app.url("/audit"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        audit.contains("data-action=\"password_changed\"")
+            && audit.contains("data-action=\"session_revoked\"")
+    );
+}
