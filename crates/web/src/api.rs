@@ -157,6 +157,20 @@ pub struct CameraBody {
 /// Validates camera input from a form or JSON. `keep_password` is used when the
 /// password field is left empty on an edit.
 pub fn validate_camera(b: CameraBody, keep_password: Option<String>) -> AppResult<NewCamera> {
+    if b.record_audio {
+        // Sound in public places is a privacy matter; recording it is not built yet,
+        // so a request for it is refused rather than silently ignored.
+        return Err(AppError::bad_input(
+            "record_audio: audio recording is not supported yet; only video is recorded",
+        ));
+    }
+    if b.record_audio {
+        // Sound in public places is a privacy matter; recording it is not built yet,
+        // so a request for it is refused rather than silently ignored.
+        return Err(AppError::bad_input(
+            "record_audio: audio recording is not supported yet; only video is recorded",
+        ));
+    }
     let name = b.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 64 {
         return Err(AppError::bad_input("name: 1 to 64 characters"));

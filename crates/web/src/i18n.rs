@@ -92,8 +92,8 @@ const STRINGS: &[(&str, &str, &str)] = &[
     ),
     (
         "form.audio",
-        "音声も録音する（公共の場所での音声はプライバシーに関わります）",
-        "Also record audio (sound in public places is a privacy matter)",
+        "音声は録音しません（公共の場所での音声はプライバシーに関わるため、映像のみ記録します）",
+        "Audio is not recorded (sound in public places is a privacy matter): video only",
     ),
     ("form.save", "保存", "Save"),
     ("form.remove", "このカメラを削除", "Remove this camera"),

@@ -283,7 +283,7 @@ fn camera_form_html(
 <label>{ls}<input name="sub_url" id="sub_url" value="{sub}"></label>
 <label>{lun}<input name="username" id="cam-username" value="{un}" autocomplete="off"></label>
 <label>{lp}<input name="password" id="cam-password" type="password" autocomplete="new-password">{pw_note}</label>
-<label class="check"><input type="checkbox" name="record_audio" {audio}> {la}</label>
+<p class="muted">{la}</p>
 <button type="submit" id="camera-save">{save}</button></form>"#,
         csrf = esc(&user.csrf),
         ln = t(lang, "form.name"),
@@ -295,11 +295,6 @@ fn camera_form_html(
         lun = t(lang, "form.username"),
         un = esc(f.username.as_deref().unwrap_or("")),
         lp = t(lang, "form.password"),
-        audio = if f.record_audio.is_some() {
-            "checked"
-        } else {
-            ""
-        },
         la = t(lang, "form.audio"),
         save = t(lang, "form.save"),
     )

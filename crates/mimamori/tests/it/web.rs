@@ -116,6 +116,16 @@ async fn every_route_needs_a_login_and_writes_need_the_csrf_token() {
             .contains("not an RTSP URL"),
         "{v}"
     );
+    // Audio recording is refused clearly, not silently ignored.
+    let r = app
+        .client
+        .post(app.url("/api/cameras"))
+        .header("x-csrf-token", &app.csrf)
+        .json(&serde_json::json!({"name": "mic", "url": "rtsp://127.0.0.1:1/x", "record_audio": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
     // Logout ends the session.
     let r = app
         .client
