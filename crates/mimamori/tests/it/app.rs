@@ -195,6 +195,38 @@ impl App {
         self.csrf = v["csrf_token"].as_str().unwrap().to_string();
     }
 
+    /// The text of a page (any status).
+    pub async fn page(&self, path: &str) -> String {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// A JSON request that changes something, with the session's CSRF token.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.client
+            .request(method, self.url(path))
+            .header("x-csrf-token", &self.csrf)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.send_json(reqwest::Method::POST, path, body).await
+    }
+
     pub async fn get_json(&self, path: &str) -> Value {
         let r = self.client.get(self.url(path)).send().await.unwrap();
         let status = r.status();
@@ -210,14 +242,7 @@ impl App {
             body["username"] = u.into();
             body["password"] = p.into();
         }
-        let r = self
-            .client
-            .post(self.url("/api/cameras"))
-            .header("x-csrf-token", &self.csrf)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = self.post_json("/api/cameras", &body).await;
         let status = r.status();
         let v: Value = r.json().await.unwrap();
         assert_eq!(status, 201, "{v}");

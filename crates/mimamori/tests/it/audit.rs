@@ -45,15 +45,7 @@ async fn every_access_is_logged_and_the_log_verifies_until_tampered_with() {
         .unwrap();
     assert_eq!(r.status(), 200);
 
-    let html = app
-        .client
-        .get(app.url("/audit"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page("/audit").await;
     for action in [
         "login",
         "login_failed",
@@ -67,15 +59,7 @@ async fn every_access_is_logged_and_the_log_verifies_until_tampered_with() {
         );
     }
     assert!(html.contains("intruder"));
-    let playback = app
-        .client
-        .get(app.url("/audit?action=playback"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let playback = app.page("/audit?action=playback").await;
     assert_eq!(
         playback.matches("data-action=\"playback\"").count(),
         1,

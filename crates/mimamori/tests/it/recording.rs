@@ -421,13 +421,11 @@ async fn sub_stream_is_recorded_separately() {
     });
     let app = spawn_app("sub").await;
     let r = app
-        .client
-        .post(app.url("/api/cameras"))
-        .header("x-csrf-token", &app.csrf)
-        .json(&serde_json::json!({"name": "two-streams", "url": cam.url(1), "sub_url": cam.url(2)}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/api/cameras",
+            &serde_json::json!({"name": "two-streams", "url": cam.url(1), "sub_url": cam.url(2)}),
+        )
+        .await;
     assert_eq!(r.status(), 201);
     let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     app.wait_status(id, "recording", 20).await;

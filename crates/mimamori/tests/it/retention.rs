@@ -68,15 +68,7 @@ async fn verify_passes_on_an_untouched_store_and_names_each_tampering() {
     }
     // The UI shows the last result.
     app.start().await;
-    let html = app
-        .client
-        .get(app.url("/retention"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page("/retention").await;
     let n: u32 = html
         .split("id=\"last-verify\" data-problems=\"")
         .nth(1)
@@ -116,24 +108,9 @@ async fn holds_are_created_changed_and_released_with_a_reason() {
         hold["medium"], "DVD-R 2026-07 管理室金庫",
         "an extension on external media is recorded"
     );
-    let r = app
-        .client
-        .put(app.url(&format!("/api/holds/{hid}")))
-        .header("x-csrf-token", &app.csrf)
-        .json(&serde_json::json!({"until": rfc3339_offset(86_400 * 60), "reason": "延長: 公判のため"}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.send_json(reqwest::Method::PUT, &format!("/api/holds/{hid}"), &serde_json::json!({"until": rfc3339_offset(86_400 * 60), "reason": "延長: 公判のため"})).await;
     assert_eq!(r.status(), 200);
-    let html = app
-        .client
-        .get(app.url("/retention"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page("/retention").await;
     assert!(
         html.contains("公判のため") && html.contains("id=\"hold-form\""),
         "{html}"
@@ -185,16 +162,12 @@ async fn a_filling_disk_overwrites_the_oldest_unheld_footage_and_keeps_recording
     let (start, _) = wait_recorded(&app, id, 2.0, 20).await;
     // Hold the first two seconds.
     let r = app
-        .client
-        .post(app.url("/api/holds"))
-        .header("x-csrf-token", &app.csrf)
-        .json(
+        .post_json(
+            "/api/holds",
             &serde_json::json!({"cameras": [id], "from": start, "to": plus(&start, 2.0),
                                   "until": rfc3339_offset(86_400), "reason": "incident"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(r.status(), 201);
     let erasures = app
         .wait_for("overwrite mode erases footage", 90, || async {
@@ -221,15 +194,7 @@ async fn a_filling_disk_overwrites_the_oldest_unheld_footage_and_keeps_recording
     // The gap between held and newest footage is where overwriting happened.
     assert!(v["spans"].as_array().unwrap().len() >= 2, "{v}");
     // The alarm says retention can no longer be met.
-    let html = app
-        .client
-        .get(app.url("/retention"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page("/retention").await;
     assert!(html.contains("id=\"storage-alarm\""), "{html}");
     // Recording goes on.
     tokio::time::sleep(Duration::from_secs(3)).await;

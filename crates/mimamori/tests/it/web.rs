@@ -68,15 +68,7 @@ async fn every_route_needs_a_login_and_writes_need_the_csrf_token() {
         .unwrap();
     assert_eq!(r.status(), 403);
     // The form with the page's token works.
-    let page = app
-        .client
-        .get(app.url("/cameras/new"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page("/cameras/new").await;
     let token = page
         .split("name=\"csrf\" value=\"")
         .nth(1)
@@ -100,13 +92,11 @@ async fn every_route_needs_a_login_and_writes_need_the_csrf_token() {
     assert_eq!(list[0]["name"], "form-cam");
     // A URL that is not RTSP gets a clear message.
     let r = app
-        .client
-        .post(app.url("/api/cameras"))
-        .header("x-csrf-token", &app.csrf)
-        .json(&serde_json::json!({"name": "web", "url": "http://example.invalid/cam"}))
-        .send()
-        .await
-        .unwrap();
+        .post_json(
+            "/api/cameras",
+            &serde_json::json!({"name": "web", "url": "http://example.invalid/cam"}),
+        )
+        .await;
     assert_eq!(r.status(), 400);
     let v: serde_json::Value = r.json().await.unwrap();
     assert!(
@@ -117,14 +107,7 @@ async fn every_route_needs_a_login_and_writes_need_the_csrf_token() {
         "{v}"
     );
     // Audio recording is refused clearly, not silently ignored.
-    let r = app
-        .client
-        .post(app.url("/api/cameras"))
-        .header("x-csrf-token", &app.csrf)
-        .json(&serde_json::json!({"name": "mic", "url": "rtsp://127.0.0.1:1/x", "record_audio": true}))
-        .send()
-        .await
-        .unwrap();
+    let r = app.post_json("/api/cameras", &serde_json::json!({"name": "mic", "url": "rtsp://127.0.0.1:1/x", "record_audio": true})).await;
     assert_eq!(r.status(), 400);
     // Logout ends the session.
     let r = app
@@ -187,41 +170,17 @@ async fn pages_are_japanese_first_and_load_nothing_from_outside() {
         &format!("/cameras/{id}/settings"),
         "/cameras/new",
     ] {
-        let html = app
-            .client
-            .get(app.url(path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = app.page(path).await;
         assert!(html.contains("<html lang=\"ja\">"), "{path}");
         for bad in ["http://", "https://", "//cdn", "src=\"//"] {
             let outside = html.matches(bad).count();
             assert_eq!(outside, 0, "{path} refers to {bad}: {html}");
         }
     }
-    let html = app
-        .client
-        .get(app.url("/cameras"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page("/cameras").await;
     assert!(html.contains("カメラ一覧") && html.contains("玄関"));
     for asset in ["/assets/app.js", "/assets/app.css"] {
-        let body = app
-            .client
-            .get(app.url(asset))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let body = app.page(asset).await;
         assert!(
             !body.contains("http://") && !body.contains("https://"),
             "{asset}"
@@ -230,15 +189,7 @@ async fn pages_are_japanese_first_and_load_nothing_from_outside() {
     // English on request.
     let r = app.client.get(app.url("/lang/en")).send().await.unwrap();
     assert_eq!(r.status(), 303);
-    let html = app
-        .client
-        .get(app.url("/cameras"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page("/cameras").await;
     assert!(html.contains("<html lang=\"en\">") && html.contains("Cameras"));
 }
 
@@ -270,15 +221,7 @@ async fn live_view_streams_fragments_unless_the_policy_forbids_it() {
     )
     .await;
     let id = forbidden.add_camera("live", &cam.url(1), None).await;
-    let html = forbidden
-        .client
-        .get(forbidden.url(&format!("/cameras/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = forbidden.page(&format!("/cameras/{id}")).await;
     assert!(html.contains("id=\"live-forbidden\"") && !html.contains("id=\"live-start\""));
     let r = forbidden
         .client
@@ -404,15 +347,7 @@ async fn changing_the_password_ends_other_sessions_and_sessions_can_be_revoked()
             .status(),
         200
     );
-    let html = app
-        .client
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page("/account").await;
     assert_eq!(
         html.matches("data-session=").count(),
         2,
@@ -463,15 +398,7 @@ async fn changing_the_password_ends_other_sessions_and_sessions_can_be_revoked()
     assert_eq!(r.status(), 401);
     app.login(ADMIN, "another-password").await;
     // Revoking a session from the account page.
-    let html = app
-        .client
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page("/account").await;
     let revoke = html
         .split("action=\"/account/sessions/")
         .nth(1)
@@ -494,15 +421,7 @@ async fn changing_the_password_ends_other_sessions_and_sessions_can_be_revoked()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let audit = app
-        .client
-        .get(app.url("/audit"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let audit = app.page("/audit").await;
     assert!(
         audit.contains("data-action=\"password_changed\"")
             && audit.contains("data-action=\"session_revoked\"")
