@@ -9,6 +9,7 @@ pub mod audit;
 pub mod dialect;
 pub mod keys;
 mod migrate;
+pub mod people;
 pub mod retention;
 
 use std::path::Path;
@@ -281,9 +282,15 @@ pub struct User {
     pub username: String,
     pub display_name: String,
     pub password_hash: String,
-    pub role: String,
+    /// Empty for the installer's own staff; the company for contractors and outsourced operators.
+    pub organization: String,
+    /// TOTP secret when the person has enrolled a second factor.
+    pub totp_secret: Option<Vec<u8>>,
     pub created_at: Timestamp,
 }
+
+pub(crate) const USER_COLUMNS: &str =
+    "id, username, display_name, password_hash, organization, totp_secret, created_at_us";
 
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -746,6 +753,7 @@ impl Catalog {
 
     // ---- users and sessions --------------------------------------------------
 
+    /// Creates an account of the installer's staff designated to `role` from `now` on.
     pub async fn user_insert(
         &self,
         username: &str,
@@ -754,29 +762,29 @@ impl Catalog {
         role: &str,
         now: Timestamp,
     ) -> Result<UserId> {
-        let res = sqlx::query(
-            "INSERT INTO app_user (username, display_name, password_hash, role, created_at_us) VALUES (?, ?, ?, ?, ?)",
+        self.person_create(
+            &people::NewPerson {
+                username,
+                display_name,
+                password_hash,
+                organization: "",
+            },
+            &people::NewDesignation {
+                role,
+                valid_from: now,
+                valid_until: None,
+                designated_by: None,
+                basis: "account created from the command line",
+            },
+            now,
         )
-        .bind(username)
-        .bind(display_name)
-        .bind(password_hash)
-        .bind(role)
-        .bind(now.0)
-        .execute(&self.pool)
-        .await;
-        match res {
-            Ok(r) => Ok(UserId(r.last_insert_rowid())),
-            Err(e) if dialect::is_unique_violation(&e) => {
-                Err(CatalogError::Conflict(format!("user {username:?}")))
-            }
-            Err(e) => Err(e.into()),
-        }
+        .await
     }
 
     pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
-        let row = sqlx::query(
-            "SELECT id, username, display_name, password_hash, role, created_at_us FROM app_user WHERE username = ?",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM app_user WHERE username = ?"
+        )))
         .bind(username)
         .fetch_optional(&self.pool)
         .await?;
@@ -784,9 +792,9 @@ impl Catalog {
     }
 
     pub async fn user(&self, id: UserId) -> Result<User> {
-        let row = sqlx::query(
-            "SELECT id, username, display_name, password_hash, role, created_at_us FROM app_user WHERE id = ?",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM app_user WHERE id = ?"
+        )))
         .bind(id.0)
         .fetch_optional(&self.pool)
         .await?
@@ -1061,13 +1069,14 @@ pub(crate) fn segment_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Segment> {
     })
 }
 
-fn user_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
+pub(crate) fn user_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
     Ok(User {
         id: UserId(r.try_get("id")?),
         username: r.try_get("username")?,
         display_name: r.try_get("display_name")?,
         password_hash: r.try_get("password_hash")?,
-        role: r.try_get("role")?,
+        organization: r.try_get("organization")?,
+        totp_secret: r.try_get("totp_secret")?,
         created_at: Timestamp(r.try_get("created_at_us")?),
     })
 }

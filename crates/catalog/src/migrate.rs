@@ -28,6 +28,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0004_audit",
         include_str!("../migrations/0004_audit.sql"),
     ),
+    (
+        5,
+        "0005_people",
+        include_str!("../migrations/0005_people.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

@@ -6,6 +6,8 @@
 //! Sure erasure (REQ-RET-5) rests on this: once a data key is destroyed, every
 //! segment it encrypted is noise, on this disk or any copy of it.
 
+pub mod totp;
+
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;

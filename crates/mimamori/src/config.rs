@@ -14,6 +14,19 @@ pub struct Config {
     pub recorder: RecorderSection,
     pub session: SessionSection,
     pub keys: KeysSection,
+    /// HTTPS served by mimamori itself (absent: plain HTTP).
+    pub tls: Option<TlsSection>,
+}
+
+/// `[tls]`: the server's certificate and key (PEM), and optionally the CA that signs
+/// the client certificates of registered terminals (see the policy's `[[terminals]]`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    pub certificate: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+    #[serde(default)]
+    pub client_ca: Option<std::path::PathBuf>,
 }
 
 /// Where the installation's keys live: outside the data directory, so that a copy
@@ -54,6 +67,7 @@ impl Default for Config {
             recorder: RecorderSection::default(),
             session: SessionSection::default(),
             keys: KeysSection::default(),
+            tls: None,
         }
     }
 }

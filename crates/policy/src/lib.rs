@@ -1,8 +1,13 @@
 //! The policy: the installer's regulation as data that the code reads. Owns the
 //! policy file format (`policy.toml` in the data directory) and the presets for
-//! the five seed regulations. So far it carries which regulation is in force and
-//! whether live view is allowed; retention and roles extend it in their issues.
+//! the five seed regulations: which regulation is in force, live view, retention,
+//! storage limits, and (in [`access`]) roles, terminals and purposes.
 
+pub mod access;
+
+use std::collections::BTreeMap;
+
+pub use access::{Access, Permission, Purpose, RoleKind, RoleRule, Terminal};
 use serde::{Deserialize, Serialize};
 
 /// The policy in force for one installation.
@@ -22,6 +27,15 @@ pub struct Policy {
     /// Storage limits of the data directory.
     #[serde(default)]
     pub storage: StorageLimits,
+    /// Terminal rules and whether only the manager handles images.
+    pub access: Access,
+    /// The roles this regulation names; a role that is absent cannot be designated.
+    pub roles: BTreeMap<RoleKind, RoleRule>,
+    /// Purposes a viewing may state (目的外利用の禁止).
+    pub purposes: Vec<Purpose>,
+    /// Registered terminals (viewing rooms, dedicated PCs).
+    #[serde(default)]
+    pub terminals: Vec<Terminal>,
 }
 
 /// How retention is counted.
@@ -166,7 +180,13 @@ impl Policy {
             ),
             other => return Err(PolicyError::UnknownPreset(other.to_string())),
         };
+        let acc = access::preset_access(name, live)
+            .ok_or_else(|| PolicyError::UnknownPreset(name.to_string()))?;
         Ok(Policy {
+            access: acc.access,
+            roles: acc.roles,
+            purposes: acc.purposes,
+            terminals: acc.terminals,
             preset: name.to_string(),
             installer: installer.to_string(),
             regulation: regulation.to_string(),
@@ -185,12 +205,55 @@ impl Policy {
         })
     }
 
-    /// Parses a policy file; errors name the file and the line.
+    /// Parses a policy file and checks that it does not contradict itself; errors
+    /// name the file and the line.
     pub fn from_toml(path: &str, text: &str) -> Result<Policy, PolicyError> {
-        toml::from_str(text).map_err(|e| PolicyError::Invalid {
+        let policy: Policy = toml::from_str(text).map_err(|e| PolicyError::Invalid {
             path: path.to_string(),
             message: e.to_string(),
+        })?;
+        let problems = access::check(&policy);
+        if problems.is_empty() {
+            return Ok(policy);
+        }
+        let message = problems
+            .iter()
+            .map(|c| {
+                let key = if c.key.is_empty() {
+                    c.table.clone()
+                } else {
+                    format!("{}.{}", c.table, c.key)
+                };
+                format!("line {}: {key}: {}", access::locate(text, c), c.message)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        Err(PolicyError::Invalid {
+            path: path.to_string(),
+            message,
         })
+    }
+
+    /// The rule of a role, if this regulation has that role.
+    pub fn role(&self, kind: RoleKind) -> Option<&RoleRule> {
+        self.roles.get(&kind)
+    }
+
+    /// Whether a role holds a permission.
+    pub fn allows(&self, kind: RoleKind, permission: Permission) -> bool {
+        self.role(kind)
+            .is_some_and(|r| r.permissions.contains(&permission))
+    }
+
+    /// The role's title in the regulation, or its kind when the regulation lacks it.
+    pub fn role_title(&self, kind: RoleKind) -> String {
+        self.role(kind)
+            .map(|r| r.title.clone())
+            .unwrap_or_else(|| kind.to_string())
+    }
+
+    pub fn purpose(&self, id: &str) -> Option<&Purpose> {
+        self.purposes.iter().find(|p| p.id == id)
     }
 
     pub fn to_toml(&self) -> String {
@@ -246,6 +309,86 @@ mod tests {
             (r("osaka-nishinari").days, r("osaka-nishinari").counting),
             (7, Counting::FromNextDay)
         );
+    }
+
+    #[test]
+    fn every_preset_is_consistent_and_names_a_manager() {
+        for name in PRESET_NAMES {
+            let p = Policy::preset(name).unwrap();
+            assert_eq!(access::check(&p), vec![], "{name}");
+            assert!(p.allows(RoleKind::Manager, Permission::Designate));
+        }
+    }
+
+    // REQ-ROL-3: contractors never hold an image permission in any preset.
+    // REQ-ROL-4: Osaka: only the manager handles images; operators act under instruction.
+    #[test]
+    fn presets_keep_images_to_the_roles_their_regulations_name() {
+        for name in PRESET_NAMES {
+            let p = Policy::preset(name).unwrap();
+            for kind in [RoleKind::Contractor, RoleKind::Auditor, RoleKind::Sysadmin] {
+                for perm in Permission::ALL.into_iter().filter(|p| p.touches_images()) {
+                    assert!(!p.allows(kind, perm), "{name} {kind} {perm:?}");
+                }
+            }
+        }
+        let osaka = Policy::preset("osaka-nishinari").unwrap();
+        assert!(osaka.access.images_manager_only);
+        assert!(!osaka.allows(RoleKind::Operator, Permission::Playback));
+        assert!(osaka.role(RoleKind::Operator).unwrap().requires_instruction);
+        let kk = Policy::preset("kitakyushu").unwrap();
+        assert!(kk.role(RoleKind::Temporary).is_some());
+        assert!(!kk.allows(RoleKind::Manager, Permission::LiveView));
+        assert!(
+            Policy::preset("tottori-city-hall")
+                .unwrap()
+                .role(RoleKind::Temporary)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn contradictions_are_refused_naming_their_line() {
+        let mut p = Policy::preset("kitakyushu").unwrap();
+        p.roles
+            .get_mut(&RoleKind::Operator)
+            .unwrap()
+            .permissions
+            .push(Permission::LiveView);
+        let text = p.to_toml();
+        let err = Policy::from_toml("policy.toml", &text)
+            .unwrap_err()
+            .to_string();
+        let line = text
+            .lines()
+            .position(|l| l.trim() == "[roles.operator]")
+            .unwrap();
+        let perm_line = text
+            .lines()
+            .enumerate()
+            .skip(line)
+            .find(|(_, l)| l.starts_with("permissions"))
+            .unwrap()
+            .0
+            + 1;
+        assert!(
+            err.contains(&format!("line {perm_line}: roles.operator.permissions")),
+            "{err}"
+        );
+        assert!(err.contains("live view is not allowed"), "{err}");
+
+        let mut p = Policy::preset("osaka-nishinari").unwrap();
+        p.roles
+            .get_mut(&RoleKind::Operator)
+            .unwrap()
+            .permissions
+            .push(Permission::Playback);
+        p.terminals[0].networks = vec!["10.0.0.0/99".into()];
+        let err = Policy::from_toml("policy.toml", &p.to_toml())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("images_manager_only"), "{err}");
+        assert!(err.contains("terminals.networks"), "{err}");
     }
 
     #[test]

@@ -98,7 +98,7 @@
       const e = document.createElement('span'); e.style.left = `${(h / 24) * 100}%`; e.textContent = `${h}:00`; ticks.appendChild(e);
     }
     const ds = document.getElementById('dl-start'), de = document.getElementById('dl-end');
-    if (spans.length && !ds.value) {
+    if (ds && spans.length && !ds.value) {
       const last = spans[spans.length - 1];
       ds.value = local(Math.max(last[0], last[1] - 60000));
       de.value = local(last[1]);
@@ -115,27 +115,67 @@
     return best && bestDist <= slack ? best : null;
   }
 
-  function play(ms, slack = 0) {
+  // The stated purpose of viewing (REQ-PUR-1): asked before any recorded image is opened.
+  const purposeSel = document.getElementById('purpose');
+  const purposeNote = document.getElementById('purpose-note');
+  const status = document.getElementById('playing-from');
+  function purposeQuery() {
+    if (!purposeSel || !purposeSel.value) return null;
+    return `&purpose=${encodeURIComponent(purposeSel.value)}&note=${encodeURIComponent(purposeNote.value)}`;
+  }
+  function askPurpose() {
+    status.textContent = S['view.purpose_hint'];
+    status.className = 'error';
+    purposeSel.focus();
+  }
+
+  async function play(ms, slack = 0) {
+    if (!player) return;
     const start = dayStart(selected);
     const span = spanNear(ms, slack);
-    if (!span) { document.getElementById('playing-from').textContent = S['view.no_recording']; return; }
+    if (!span) { status.textContent = S['view.no_recording']; return; }
+    const pq = purposeQuery();
+    if (!pq) { askPurpose(); return; }
     // Inside: from there. Before: from its start. After its end: its last 30 s.
     const from = ms < span[0] ? span[0] : ms >= span[1] ? Math.max(span[0], span[1] - 30000) : ms;
     const to = Math.min(from + 3600000, start + DAY);
-    player.src = `/api/cameras/${cam}/video.mp4?start=${encodeURIComponent(iso(from))}&end=${encodeURIComponent(iso(to))}`;
+    const url = `/api/cameras/${cam}/video.mp4?start=${encodeURIComponent(iso(from))}&end=${encodeURIComponent(iso(to))}${pq}`;
+    // Ask first: a refusal (terminal, instruction, purpose) comes back as a message to show.
+    const probe = await fetch(url, { credentials: 'same-origin', headers: { Range: 'bytes=0-0' } });
+    if (!probe.ok) {
+      let msg = `${probe.status}`;
+      try { msg = (await probe.json()).error.message; } catch (e) { /* not JSON */ }
+      status.textContent = msg;
+      status.className = 'error';
+      status.id = 'playing-from';
+      player.removeAttribute('src');
+      return;
+    }
+    status.className = 'muted';
+    player.src = url;
     player.play().catch(() => {});
-    document.getElementById('playing-from').textContent = `${S['view.playing_from']}: ${selected} ${hms(from)}`;
+    status.textContent = `${S['view.playing_from']}: ${selected} ${hms(from)}`;
     const tl = document.getElementById('timeline');
     let c = tl.querySelector('.cursor');
     if (!c) { c = document.createElement('div'); c.className = 'cursor'; tl.appendChild(c); }
     c.style.left = `${((from - start) / DAY) * 100}%`;
   }
 
+  const dlForm = document.getElementById('download-form');
+  if (dlForm) {
+    dlForm.addEventListener('submit', (ev) => {
+      if (!purposeSel || !purposeSel.value) { ev.preventDefault(); if (purposeSel) askPurpose(); return; }
+      document.getElementById('dl-purpose').value = purposeSel.value;
+      document.getElementById('dl-note').value = purposeNote.value;
+    });
+  }
+
   document.getElementById('timeline').addEventListener('click', (ev) => {
     const r = ev.currentTarget.getBoundingClientRect();
     play(dayStart(selected) + ((ev.clientX - r.left) / r.width) * DAY, (3 / r.width) * DAY);
   });
-  document.getElementById('play-at').addEventListener('submit', (ev) => {
+  const playAt = document.getElementById('play-at');
+  if (playAt) playAt.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const v = document.getElementById('play-time').value;
     if (v) play(Date.parse(`${selected}T${v.length === 5 ? v + ':00' : v}+09:00`));

@@ -1,5 +1,6 @@
-//! A person's own account: changing the password (which ends their other
-//! sessions) and seeing and revoking their sessions.
+//! A person's own account: their designation and open instructions, changing the
+//! password (which ends their other sessions), enrolling a TOTP second factor, and
+//! seeing and revoking their sessions.
 
 use axum::Form;
 use axum::Json;
@@ -142,8 +143,59 @@ async fn account_body(
             )
         })
         .unwrap_or_default();
+    let role = state.policy.role(user.role);
+    let designation = format!(
+        r#"<section class="card narrow" id="my-designation"><h2>{h}</h2><p><strong>{title}</strong> (#{id}) {from} – {until}</p><p class="muted">{basis}</p>{instr}</section>"#,
+        h = t(lang, "acct.designation"),
+        title = esc(&state.policy.role_title(user.role)),
+        id = user.designation.id,
+        from = when(user.designation.valid_from),
+        until = user.designation.end().map(when).unwrap_or_default(),
+        basis = esc(&user.designation.basis),
+        instr = if role.is_some_and(|r| r.requires_instruction) {
+            let now = state.clock.now();
+            let open: Vec<String> = state
+                .catalog
+                .instructions(Some(user.user.id))
+                .await?
+                .into_iter()
+                .filter(|i| i.open_at(now))
+                .map(|i| {
+                    format!(
+                        "<li>#{}: {} ({} {})</li>",
+                        i.id,
+                        esc(&i.content),
+                        t(lang, "instr.until"),
+                        when(i.valid_until)
+                    )
+                })
+                .collect();
+            format!(
+                "<h3>{}</h3><ul id=\"my-instructions\">{}</ul>",
+                t(lang, "instr.title"),
+                if open.is_empty() {
+                    format!("<li>{}</li>", t(lang, "instr.none"))
+                } else {
+                    open.join("")
+                }
+            )
+        } else {
+            String::new()
+        },
+    );
+    let totp = if user.user.totp_secret.is_some() {
+        format!(r#"<p id="totp-status">{}</p>"#, t(lang, "acct.totp_on"))
+    } else {
+        format!(
+            r#"<p id="totp-status">{}</p><form method="post" action="/account/totp" id="totp-start"><input type="hidden" name="csrf" value="{}"><button>{}</button></form>"#,
+            t(lang, "acct.totp_off"),
+            esc(&user.csrf),
+            t(lang, "acct.totp_enroll")
+        )
+    };
     Ok(format!(
-        r#"<h1>{title}: {name}</h1>{msg}
+        r#"<h1>{title}: {name}</h1>{msg}{designation}
+<section class="card narrow"><h2>{totp_h}</h2>{totp}</section>
 <section class="card narrow"><h2>{pw}</h2><form method="post" action="/account/password" id="password-form">
 <input type="hidden" name="csrf" value="{csrf}">
 <label>{cur}<input type="password" name="current" autocomplete="current-password" required></label>
@@ -151,6 +203,7 @@ async fn account_body(
 <button>{save}</button></form></section>
 <section class="card"><h2>{sess}</h2><table id="sessions"><thead><tr><th>{created}</th><th>{seen}</th><th>{expires}</th><th></th></tr></thead><tbody>{rows}</tbody></table></section>"#,
         title = t(lang, "acct.title"),
+        totp_h = t(lang, "acct.totp"),
         name = esc(&user.user.display_name),
         pw = t(lang, "acct.password"),
         csrf = esc(&user.csrf),
@@ -222,6 +275,103 @@ pub async fn session_revoke_submit(
         "",
         &client.0,
         simple("session_revoked", None, format!("session {id}")),
+    )
+    .await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+/// `POST /account/totp`: a new secret to type or scan into an authenticator app,
+/// and the form to confirm it with the first code.
+pub async fn totp_start_submit(
+    headers: HeaderMap,
+    Extension(user): Extension<CurrentUser>,
+) -> Response {
+    let lang = lang_of(&headers);
+    let secret = mimamori_crypto::totp::new_secret();
+    totp_confirm_page(lang, &user, &mimamori_crypto::totp::base32(&secret), None)
+}
+
+fn totp_confirm_page(
+    lang: Lang,
+    user: &CurrentUser,
+    secret_b32: &str,
+    error: Option<&str>,
+) -> Response {
+    let uri = format!(
+        "otpauth://totp/mimamori:{}?secret={secret_b32}&issuer=mimamori&algorithm=SHA1&digits=6&period=30",
+        url::form_urlencoded::byte_serialize(user.user.username.as_bytes()).collect::<String>()
+    );
+    let body = format!(
+        r#"<h1>{h}</h1>{err}<section class="card narrow"><p>{hint}</p>
+<p><code id="totp-secret">{secret}</code></p><p class="muted"><code>{uri}</code></p>
+<form method="post" action="/account/totp/confirm" id="totp-confirm"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="secret" value="{secret}">
+<label>{code}<input name="code" inputmode="numeric" autocomplete="one-time-code" required pattern="[0-9 ]{{6,7}}"></label><button>{save}</button></form></section>"#,
+        h = t(lang, "acct.totp"),
+        err = error
+            .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, esc(e)))
+            .unwrap_or_default(),
+        hint = t(lang, "acct.totp_hint"),
+        secret = esc(secret_b32),
+        uri = esc(&uri),
+        csrf = esc(&user.csrf),
+        code = t(lang, "login.code"),
+        save = t(lang, "form.save"),
+    );
+    page(lang, t(lang, "acct.totp"), Some(user), &body).into_response()
+}
+
+fn base32_decode(s: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut buf, mut bits, mut out) = (0u32, 0u32, Vec::new());
+    for c in s.trim().bytes() {
+        let v = ALPHABET.iter().position(|a| *a == c.to_ascii_uppercase())? as u32;
+        buf = (buf << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+        }
+    }
+    (out.len() >= 10).then_some(out)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TotpConfirm {
+    pub secret: String,
+    pub code: String,
+}
+
+/// `POST /account/totp/confirm`: stores the secret once a code from it is right.
+pub async fn totp_confirm_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Extension(user): Extension<CurrentUser>,
+    Extension(client): Extension<ClientAddr>,
+    Form(f): Form<TotpConfirm>,
+) -> AppResult<Response> {
+    let lang = lang_of(&headers);
+    let Some(secret) = base32_decode(&f.secret) else {
+        return Err(AppError::bad_input("secret: not a base32 secret"));
+    };
+    let now = state.clock.now().0.div_euclid(1_000_000);
+    if !mimamori_crypto::totp::verify(&secret, &f.code, now) {
+        return Ok(totp_confirm_page(
+            lang,
+            &user,
+            &f.secret,
+            Some(t(lang, "acct.totp_wrong")),
+        ));
+    }
+    state
+        .catalog
+        .user_set_totp(user.user.id, Some(&secret))
+        .await?;
+    record(
+        &state,
+        Some(&user),
+        "",
+        &client.0,
+        simple("totp_enrolled", None, String::new()),
     )
     .await?;
     Ok(Redirect::to("/account").into_response())

@@ -23,6 +23,8 @@ use crate::playback::{parse_stream, parse_time};
 pub struct LoginBody {
     pub username: String,
     pub password: String,
+    /// The one-time code, for people who enrolled a second factor.
+    pub code: Option<String>,
 }
 
 /// `POST /api/login` → session cookie; the body carries the CSRF token for later writes.
@@ -36,15 +38,28 @@ pub async fn login(
             "expected JSON {\"username\": …, \"password\": …}",
         ));
     };
-    match auth::login(&state, &body.username, &body.password, &client.0).await? {
-        LoginOutcome::Ok { cookie, csrf, user } => {
+    match auth::login(
+        &state,
+        &body.username,
+        &body.password,
+        body.code.as_deref(),
+        &client.0,
+    )
+    .await?
+    {
+        LoginOutcome::Ok {
+            cookie,
+            csrf,
+            user,
+            role,
+        } => {
             let mut h = HeaderMap::new();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 h.insert(header::SET_COOKIE, v);
             }
             Ok((
                 h,
-                Json(json!({"username": user.username, "display_name": user.display_name, "role": user.role, "csrf_token": csrf})),
+                Json(json!({"username": user.username, "display_name": user.display_name, "role": role.as_str(), "role_title": state.policy.role_title(role), "csrf_token": csrf})),
             )
                 .into_response())
         }
@@ -56,7 +71,44 @@ pub async fn login(
             ErrorCode::Unauthenticated,
             "too many failed attempts; wait a minute and try again",
         )),
+        LoginOutcome::NeedsCode => Err(AppError::new(
+            ErrorCode::Unauthenticated,
+            "a valid one-time code (\"code\") is needed",
+        )),
+        LoginOutcome::NeedsEnrollment => Err(AppError::new(
+            ErrorCode::Unauthenticated,
+            "this role requires a second factor; enroll with `mimamori user totp NAME` first",
+        )),
+        LoginOutcome::NotDesignated(why) => Err(AppError::new(
+            ErrorCode::Forbidden,
+            format!("no valid designation: {why}"),
+        )),
     }
+}
+
+/// `GET /api/me`: who is logged in, their role now and what it permits from here.
+pub async fn me(
+    State(state): State<AppState>,
+    Extension(user): Extension<CurrentUser>,
+    req: axum::extract::Request,
+) -> Json<Value> {
+    let origin = crate::authz::origin_of(req.extensions());
+    let here: Vec<&str> = mimamori_policy::Permission::ALL
+        .into_iter()
+        .filter(|p| crate::authz::may(&state, &user, &origin, *p))
+        .map(|p| p.as_str())
+        .collect();
+    Json(json!({
+        "username": user.user.username,
+        "display_name": user.user.display_name,
+        "organization": user.user.organization,
+        "role": user.role.as_str(),
+        "role_title": state.policy.role_title(user.role),
+        "designation": user.designation.id,
+        "permissions_here": here,
+        "purposes": state.policy.purposes.iter().map(|p| json!({"id": p.id, "label": p.label, "basis": p.basis})).collect::<Vec<_>>(),
+        "csrf_token": user.csrf,
+    }))
 }
 
 /// `POST /api/logout`

@@ -25,7 +25,8 @@ use crate::i18n::{Lang, t};
 #[derive(Clone, Debug, Default)]
 pub struct ClientAddr(pub String);
 
-/// Middleware: records the peer address for audit entries.
+/// Middleware: records the peer address for audit entries, and the request's
+/// [`Origin`](mimamori_governance::access::Origin) for the terminal rules.
 pub async fn client_address(mut req: Request, next: Next) -> Response {
     let addr = req
         .extensions()
@@ -33,6 +34,8 @@ pub async fn client_address(mut req: Request, next: Next) -> Response {
         .map(|c| c.0.ip().to_string())
         .unwrap_or_default();
     req.extensions_mut().insert(ClientAddr(addr));
+    let origin = crate::authz::origin_of(req.extensions());
+    req.extensions_mut().insert(origin);
     next.run(req).await
 }
 
@@ -150,9 +153,35 @@ fn filter_of(q: &AuditQuery) -> AppResult<AuditFilter> {
     })
 }
 
-/// Reading the log is the manager's (the auditor role comes with the roles work).
-fn require_reader(user: &CurrentUser) -> AppResult<()> {
-    crate::retention::require_manager(user)
+/// Resolves each entry's person to the designation valid at the entry's time
+/// (REQ-ROL-5): "管理責任者 (#3)" — the role's title and the designation number.
+struct RolesAtTime {
+    designations: Vec<mimamori_catalog::people::Designation>,
+}
+
+impl RolesAtTime {
+    async fn load(state: &AppState) -> AppResult<Self> {
+        Ok(RolesAtTime {
+            designations: state.catalog.designations().await?,
+        })
+    }
+
+    fn of(&self, state: &AppState, e: &AuditEntry) -> String {
+        let Some(user) = e.record.user_id else {
+            return String::new();
+        };
+        self.designations
+            .iter()
+            .rev()
+            .find(|d| d.user_id == user && d.valid_at(e.record.at))
+            .map(|d| {
+                let title = mimamori_policy::RoleKind::parse(&d.role)
+                    .map(|k| state.policy.role_title(k))
+                    .unwrap_or_else(|| d.role.clone());
+                format!("{title} (#{})", d.id)
+            })
+            .unwrap_or_else(|| "—".into())
+    }
 }
 
 fn when(t: Timestamp) -> String {
@@ -176,19 +205,20 @@ pub async fn audit_page(
     Extension(user): Extension<CurrentUser>,
     Query(q): Query<AuditQuery>,
 ) -> AppResult<Response> {
-    require_reader(&user)?;
     let lang = Lang::from_cookie(crate::auth::cookie(&headers, "lang"));
     let entries = state.catalog.audit_entries(&filter_of(&q)?).await?;
+    let roles = RolesAtTime::load(&state).await?;
     let v = |o: &Option<String>| esc(o.as_deref().unwrap_or(""));
     let mut rows = String::new();
     for e in &entries {
         rows.push_str(&format!(
-            "<tr data-seq=\"{}\" data-action=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr data-seq=\"{}\" data-action=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             e.seq,
             esc(&e.record.action),
             e.seq,
             when(e.record.at),
             esc(&e.record.username),
+            esc(&roles.of(&state, e)),
             esc(&e.record.action),
             e.record.camera_id.map(|c| c.to_string()).unwrap_or_default(),
             range_text(e),
@@ -209,9 +239,10 @@ pub async fn audit_page(
 <label>{lu}<input name="user" value="{u}"></label><label>{lc}<input name="camera" value="{c}" size="4"></label>
 <label>{la}<input name="action" value="{a}"></label><label>{ld}<input type="date" name="date" value="{d}"></label>
 <button>{filter}</button> <a class="button" href="/audit.csv?{qs}" id="audit-csv">CSV</a></form>
-<table id="audit"><thead><tr><th>#</th><th>{lt}</th><th>{lu}</th><th>{la}</th><th>{lc}</th><th>{lr}</th><th>{lcl}</th><th>{lp}</th><th>{ldt}</th></tr></thead><tbody>{rows}</tbody></table>"#,
+<table id="audit"><thead><tr><th>#</th><th>{lt}</th><th>{lu}</th><th>{lrole}</th><th>{la}</th><th>{lc}</th><th>{lr}</th><th>{lcl}</th><th>{lp}</th><th>{ldt}</th></tr></thead><tbody>{rows}</tbody></table>"#,
         title = t(lang, "audit.title"),
         lu = t(lang, "audit.user"),
+        lrole = t(lang, "audit.role"),
         lc = t(lang, "audit.camera"),
         la = t(lang, "audit.action"),
         ld = t(lang, "audit.date"),
@@ -229,6 +260,33 @@ pub async fn audit_page(
     Ok(page(lang, t(lang, "audit.title"), Some(&user), &body).into_response())
 }
 
+/// `GET /api/audit`: the filtered log as JSON, each entry with the role valid at its time.
+pub async fn audit_api(
+    State(state): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> AppResult<axum::Json<serde_json::Value>> {
+    let entries = state.catalog.audit_entries(&filter_of(&q)?).await?;
+    let roles = RolesAtTime::load(&state).await?;
+    let list: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "seq": e.seq,
+                "at": e.record.at.to_rfc3339(jst()),
+                "username": e.record.username,
+                "role": roles.of(&state, e),
+                "action": e.record.action,
+                "camera_id": e.record.camera_id.map(|c| c.0),
+                "range": e.record.range.map(|(a, b)| [a.to_rfc3339(jst()), b.to_rfc3339(jst())]),
+                "client": e.record.client,
+                "purpose": e.record.purpose,
+                "detail": e.record.detail,
+            })
+        })
+        .collect();
+    Ok(axum::Json(serde_json::json!({ "entries": list })))
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -243,14 +301,17 @@ pub async fn audit_csv(
     Extension(user): Extension<CurrentUser>,
     Query(q): Query<AuditQuery>,
 ) -> AppResult<Response> {
-    require_reader(&user)?;
+    let _ = user;
     let entries = state.catalog.audit_entries(&filter_of(&q)?).await?;
-    let mut out = String::from("\u{feff}番号,日時,利用者,操作,カメラ,対象期間,端末,目的,詳細\r\n");
+    let roles = RolesAtTime::load(&state).await?;
+    let mut out =
+        String::from("\u{feff}番号,日時,利用者,役割,操作,カメラ,対象期間,端末,目的,詳細\r\n");
     for e in entries.iter().rev() {
         let cols = [
             e.seq.to_string(),
             when(e.record.at),
             e.record.username.clone(),
+            roles.of(&state, e),
             e.record.action.clone(),
             e.record
                 .camera_id

@@ -1,19 +1,21 @@
-//! Logging in: argon2id password hashes, session cookies (HttpOnly, SameSite=Strict;
-//! only a hash of the token is stored), a CSRF token per session, and a short lock
-//! after repeated failures. The middleware here guards every route but the login.
+//! Logging in: argon2id password hashes, an optional TOTP second factor (required
+//! where the policy says so), session cookies (HttpOnly, SameSite=Strict; only a
+//! hash of the token is stored), a CSRF token per session, a short lock after
+//! repeated failures, and no login without a designation valid now.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use mimamori_base::{ErrorCode, Timestamp};
+use mimamori_catalog::people::Designation;
 use mimamori_catalog::{Session, User};
+use mimamori_policy::RoleKind;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -61,7 +63,18 @@ fn token_hash(token: &str) -> Vec<u8> {
 pub struct CurrentUser {
     pub user: User,
     pub csrf: String,
+    /// The role of the designation valid now.
+    pub role: RoleKind,
+    pub designation: Designation,
+    /// What the role permits (wherever the person is; terminals are checked per request).
+    pub permissions: Vec<mimamori_policy::Permission>,
     token_hash: Vec<u8>,
+}
+
+impl CurrentUser {
+    pub fn has(&self, p: mimamori_policy::Permission) -> bool {
+        self.permissions.contains(&p)
+    }
 }
 
 impl CurrentUser {
@@ -81,9 +94,16 @@ pub enum LoginOutcome {
         cookie: String,
         csrf: String,
         user: User,
+        role: RoleKind,
     },
     Failed,
     Locked,
+    /// Password right; a valid one-time code is needed (or was wrong).
+    NeedsCode,
+    /// The role requires a second factor and none is enrolled.
+    NeedsEnrollment,
+    /// Password right, but no designation is valid now (ended, not started, removed role).
+    NotDesignated(String),
 }
 
 impl LoginThrottle {
@@ -115,6 +135,7 @@ pub async fn login(
     state: &AppState,
     username: &str,
     password: &str,
+    code: Option<&str>,
     client: &str,
 ) -> Result<LoginOutcome, AppError> {
     let now = state.clock.now();
@@ -160,6 +181,48 @@ pub async fn login(
         .await?;
         return Ok(LoginOutcome::Failed);
     };
+    let designation =
+        mimamori_governance::access::designation_at(&state.catalog, &state.policy, user.id, now)
+            .await?;
+    let role = match designation {
+        Ok((role, _)) => role,
+        Err(refusal) => {
+            crate::audit::record(state, None, username, client, refused(&refusal.to_string()))
+                .await?;
+            return Ok(LoginOutcome::NotDesignated(refusal.to_string()));
+        }
+    };
+    let code = code.map(str::trim).filter(|c| !c.is_empty());
+    match (&user.totp_secret, code) {
+        (Some(secret), Some(code)) => {
+            if !mimamori_crypto::totp::verify(secret, code, now.0.div_euclid(1_000_000)) {
+                state.throttle.fail(username, now);
+                crate::audit::record(
+                    state,
+                    None,
+                    username,
+                    client,
+                    refused("wrong one-time code"),
+                )
+                .await?;
+                return Ok(LoginOutcome::NeedsCode);
+            }
+        }
+        (Some(_), None) => return Ok(LoginOutcome::NeedsCode),
+        (None, _) => {
+            if state.policy.role(role).is_some_and(|r| r.totp_required) {
+                crate::audit::record(
+                    state,
+                    None,
+                    username,
+                    client,
+                    refused("second factor required by the policy but not enrolled"),
+                )
+                .await?;
+                return Ok(LoginOutcome::NeedsEnrollment);
+            }
+        }
+    }
     state.throttle.clear(username);
     let token = random_token();
     let csrf = random_token();
@@ -192,7 +255,12 @@ pub async fn login(
     )
     .await?;
     let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
-    Ok(LoginOutcome::Ok { cookie, csrf, user })
+    Ok(LoginOutcome::Ok {
+        cookie,
+        csrf,
+        user,
+        role,
+    })
 }
 
 /// A valid argon2id hash of a random string, verified against when the user does not exist.
@@ -232,36 +300,46 @@ pub async fn current_user(
         state.catalog.session_delete(&hash).await?;
         return Ok(None);
     }
+    let Ok((role, designation)) = mimamori_governance::access::designation_at(
+        &state.catalog,
+        &state.policy,
+        session.user_id,
+        now,
+    )
+    .await?
+    else {
+        // The designation ended during the session: it ends too.
+        state.catalog.session_delete(&hash).await?;
+        return Ok(None);
+    };
     state.catalog.session_touch(&hash, now).await?;
     let user = state.catalog.user(session.user_id).await?;
     Ok(Some(CurrentUser {
         user,
         csrf: session.csrf_token,
+        role,
+        designation,
+        permissions: state
+            .policy
+            .role(role)
+            .map(|r| r.permissions.clone())
+            .unwrap_or_default(),
         token_hash: hash,
     }))
 }
 
-/// Paths reachable without a session.
-fn is_public(path: &str) -> bool {
-    path == "/login"
-        || path == "/api/login"
-        || path.starts_with("/assets/")
-        || path.starts_with("/lang/")
-}
-
-/// Guards every route: a session is required (else 401 for the API, a redirect to
-/// the login page for pages), and state-changing requests must carry the session's
-/// CSRF token (header `X-CSRF-Token`, or a `csrf` form field).
-pub async fn require_login(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Requires a session (else 401 for the API, a redirect to the login page for
+/// pages); state-changing requests must carry the session's CSRF token (header
+/// `X-CSRF-Token`, or a `csrf` form field). Puts the [`CurrentUser`] in the request.
+pub async fn require_session(state: &AppState, req: Request) -> Result<Request, Response> {
     let path = req.uri().path().to_string();
-    if is_public(&path) {
-        return next.run(req).await;
-    }
-    let user = match current_user(&state, req.headers()).await {
+    let user = match current_user(state, req.headers()).await {
         Ok(Some(u)) => u,
         Ok(None) => {
             if path.starts_with("/api/") {
-                return AppError::new(ErrorCode::Unauthenticated, "log in first").into_response();
+                return Err(
+                    AppError::new(ErrorCode::Unauthenticated, "log in first").into_response()
+                );
             }
             let next_url = req
                 .uri()
@@ -272,9 +350,9 @@ pub async fn require_login(State(state): State<AppState>, req: Request, next: Ne
                 "/login?next={}",
                 url::form_urlencoded::byte_serialize(next_url.as_bytes()).collect::<String>()
             );
-            return Redirect::to(&target).into_response();
+            return Err(Redirect::to(&target).into_response());
         }
-        Err(e) => return e.into_response(),
+        Err(e) => return Err(e.into_response()),
     };
     let (mut parts, body) = req.into_parts();
     let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
@@ -296,7 +374,7 @@ pub async fn require_login(State(state): State<AppState>, req: Request, next: Ne
                 .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
             let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
                 Ok(b) => b,
-                Err(_) => return AppError::bad_input("request body too large").into_response(),
+                Err(_) => return Err(AppError::bad_input("request body too large").into_response()),
             };
             let form_ok = is_form
                 && url::form_urlencoded::parse(&bytes).any(|(k, v)| {
@@ -304,20 +382,20 @@ pub async fn require_login(State(state): State<AppState>, req: Request, next: Ne
                 });
             if !form_ok {
                 tracing::warn!(user = %user.user.username, path, "request refused: missing or wrong CSRF token");
-                return (
+                return Err((
                     StatusCode::FORBIDDEN,
                     axum::Json(
                         serde_json::json!({"error": {"code": ErrorCode::Forbidden.as_str(),
                         "message": "missing or wrong CSRF token; reload the page and try again"}}),
                     ),
                 )
-                    .into_response();
+                    .into_response());
             }
             axum::body::Body::from(bytes)
         }
     };
     parts.extensions.insert(user);
-    next.run(Request::from_parts(parts, body)).await
+    Ok(Request::from_parts(parts, body))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -23,17 +23,27 @@ pub fn esc(s: &str) -> String {
 
 /// The page frame: head, navigation (when logged in), content.
 pub fn page(lang: Lang, title: &str, user: Option<&CurrentUser>, body: &str) -> Html<String> {
+    use mimamori_policy::Permission as P;
     let nav = match user {
         Some(u) => format!(
             r#"<nav><a class="brand" href="/cameras">見守り mimamori</a>
-<a href="/cameras">{cams}</a> <a href="/cameras/new">{add}</a> <a href="/retention">{ret}</a> <a href="/audit">{audit}</a>
+{links}
 <span class="spacer"></span><a class="who" href="/account">{who}</a>
 <a href="/lang/{other}">{switch}</a>
 <form method="post" action="/logout" class="inline"><input type="hidden" name="csrf" value="{csrf}"><button>{logout}</button></form></nav>"#,
-            cams = t(lang, "nav.cameras"),
-            add = t(lang, "nav.add_camera"),
-            ret = t(lang, "nav.retention"),
-            audit = t(lang, "nav.audit"),
+            links = [
+                (P::CameraStatus, "/cameras", "nav.cameras"),
+                (P::CameraSettings, "/cameras/new", "nav.add_camera"),
+                (P::RetentionView, "/retention", "nav.retention"),
+                (P::Designate, "/people", "nav.people"),
+                (P::Instruct, "/instructions", "nav.instructions"),
+                (P::AuditRead, "/audit", "nav.audit"),
+            ]
+            .iter()
+            .filter(|(p, ..)| u.has(*p))
+            .map(|(_, href, key)| format!(r#"<a href="{href}">{}</a>"#, t(lang, key)))
+            .collect::<Vec<_>>()
+            .join(" "),
             who = esc(&u.user.display_name),
             other = if lang == Lang::Ja { "en" } else { "ja" },
             switch = t(lang, "nav.switch_lang"),

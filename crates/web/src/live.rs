@@ -1,13 +1,13 @@
 //! Live view over WebSocket: a text message with the codec, the fragmented-MP4
 //! initialization segment, then one fragment per frame as the recorder stores it.
-//! Refused entirely where the policy forbids live monitoring.
+//! Refused entirely where the policy forbids live monitoring (by the route guard).
 
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Extension, Path, State};
 use axum::response::Response;
-use mimamori_base::{CameraId, ErrorCode};
+use mimamori_base::CameraId;
 use mimamori_media::{SampleInfo, fmp4};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -20,32 +20,25 @@ pub async fn live_ws(
     Path(id): Path<i64>,
     Extension(user): Extension<crate::auth::CurrentUser>,
     Extension(client): Extension<crate::audit::ClientAddr>,
+    Extension(origin): Extension<mimamori_governance::access::Origin>,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
-    if !state.policy.live_view.allowed {
-        crate::audit::record(
-            &state,
-            Some(&user),
-            "",
-            &client.0,
-            crate::api::simple(
-                "refused",
-                Some(CameraId(id)),
-                "live view is not allowed by the policy".into(),
-            ),
-        )
-        .await?;
-        return Err(AppError::new(
-            ErrorCode::Forbidden,
-            format!(
-                "live view is not allowed by this installation's policy ({})",
-                state.policy.live_view.basis
-            ),
-        ));
-    }
     let camera = state.catalog.camera(CameraId(id)).await?;
     if camera.removed_at.is_some() {
         return Err(AppError::not_found("camera removed"));
+    }
+    if let Err(refusal) = crate::authz::camera_operation(
+        &state,
+        &user,
+        &origin,
+        mimamori_policy::Permission::LiveView,
+        camera.id,
+        None,
+        &format!("/api/cameras/{id}/live"),
+    )
+    .await?
+    {
+        return Ok(refusal);
     }
     crate::audit::record(
         &state,

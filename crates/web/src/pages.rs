@@ -19,12 +19,12 @@ use crate::error::AppError;
 use crate::html::{esc, page};
 use crate::i18n::{Lang, t};
 
-fn lang_of(headers: &HeaderMap) -> Lang {
+pub(crate) fn lang_of(headers: &HeaderMap) -> Lang {
     Lang::from_cookie(auth::cookie(headers, "lang"))
 }
 
 /// An error shown as a page (the API answers JSON through `AppError` instead).
-fn error_page(lang: Lang, user: Option<&CurrentUser>, e: AppError) -> Response {
+pub(crate) fn error_page(lang: Lang, user: Option<&CurrentUser>, e: AppError) -> Response {
     let body = format!(
         r#"<h1>{}</h1><p class="error">{} <code>{}</code></p><p><a href="/cameras">{}</a></p>"#,
         t(lang, "error.title"),
@@ -35,8 +35,16 @@ fn error_page(lang: Lang, user: Option<&CurrentUser>, e: AppError) -> Response {
     (e.status(), page(lang, t(lang, "error.title"), user, &body)).into_response()
 }
 
-pub async fn root() -> Redirect {
-    Redirect::to("/cameras")
+/// `GET /`: the first page the person's role can use.
+pub async fn root(Extension(user): Extension<CurrentUser>) -> Redirect {
+    use mimamori_policy::Permission as P;
+    Redirect::to(if user.has(P::CameraStatus) {
+        "/cameras"
+    } else if user.has(P::AuditRead) {
+        "/audit"
+    } else {
+        "/account"
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,11 +70,13 @@ fn login_form(lang: Lang, next: &str, message: Option<&str>) -> Html<String> {
 <input type="hidden" name="next" value="{next}">
 <label>{u}<input name="username" id="username" autocomplete="username" required autofocus></label>
 <label>{p}<input name="password" id="password" type="password" autocomplete="current-password" required></label>
+<label>{c}<input name="code" id="code" inputmode="numeric" autocomplete="one-time-code"></label>
 <button type="submit" id="login-submit">{submit}</button></form>"#,
         title = t(lang, "login.title"),
         next = esc(next),
         u = t(lang, "login.username"),
         p = t(lang, "login.password"),
+        c = t(lang, "login.code"),
         submit = t(lang, "login.submit"),
     );
     page(lang, t(lang, "login.title"), None, &body)
@@ -80,6 +90,7 @@ pub async fn login_page(headers: HeaderMap, Query(q): Query<NextQuery>) -> Html<
 pub struct LoginForm {
     pub username: String,
     pub password: String,
+    pub code: Option<String>,
     pub next: Option<String>,
 }
 
@@ -91,7 +102,15 @@ pub async fn login_submit(
 ) -> Response {
     let lang = lang_of(&headers);
     let next = safe_next(f.next.as_deref());
-    match auth::login(&state, &f.username, &f.password, &client.0).await {
+    match auth::login(
+        &state,
+        &f.username,
+        &f.password,
+        f.code.as_deref(),
+        &client.0,
+    )
+    .await
+    {
         Ok(LoginOutcome::Ok { cookie, .. }) => {
             let mut h = HeaderMap::new();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -107,6 +126,25 @@ pub async fn login_submit(
         Ok(LoginOutcome::Locked) => (
             StatusCode::TOO_MANY_REQUESTS,
             login_form(lang, &next, Some(t(lang, "login.locked"))),
+        )
+            .into_response(),
+        Ok(LoginOutcome::NeedsCode) => (
+            StatusCode::UNAUTHORIZED,
+            login_form(lang, &next, Some(t(lang, "login.needs_code"))),
+        )
+            .into_response(),
+        Ok(LoginOutcome::NeedsEnrollment) => (
+            StatusCode::UNAUTHORIZED,
+            login_form(lang, &next, Some(t(lang, "login.needs_enrollment"))),
+        )
+            .into_response(),
+        Ok(LoginOutcome::NotDesignated(why)) => (
+            StatusCode::FORBIDDEN,
+            login_form(
+                lang,
+                &next,
+                Some(&format!("{}: {why}", t(lang, "login.not_designated"))),
+            ),
         )
             .into_response(),
         Err(e) => error_page(lang, None, e),
@@ -517,7 +555,60 @@ pub async fn camera_view_page(
         .to_datetime()
         .with_timezone(&jst())
         .date_naive();
-    let live = if state.policy.live_view.allowed {
+    use mimamori_policy::Permission as P;
+    let purposes: String = state
+        .policy
+        .purposes
+        .iter()
+        .map(|p| {
+            format!(
+                r#"<option value="{}">{}（{}）</option>"#,
+                esc(&p.id),
+                esc(&p.label),
+                esc(&p.basis)
+            )
+        })
+        .collect();
+    let player = if user.has(P::Playback) {
+        format!(
+            r#"<section class="card player"><form id="purpose-form" class="purpose"><p class="muted">{hint}</p>
+<label>{lp}<select id="purpose" required><option value="">—</option>{purposes}</select></label>
+<label>{ln}<input id="purpose-note" maxlength="500"></label></form>
+<video id="player" controls muted playsinline preload="auto"></video>
+<form id="play-at" class="inline-form"><label>{at}<input type="time" step="1" id="play-time"></label><button type="submit" id="play-submit">{play}</button></form>
+<p id="playing-from" class="muted" role="status"></p></section>"#,
+            hint = t(lang, "view.purpose_hint"),
+            lp = t(lang, "view.purpose"),
+            ln = t(lang, "view.purpose_note"),
+            at = t(lang, "view.play_at"),
+            play = t(lang, "view.play"),
+        )
+    } else {
+        format!(
+            r#"<section class="card player"><p class="notice" id="no-playback">{}</p></section>"#,
+            t(lang, "view.no_playback")
+        )
+    };
+    let download = if user.has(P::Export) {
+        format!(
+            r#"<section class="card"><h2>{dl}</h2>
+<form id="download-form" method="get" action="/api/cameras/{id}/video.mp4">
+<input type="hidden" name="download" value="1"><input type="hidden" name="purpose" id="dl-purpose"><input type="hidden" name="note" id="dl-note">
+<label>{from}<input type="datetime-local" step="1" name="start" id="dl-start" required></label>
+<label>{to}<input type="datetime-local" step="1" name="end" id="dl-end" required></label>
+<button type="submit" id="dl-submit">{dlb}</button></form></section>"#,
+            dl = t(lang, "view.download"),
+            id = cam.id,
+            from = t(lang, "view.from"),
+            to = t(lang, "view.to"),
+            dlb = t(lang, "view.download_button"),
+        )
+    } else {
+        String::new()
+    };
+    let live = if state.policy.live_view.allowed && !user.has(P::LiveView) {
+        String::new()
+    } else if state.policy.live_view.allowed {
         format!(
             r#"<section class="card"><h2>{}</h2><button type="button" id="live-start">{}</button>
 <video id="live" muted playsinline autoplay></video></section>"#,
@@ -575,20 +666,13 @@ pub async fn camera_view_page(
 <section class="card calendar"><h2>{cal}</h2>
 <div class="cal-head"><button type="button" id="cal-prev" aria-label="{prev}">‹</button><span id="cal-label"></span><button type="button" id="cal-next" aria-label="{next}">›</button></div>
 <div id="cal-grid" class="cal-grid"></div></section>
-<section class="card player"><video id="player" controls muted playsinline preload="auto"></video>
-<form id="play-at" class="inline-form"><label>{at}<input type="time" step="1" id="play-time"></label><button type="submit" id="play-submit">{play}</button></form>
-<p id="playing-from" class="muted"></p></section>
+{player}
 </div>
 <section class="card"><h2>{tl} <span id="tl-date"></span></h2><p class="muted">{hint}</p>
 <div id="timeline" class="timeline" role="slider" aria-label="{tl}"></div><div class="ticks" id="ticks"></div>
 <p class="legend"><span class="swatch rec"></span>{rec} <span class="swatch gap"></span>{gap}</p>
 <ul id="gap-list" class="gap-list"></ul></section>
-<section class="card"><h2>{dl}</h2>
-<form id="download-form" method="get" action="/api/cameras/{id}/video.mp4">
-<input type="hidden" name="download" value="1">
-<label>{from}<input type="datetime-local" step="1" name="start" id="dl-start" required></label>
-<label>{to}<input type="datetime-local" step="1" name="end" id="dl-end" required></label>
-<button type="submit" id="dl-submit">{dlb}</button></form></section>
+{download}
 {live}
 </div>"#,
         name = esc(&cam.name),
@@ -602,12 +686,6 @@ pub async fn camera_view_page(
         hint = t(lang, "view.play_hint"),
         rec = t(lang, "view.recorded"),
         gap = t(lang, "view.gap"),
-        dl = t(lang, "view.download"),
-        from = t(lang, "view.from"),
-        to = t(lang, "view.to"),
-        dlb = t(lang, "view.download_button"),
-        at = t(lang, "view.play_at"),
-        play = t(lang, "view.play"),
     );
     page(lang, &cam.name, Some(&user), &body).into_response()
 }

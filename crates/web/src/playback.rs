@@ -23,6 +23,8 @@ use crate::AppState;
 use crate::audit::{self, ClientAddr};
 use crate::auth::CurrentUser;
 use crate::error::{AppError, AppResult};
+use mimamori_governance::access::Origin;
+use mimamori_policy::Permission;
 
 /// The longest range one request may assemble.
 pub const MAX_RANGE_MICROS: i64 = 24 * 3600 * 1_000_000;
@@ -33,8 +35,73 @@ pub struct VideoQuery {
     pub start: String,
     pub end: String,
     pub stream: Option<String>,
-    /// When set, the response is offered as a file download.
+    /// When set, the response is offered as a file download (needs the export permission).
     pub download: Option<String>,
+    /// The purpose of viewing: an id from the policy's list (REQ-PUR-1).
+    pub purpose: Option<String>,
+    /// Free text about the purpose (the case, the inquiry).
+    pub note: Option<String>,
+}
+
+/// The purpose a viewing states, as written into its audit entry: `id: label — note`.
+pub fn stated_purpose(state: &AppState, q: &VideoQuery) -> AppResult<String> {
+    let id = q.purpose.as_deref().map(str::trim).unwrap_or("");
+    let Some(p) = state.policy.purpose(id) else {
+        let known: Vec<String> = state
+            .policy
+            .purposes
+            .iter()
+            .map(|p| format!("{} ({})", p.id, p.label))
+            .collect();
+        return Err(AppError::new(
+            ErrorCode::Policy,
+            format!(
+                "state the purpose of viewing: purpose= one of {}",
+                known.join(", ")
+            ),
+        ));
+    };
+    let note: String = q
+        .note
+        .as_deref()
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(500)
+        .collect();
+    Ok(if note.is_empty() {
+        format!("{}: {}", p.id, p.label)
+    } else {
+        format!("{}: {} — {note}", p.id, p.label)
+    })
+}
+
+/// Everything checked before recorded images leave: the purpose, the export
+/// permission for downloads, and the instruction (where the role needs one).
+/// `Ok(Err(response))` is a logged refusal to send as is.
+#[allow(clippy::too_many_arguments)]
+async fn check_viewing(
+    state: &AppState,
+    user: &CurrentUser,
+    origin: &Origin,
+    q: &VideoQuery,
+    camera: CameraId,
+    range: (Timestamp, Timestamp),
+    path: &str,
+) -> AppResult<Result<String, Response>> {
+    let purpose = stated_purpose(state, q)?;
+    let permission = if q.download.is_some() {
+        Permission::Export
+    } else {
+        Permission::Playback
+    };
+    match crate::authz::camera_operation(state, user, origin, permission, camera, Some(range), path)
+        .await?
+    {
+        Ok(()) => Ok(Ok(purpose)),
+        Err(resp) => Ok(Err(resp)),
+    }
 }
 
 /// An RFC 3339 time, or a local `YYYY-MM-DDTHH:MM[:SS]` (as an HTML form sends it) read as Japan time.
@@ -167,12 +234,19 @@ pub async fn video_mp4(
     Query(q): Query<VideoQuery>,
     Extension(user): Extension<CurrentUser>,
     Extension(client): Extension<ClientAddr>,
+    Extension(origin): Extension<Origin>,
     headers: HeaderMap,
 ) -> AppResult<Response> {
     let camera = state.catalog.camera(CameraId(id)).await?;
     let start = parse_time("start", &q.start)?;
     let end = parse_time("end", &q.end)?;
     let stream = parse_stream(q.stream.as_deref())?;
+    let path = format!("/api/cameras/{id}/video.mp4");
+    let purpose =
+        match check_viewing(&state, &user, &origin, &q, camera.id, (start, end), &path).await? {
+            Ok(p) => p,
+            Err(refusal) => return Ok(refusal),
+        };
     let (sources, entries, readers) = load_sources(&state, camera.id, stream, start, end).await?;
     let plan = mp4::assemble(&sources, &entries, start, end).map_err(assemble_error)?;
     // The audit entry is written before any image byte leaves.
@@ -185,7 +259,7 @@ pub async fn video_mp4(
         &state,
         &user,
         &client.0,
-        view(action, camera.id, start, end, stream),
+        view(action, camera.id, start, end, stream, &purpose),
     )
     .await?;
     let mut h = HeaderMap::new();
@@ -271,11 +345,18 @@ pub async fn video_fragmented(
     Query(q): Query<VideoQuery>,
     Extension(user): Extension<CurrentUser>,
     Extension(client): Extension<ClientAddr>,
+    Extension(origin): Extension<Origin>,
 ) -> AppResult<Response> {
     let camera = state.catalog.camera(CameraId(id)).await?;
     let start = parse_time("start", &q.start)?;
     let end = parse_time("end", &q.end)?;
     let stream = parse_stream(q.stream.as_deref())?;
+    let path = format!("/api/cameras/{id}/fragmented.mp4");
+    let purpose =
+        match check_viewing(&state, &user, &origin, &q, camera.id, (start, end), &path).await? {
+            Ok(p) => p,
+            Err(refusal) => return Ok(refusal),
+        };
     let (sources, entries, readers) = load_sources(&state, camera.id, stream, start, end).await?;
     let sel = mp4::select(&sources, start, end).map_err(assemble_error)?;
     let frag = fmp4::assemble(&sel, &entries);
@@ -283,7 +364,7 @@ pub async fn video_fragmented(
         &state,
         &user,
         &client.0,
-        view("playback", camera.id, start, end, stream),
+        view("playback", camera.id, start, end, stream, &purpose),
     )
     .await?;
     let mut h = HeaderMap::new();
@@ -320,18 +401,19 @@ pub async fn video_fragmented(
         .into_response())
 }
 
-fn view(
-    action: &str,
+fn view<'a>(
+    action: &'a str,
     camera: CameraId,
     start: Timestamp,
     end: Timestamp,
     stream: StreamKind,
-) -> audit::Access<'_> {
+    purpose: &'a str,
+) -> audit::Access<'a> {
     audit::Access {
         action,
         camera: Some(camera),
         range: Some((start, end)),
-        purpose: "",
+        purpose,
         detail: format!("stream {}", stream.as_str()),
     }
 }

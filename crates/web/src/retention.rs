@@ -8,7 +8,7 @@ use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use mimamori_base::time::jst;
-use mimamori_base::{CameraId, ErrorCode, Timestamp};
+use mimamori_base::{CameraId, Timestamp};
 use mimamori_governance::retention::expires_at;
 use mimamori_policy::Counting;
 use serde::Deserialize;
@@ -32,18 +32,6 @@ fn local(t: Timestamp) -> String {
         .with_timezone(&jst())
         .format("%Y-%m-%d %H:%M")
         .to_string()
-}
-
-/// Holds are the manager's alone (REQ-RET-3).
-pub fn require_manager(user: &CurrentUser) -> AppResult<()> {
-    if user.user.role == "manager" {
-        Ok(())
-    } else {
-        Err(AppError::new(
-            ErrorCode::Forbidden,
-            "only the manager (管理責任者) may extend retention",
-        ))
-    }
 }
 
 /// The retention picture of one camera.
@@ -194,7 +182,6 @@ pub async fn hold_create(
     Extension(user): Extension<CurrentUser>,
     body: Option<Json<HoldBody>>,
 ) -> AppResult<Response> {
-    require_manager(&user)?;
     let Some(Json(b)) = body else {
         return Err(AppError::bad_input(
             "expected JSON {cameras, from, to, until, reason}",
@@ -241,7 +228,6 @@ pub async fn hold_change(
     Extension(user): Extension<CurrentUser>,
     body: Option<Json<HoldChange>>,
 ) -> AppResult<Json<Value>> {
-    require_manager(&user)?;
     let Some(Json(b)) = body else {
         return Err(AppError::bad_input("expected JSON {until, reason}"));
     };
@@ -268,7 +254,6 @@ pub async fn hold_release(
     Path(id): Path<i64>,
     Extension(user): Extension<CurrentUser>,
 ) -> AppResult<Json<Value>> {
-    require_manager(&user)?;
     state
         .catalog
         .hold_release(id, Some(user.user.id), state.clock.now())
@@ -394,7 +379,11 @@ async fn retention_body(
             })
             .collect();
         let active = h.released_at.is_none() && now < h.until;
-        let actions = if active && user.user.role == "manager" {
+        let actions = if active
+            && state
+                .policy
+                .allows(user.role, mimamori_policy::Permission::RetentionHold)
+        {
             format!(
                 r#"<form method="post" action="/retention/holds/{id}/change" class="inline-form"><input type="hidden" name="csrf" value="{csrf}">
 <input type="datetime-local" name="until" value="{until}" required><input name="reason" value="{reason}" required><button>{change}</button></form>
@@ -429,7 +418,10 @@ async fn retention_body(
         ));
     }
     out.push_str("</tbody></table>");
-    if user.user.role == "manager" {
+    if state
+        .policy
+        .allows(user.role, mimamori_policy::Permission::RetentionHold)
+    {
         let boxes: String = cams
             .iter()
             .map(|c| format!(r#"<label class="check"><input type="checkbox" name="camera" value="{}"> {}</label>"#, c.id, esc(&c.name)))
@@ -535,7 +527,6 @@ pub async fn hold_create_submit(
         .filter_map(|(_, v)| v.parse().ok())
         .collect();
     let result = async {
-        require_manager(&user)?;
         let h = validate_hold(
             &state,
             HoldBody {
@@ -597,11 +588,7 @@ pub async fn hold_change_submit(
     Form(f): Form<HoldChange>,
 ) -> Response {
     let lang = lang_of(&headers);
-    let result = async {
-        require_manager(&user)?;
-        change(&state, &user, id, &f).await
-    }
-    .await;
+    let result = async { change(&state, &user, id, &f).await }.await;
     form_result(&state, lang, &user, result).await
 }
 
@@ -613,7 +600,6 @@ pub async fn hold_release_submit(
 ) -> Response {
     let lang = lang_of(&headers);
     let result = async {
-        require_manager(&user)?;
         state
             .catalog
             .hold_release(id, Some(user.user.id), state.clock.now())

@@ -140,15 +140,41 @@ pub async fn serve(
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
-    tracing::info!("listening on http://{bound}/");
-    ready(bound);
     let app = mimamori_web::router(state);
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal());
-    let result = server.await;
+    let result = match &config.tls {
+        Some(tls) => {
+            let resolve = |p: &std::path::Path| {
+                if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    data.join(p)
+                }
+            };
+            let files = mimamori_web::tls::TlsFiles {
+                certificate: resolve(&tls.certificate),
+                key: resolve(&tls.key),
+                client_ca: tls.client_ca.as_deref().map(resolve),
+            };
+            let server_config = mimamori_web::tls::server_config(&files)?;
+            tracing::info!("listening on https://{bound}/");
+            ready(bound);
+            tokio::select! {
+                _ = mimamori_web::tls::serve(listener, app, server_config) => {}
+                _ = shutdown_signal() => {}
+            }
+            Ok(())
+        }
+        None => {
+            tracing::info!("listening on http://{bound}/");
+            ready(bound);
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+        }
+    };
     tracing::info!("shutting down: closing open segments");
     sync.abort();
     recorders.stop_all().await;

@@ -1,17 +1,24 @@
-//! `mimamori user add`: accounts from the command line. Until roles arrive every
-//! account acts as a manager (管理責任者).
+//! `mimamori user`: accounts from the command line (the first manager, recovery):
+//! add a person with a designation, enroll a TOTP second factor, list people.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mimamori_base::{Clock, SystemClock};
+use mimamori_base::{Clock, SystemClock, Timestamp};
+use mimamori_catalog::people::{NewDesignation, NewPerson};
+use mimamori_governance::access::{DesignationRequest, check_designation};
+use mimamori_policy::RoleKind;
 
 use crate::datadir::{DataDir, read_secret};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Create an account.
+    /// Create an account with its first designation.
     Add(AddArgs),
+    /// Enroll a TOTP second factor and print the secret for an authenticator app.
+    Totp(TotpArgs),
+    /// List people with their role now.
+    List(ListArgs),
 }
 
 #[derive(clap::Args)]
@@ -26,6 +33,37 @@ pub struct AddArgs {
     /// Name shown in the UI (default: the user name).
     #[arg(long)]
     pub display_name: Option<String>,
+    /// manager, operator, temporary, contractor, auditor or sysadmin (as the policy allows).
+    #[arg(long, default_value = "manager")]
+    pub role: String,
+    /// Company of a contractor or outsourced operator (empty: the installer's staff).
+    #[arg(long, default_value = "")]
+    pub organization: String,
+    /// Last day of the designation (YYYY-MM-DD, Japan time); required for temporary designees.
+    #[arg(long)]
+    pub until: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct TotpArgs {
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long)]
+    pub username: String,
+}
+
+#[derive(clap::Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    pub data: PathBuf,
+}
+
+fn end_of_day(v: &str) -> anyhow::Result<Timestamp> {
+    let day = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| anyhow::anyhow!("--until: YYYY-MM-DD"))?;
+    Timestamp::parse_rfc3339(&format!("{day}T00:00:00+09:00"))
+        .map(|t| t.add_micros(86_400_000_000))
+        .ok_or_else(|| anyhow::anyhow!("--until: invalid date"))
 }
 
 pub async fn run(c: Command) -> anyhow::Result<ExitCode> {
@@ -36,14 +74,111 @@ pub async fn run(c: Command) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("the password must have at least 8 characters");
             }
             let dir = DataDir::open(&a.data).await?;
+            let policy = dir.policy()?;
+            let role = RoleKind::parse(&a.role)
+                .ok_or_else(|| anyhow::anyhow!("--role {:?}: unknown role", a.role))?;
+            let now = SystemClock.now();
+            let display = a.display_name.clone().unwrap_or_else(|| a.username.clone());
+            let req = DesignationRequest {
+                role,
+                valid_from: now,
+                valid_until: a.until.as_deref().map(end_of_day).transpose()?,
+                basis: policy
+                    .role(role)
+                    .map(|r| r.basis.clone())
+                    .unwrap_or_default(),
+            };
+            let probe = mimamori_catalog::User {
+                id: mimamori_base::UserId(0),
+                username: a.username.clone(),
+                display_name: display.clone(),
+                password_hash: String::new(),
+                organization: a.organization.clone(),
+                totp_secret: None,
+                created_at: now,
+            };
+            check_designation(&policy, &probe, &req).map_err(|e| anyhow::anyhow!("{e}"))?;
             let hash =
                 mimamori_web::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
-            let display = a.display_name.clone().unwrap_or_else(|| a.username.clone());
             let id = dir
                 .catalog
-                .user_insert(&a.username, &display, &hash, "manager", SystemClock.now())
+                .person_create(
+                    &NewPerson {
+                        username: &a.username,
+                        display_name: &display,
+                        password_hash: &hash,
+                        organization: &a.organization,
+                    },
+                    &NewDesignation {
+                        role: role.as_str(),
+                        valid_from: req.valid_from,
+                        valid_until: req.valid_until,
+                        designated_by: None,
+                        basis: &req.basis,
+                    },
+                    now,
+                )
                 .await?;
-            println!("added user {id}: {}", a.username);
+            dir.catalog
+                .record_event(
+                    None,
+                    "designated",
+                    &format!(
+                        "{} created from the command line as {}",
+                        a.username,
+                        policy.role_title(role)
+                    ),
+                    now,
+                )
+                .await?;
+            println!(
+                "added user {id}: {} ({})",
+                a.username,
+                policy.role_title(role)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Totp(a) => {
+            let dir = DataDir::open(&a.data).await?;
+            let user = dir
+                .catalog
+                .user_by_name(&a.username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user {:?}", a.username))?;
+            let secret = mimamori_crypto::totp::new_secret();
+            dir.catalog.user_set_totp(user.id, Some(&secret)).await?;
+            dir.catalog
+                .record_event(
+                    None,
+                    "totp_enrolled",
+                    &format!("{}: second factor set from the command line", a.username),
+                    SystemClock.now(),
+                )
+                .await?;
+            println!("secret: {}", mimamori_crypto::totp::base32(&secret));
+            println!(
+                "uri:    {}",
+                mimamori_crypto::totp::otpauth_uri("mimamori", &a.username, &secret)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::List(a) => {
+            let dir = DataDir::open(&a.data).await?;
+            let policy = dir.policy()?;
+            let now = SystemClock.now();
+            for u in dir.catalog.users().await? {
+                let role = dir
+                    .catalog
+                    .designation_at(u.id, now)
+                    .await?
+                    .and_then(|d| RoleKind::parse(&d.role))
+                    .map(|k| policy.role_title(k))
+                    .unwrap_or_else(|| "(not designated)".into());
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.username, u.display_name, role, u.organization
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -235,6 +235,12 @@ impl App {
         serde_json::from_str(&text).unwrap()
     }
 
+    /// The first purpose of viewing the installation's policy lists.
+    pub async fn purpose(&self) -> String {
+        let me = self.get_json("/api/me").await;
+        me["purposes"][0]["id"].as_str().unwrap().to_string()
+    }
+
     /// Adds an RTSP camera through the API; returns its id.
     pub async fn add_camera(&self, name: &str, url: &str, creds: Option<(&str, &str)>) -> i64 {
         let mut body = serde_json::json!({"name": name, "url": url});

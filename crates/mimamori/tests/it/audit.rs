@@ -23,7 +23,7 @@ async fn every_access_is_logged_and_the_log_verifies_until_tampered_with() {
     assert_eq!(r.status(), 401);
     // A viewing (several Range requests: one entry) and a download.
     let url = app.url(&format!(
-        "/api/cameras/{id}/video.mp4?start={}&end={}",
+        "/api/cameras/{id}/video.mp4?purpose=crime-prevention&start={}&end={}",
         urlenc(&start),
         urlenc(&end)
     ));
@@ -85,8 +85,12 @@ async fn every_access_is_logged_and_the_log_verifies_until_tampered_with() {
         .unwrap();
     assert_eq!(&csv[..3], b"\xef\xbb\xbf");
     let text = String::from_utf8(csv[3..].to_vec()).unwrap();
-    assert!(text.starts_with("番号,日時,利用者,操作"), "{text}");
-    assert!(text.contains(&format!(",{ADMIN},playback,{id},")), "{text}");
+    assert!(text.starts_with("番号,日時,利用者,役割,操作"), "{text}");
+    // REQ-ROL-5: each entry names the designation valid at its time.
+    assert!(
+        text.contains(&format!(",{ADMIN},管理責任者 (#1),playback,{id},")),
+        "{text}"
+    );
 
     app.terminate(); // signs the head
     let d = app.data.to_str().unwrap().to_string();

@@ -57,6 +57,16 @@ async fn browser() -> (Driver, fantoccini::Client) {
     }
 }
 
+/// Picks a purpose of viewing on the camera page.
+pub async fn choose_purpose(c: &fantoccini::Client, id: &str) {
+    c.find(Locator::Css(&format!("#purpose option[value='{id}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_manager_logs_in_opens_the_timeline_and_the_video_plays() {
     let cam = TestCamera::start(CameraOptions::default());
@@ -105,6 +115,17 @@ async fn a_manager_logs_in_opens_the_timeline_and_the_video_plays() {
         !days.is_empty(),
         "today is marked as recorded in the calendar"
     );
+    // REQ-PUR-1: no purpose chosen, no video: the page asks for one.
+    span.click().await.unwrap();
+    let asked = c
+        .find(Locator::Id("playing-from"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(asked.contains("目的"), "asked for a purpose: {asked:?}");
+    choose_purpose(&c, "crime-prevention").await;
     span.click().await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut t = 0.0;
@@ -134,7 +155,7 @@ async fn a_manager_logs_in_opens_the_timeline_and_the_video_plays() {
         r#"window.mseResult = null;
         (async () => {{
           try {{
-            const r = await fetch('/api/cameras/{id}/fragmented.mp4?start={a}&end={b}');
+            const r = await fetch('/api/cameras/{id}/fragmented.mp4?purpose=crime-prevention&start={a}&end={b}');
             const codec = r.headers.get('x-mimamori-codecs').split(',')[0];
             const buf = await r.arrayBuffer();
             const v = document.createElement('video'); v.muted = true; document.body.appendChild(v);

@@ -94,7 +94,7 @@ async fn demo_starts_with_a_recording_test_pattern_and_a_printed_login() {
     for _ in 0..60 {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let url = format!(
-            "http://{addr}/api/cameras/1/video.mp4?start={}&end={}",
+            "http://{addr}/api/cameras/1/video.mp4?purpose=crime-prevention&start={}&end={}",
             crate::app::urlenc(&rfc3339_offset(-8)),
             crate::app::urlenc(&rfc3339_offset(-3))
         );

@@ -74,10 +74,11 @@ pub async fn fetch_mp4(
     end: &str,
     name: &str,
 ) -> std::path::PathBuf {
+    let purpose = app.purpose().await;
     let r = app
         .client
         .get(app.url(&format!(
-            "/api/cameras/{camera}/video.mp4?start={}&end={}",
+            "/api/cameras/{camera}/video.mp4?purpose={purpose}&start={}&end={}",
             crate::app::urlenc(start),
             crate::app::urlenc(end)
         )))

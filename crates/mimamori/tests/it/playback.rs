@@ -11,7 +11,7 @@ async fn mp4_supports_range_and_etag_and_rejects_bad_input() {
     let id = app.add_camera("range", &cam.url(1), None).await;
     let (start, end) = wait_recorded(&app, id, 4.0, 30).await;
     let url = app.url(&format!(
-        "/api/cameras/{id}/video.mp4?start={}&end={}",
+        "/api/cameras/{id}/video.mp4?purpose=crime-prevention&start={}&end={}",
         urlenc(&start),
         urlenc(&end)
     ));
@@ -82,7 +82,9 @@ async fn mp4_supports_range_and_etag_and_rejects_bad_input() {
     ] {
         let r = app
             .client
-            .get(app.url(&format!("/api/cameras/{id}/video.mp4?{q}")))
+            .get(app.url(&format!(
+                "/api/cameras/{id}/video.mp4?purpose=crime-prevention&{q}"
+            )))
             .send()
             .await
             .unwrap();
@@ -113,7 +115,7 @@ async fn fragmented_mp4_for_media_source_extensions_decodes() {
     let r = app
         .client
         .get(app.url(&format!(
-            "/api/cameras/{id}/fragmented.mp4?start={}&end={}",
+            "/api/cameras/{id}/fragmented.mp4?purpose=crime-prevention&start={}&end={}",
             urlenc(&a),
             urlenc(&b)
         )))

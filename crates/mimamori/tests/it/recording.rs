@@ -444,7 +444,7 @@ async fn sub_stream_is_recorded_separately() {
     assert_eq!(v["stream"], "sub");
     let s = &v["spans"][0];
     let url = app.url(&format!(
-        "/api/cameras/{id}/video.mp4?stream=sub&start={}&end={}",
+        "/api/cameras/{id}/video.mp4?purpose=crime-prevention&stream=sub&start={}&end={}",
         crate::app::urlenc(s["start"].as_str().unwrap()),
         crate::app::urlenc(s["end"].as_str().unwrap())
     ));

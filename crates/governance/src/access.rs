@@ -1,0 +1,278 @@
+//! Access decisions: which designation a person holds at an instant, whether their
+//! role may use a permission, whether the request comes from a terminal the policy
+//! registers for it, whether an operator holds an open instruction, and the rules
+//! for designating people (temporary designees: staff only, with an end date).
+//! Handlers ask here; the catalog only stores the answers' inputs.
+
+use std::net::IpAddr;
+
+use mimamori_base::{CameraId, Timestamp, UserId};
+use mimamori_catalog::people::{Designation, Instruction, NewDesignation};
+use mimamori_catalog::{Catalog, CatalogError, User};
+use mimamori_policy::{Permission, Policy, RoleKind, Terminal};
+
+/// Where a request comes from.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    pub ip: Option<IpAddr>,
+    /// SHA-256 (hex) of the client certificate presented over TLS.
+    pub client_cert_sha256: Option<String>,
+}
+
+/// Why something was refused; the message is shown to the person and logged.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Refusal {
+    #[error("live view is not allowed by this installation's policy ({basis})")]
+    LiveViewForbidden { basis: String },
+    #[error("no valid designation: {0}")]
+    NotDesignated(String),
+    #[error("your role ({title}) may not do this ({permission})")]
+    RoleLacks {
+        title: String,
+        permission: &'static str,
+    },
+    #[error(
+        "this terminal ({origin}) is not registered for {permission}; use {terminals} ({basis})"
+    )]
+    Terminal {
+        origin: String,
+        permission: &'static str,
+        terminals: String,
+        basis: String,
+    },
+    #[error("no open instruction from the manager covers this camera and time ({basis})")]
+    NoInstruction { basis: String },
+    #[error("{0}")]
+    Designation(String),
+}
+
+/// A person's role now, resolved from their designation.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub user: User,
+    pub role: RoleKind,
+    pub designation: Designation,
+}
+
+/// The designation of `user` valid at `at` whose role this policy names.
+pub async fn designation_at(
+    catalog: &Catalog,
+    policy: &Policy,
+    user: UserId,
+    at: Timestamp,
+) -> Result<Result<(RoleKind, Designation), Refusal>, CatalogError> {
+    let Some(d) = catalog.designation_at(user, at).await? else {
+        let history = catalog.designations_of(user).await?;
+        let why = match history.iter().filter_map(|d| d.end()).max() {
+            Some(end) if history.iter().all(|d| d.valid_from <= at) => format!(
+                "the designation ended at {}",
+                end.to_datetime()
+                    .with_timezone(&mimamori_base::time::jst())
+                    .format("%Y-%m-%d %H:%M")
+            ),
+            _ => "not designated at this time".to_string(),
+        };
+        return Ok(Err(Refusal::NotDesignated(why)));
+    };
+    match RoleKind::parse(&d.role).filter(|k| policy.role(*k).is_some()) {
+        Some(kind) => Ok(Ok((kind, d))),
+        None => Ok(Err(Refusal::NotDesignated(format!(
+            "role {:?} is not part of this installation's policy",
+            d.role
+        )))),
+    }
+}
+
+/// Whether `role` may use `permission` from `origin`. Returns the terminal used
+/// when the permission is bound to terminals.
+pub fn authorize<'p>(
+    policy: &'p Policy,
+    role: RoleKind,
+    permission: Permission,
+    origin: &Origin,
+) -> Result<Option<&'p Terminal>, Refusal> {
+    if permission == Permission::LiveView && !policy.live_view.allowed {
+        return Err(Refusal::LiveViewForbidden {
+            basis: policy.live_view.basis.clone(),
+        });
+    }
+    if !policy.allows(role, permission) {
+        return Err(Refusal::RoleLacks {
+            title: policy.role_title(role),
+            permission: permission.as_str(),
+        });
+    }
+    if !policy.access.terminal_bound.contains(&permission) {
+        return Ok(None);
+    }
+    policy
+        .terminals
+        .iter()
+        .find(|t| t.admits(role) && t.matches(origin.ip, origin.client_cert_sha256.as_deref()))
+        .map(Some)
+        .ok_or_else(|| Refusal::Terminal {
+            origin: origin
+                .ip
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "unknown address".into()),
+            permission: permission.as_str(),
+            terminals: policy
+                .terminals
+                .iter()
+                .filter(|t| t.admits(role))
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join("・"),
+            basis: policy.access.terminal_basis.clone(),
+        })
+}
+
+/// The instruction-gated part of a camera operation: when the actor's role acts only
+/// under instructions, an open instruction must cover the camera (and the footage
+/// range, for recorded images). Returns the instruction relied on.
+pub async fn instruction_for(
+    catalog: &Catalog,
+    policy: &Policy,
+    actor: &Actor,
+    permission: Permission,
+    camera: CameraId,
+    range: Option<(Timestamp, Timestamp)>,
+    now: Timestamp,
+) -> Result<Result<Option<Instruction>, Refusal>, CatalogError> {
+    let needs = policy
+        .role(actor.role)
+        .is_some_and(|r| r.requires_instruction)
+        && permission.is_camera_operation();
+    if !needs {
+        return Ok(Ok(None));
+    }
+    let found = catalog
+        .instructions(Some(actor.user.id))
+        .await?
+        .into_iter()
+        .find(|i| i.covers(camera, range, now));
+    Ok(found.map(Some).ok_or_else(|| Refusal::NoInstruction {
+        basis: policy
+            .role(actor.role)
+            .map(|r| r.basis.clone())
+            .unwrap_or_default(),
+    }))
+}
+
+/// A designation to make.
+#[derive(Clone, Debug)]
+pub struct DesignationRequest {
+    pub role: RoleKind,
+    pub valid_from: Timestamp,
+    pub valid_until: Option<Timestamp>,
+    pub basis: String,
+}
+
+/// Checks a designation against the policy: the role exists here; a temporary
+/// designee is the installer's staff and has an end date (Kitakyushu 第3条2).
+pub fn check_designation(
+    policy: &Policy,
+    person: &User,
+    req: &DesignationRequest,
+) -> Result<(), Refusal> {
+    let Some(rule) = policy.role(req.role) else {
+        return Err(Refusal::Designation(format!(
+            "this regulation has no role {} to designate",
+            req.role
+        )));
+    };
+    if let Some(until) = req.valid_until
+        && until <= req.valid_from
+    {
+        return Err(Refusal::Designation(
+            "the end date must be after the start".into(),
+        ));
+    }
+    if req.role == RoleKind::Temporary {
+        if req.valid_until.is_none() {
+            return Err(Refusal::Designation(format!(
+                "{} needs an end date ({})",
+                rule.title, rule.basis
+            )));
+        }
+        if !person.organization.is_empty() {
+            return Err(Refusal::Designation(format!(
+                "{} is limited to the installer's own staff ({}); {} belongs to {}",
+                rule.title, rule.basis, person.username, person.organization
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Designates `person` (after [`check_designation`]). An open designation of the
+/// person is ended where the new one starts, so the history stays one line.
+pub async fn designate(
+    catalog: &Catalog,
+    policy: &Policy,
+    by: Option<UserId>,
+    person: &User,
+    req: &DesignationRequest,
+    now: Timestamp,
+) -> Result<Result<i64, Refusal>, CatalogError> {
+    if let Err(r) = check_designation(policy, person, req) {
+        return Ok(Err(r));
+    }
+    for d in catalog.designations_of(person.id).await? {
+        if d.ended_at.is_none() && d.end().is_none_or(|e| e > req.valid_from) {
+            catalog
+                .designation_end(
+                    d.id,
+                    req.valid_from.max(d.valid_from),
+                    by,
+                    "replaced by a new designation",
+                )
+                .await?;
+        }
+    }
+    let id = catalog
+        .designation_insert(
+            person.id,
+            &NewDesignation {
+                role: req.role.as_str(),
+                valid_from: req.valid_from,
+                valid_until: req.valid_until,
+                designated_by: by,
+                basis: &req.basis,
+            },
+            now,
+        )
+        .await?;
+    Ok(Ok(id))
+}
+
+/// Ends a person's current designation; the last valid manager cannot be ended
+/// (someone must remain able to designate).
+pub async fn end_designation(
+    catalog: &Catalog,
+    policy: &Policy,
+    by: Option<UserId>,
+    designation: i64,
+    reason: &str,
+    now: Timestamp,
+) -> Result<Result<Designation, Refusal>, CatalogError> {
+    let d = catalog.designation(designation).await?;
+    if d.role == RoleKind::Manager.as_str() {
+        let mut managers = 0;
+        for other in catalog.designations().await? {
+            if other.role == d.role && other.valid_at(now) && other.id != d.id {
+                managers += 1;
+            }
+        }
+        if managers == 0 {
+            return Ok(Err(Refusal::Designation(format!(
+                "{} is the only {}; designate a successor first",
+                d.user_id,
+                policy.role_title(RoleKind::Manager)
+            ))));
+        }
+    }
+    Ok(Ok(catalog
+        .designation_end(d.id, now.max(d.valid_from), by, reason)
+        .await?))
+}
