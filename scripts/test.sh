@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs every check and test of mimamori on a Debian machine with Rust.
 # Installs what the tests need first (GStreamer's RTSP server for the simulated
-# cameras, ffmpeg/ffprobe, headless Chromium with chromedriver) through apt.
+# cameras, ffmpeg/ffprobe, headless Chromium with chromedriver, openssl for test
+# certificates) through apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
       gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-x
       gir1.2-gst-rtsp-server-1.0 python3-gi ffmpeg fonts-dejavu-core fonts-ipafont-gothic
-      chromium chromium-driver)
+      chromium chromium-driver openssl)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -76,14 +76,26 @@ pub async fn record(
     client: &str,
     a: Access<'_>,
 ) -> AppResult<()> {
+    match user {
+        Some(u) => record_for(state, Some(u.user.id), &u.user.username, client, a).await,
+        None => record_for(state, None, username, client, a).await,
+    }
+}
+
+/// Writes an audit entry for a person known by id (a login, before a session exists).
+pub async fn record_for(
+    state: &AppState,
+    user_id: Option<mimamori_base::UserId>,
+    username: &str,
+    client: &str,
+    a: Access<'_>,
+) -> AppResult<()> {
     state
         .catalog
         .audit_append(&AuditRecord {
             at: state.clock.now(),
-            user_id: user.map(|u| u.user.id),
-            username: user
-                .map(|u| u.user.username.clone())
-                .unwrap_or_else(|| username.to_string()),
+            user_id,
+            username: username.to_string(),
             action: a.action.to_string(),
             camera_id: a.camera,
             range: a.range,

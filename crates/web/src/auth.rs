@@ -240,9 +240,9 @@ pub async fn login(
         )
         .await?;
     tracing::info!(username, "login");
-    crate::audit::record(
+    crate::audit::record_for(
         state,
-        None,
+        Some(user.id),
         &user.username,
         client,
         crate::audit::Access {

@@ -47,6 +47,8 @@ pub struct AppOptions {
     pub tmpfs_mib: Option<u32>,
     /// Text replacements applied to policy.toml before the server starts.
     pub policy_edits: Vec<(&'static str, String)>,
+    /// Appended to `config.toml` (a `[tls]` section, say).
+    pub config_extra: String,
     pub segment_seconds: u32,
     pub watchdog_seconds: u32,
     pub auth_retry_seconds: u32,
@@ -58,6 +60,7 @@ impl Default for AppOptions {
             preset: "chiba-guideline",
             tmpfs_mib: None,
             policy_edits: Vec::new(),
+            config_extra: String::new(),
             segment_seconds: 2,
             watchdog_seconds: 3,
             auth_retry_seconds: 30,
@@ -116,8 +119,8 @@ pub async fn spawn_app_with(tag: &str, o: AppOptions) -> App {
     std::fs::write(
         data.join("config.toml"),
         format!(
-            "listen = \"127.0.0.1:0\"\n[recorder]\nsegment_seconds = {}\nwatchdog_seconds = {}\nauth_retry_seconds = {}\n",
-            o.segment_seconds, o.watchdog_seconds, o.auth_retry_seconds
+            "listen = \"127.0.0.1:0\"\n[recorder]\nsegment_seconds = {}\nwatchdog_seconds = {}\nauth_retry_seconds = {}\n{}",
+            o.segment_seconds, o.watchdog_seconds, o.auth_retry_seconds, o.config_extra
         ),
     )
     .unwrap();
@@ -163,9 +166,16 @@ impl App {
         loop {
             let text = std::fs::read_to_string(&self.log).unwrap_or_default();
             let new = &text[start_len.min(text.len())..];
-            if let Some(i) = new.find("listening on http://127.0.0.1:") {
-                let rest = &new[i + "listening on http://127.0.0.1:".len()..];
+            if let Some(i) = new
+                .find("://127.0.0.1:")
+                .filter(|_| new.contains("listening on http"))
+            {
+                let rest = &new[i + "://127.0.0.1:".len()..];
                 self.port = rest[..rest.find('/').unwrap()].parse().unwrap();
+                if new.contains("listening on https://") {
+                    // TLS: the caller talks to it with its own clients.
+                    return;
+                }
                 break;
             }
             if let Some(Ok(Some(s))) = self.child.as_mut().map(|c| c.try_wait()) {

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test harness code: failing loudly is the point
 
+mod access;
 mod app;
 mod audit;
 mod browser;
