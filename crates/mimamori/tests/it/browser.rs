@@ -203,3 +203,135 @@ async fn a_manager_logs_in_opens_the_timeline_and_the_video_plays() {
     .unwrap();
     c.close().await.unwrap();
 }
+
+/// Fills and submits the login form on the current page.
+async fn log_in(c: &fantoccini::Client, user: &str, password: &str) {
+    c.wait()
+        .for_element(Locator::Id("login-form"))
+        .await
+        .unwrap();
+    for (id, value) in [("username", user), ("password", password)] {
+        c.find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Chooses a purpose, clicks the recorded span, and returns what the status line
+/// says once the player either advances past a second or shows an error.
+async fn play_first_span(c: &fantoccini::Client, purpose: &str) -> (f64, String) {
+    let span = c
+        .wait()
+        .for_element(Locator::Css("#timeline .span"))
+        .await
+        .unwrap();
+    choose_purpose(c, purpose).await;
+    span.click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = c
+            .execute("const v = document.getElementById('player'); const s = document.getElementById('playing-from'); return [v.currentTime, s.className, s.textContent];", vec![])
+            .await
+            .unwrap();
+        let t = v[0].as_f64().unwrap_or(0.0);
+        let status = v[2].as_str().unwrap_or("").to_string();
+        if t > 1.0 || v[1] == "error" || Instant::now() > deadline {
+            return (t, status);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+// REQ-LOC-1, REQ-PUR-1: an operator at an unregistered address is refused on
+// playback (and the refusal is logged); once the address is registered, the same
+// operator is asked for a purpose, the video plays, and the manager sees the viewing
+// with its purpose in the audit page.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_plays_video_only_from_a_registered_terminal_and_the_log_shows_it() {
+    use crate::app::{AppOptions, spawn_app_with};
+    let cam = TestCamera::start(CameraOptions::default());
+    let mut app = spawn_app_with(
+        "browser-terminal",
+        AppOptions {
+            policy_edits: vec![
+                (
+                    "networks = [\n    \"127.0.0.1/32\",\n    \"::1/128\",\n]",
+                    "networks = [\"192.168.10.0/24\"]".into(),
+                ),
+                (
+                    "    \"export\",\n    \"camera_settings\",\n]\nterminal_basis",
+                    "    \"export\",\n]\nterminal_basis".into(),
+                ),
+            ],
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let id = app.add_camera("市民ホール", &cam.url(1), None).await;
+    app.wait_status(id, "recording", 20).await;
+    wait_recorded(&app, id, 6.0, 30).await;
+    crate::access::add_person(&app, "sousa", "operator", serde_json::json!({})).await;
+
+    let (_driver, c) = browser().await;
+    c.goto(&app.url(&format!("/cameras/{id}"))).await.unwrap();
+    log_in(&c, "sousa", crate::access::PASSWORD).await;
+    let (t, status) = play_first_span(&c, "crime-prevention").await;
+    assert!(t < 0.5, "no video from an unregistered terminal");
+    assert!(
+        status.contains("モニター設置場所") && status.contains("127.0.0.1"),
+        "the refusal says why: {status:?}"
+    );
+
+    // The installer registers this address (the management room) and restarts.
+    app.terminate();
+    let policy = app.data.join("policy.toml");
+    let text = std::fs::read_to_string(&policy).unwrap().replace(
+        "\"192.168.10.0/24\"",
+        "\"192.168.10.0/24\", \"127.0.0.1/32\"",
+    );
+    std::fs::write(&policy, text).unwrap();
+    app.start().await;
+    app.wait_status(id, "recording", 20).await;
+    c.goto(&app.url(&format!("/cameras/{id}"))).await.unwrap();
+    let (t, status) = play_first_span(&c, "accident").await;
+    assert!(
+        t > 1.0,
+        "the video plays from the registered terminal: {status:?}"
+    );
+
+    // The manager reads the audit page: the refusal and the viewing with its purpose.
+    c.goto(&app.url("/account")).await.unwrap();
+    c.find(Locator::Css("nav form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.goto(&app.url("/audit?user=sousa")).await.unwrap();
+    log_in(&c, ADMIN, ADMIN_PASSWORD).await;
+    c.wait().for_element(Locator::Id("audit")).await.unwrap();
+    let rows = c
+        .find_all(Locator::Css("#audit tr[data-action='playback']"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one viewing logged");
+    let row = rows[0].text().await.unwrap();
+    assert!(
+        row.contains("災害又は事故の防止") && row.contains("取扱担当者"),
+        "purpose and role in the entry: {row}"
+    );
+    let refused = c
+        .find_all(Locator::Css("#audit tr[data-action='refused']"))
+        .await
+        .unwrap();
+    assert!(!refused.is_empty(), "the refusal is in the log");
+}

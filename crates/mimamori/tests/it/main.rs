@@ -12,6 +12,7 @@ mod camera;
 mod cli;
 mod media;
 mod playback;
+mod props;
 mod recording;
 mod retention;
 mod web;
