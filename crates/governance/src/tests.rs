@@ -550,3 +550,302 @@ async fn audit_verify_names_changed_removed_inserted_and_reordered_entries() {
     );
     pool.close().await;
 }
+
+// ---- access: designations over time, instructions, terminals ----------------------
+
+mod access {
+    use super::*;
+    use crate::access::{
+        Actor, DesignationRequest, Origin, Refusal, authorize, designate, designation_at,
+        end_designation, instruction_for,
+    };
+    use mimamori_catalog::people::Instruction;
+    use mimamori_policy::{Permission, RoleKind};
+
+    async fn person(
+        e: &Env,
+        name: &str,
+        org: &str,
+        role: &str,
+        from: Timestamp,
+    ) -> mimamori_catalog::User {
+        let id = e
+            .catalog
+            .person_create(
+                &mimamori_catalog::people::NewPerson {
+                    username: name,
+                    display_name: name,
+                    password_hash: "x",
+                    organization: org,
+                },
+                &mimamori_catalog::people::NewDesignation {
+                    role,
+                    valid_from: from,
+                    valid_until: None,
+                    designated_by: None,
+                    basis: "test",
+                },
+                from,
+            )
+            .await
+            .unwrap();
+        e.catalog.user(id).await.unwrap()
+    }
+
+    // REQ-ROL-5: every past instant resolves to the designation valid then.
+    #[tokio::test]
+    async fn past_actions_resolve_to_the_designation_valid_at_that_moment() {
+        let e = env("designations").await;
+        let policy = Policy::preset("kitakyushu").unwrap();
+        let boss = person(&e, "boss", "", "manager", t0()).await;
+        let p = person(&e, "p", "", "operator", t0()).await;
+        e.clock.set(t0().add_micros(10 * DAY));
+        let req = DesignationRequest {
+            role: RoleKind::Temporary,
+            valid_from: e.clock.now(),
+            valid_until: Some(e.clock.now().add_micros(3 * DAY)),
+            basis: "第3条2".into(),
+        };
+        designate(&e.catalog, &policy, Some(boss.id), &p, &req, e.clock.now())
+            .await
+            .unwrap()
+            .unwrap();
+        let role_at = |t: Timestamp| {
+            let (c, pol, id) = (e.catalog.clone(), policy.clone(), p.id);
+            async move {
+                designation_at(&c, &pol, id, t)
+                    .await
+                    .unwrap()
+                    .map(|(r, _)| r)
+            }
+        };
+        assert_eq!(role_at(t0().add_micros(DAY)).await, Ok(RoleKind::Operator));
+        assert_eq!(
+            role_at(t0().add_micros(11 * DAY)).await,
+            Ok(RoleKind::Temporary)
+        );
+        // After the temporary designation's end date: nothing, and the reason says so.
+        match role_at(t0().add_micros(14 * DAY)).await {
+            Err(Refusal::NotDesignated(why)) => assert!(why.contains("ended"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(e.catalog.designations_of(p.id).await.unwrap().len(), 2);
+        // The only manager cannot be ended; with a successor, they can.
+        let mine = e
+            .catalog
+            .designation_at(boss.id, e.clock.now())
+            .await
+            .unwrap()
+            .unwrap();
+        let r = end_designation(&e.catalog, &policy, None, mine.id, "退職", e.clock.now())
+            .await
+            .unwrap();
+        assert!(matches!(r, Err(Refusal::Designation(_))), "{r:?}");
+        person(&e, "next", "", "manager", e.clock.now()).await;
+        end_designation(&e.catalog, &policy, None, mine.id, "異動", e.clock.now())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            e.catalog
+                .designation_at(boss.id, e.clock.now())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            e.catalog
+                .designation_at(boss.id, t0().add_micros(DAY))
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    // REQ-ROL-2: temporary designees are staff with an end date; roles the regulation lacks are refused.
+    #[tokio::test]
+    async fn designation_rules_follow_the_regulation() {
+        let e = env("designation-rules").await;
+        let kk = Policy::preset("kitakyushu").unwrap();
+        let staff = person(&e, "staff", "", "operator", t0()).await;
+        let vendor = person(&e, "vendor", "保守株式会社", "contractor", t0()).await;
+        let temp = |until: Option<i64>| DesignationRequest {
+            role: RoleKind::Temporary,
+            valid_from: t0(),
+            valid_until: until.map(|d| t0().add_micros(d * DAY)),
+            basis: String::new(),
+        };
+        assert!(crate::access::check_designation(&kk, &staff, &temp(None)).is_err());
+        assert!(crate::access::check_designation(&kk, &vendor, &temp(Some(2))).is_err());
+        assert!(crate::access::check_designation(&kk, &staff, &temp(Some(2))).is_ok());
+        assert!(crate::access::check_designation(&kk, &staff, &temp(Some(0))).is_err());
+        let tottori = Policy::preset("tottori-city-hall").unwrap();
+        assert!(crate::access::check_designation(&tottori, &staff, &temp(Some(2))).is_err());
+    }
+
+    // REQ-ROL-4: under instructions, only the cameras, footage and period instructed.
+    #[tokio::test]
+    async fn instructions_cover_their_cameras_range_and_period_only() {
+        let e = env("instructions").await;
+        let mut policy = Policy::preset("osaka-nishinari").unwrap();
+        // A variant where operators may view images under instruction.
+        policy.access.images_manager_only = false;
+        policy
+            .roles
+            .get_mut(&RoleKind::Operator)
+            .unwrap()
+            .permissions
+            .push(Permission::Playback);
+        let boss = person(&e, "boss", "", "manager", t0()).await;
+        let op = person(&e, "op", "", "operator", t0()).await;
+        let d = e
+            .catalog
+            .designation_at(op.id, t0())
+            .await
+            .unwrap()
+            .unwrap();
+        let actor = Actor {
+            user: op.clone(),
+            role: RoleKind::Operator,
+            designation: d,
+        };
+        let footage = (t0().add_micros(-DAY), t0().add_micros(-DAY + 60 * MIN));
+        let check = |cam: CameraId, range, now| {
+            let (c, p, a) = (e.catalog.clone(), policy.clone(), actor.clone());
+            async move {
+                instruction_for(&c, &p, &a, Permission::Playback, cam, Some(range), now)
+                    .await
+                    .unwrap()
+                    .is_ok()
+            }
+        };
+        assert!(!check(e.camera, footage, t0()).await, "no instruction yet");
+        e.catalog
+            .instruction_insert(&Instruction {
+                id: 0,
+                user_id: op.id,
+                cameras: vec![e.camera],
+                range: Some((footage.0, footage.1)),
+                valid_until: t0().add_micros(2 * 60 * MIN),
+                content: "事件の確認".into(),
+                issued_by: boss.id,
+                issued_at: t0(),
+                revoked_at: None,
+            })
+            .await
+            .unwrap();
+        assert!(check(e.camera, footage, t0().add_micros(MIN)).await);
+        assert!(
+            !check(CameraId(999), footage, t0().add_micros(MIN)).await,
+            "other camera"
+        );
+        let wider = (footage.0, footage.1.add_micros(MIN));
+        assert!(
+            !check(e.camera, wider, t0().add_micros(MIN)).await,
+            "outside the range"
+        );
+        assert!(
+            !check(e.camera, footage, t0().add_micros(3 * 60 * MIN)).await,
+            "expired"
+        );
+        // The manager needs no instruction.
+        let bd = e
+            .catalog
+            .designation_at(boss.id, t0())
+            .await
+            .unwrap()
+            .unwrap();
+        let manager = Actor {
+            user: boss,
+            role: RoleKind::Manager,
+            designation: bd,
+        };
+        assert!(
+            instruction_for(
+                &e.catalog,
+                &policy,
+                &manager,
+                Permission::Playback,
+                CameraId(999),
+                None,
+                t0()
+            )
+            .await
+            .unwrap()
+            .is_ok()
+        );
+    }
+
+    // REQ-LOC-1, REQ-LOC-2: terminal-bound permissions only from a registered terminal
+    // admitting the role; live view nowhere where the policy forbids it.
+    #[test]
+    fn terminals_and_live_view_rules() {
+        let mut tottori = Policy::preset("tottori-city-hall").unwrap();
+        tottori.terminals[0].networks = vec!["10.1.0.0/24".into()]; // 管理室
+        tottori.terminals[1].networks = vec!["10.2.0.0/24".into()]; // 財産経営課 (manager, operator)
+        let from = |ip: &str| Origin {
+            ip: Some(ip.parse().unwrap()),
+            client_cert_sha256: None,
+        };
+        assert_eq!(
+            authorize(
+                &tottori,
+                RoleKind::Operator,
+                Permission::Playback,
+                &from("10.2.0.5")
+            )
+            .unwrap()
+            .unwrap()
+            .name,
+            "財産経営課"
+        );
+        assert!(
+            authorize(
+                &tottori,
+                RoleKind::Operator,
+                Permission::Playback,
+                &from("10.9.0.5")
+            )
+            .is_err()
+        );
+        // The contractor may change settings from 管理室 but not from 財産経営課.
+        assert!(
+            authorize(
+                &tottori,
+                RoleKind::Contractor,
+                Permission::CameraSettings,
+                &from("10.1.0.5")
+            )
+            .is_ok()
+        );
+        assert!(
+            authorize(
+                &tottori,
+                RoleKind::Contractor,
+                Permission::CameraSettings,
+                &from("10.2.0.5")
+            )
+            .is_err()
+        );
+        // Not terminal-bound: camera status from anywhere on the network.
+        assert!(
+            authorize(
+                &tottori,
+                RoleKind::Contractor,
+                Permission::CameraStatus,
+                &from("10.9.0.5")
+            )
+            .is_ok()
+        );
+        let kk = Policy::preset("kitakyushu").unwrap();
+        assert!(matches!(
+            authorize(
+                &kk,
+                RoleKind::Manager,
+                Permission::LiveView,
+                &from("127.0.0.1")
+            ),
+            Err(Refusal::LiveViewForbidden { .. })
+        ));
+    }
+}
