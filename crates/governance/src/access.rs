@@ -46,6 +46,33 @@ pub enum Refusal {
     Designation(String),
 }
 
+impl Refusal {
+    /// The same message in Japanese, for the UI.
+    pub fn ja(&self) -> String {
+        match self {
+            Refusal::LiveViewForbidden { basis } => {
+                format!("この設置者の規程ではライブ映像を表示できません（{basis}）")
+            }
+            Refusal::NotDesignated(why) => format!("有効な指定がありません: {why}"),
+            Refusal::RoleLacks { title, permission } => {
+                format!("{title}の役割ではこの操作（{permission}）はできません")
+            }
+            Refusal::Terminal {
+                origin,
+                permission,
+                terminals,
+                basis,
+            } => format!(
+                "この端末（{origin}）は{permission}の端末として登録されていません。{terminals}の端末を使ってください（{basis}）"
+            ),
+            Refusal::NoInstruction { basis } => {
+                format!("このカメラ・期間についての管理責任者からの有効な指示がありません（{basis}）")
+            }
+            Refusal::Designation(m) => m.clone(),
+        }
+    }
+}
+
 /// A person's role now, resolved from their designation.
 #[derive(Clone, Debug)]
 pub struct Actor {

@@ -112,6 +112,18 @@ pub struct LiveView {
     pub basis: String,
 }
 
+/// Explanations written above each part of a policy file.
+const SECTION_NOTES: [(&str, &str); 8] = [
+    ("[live_view]", "ライブ映像の表示 / live view: allowed = false where constant monitoring is forbidden."),
+    ("[retention]", "保存期間 / retention: days, counting (from_recording | from_next_day), per-camera days."),
+    ("[storage]", "容量 / storage: quota and minimum free space; the oldest unheld footage goes first (上書き方式)."),
+    ("[access]", "端末 / terminals: permissions in terminal_bound are usable only from a [[terminals]] entry below.\n# images_manager_only = true: no role but the manager may hold an image permission."),
+    ("[roles.manager]", "役割 / roles: a role absent here cannot be designated. Permissions: live_view, playback, export,\n# camera_status, camera_settings, retention_view, retention_hold, audit_read, designate, instruct.\n# totp_required: a one-time code at login; requires_instruction: acts only under the manager's instruction."),
+    ("[[purposes]]", "閲覧の目的 / purposes a viewing must state (目的外利用の禁止)."),
+    ("[[terminals]]", "登録端末 / registered terminals: replace the loopback addresses with the room's network (CIDR),\n# and/or list SHA-256 fingerprints of client certificates (with [tls] client_ca in config.toml).\n# roles = [] admits every role; otherwise only those listed."),
+    ("[retention.cameras]", "カメラごとの保存日数 / per-camera days: \"camera name\" = days"),
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("unknown preset {0:?}; known presets: {known}", known = PRESET_NAMES.join(", "))]
@@ -257,7 +269,13 @@ impl Policy {
     }
 
     pub fn to_toml(&self) -> String {
-        let body = toml::to_string_pretty(self).unwrap_or_default();
+        let mut body = toml::to_string_pretty(self).unwrap_or_default();
+        // A note above the first header of each part, for the person who edits the file.
+        for (header, note) in SECTION_NOTES {
+            if let Some(i) = body.find(&format!("\n{header}")) {
+                body.insert_str(i + 1, &format!("# {note}\n"));
+            }
+        }
         format!(
             "# mimamori policy: the rules this installation enforces.\n\
              # Started from preset {:?}. Edit with care; mimamori refuses an invalid file at start.\n\n{body}",

@@ -144,7 +144,7 @@
     const probe = await fetch(url, { credentials: 'same-origin', headers: { Range: 'bytes=0-0' } });
     if (!probe.ok) {
       let msg = `${probe.status}`;
-      try { msg = (await probe.json()).error.message; } catch (e) { /* not JSON */ }
+      try { const err = (await probe.json()).error; msg = (lang === 'ja' && err.message_ja) || err.message; } catch (e) { /* not JSON */ }
       status.textContent = msg;
       status.className = 'error';
       status.id = 'playing-from';

@@ -88,6 +88,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let origin = origin_of(req.extensions());
     let camera = camera_in_path(req.uri().path());
     let path = req.uri().path().to_string();
+    let lang = crate::i18n::Lang::from_cookie(crate::auth::cookie(req.headers(), "lang"));
     let refusal = match rules::authorize(&state.policy, user.role, permission, &origin) {
         Err(r) => Some(r),
         // Operations on one camera: the instruction, where the role acts under one.
@@ -111,7 +112,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     };
     match refusal {
         None => next.run(req).await,
-        Some(r) => refuse(&state, &user, &origin, camera, &r, &path).await,
+        Some(r) => refuse(&state, &user, &origin, camera, &r, &path, lang).await,
     }
 }
 
@@ -131,6 +132,7 @@ pub async fn refuse(
     camera: Option<CameraId>,
     refusal: &Refusal,
     path: &str,
+    lang: crate::i18n::Lang,
 ) -> Response {
     let client = origin.ip.map(|i| i.to_string()).unwrap_or_default();
     tracing::info!(user = %user.user.username, path, "refused: {refusal}");
@@ -151,11 +153,19 @@ pub async fn refuse(
     {
         return e.into_response();
     }
-    let message = refusal.to_string();
     if path.starts_with("/api/") {
-        return AppError::new(ErrorCode::Forbidden, message).into_response();
+        // English for scripts; `message_ja` for the page script to show.
+        let body = serde_json::json!({"error": {
+            "code": ErrorCode::Forbidden.as_str(),
+            "message": refusal.to_string(),
+            "message_ja": refusal.ja(),
+        }});
+        return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
     }
-    let lang = crate::i18n::Lang::Ja;
+    let message = match lang {
+        crate::i18n::Lang::Ja => refusal.ja(),
+        crate::i18n::Lang::En => refusal.to_string(),
+    };
     let body = format!(
         r#"<h1>{}</h1><p class="error" role="alert" id="refusal">{}</p><p class="muted">{}</p>"#,
         crate::i18n::t(lang, "authz.refused"),
@@ -208,7 +218,7 @@ pub async fn camera_operation(
     match refusal {
         None => Ok(Ok(())),
         Some(r) => Ok(Err(
-            refuse(state, user, origin, Some(camera), &r, path).await
+            refuse(state, user, origin, Some(camera), &r, path, crate::i18n::Lang::Ja).await
         )),
     }
 }
