@@ -66,7 +66,9 @@ impl Refusal {
                 "この端末（{origin}）は{permission}の端末として登録されていません。{terminals}の端末を使ってください（{basis}）"
             ),
             Refusal::NoInstruction { basis } => {
-                format!("このカメラ・期間についての管理責任者からの有効な指示がありません（{basis}）")
+                format!(
+                    "このカメラ・期間についての管理責任者からの有効な指示がありません（{basis}）"
+                )
             }
             Refusal::Designation(m) => m.clone(),
         }

@@ -114,14 +114,38 @@ pub struct LiveView {
 
 /// Explanations written above each part of a policy file.
 const SECTION_NOTES: [(&str, &str); 8] = [
-    ("[live_view]", "ライブ映像の表示 / live view: allowed = false where constant monitoring is forbidden."),
-    ("[retention]", "保存期間 / retention: days, counting (from_recording | from_next_day), per-camera days."),
-    ("[storage]", "容量 / storage: quota and minimum free space; the oldest unheld footage goes first (上書き方式)."),
-    ("[access]", "端末 / terminals: permissions in terminal_bound are usable only from a [[terminals]] entry below.\n# images_manager_only = true: no role but the manager may hold an image permission."),
-    ("[roles.manager]", "役割 / roles: a role absent here cannot be designated. Permissions: live_view, playback, export,\n# camera_status, camera_settings, retention_view, retention_hold, audit_read, designate, instruct.\n# totp_required: a one-time code at login; requires_instruction: acts only under the manager's instruction."),
-    ("[[purposes]]", "閲覧の目的 / purposes a viewing must state (目的外利用の禁止)."),
-    ("[[terminals]]", "登録端末 / registered terminals: replace the loopback addresses with the room's network (CIDR),\n# and/or list SHA-256 fingerprints of client certificates (with [tls] client_ca in config.toml).\n# roles = [] admits every role; otherwise only those listed."),
-    ("[retention.cameras]", "カメラごとの保存日数 / per-camera days: \"camera name\" = days"),
+    (
+        "[live_view]",
+        "ライブ映像の表示 / live view: allowed = false where constant monitoring is forbidden.",
+    ),
+    (
+        "[retention]",
+        "保存期間 / retention: days, counting (from_recording | from_next_day), per-camera days.",
+    ),
+    (
+        "[storage]",
+        "容量 / storage: quota and minimum free space; the oldest unheld footage goes first (上書き方式).",
+    ),
+    (
+        "[access]",
+        "端末 / terminals: permissions in terminal_bound are usable only from a [[terminals]] entry below.\n# images_manager_only = true: no role but the manager may hold an image permission.",
+    ),
+    (
+        "[roles.manager]",
+        "役割 / roles: a role absent here cannot be designated. Permissions: live_view, playback, export,\n# camera_status, camera_settings, retention_view, retention_hold, audit_read, designate, instruct.\n# totp_required: a one-time code at login; requires_instruction: acts only under the manager's instruction.",
+    ),
+    (
+        "[[purposes]]",
+        "閲覧の目的 / purposes a viewing must state (目的外利用の禁止).",
+    ),
+    (
+        "[[terminals]]",
+        "登録端末 / registered terminals: replace the loopback addresses with the room's network (CIDR),\n# and/or list SHA-256 fingerprints of client certificates (with [tls] client_ca in config.toml).\n# roles = [] admits every role; otherwise only those listed.",
+    ),
+    (
+        "[retention.cameras]",
+        "カメラごとの保存日数 / per-camera days: \"camera name\" = days",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -217,9 +217,16 @@ pub async fn camera_operation(
     };
     match refusal {
         None => Ok(Ok(())),
-        Some(r) => Ok(Err(
-            refuse(state, user, origin, Some(camera), &r, path, crate::i18n::Lang::Ja).await
-        )),
+        Some(r) => Ok(Err(refuse(
+            state,
+            user,
+            origin,
+            Some(camera),
+            &r,
+            path,
+            crate::i18n::Lang::Ja,
+        )
+        .await)),
     }
 }
 
