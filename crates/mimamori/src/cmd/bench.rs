@@ -224,6 +224,12 @@ async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
 
     let scratch = Scratch::new("mp4", super::init::DEFAULT_PRESET, None).await?;
     let (data, dir) = (scratch.data.clone(), &scratch.dir);
+    // Viewing states a purpose (REQ-PUR-1): the preset's first.
+    let purpose = mimamori_policy::Policy::preset(super::init::DEFAULT_PRESET)?
+        .purposes
+        .first()
+        .map(|p| p.id.clone())
+        .unwrap_or_default();
     let keyring = scratch.keyring();
     let cam = dir
         .catalog
@@ -337,7 +343,7 @@ async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
         let (d, resp) = request(
             addr,
             format!(
-                "GET /api/cameras/{cam}/video.mp4?start={start}&end={end} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+                "GET /api/cameras/{cam}/video.mp4?start={start}&end={end}&purpose={purpose} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
             ),
         )
         .await?;
