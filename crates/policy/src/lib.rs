@@ -244,10 +244,18 @@ impl Policy {
     /// Parses a policy file and checks that it does not contradict itself; errors
     /// name the file and the line.
     pub fn from_toml(path: &str, text: &str) -> Result<Policy, PolicyError> {
-        let policy: Policy = toml::from_str(text).map_err(|e| PolicyError::Invalid {
-            path: path.to_string(),
-            message: e.to_string(),
-        })?;
+        let policy: Policy = match toml::from_str(text) {
+            Ok(p) => p,
+            Err(e) => match Policy::upgraded(text) {
+                Some(p) => p,
+                None => {
+                    return Err(PolicyError::Invalid {
+                        path: path.to_string(),
+                        message: e.to_string(),
+                    });
+                }
+            },
+        };
         let problems = access::check(&policy);
         if problems.is_empty() {
             return Ok(policy);
@@ -268,6 +276,28 @@ impl Policy {
             path: path.to_string(),
             message,
         })
+    }
+
+    /// A policy file written before roles, terminals and purposes existed: those parts
+    /// come from the preset it names; everything the file says is kept.
+    fn upgraded(text: &str) -> Option<Policy> {
+        let mut table: toml::Table = toml::from_str(text).ok()?;
+        let missing = ["access", "roles", "purposes"]
+            .iter()
+            .any(|k| !table.contains_key(*k));
+        if !missing {
+            return None;
+        }
+        let preset = Policy::preset(table.get("preset")?.as_str()?).ok()?;
+        let defaults = toml::Table::try_from(&preset).ok()?;
+        for key in ["access", "roles", "purposes", "terminals"] {
+            if !table.contains_key(key)
+                && let Some(v) = defaults.get(key)
+            {
+                table.insert(key.to_string(), v.clone());
+            }
+        }
+        toml::Value::Table(table).try_into().ok()
     }
 
     /// The rule of a role, if this regulation has that role.
@@ -431,6 +461,19 @@ mod tests {
             .to_string();
         assert!(err.contains("images_manager_only"), "{err}");
         assert!(err.contains("terminals.networks"), "{err}");
+    }
+
+    #[test]
+    fn a_file_from_before_roles_gets_its_presets_roles_and_keeps_its_own_values() {
+        let mut p = Policy::preset("kitakyushu").unwrap();
+        p.retention.days = 5;
+        let text = p.to_toml();
+        let cut = text.find("\n[access]").unwrap();
+        let old = &text[..cut];
+        let back = Policy::from_toml("policy.toml", old).unwrap();
+        assert_eq!(back.retention.days, 5);
+        assert_eq!(back.roles, Policy::preset("kitakyushu").unwrap().roles);
+        assert!(Policy::from_toml("policy.toml", "preset = \"nowhere\"\n").is_err());
     }
 
     #[test]

@@ -69,7 +69,16 @@ pub fn origin_of(req_ext: &axum::http::Extensions) -> Origin {
 /// Middleware on every route: enforces the route's declared [`Need`].
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let need = match req.extensions().get::<MatchedPath>() {
-        Some(m) => route_need(req.method(), m.as_str()).unwrap_or(Need::Session),
+        Some(m) => match route_need(req.method(), m.as_str()) {
+            Some(n) => n,
+            None => {
+                // A route outside the `routes!` table: refused until it declares its need.
+                tracing::error!(path = m.as_str(), "route not declared in ROUTES: refused");
+                return AppError::new(ErrorCode::Forbidden, "this route declares no permission")
+                    .into_response();
+            }
+        },
+        // Not found: still behind the login, so that probing tells nothing.
         None => Need::Session,
     };
     if need == Need::Public {
