@@ -124,9 +124,10 @@
     return `&purpose=${encodeURIComponent(purposeSel.value)}&note=${encodeURIComponent(purposeNote.value)}`;
   }
   function askPurpose() {
-    status.textContent = S['view.purpose_hint'];
-    status.className = 'error';
-    purposeSel.focus();
+    for (const el of [status, document.getElementById('purpose-hint')]) {
+      if (el) { el.textContent = S['view.purpose_hint']; el.className = 'error'; }
+    }
+    if (purposeSel) purposeSel.focus();
   }
 
   async function play(ms, slack = 0) {
@@ -189,7 +190,9 @@
     const video = document.getElementById('live');
     let active = false;
     const connect = () => {
-      const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/cameras/${cam}/live`);
+      const pq = purposeQuery();
+      if (!pq) { active = false; askPurpose(); return; }
+      const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/cameras/${cam}/live?${pq.slice(1)}`);
       ws.binaryType = 'arraybuffer';
       let sb = null; const queue = [];
       const pump = () => {

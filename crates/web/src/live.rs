@@ -14,15 +14,24 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::AppState;
 use crate::error::{AppError, AppResult};
 
-/// `GET /api/cameras/{id}/live` (WebSocket)
+#[derive(Debug, serde::Deserialize)]
+pub struct LiveQuery {
+    pub purpose: Option<String>,
+    pub note: Option<String>,
+}
+
+/// `GET /api/cameras/{id}/live?purpose=ID[&note=]` (WebSocket)
 pub async fn live_ws(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Extension(user): Extension<crate::auth::CurrentUser>,
     Extension(client): Extension<crate::audit::ClientAddr>,
     Extension(origin): Extension<mimamori_governance::access::Origin>,
+    axum::extract::Query(q): axum::extract::Query<LiveQuery>,
     ws: WebSocketUpgrade,
 ) -> AppResult<Response> {
+    // Watching live is an access to images too: it states a purpose (REQ-PUR-1).
+    let purpose = crate::playback::stated_purpose(&state, q.purpose.as_deref(), q.note.as_deref())?;
     let camera = state.catalog.camera(CameraId(id)).await?;
     if camera.removed_at.is_some() {
         return Err(AppError::not_found("camera removed"));
@@ -45,7 +54,13 @@ pub async fn live_ws(
         Some(&user),
         "",
         &client.0,
-        crate::api::simple("live_view", Some(camera.id), String::new()),
+        crate::audit::Access {
+            action: "live_view",
+            camera: Some(camera.id),
+            range: None,
+            purpose: &purpose,
+            detail: String::new(),
+        },
     )
     .await?;
     Ok(ws.on_upgrade(move |socket| stream_live(state, camera.id, socket)))

@@ -569,17 +569,23 @@ pub async fn camera_view_page(
             )
         })
         .collect();
-    let player = if user.has(P::Playback) {
+    let purpose_form = if user.has(P::Playback) || user.has(P::LiveView) {
         format!(
-            r#"<section class="card player"><form id="purpose-form" class="purpose"><p class="muted">{hint}</p>
+            r#"<section class="card"><form id="purpose-form" class="purpose"><h2>{lp}</h2><p class="muted" id="purpose-hint">{hint}</p>
 <label>{lp}<select id="purpose" required><option value="">—</option>{purposes}</select></label>
-<label>{ln}<input id="purpose-note" maxlength="500"></label></form>
-<video id="player" controls muted playsinline preload="auto"></video>
-<form id="play-at" class="inline-form"><label>{at}<input type="time" step="1" id="play-time"></label><button type="submit" id="play-submit">{play}</button></form>
-<p id="playing-from" class="muted" role="status"></p></section>"#,
+<label>{ln}<input id="purpose-note" maxlength="500"></label></form></section>"#,
             hint = t(lang, "view.purpose_hint"),
             lp = t(lang, "view.purpose"),
             ln = t(lang, "view.purpose_note"),
+        )
+    } else {
+        String::new()
+    };
+    let player = if user.has(P::Playback) {
+        format!(
+            r#"<section class="card player"><video id="player" controls muted playsinline preload="auto"></video>
+<form id="play-at" class="inline-form"><label>{at}<input type="time" step="1" id="play-time"></label><button type="submit" id="play-submit">{play}</button></form>
+<p id="playing-from" class="muted" role="status"></p></section>"#,
             at = t(lang, "view.play_at"),
             play = t(lang, "view.play"),
         )
@@ -661,7 +667,7 @@ pub async fn camera_view_page(
     };
     let body = format!(
         r#"<h1>{name}{badge} <span class="status status-{sc}" data-status="{sc}">{sl}</span></h1>{retention}
-<div id="viewer" data-camera="{id}" data-today="{today}">
+<div id="viewer" data-camera="{id}" data-today="{today}">{purpose_form}
 <div class="grid">
 <section class="card calendar"><h2>{cal}</h2>
 <div class="cal-head"><button type="button" id="cal-prev" aria-label="{prev}">‹</button><span id="cal-label"></span><button type="button" id="cal-next" aria-label="{next}">›</button></div>

@@ -44,8 +44,12 @@ pub struct VideoQuery {
 }
 
 /// The purpose a viewing states, as written into its audit entry: `id: label — note`.
-pub fn stated_purpose(state: &AppState, q: &VideoQuery) -> AppResult<String> {
-    let id = q.purpose.as_deref().map(str::trim).unwrap_or("");
+pub fn stated_purpose(
+    state: &AppState,
+    purpose: Option<&str>,
+    note: Option<&str>,
+) -> AppResult<String> {
+    let id = purpose.map(str::trim).unwrap_or("");
     let Some(p) = state.policy.purpose(id) else {
         let known: Vec<String> = state
             .policy
@@ -61,9 +65,7 @@ pub fn stated_purpose(state: &AppState, q: &VideoQuery) -> AppResult<String> {
             ),
         ));
     };
-    let note: String = q
-        .note
-        .as_deref()
+    let note: String = note
         .unwrap_or("")
         .trim()
         .chars()
@@ -90,7 +92,7 @@ async fn check_viewing(
     range: (Timestamp, Timestamp),
     path: &str,
 ) -> AppResult<Result<String, Response>> {
-    let purpose = stated_purpose(state, q)?;
+    let purpose = stated_purpose(state, q.purpose.as_deref(), q.note.as_deref())?;
     let permission = if q.download.is_some() {
         Permission::Export
     } else {

@@ -211,6 +211,27 @@ async fn live_view_streams_fragments_unless_the_policy_forbids_it() {
     assert!(init.windows(4).any(|w| w == b"mvex"));
     let frag = first[2].as_binary().unwrap();
     assert_eq!(&frag[4..8], b"moof");
+    // REQ-PUR-1: watching live states a purpose too.
+    let r = allowed
+        .client
+        .get(allowed.url(&format!("/api/cameras/{id}/live")))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("purpose"));
+    let log = allowed.get_json("/api/audit?action=live_view").await;
+    assert!(
+        log["entries"][0]["purpose"]
+            .as_str()
+            .unwrap()
+            .starts_with("crime-prevention"),
+        "{log}"
+    );
 
     let forbidden = spawn_app_with(
         "nolive",
@@ -245,7 +266,7 @@ async fn live_messages(app: &crate::app::App, id: i64, n: usize) -> Vec<WsMessag
         .await
         .unwrap();
     let req = format!(
-        "GET /api/cameras/{id}/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+        "GET /api/cameras/{id}/live?purpose=crime-prevention HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nCookie: {session}\r\n\r\n"
     );
     s.write_all(req.as_bytes()).await.unwrap();
