@@ -19,6 +19,19 @@ pub enum Command {
     Totp(TotpArgs),
     /// List people with their role now.
     List(ListArgs),
+    /// Set a person's password (a forgotten one); their sessions end.
+    Password(PasswordArgs),
+}
+
+#[derive(clap::Args)]
+pub struct PasswordArgs {
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long)]
+    pub username: String,
+    /// File holding the new password.
+    #[arg(long)]
+    pub password_file: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -160,6 +173,35 @@ pub async fn run(c: Command) -> anyhow::Result<ExitCode> {
                 "uri:    {}",
                 mimamori_crypto::totp::otpauth_uri("mimamori", &a.username, &secret)
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Password(a) => {
+            let password = read_secret(&a.password_file)?;
+            if password.chars().count() < 8 {
+                anyhow::bail!("the password must have at least 8 characters");
+            }
+            let dir = DataDir::open(&a.data).await?;
+            let user = dir
+                .catalog
+                .user_by_name(&a.username)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no user {:?}", a.username))?;
+            let hash =
+                mimamori_web::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
+            dir.catalog.user_set_password(user.id, &hash).await?;
+            let ended = dir.catalog.sessions_end_others(user.id, &[]).await?;
+            dir.catalog
+                .record_event(
+                    None,
+                    "password_changed",
+                    &format!(
+                        "{}: password set from the command line; {ended} session(s) ended",
+                        a.username
+                    ),
+                    SystemClock.now(),
+                )
+                .await?;
+            println!("password of {} set; {ended} session(s) ended", a.username);
             Ok(ExitCode::SUCCESS)
         }
         Command::List(a) => {

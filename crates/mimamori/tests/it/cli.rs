@@ -246,6 +246,76 @@ async fn cameras_and_users_from_the_cli_reach_a_running_server() {
         String::from_utf8_lossy(&out.stderr)
     );
     app.login("sousa", "another-long-pw").await;
+    // Roles from the policy: a temporary designee needs --until (and chiba has none at all);
+    // a contractor belongs to a company.
+    let out = cli(&[
+        "user",
+        "add",
+        "--data",
+        &d,
+        "--username",
+        "rinji",
+        "--password-file",
+        upw.to_str().unwrap(),
+        "--role",
+        "temporary",
+        "--until",
+        "2099-12-31",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no role temporary"));
+    let out = cli(&[
+        "user",
+        "add",
+        "--data",
+        &d,
+        "--username",
+        "hoshu",
+        "--password-file",
+        upw.to_str().unwrap(),
+        "--role",
+        "contractor",
+        "--organization",
+        "見守り保守株式会社",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli(&["user", "list", "--data", &d]);
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        list.contains("hoshu\thoshu\t保守業者\t見守り保守株式会社"),
+        "{list}"
+    );
+    assert!(list.contains("sousa\tsousa\t管理責任者"), "{list}");
+    // A forgotten password is set from the command line; the old one stops working.
+    let newpw = app.data.with_extension("newpw");
+    std::fs::write(&newpw, "brand-new-password\n").unwrap();
+    let out = cli(&[
+        "user",
+        "password",
+        "--data",
+        &d,
+        "--username",
+        "sousa",
+        "--password-file",
+        newpw.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = reqwest::Client::new()
+        .post(app.url("/api/login"))
+        .json(&serde_json::json!({"username": "sousa", "password": "another-long-pw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    app.login("sousa", "brand-new-password").await;
     // Removing keeps the footage and stops recording.
     let out = cli(&["camera", "remove", "--data", &d, "--name", "cli-cam"]);
     assert!(out.status.success());
@@ -345,6 +415,30 @@ async fn serve_refuses_an_invalid_policy_naming_the_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("policy.toml") && err.contains("line") && err.contains("unknown_rule"),
+        "{err}"
+    );
+    // A policy that contradicts itself: live view forbidden, yet granted to roles.
+    let contradictory = policy.replacen(
+        "[live_view]\nallowed = true",
+        "[live_view]\nallowed = false",
+        1,
+    );
+    assert_ne!(contradictory, policy);
+    std::fs::write(dir.join("policy.toml"), &contradictory).unwrap();
+    let out = cli(&["serve", "--data", d, "--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = contradictory
+        .lines()
+        .enumerate()
+        .skip_while(|(_, l)| *l != "[roles.manager]")
+        .find(|(_, l)| l.starts_with("permissions"))
+        .unwrap()
+        .0
+        + 1;
+    assert!(
+        err.contains(&format!("line {line}: roles.manager.permissions"))
+            && err.contains("live view is not allowed"),
         "{err}"
     );
 }
