@@ -541,8 +541,10 @@ pub(crate) fn preset_access(name: &str, live_allowed: bool) -> Option<PresetAcce
         RetentionHold,
         AuditRead,
         Designate,
-        Instruct,
     ]);
+    // Instructions exist only where a regulation gates operators on them (Osaka 第4条3).
+    let mut manager_with_instructions = manager_perms.clone();
+    manager_with_instructions.push(Instruct);
     let operator_perms = with_live(&[Playback, Export, CameraStatus, RetentionView]);
     let auditor = rule(
         "監査担当者",
@@ -793,7 +795,7 @@ pub(crate) fn preset_access(name: &str, live_allowed: bool) -> Option<PresetAcce
                 rule(
                     "管理責任者",
                     "第4条2 西成区役所地域支援担当課長／第5条2 画像の取扱いは管理責任者が行う",
-                    &manager_perms,
+                    &manager_with_instructions,
                 ),
             );
             let mut operator = rule(

@@ -167,14 +167,24 @@ fn filter_of(q: &AuditQuery) -> AppResult<AuditFilter> {
 
 /// Resolves each entry's person to the designation valid at the entry's time
 /// (REQ-ROL-5): "管理責任者 (#3)" — the role's title and the designation number.
+/// Outsourced people show their company (REQ-ROL-7: their actions are reviewable).
 struct RolesAtTime {
     designations: Vec<mimamori_catalog::people::Designation>,
+    organizations: HashMap<mimamori_base::UserId, String>,
 }
 
 impl RolesAtTime {
     async fn load(state: &AppState) -> AppResult<Self> {
         Ok(RolesAtTime {
             designations: state.catalog.designations().await?,
+            organizations: state
+                .catalog
+                .users()
+                .await?
+                .into_iter()
+                .filter(|u| !u.organization.is_empty())
+                .map(|u| (u.id, u.organization))
+                .collect(),
         })
     }
 
@@ -190,7 +200,10 @@ impl RolesAtTime {
                 let title = mimamori_policy::RoleKind::parse(&d.role)
                     .map(|k| state.policy.role_title(k))
                     .unwrap_or_else(|| d.role.clone());
-                format!("{title} (#{})", d.id)
+                match self.organizations.get(&user) {
+                    Some(org) => format!("{title} (#{}) · {org}", d.id),
+                    None => format!("{title} (#{})", d.id),
+                }
             })
             .unwrap_or_else(|| "—".into())
     }

@@ -112,7 +112,8 @@ impl LoginThrottle {
         matches!(map.get(username), Some((n, at)) if *n >= MAX_FAILURES && now.0 - at.0 < LOCK_MICROS)
     }
 
-    fn fail(&self, username: &str, now: Timestamp) {
+    /// Counts a failure; returns the number of recent failures of this name.
+    fn fail(&self, username: &str, now: Timestamp) -> u32 {
         let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         let e = map.entry(username.to_string()).or_insert((0, now));
         if now.0 - e.1.0 >= LOCK_MICROS {
@@ -120,6 +121,7 @@ impl LoginThrottle {
         }
         e.0 += 1;
         e.1 = now;
+        e.0
     }
 
     fn clear(&self, username: &str) {
@@ -128,6 +130,13 @@ impl LoginThrottle {
             .unwrap_or_else(PoisonError::into_inner)
             .remove(username);
     }
+}
+
+/// How long to wait before answering the n-th recent failure of a name:
+/// nothing for the first, then 0.2 s, 0.4 s, 0.8 s … (the name locks after five).
+fn backoff(failures: u32) -> std::time::Duration {
+    let steps = failures.saturating_sub(1).min(4);
+    std::time::Duration::from_millis(if steps == 0 { 0 } else { 100 << steps })
 }
 
 /// Checks credentials and opens a session.
@@ -169,7 +178,9 @@ pub async fn login(
         .await
         .unwrap_or(false);
     let (Some(user), true) = (user, ok) else {
-        state.throttle.fail(username, now);
+        let failures = state.throttle.fail(username, now);
+        // Backoff: each further failure of the same name waits longer before answering.
+        tokio::time::sleep(backoff(failures)).await;
         tracing::info!(username, "login failed");
         crate::audit::record(
             state,
@@ -196,7 +207,8 @@ pub async fn login(
     match (&user.totp_secret, code) {
         (Some(secret), Some(code)) => {
             if !mimamori_crypto::totp::verify(secret, code, now.0.div_euclid(1_000_000)) {
-                state.throttle.fail(username, now);
+                let failures = state.throttle.fail(username, now);
+                tokio::time::sleep(backoff(failures)).await;
                 crate::audit::record(
                     state,
                     None,
@@ -427,6 +439,14 @@ mod tests {
         assert!(t.locked("a", now));
         assert!(!t.locked("b", now));
         assert!(!t.locked("a", now.add_micros(LOCK_MICROS)));
+    }
+
+    #[test]
+    fn backoff_grows_with_failures() {
+        assert_eq!(backoff(1).as_millis(), 0);
+        assert_eq!(backoff(2).as_millis(), 200);
+        assert_eq!(backoff(4).as_millis(), 800);
+        assert_eq!(backoff(9).as_millis(), 1600);
     }
 
     #[test]

@@ -428,6 +428,14 @@ async fn a_contractor_sees_camera_health_but_no_video() {
     assert_eq!(p.get("/audit").await.status(), 403);
     let log = app.get_json("/api/audit?user=hoshu&action=refused").await;
     assert!(log["entries"].as_array().unwrap().len() >= 4, "{log}");
+    // REQ-ROL-7: the company of an outsourced person shows with each of their actions.
+    assert!(
+        log["entries"][0]["role"]
+            .as_str()
+            .unwrap()
+            .contains("保守業者 (#2) · 見守り保守株式会社"),
+        "{log}"
+    );
 }
 
 // REQ-ROL-4 (Osaka 第4条3, 第5条2): images are the manager's; the operator works on a
