@@ -912,3 +912,237 @@ fn totp_now(secret_b32: &str) -> String {
         .as_secs() as i64;
     format!("{:06}", mimamori_crypto::totp::code_at(&key, now))
 }
+
+/// Posts a page form with the session's CSRF token; returns status, Location and body.
+async fn post_form(app: &App, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    form.push(("csrf", &app.csrf));
+    let r = app
+        .client
+        .post(app.url(path))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location, r.text().await.unwrap())
+}
+
+// The manager's pages, as a person uses them: designate on /people, record a pledge and
+// a training, end a designation; issue and revoke an instruction on /instructions; enroll
+// a second factor on /account.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_manager_works_through_the_people_instruction_and_account_pages() {
+    let app = spawn_app_with(
+        "pages",
+        AppOptions {
+            preset: "osaka-nishinari",
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let cam = app
+        .post_json(
+            "/api/cameras",
+            &json!({"name": "通学路2", "url": "rtsp://192.0.2.1/x"}),
+        )
+        .await;
+    assert_eq!(cam.status(), 201);
+    let cam_id = cam.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let people = app.page("/people").await;
+    assert!(people.contains("取扱担当者") && people.contains("id=\"person-form\""));
+    assert!(
+        !people.contains("臨時に指定した者"),
+        "Osaka names no temporary designee"
+    );
+    let (s, to, _) = post_form(
+        &app,
+        "/people",
+        &[
+            ("username", "kyodo"),
+            ("display_name", "協働 花子"),
+            ("organization", ""),
+            ("role", "operator"),
+            ("valid_from", ""),
+            ("valid_until", ""),
+            ("basis", ""),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(s, 303);
+    assert!(to.starts_with("/people/"), "{to}");
+    let person_id: i64 = to.trim_start_matches("/people/").parse().unwrap();
+    for (kind, date, content) in [
+        ("pledge", "2026-11-20", "守秘義務の誓約書（第11条）"),
+        ("training", "2026-11-21", "個人情報保護研修"),
+    ] {
+        let (s, ..) = post_form(
+            &app,
+            &format!("/people/{person_id}/records"),
+            &[("kind", kind), ("date", date), ("content", content)],
+        )
+        .await;
+        assert_eq!(s, 303);
+    }
+    let page = app.page(&format!("/people/{person_id}")).await;
+    assert!(page.contains("守秘義務の誓約書") && page.contains("個人情報保護研修"));
+    assert!(
+        page.contains("第4条3"),
+        "the designation's basis from the regulation"
+    );
+    let people = app.page("/people").await;
+    assert!(people.contains("data-person=\"kyodo\""));
+
+    // An instruction through the form, shown to the operator, then revoked.
+    let page = app.page("/instructions").await;
+    assert!(
+        page.contains("協働 花子"),
+        "operators under instructions are offered"
+    );
+    let (s, ..) = post_form(
+        &app,
+        "/instructions",
+        &[
+            ("person", &person_id.to_string()),
+            ("camera", &cam_id.to_string()),
+            ("from", ""),
+            ("to", ""),
+            ("until", "2099-01-01T00:00"),
+            ("content", "通学路2の設定確認"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let op = Person::login(&app, "kyodo", PASSWORD, None, None)
+        .await
+        .unwrap();
+    assert!(
+        op.get("/account")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("通学路2の設定確認")
+    );
+    assert_eq!(
+        op.get(&format!("/cameras/{cam_id}/settings"))
+            .await
+            .status(),
+        200
+    );
+    let page = app.page("/instructions").await;
+    let id = page
+        .split("data-instruction=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let (s, ..) = post_form(&app, &format!("/instructions/{id}/revoke"), &[]).await;
+    assert_eq!(s, 303);
+    assert_eq!(
+        op.get(&format!("/cameras/{cam_id}/settings"))
+            .await
+            .status(),
+        403
+    );
+
+    // Ending the designation on the person's page, with a reason.
+    let page = app.page(&format!("/people/{person_id}")).await;
+    let designation = page
+        .split("data-designation=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let (s, ..) = post_form(
+        &app,
+        &format!("/people/{person_id}/designations/{designation}/end"),
+        &[("reason", "")],
+    )
+    .await;
+    assert_eq!(s, 400, "a reason is required");
+    let (s, ..) = post_form(
+        &app,
+        &format!("/people/{person_id}/designations/{designation}/end"),
+        &[("reason", "人事異動")],
+    )
+    .await;
+    assert_eq!(s, 303);
+    assert_eq!(
+        op.get("/account").await.status(),
+        303,
+        "logged out: no designation"
+    );
+    assert!(
+        app.page(&format!("/people/{person_id}"))
+            .await
+            .contains("人事異動")
+    );
+
+    // The manager enrolls a second factor on /account: a wrong code is refused, the right one kept.
+    let (s, _, body) = post_form(&app, "/account/totp", &[]).await;
+    assert_eq!(s, 200);
+    let secret = body
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let (s, _, body) = post_form(
+        &app,
+        "/account/totp/confirm",
+        &[("secret", &secret), ("code", "000000")],
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(body.contains("role=\"alert\""), "wrong code: asked again");
+    let (s, to, _) = post_form(
+        &app,
+        "/account/totp/confirm",
+        &[("secret", &secret), ("code", &totp_now(&secret))],
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (303, "/account"));
+    assert!(
+        Person::login(
+            &app,
+            crate::app::ADMIN,
+            crate::app::ADMIN_PASSWORD,
+            None,
+            None
+        )
+        .await
+        .is_err(),
+        "the code is now asked at login"
+    );
+    let log = app.get_json("/api/audit").await;
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in [
+        "designated",
+        "pledge_recorded",
+        "training_recorded",
+        "instruction_issued",
+        "instruction_revoked",
+        "designation_ended",
+        "totp_enrolled",
+    ] {
+        assert!(actions.contains(&a), "{a} logged: {actions:?}");
+    }
+}
