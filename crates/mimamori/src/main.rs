@@ -39,6 +39,9 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(cmd::audit::Command),
+    /// Check or show the policy (roles, terminals, purposes, retention).
+    #[command(subcommand)]
+    Policy(cmd::policy::Command),
     /// Measure recording cost per stream against RTSP cameras.
     #[command(subcommand)]
     Bench(cmd::bench::Args),
@@ -75,6 +78,7 @@ fn main() -> std::process::ExitCode {
             Command::Check(a) => cmd::check::run(a).await,
             Command::Verify(a) => cmd::verify::run(a).await,
             Command::Audit(c) => cmd::audit::run(c).await,
+            Command::Policy(c) => cmd::policy::run(c).await,
             Command::Bench(a) => cmd::bench::run(a).await,
         }
     });

@@ -6,6 +6,7 @@ pub mod camera;
 pub mod check;
 pub mod demo;
 pub mod init;
+pub mod policy;
 pub mod serve;
 pub mod user;
 pub mod verify;

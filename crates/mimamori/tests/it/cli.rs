@@ -441,4 +441,16 @@ async fn serve_refuses_an_invalid_policy_naming_the_line() {
             && err.contains("live view is not allowed"),
         "{err}"
     );
+    // `policy check` says the same without starting anything; exit 0 once fixed.
+    let out = cli(&["policy", "check", "--data", d]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("line {line}")));
+    std::fs::write(dir.join("policy.toml"), &policy).unwrap();
+    let out = cli(&["policy", "check", "--data", d]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("取扱担当者"));
 }
