@@ -43,7 +43,7 @@ pub async fn login(
         &body.username,
         &body.password,
         body.code.as_deref(),
-        &client.0,
+        &client,
     )
     .await?
     {

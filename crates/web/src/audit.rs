@@ -21,9 +21,10 @@ use crate::error::{AppError, AppResult};
 use crate::html::{esc, page};
 use crate::i18n::{Lang, t};
 
-/// The client address of a request, put in its extensions by [`client_address`].
+/// The client address of a request, and whether it came over TLS; put in its
+/// extensions by [`client_address`].
 #[derive(Clone, Debug, Default)]
-pub struct ClientAddr(pub String);
+pub struct ClientAddr(pub String, pub bool);
 
 /// Middleware: records the peer address for audit entries, and the request's
 /// [`Origin`](mimamori_governance::access::Origin) for the terminal rules.
@@ -33,7 +34,8 @@ pub async fn client_address(mut req: Request, next: Next) -> Response {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_default();
-    req.extensions_mut().insert(ClientAddr(addr));
+    let over_tls = req.extensions().get::<crate::tls::OverTls>().is_some();
+    req.extensions_mut().insert(ClientAddr(addr, over_tls));
     let origin = crate::authz::origin_of(req.extensions());
     req.extensions_mut().insert(origin);
     next.run(req).await

@@ -145,8 +145,9 @@ pub async fn login(
     username: &str,
     password: &str,
     code: Option<&str>,
-    client: &str,
+    origin: &crate::audit::ClientAddr,
 ) -> Result<LoginOutcome, AppError> {
+    let client = origin.0.as_str();
     let now = state.clock.now();
     let refused = |detail: &str| crate::audit::Access {
         action: "login_failed",
@@ -266,7 +267,8 @@ pub async fn login(
         },
     )
     .await?;
-    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict");
+    let secure = if origin.1 { "; Secure" } else { "" };
+    let cookie = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
     Ok(LoginOutcome::Ok {
         cookie,
         csrf,

@@ -102,15 +102,7 @@ pub async fn login_submit(
 ) -> Response {
     let lang = lang_of(&headers);
     let next = safe_next(f.next.as_deref());
-    match auth::login(
-        &state,
-        &f.username,
-        &f.password,
-        f.code.as_deref(),
-        &client.0,
-    )
-    .await
-    {
+    match auth::login(&state, &f.username, &f.password, f.code.as_deref(), &client).await {
         Ok(LoginOutcome::Ok { cookie, .. }) => {
             let mut h = HeaderMap::new();
             if let Ok(v) = HeaderValue::from_str(&cookie) {

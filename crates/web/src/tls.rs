@@ -24,6 +24,10 @@ pub struct ClientCertificate {
     pub sha256_hex: String,
 }
 
+/// Marks requests that arrived over TLS (session cookies then carry `Secure`).
+#[derive(Clone, Copy, Debug)]
+pub struct OverTls;
+
 /// Where the server's certificate, key and (optionally) client CA live.
 #[derive(Clone, Debug)]
 pub struct TlsFiles {
@@ -137,6 +141,7 @@ pub async fn serve(listener: TcpListener, router: Router, config: Arc<rustls::Se
             let service = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                    req.extensions_mut().insert(OverTls);
                     if let Some(c) = &cert {
                         req.extensions_mut().insert(c.clone());
                     }

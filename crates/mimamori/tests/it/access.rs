@@ -792,6 +792,8 @@ async fn https_with_client_certificates_identifies_the_terminal() {
                 .await
                 .unwrap();
             assert_eq!(r.status(), 200);
+            let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+            assert!(cookie.contains("; Secure"), "{cookie}");
             let me: Value = c
                 .get(format!("{base}/api/me"))
                 .send()
