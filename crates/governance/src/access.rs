@@ -158,13 +158,15 @@ pub fn authorize<'p>(
 
 /// The instruction-gated part of a camera operation: when the actor's role acts only
 /// under instructions, an open instruction must cover the camera (and the footage
-/// range, for recorded images). Returns the instruction relied on.
+/// range, for recorded images). An operation on no particular camera (adding one)
+/// cannot be covered by an instruction, which names its cameras. Returns the
+/// instruction relied on.
 pub async fn instruction_for(
     catalog: &Catalog,
     policy: &Policy,
     actor: &Actor,
     permission: Permission,
-    camera: CameraId,
+    camera: Option<CameraId>,
     range: Option<(Timestamp, Timestamp)>,
     now: Timestamp,
 ) -> Result<Result<Option<Instruction>, Refusal>, CatalogError> {
@@ -179,7 +181,7 @@ pub async fn instruction_for(
         .instructions(Some(actor.user.id))
         .await?
         .into_iter()
-        .find(|i| i.covers(camera, range, now));
+        .find(|i| camera.is_some_and(|c| i.covers(c, range, now)));
     Ok(found.map(Some).ok_or_else(|| Refusal::NoInstruction {
         basis: policy
             .role(actor.role)

@@ -713,10 +713,18 @@ mod access {
         let check = |cam: CameraId, range, now| {
             let (c, p, a) = (e.catalog.clone(), policy.clone(), actor.clone());
             async move {
-                instruction_for(&c, &p, &a, Permission::Playback, cam, Some(range), now)
-                    .await
-                    .unwrap()
-                    .is_ok()
+                instruction_for(
+                    &c,
+                    &p,
+                    &a,
+                    Permission::Playback,
+                    Some(cam),
+                    Some(range),
+                    now,
+                )
+                .await
+                .unwrap()
+                .is_ok()
             }
         };
         assert!(!check(e.camera, footage, t0()).await, "no instruction yet");
@@ -766,7 +774,7 @@ mod access {
                 &policy,
                 &manager,
                 Permission::Playback,
-                CameraId(999),
+                Some(CameraId(999)),
                 None,
                 t0()
             )

@@ -98,26 +98,24 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let camera = camera_in_path(req.uri().path());
     let path = req.uri().path().to_string();
     let lang = crate::i18n::Lang::from_cookie(crate::auth::cookie(req.headers(), "lang"));
+    // Camera operations: the instruction, where the role acts under one.
     let refusal = match rules::authorize(&state.policy, user.role, permission, &origin) {
         Err(r) => Some(r),
-        // Operations on one camera: the instruction, where the role acts under one.
-        Ok(_) => match camera.filter(|_| permission.is_camera_operation()) {
-            None => None,
-            Some(cam) => match rules::instruction_for(
-                &state.catalog,
-                &state.policy,
-                &actor(&user),
-                permission,
-                cam,
-                None,
-                state.clock.now(),
-            )
-            .await
-            {
-                Ok(r) => r.err(),
-                Err(e) => return AppError::from(e).into_response(),
-            },
+        Ok(_) if permission.is_camera_operation() => match rules::instruction_for(
+            &state.catalog,
+            &state.policy,
+            &actor(&user),
+            permission,
+            camera,
+            None,
+            state.clock.now(),
+        )
+        .await
+        {
+            Ok(r) => r.err(),
+            Err(e) => return AppError::from(e).into_response(),
         },
+        Ok(_) => None,
     };
     match refusal {
         None => next.run(req).await,
@@ -217,7 +215,7 @@ pub async fn camera_operation(
             &state.policy,
             &actor(user),
             permission,
-            camera,
+            Some(camera),
             range,
             state.clock.now(),
         )

@@ -309,13 +309,8 @@ async fn an_operator_plays_video_only_from_a_registered_terminal_and_the_log_sho
     );
 
     // The manager reads the audit page: the refusal and the viewing with its purpose.
-    c.goto(&app.url("/account")).await.unwrap();
-    c.find(Locator::Css("nav form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    // A new browser session (the operator's cookie gone), then the manager logs in.
+    c.delete_all_cookies().await.unwrap();
     c.goto(&app.url("/audit?user=sousa")).await.unwrap();
     log_in(&c, ADMIN, ADMIN_PASSWORD).await;
     c.wait().for_element(Locator::Id("audit")).await.unwrap();
