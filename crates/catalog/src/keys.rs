@@ -1,6 +1,7 @@
 //! Data keys: one per camera per Japan-time day, created on first use, wrapped by
 //! the installation's master key, destroyed when the last footage of their day is
-//! erased. Unwrapped keys are cached in memory, never written anywhere.
+//! erased. Unwrapped keys are cached in memory, never written anywhere. Also seals
+//! camera credentials with the master key, so the catalog alone reveals none.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -12,12 +13,20 @@ use sqlx::Row;
 use crate::{Catalog, CatalogError, Result};
 
 const DAY_US: i64 = 86_400_000_000;
+/// Prefix of a sealed credential in the catalog (hex of nonce ‖ ciphertext ‖ tag follows).
+const SEALED: &str = "sealed:v1:";
+const SECRET_CONTEXT: &[u8] = b"mimamori-camera-credential-v1";
 const JST_US: i64 = 9 * 3_600_000_000;
 
 /// The Japan-time day containing `t`, as [start, end).
 pub fn key_period(t: Timestamp) -> (Timestamp, Timestamp) {
     let start = (t.0 + JST_US).div_euclid(DAY_US) * DAY_US - JST_US;
     (Timestamp(start), Timestamp(start + DAY_US))
+}
+
+/// Whether a stored credential is sealed.
+pub fn is_sealed(stored: &str) -> bool {
+    stored.starts_with(SEALED)
 }
 
 fn context(camera: CameraId, period_start: Timestamp) -> Vec<u8> {
@@ -41,6 +50,33 @@ impl std::fmt::Debug for KeyRing {
 }
 
 impl KeyRing {
+    /// Seals a camera credential with the master key. Sealed text stays as it is.
+    pub fn seal_secret(&self, secret: &str) -> Result<String> {
+        if is_sealed(secret) {
+            return Ok(secret.to_string());
+        }
+        let sealed = self
+            .master
+            .seal(secret.as_bytes(), SECRET_CONTEXT)
+            .map_err(|e| CatalogError::Key(format!("sealing a credential: {e}")))?;
+        Ok(format!("{SEALED}{}", hex::encode(sealed)))
+    }
+
+    /// Opens a sealed credential; text written before sealing existed passes through.
+    pub fn open_secret(&self, stored: &str) -> Result<String> {
+        let Some(h) = stored.strip_prefix(SEALED) else {
+            return Ok(stored.to_string());
+        };
+        let bytes = hex::decode(h)
+            .map_err(|_| CatalogError::Key("a sealed credential is not hex".into()))?;
+        let plain = self
+            .master
+            .open(&bytes, SECRET_CONTEXT)
+            .map_err(|e| CatalogError::Key(format!("a camera credential cannot be opened: {e}")))?;
+        String::from_utf8(plain)
+            .map_err(|_| CatalogError::Key("a sealed credential is not text".into()))
+    }
+
     pub fn new(catalog: Catalog, master: Key) -> Self {
         KeyRing {
             catalog,
@@ -167,5 +203,32 @@ mod tests {
             key_period(midnight_jst.add_micros(DAY_US - 1)).0,
             midnight_jst
         );
+    }
+
+    #[tokio::test]
+    async fn credentials_are_sealed_opened_and_bound_to_the_master_key() {
+        let dir = std::env::temp_dir().join(format!("mimamori-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let catalog = Catalog::open_sqlite(&dir.join("c.db")).await.unwrap();
+        let ring = KeyRing::new(catalog.clone(), Key::generate());
+        let sealed = ring.seal_secret("s3cret").unwrap();
+        assert!(is_sealed(&sealed) && !sealed.contains("s3cret"));
+        assert_eq!(
+            ring.seal_secret(&sealed).unwrap(),
+            sealed,
+            "sealing twice changes nothing"
+        );
+        assert_eq!(ring.open_secret(&sealed).unwrap(), "s3cret");
+        assert_eq!(
+            ring.open_secret("legacy").unwrap(),
+            "legacy",
+            "plain text passes through"
+        );
+        let other = KeyRing::new(catalog, Key::generate());
+        assert!(
+            other.open_secret(&sealed).is_err(),
+            "another master key cannot open it"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -60,40 +60,42 @@ impl Key {
         Aes256Gcm::new((&self.0).into())
     }
 
-    /// Wraps (encrypts) another key under this one: nonce ‖ ciphertext ‖ tag.
-    pub fn wrap(&self, key: &Key, context: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    /// Encrypts a small secret under this key: nonce ‖ ciphertext ‖ tag, bound to `context`.
+    pub fn seal(&self, msg: &[u8], context: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
         let ct = self
             .cipher()
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: &key.0,
-                    aad: context,
-                },
-            )
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg, aad: context })
             .map_err(|_| CryptoError::Encrypt)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
         Ok(out)
     }
 
-    pub fn unwrap_key(&self, wrapped: &[u8], context: &[u8]) -> Result<Key, CryptoError> {
-        if wrapped.len() < 12 {
+    /// Decrypts what [`Key::seal`] produced with the same context.
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        if sealed.len() < 12 {
             return Err(CryptoError::Decrypt);
         }
-        let pt = self
-            .cipher()
+        self.cipher()
             .decrypt(
-                Nonce::from_slice(&wrapped[..12]),
+                Nonce::from_slice(&sealed[..12]),
                 Payload {
-                    msg: &wrapped[12..],
+                    msg: &sealed[12..],
                     aad: context,
                 },
             )
-            .map_err(|_| CryptoError::Decrypt)?;
-        Key::from_bytes(&pt)
+            .map_err(|_| CryptoError::Decrypt)
+    }
+
+    /// Wraps (encrypts) another key under this one.
+    pub fn wrap(&self, key: &Key, context: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.seal(&key.0, context)
+    }
+
+    pub fn unwrap_key(&self, wrapped: &[u8], context: &[u8]) -> Result<Key, CryptoError> {
+        Key::from_bytes(&self.open(wrapped, context)?)
     }
 }
 

@@ -117,6 +117,15 @@ impl RecorderSet {
                 username,
                 password,
             } => {
+                // Stored sealed with the master key; opened only here, in memory.
+                let password = match password.as_deref().map(|p| self.ctx.keys.open_secret(p)) {
+                    Some(Ok(p)) => Some(p),
+                    Some(Err(e)) => {
+                        tracing::error!(camera = %camera.id, "{e}");
+                        None
+                    }
+                    None => None,
+                };
                 let mut v = vec![(
                     StreamKind::Main,
                     RtspOpener::new(main_url, username.as_deref(), password.as_deref())

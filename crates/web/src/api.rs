@@ -206,6 +206,21 @@ pub struct CameraBody {
     pub record_audio: bool,
 }
 
+/// Seals the camera's password with the master key before it is stored (a password
+/// kept from an earlier save is already sealed and stays as it is).
+pub fn seal_credentials(
+    keys: &mimamori_catalog::keys::KeyRing,
+    mut cam: NewCamera,
+) -> AppResult<NewCamera> {
+    if let CameraSource::Rtsp {
+        password: Some(p), ..
+    } = &mut cam.source
+    {
+        *p = keys.seal_secret(p)?;
+    }
+    Ok(cam)
+}
+
 /// Validates camera input from a form or JSON. `keep_password` is used when the
 /// password field is left empty on an edit.
 pub fn validate_camera(b: CameraBody, keep_password: Option<String>) -> AppResult<NewCamera> {
@@ -287,7 +302,7 @@ pub async fn camera_add(
     let Some(Json(body)) = body else {
         return Err(AppError::bad_input("expected JSON {\"name\", \"url\", …}"));
     };
-    let cam = validate_camera(body, None)?;
+    let cam = seal_credentials(&state.keys, validate_camera(body, None)?)?;
     let id = state.catalog.camera_insert(&cam, state.clock.now()).await?;
     audit::record(
         &state,

@@ -363,7 +363,7 @@ pub async fn camera_add_submit(
         }
     };
     let result = async {
-        let cam = validate_camera(f.into_body(), None)?;
+        let cam = crate::api::seal_credentials(&state.keys, validate_camera(f.into_body(), None)?)?;
         let id = state.catalog.camera_insert(&cam, state.clock.now()).await?;
         crate::audit::record(
             &state,
@@ -469,7 +469,7 @@ pub async fn camera_settings_submit(
                 return Err(AppError::bad_input("the test pattern has no settings"));
             }
         };
-        let cam = validate_camera(f.into_body(), keep)?;
+        let cam = crate::api::seal_credentials(&state.keys, validate_camera(f.into_body(), keep)?)?;
         state.catalog.camera_update(CameraId(id), &cam).await?;
         crate::audit::record(
             &state,

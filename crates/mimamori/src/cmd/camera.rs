@@ -87,7 +87,14 @@ async fn add(a: AddArgs) -> anyhow::Result<ExitCode> {
             password,
             record_audio: a.record_audio,
         };
-        mimamori_web::api::validate_camera(body, None)
+        let cam = mimamori_web::api::validate_camera(body, None)
+            .map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?;
+        // The password is stored sealed with the master key.
+        let config = crate::config::Config::load(&a.data)?;
+        let (master, signing) = config.key_paths(&a.data);
+        let keys = crate::datadir::load_keys(&master, &signing)?;
+        let ring = mimamori_catalog::keys::KeyRing::new(dir.catalog.clone(), keys.master);
+        mimamori_web::api::seal_credentials(&ring, cam)
             .map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?
     };
     let id = dir.catalog.camera_insert(&cam, SystemClock.now()).await?;

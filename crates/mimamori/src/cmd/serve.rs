@@ -55,6 +55,7 @@ pub async fn serve(
         dir.catalog.clone(),
         keys.master,
     ));
+    seal_stored_credentials(&dir.catalog, &keyring).await?;
     let hub = StatusHub::new();
     let cameras = dir.catalog.cameras().await?;
     let recorders = start_recorders(
@@ -195,6 +196,34 @@ pub async fn serve(
     drop(lock);
     result.context("web server failed")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Camera passwords stored before credentials were sealed get sealed now.
+async fn seal_stored_credentials(
+    catalog: &mimamori_catalog::Catalog,
+    keys: &mimamori_catalog::keys::KeyRing,
+) -> anyhow::Result<()> {
+    use mimamori_catalog::{CameraSource, NewCamera};
+    for cam in catalog.cameras().await? {
+        if let CameraSource::Rtsp {
+            password: Some(p), ..
+        } = &cam.source
+            && !mimamori_catalog::keys::is_sealed(p)
+        {
+            let sealed = mimamori_web::api::seal_credentials(
+                keys,
+                NewCamera {
+                    name: cam.name.clone(),
+                    source: cam.source.clone(),
+                    record_audio: cam.record_audio,
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            catalog.camera_update(cam.id, &sealed).await?;
+            tracing::info!(camera = %cam.name, "camera password sealed with the master key");
+        }
+    }
+    Ok(())
 }
 
 fn clock_now() -> mimamori_base::Timestamp {

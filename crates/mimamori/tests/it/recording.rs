@@ -124,7 +124,7 @@ async fn wrong_password_is_reported_and_does_not_hammer_the_camera() {
         user: Some(("admin".into(), "s3cret-pw".into())),
         ..Default::default()
     });
-    let app = spawn_app("auth").await;
+    let mut app = spawn_app("auth").await;
     let bad = app
         .add_camera("wrong", &cam.url(1), Some(("admin", "not-it")))
         .await;
@@ -157,6 +157,45 @@ async fn wrong_password_is_reported_and_does_not_hammer_the_camera() {
         .recordings(bad, &rfc3339_offset(-60), &rfc3339_offset(1))
         .await;
     assert!(gaps(&v).iter().any(|g| g["reason"] == "auth_failed"), "{v}");
+    // Nor is it readable in the catalog: it is sealed with the master key (and the
+    // recorder above opened it to log in).
+    let d = app.data.to_str().unwrap().to_string();
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{d}/catalog.db"))
+        .await
+        .unwrap();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT password FROM camera")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    for p in &stored {
+        assert!(p.starts_with("sealed:v1:") && !p.contains("s3cret"), "{p}");
+    }
+    for file in ["catalog.db", "catalog.db-wal"] {
+        let bytes = std::fs::read(app.data.join(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(9).any(|w| w == b"s3cret-pw"),
+            "no plaintext password in {file}"
+        );
+    }
+    // A catalog from before sealing (plain text) is sealed at the next start, and the
+    // camera still logs in.
+    app.terminate();
+    sqlx::query("UPDATE camera SET password = 's3cret-pw' WHERE name = 'right'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    app.start().await;
+    app.wait_status(good, "recording", 20).await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{d}/catalog.db"))
+        .await
+        .unwrap();
+    let stored: String = sqlx::query_scalar("SELECT password FROM camera WHERE name = 'right'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("sealed:v1:"), "{stored}");
 }
 
 // REQ-MNT-1: recording gaps are recorded with their reason.
