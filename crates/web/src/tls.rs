@@ -1,4 +1,4 @@
-//! Serving HTTPS directly (REQ-LOC-1, REQ-STO-3): a configured certificate and key,
+//! Serving HTTPS directly (REQ-LOC-1; also encrypts footage in transit): a configured certificate and key,
 //! and optionally a CA whose client certificates identify registered terminals.
 //! The SHA-256 fingerprint of the certificate a client presents is put in each
 //! request's extensions ([`ClientCertificate`]) for the terminal rules to match.

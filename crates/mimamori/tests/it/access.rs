@@ -428,12 +428,45 @@ async fn a_contractor_sees_camera_health_but_no_video() {
     assert_eq!(p.get("/audit").await.status(), 403);
     let log = app.get_json("/api/audit?user=hoshu&action=refused").await;
     assert!(log["entries"].as_array().unwrap().len() >= 4, "{log}");
-    // REQ-ROL-7: the company of an outsourced person shows with each of their actions.
     assert!(
         log["entries"][0]["role"]
             .as_str()
             .unwrap()
             .contains("保守業者 (#2) · 見守り保守株式会社"),
+        "{log}"
+    );
+    // REQ-ROL-7: an outsourced operator (委託) is an account of their company; the manager
+    // reviews their viewings, each entry naming the company.
+    add_person(
+        &app,
+        "itaku",
+        "operator",
+        json!({"organization": "委託警備株式会社"}),
+    )
+    .await;
+    let op = Person::login(&app, "itaku", PASSWORD, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        op.get(&format!("/api/cameras/{id}/video.mp4?{q}"))
+            .await
+            .status(),
+        200
+    );
+    let log = app.get_json("/api/audit?user=itaku&action=playback").await;
+    let entry = &log["entries"][0];
+    assert!(
+        entry["role"]
+            .as_str()
+            .unwrap()
+            .contains("取扱担当者 (#3) · 委託警備株式会社"),
+        "{log}"
+    );
+    assert!(
+        entry["purpose"]
+            .as_str()
+            .unwrap()
+            .starts_with("crime-prevention"),
         "{log}"
     );
 }
@@ -944,7 +977,7 @@ async fn post_form(app: &App, path: &str, fields: &[(&str, &str)]) -> (u16, Stri
     (status, location, r.text().await.unwrap())
 }
 
-// The manager's pages, as a person uses them: designate on /people, record a pledge and
+// REQ-ROL-6, REQ-ROL-5: the manager's pages, as a person uses them: designate on /people, record a pledge and
 // a training, end a designation; issue and revoke an instruction on /instructions; enroll
 // a second factor on /account.
 #[tokio::test(flavor = "multi_thread")]
@@ -1094,11 +1127,10 @@ async fn the_manager_works_through_the_people_instruction_and_account_pages() {
         303,
         "logged out: no designation"
     );
-    assert!(
-        app.page(&format!("/people/{person_id}"))
-            .await
-            .contains("人事異動")
-    );
+    // REQ-ROL-6: the pledge and the training stay on record after the role ends.
+    let page = app.page(&format!("/people/{person_id}")).await;
+    assert!(page.contains("人事異動"));
+    assert!(page.contains("守秘義務の誓約書") && page.contains("個人情報保護研修"));
 
     // The manager enrolls a second factor on /account: a wrong code is refused, the right one kept.
     let (s, _, body) = post_form(&app, "/account/totp", &[]).await;
