@@ -63,6 +63,22 @@ pub fn base32(bytes: &[u8]) -> String {
     out
 }
 
+/// Decodes RFC 4648 base32 (no padding, any case); `None` for anything else.
+pub fn base32_decode(s: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut buf, mut bits, mut out) = (0u32, 0u32, Vec::new());
+    for c in s.trim().bytes() {
+        let v = ALPHABET.iter().position(|a| *a == c.to_ascii_uppercase())? as u32;
+        buf = (buf << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
 /// The `otpauth://` URI authenticator apps accept.
 pub fn otpauth_uri(issuer: &str, account: &str, secret: &[u8]) -> String {
     let enc = |s: &str| {
@@ -114,5 +130,9 @@ mod tests {
     fn base32_known_values() {
         assert_eq!(base32(b"foobar"), "MZXW6YTBOI");
         assert_eq!(base32(b"f"), "MY");
+        let s = new_secret();
+        assert_eq!(base32_decode(&base32(&s)).unwrap(), s);
+        assert_eq!(base32_decode("mzxw6ytboi").unwrap(), b"foobar");
+        assert!(base32_decode("not base32!").is_none());
     }
 }

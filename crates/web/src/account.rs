@@ -297,10 +297,9 @@ fn totp_confirm_page(
     secret_b32: &str,
     error: Option<&str>,
 ) -> Response {
-    let uri = format!(
-        "otpauth://totp/mimamori:{}?secret={secret_b32}&issuer=mimamori&algorithm=SHA1&digits=6&period=30",
-        url::form_urlencoded::byte_serialize(user.user.username.as_bytes()).collect::<String>()
-    );
+    let uri = mimamori_crypto::totp::base32_decode(secret_b32)
+        .map(|s| mimamori_crypto::totp::otpauth_uri("mimamori", &user.user.username, &s))
+        .unwrap_or_default();
     let body = format!(
         r#"<h1>{h}</h1>{err}<section class="card narrow"><p>{hint}</p>
 <p><code id="totp-secret">{secret}</code></p><p class="muted"><code>{uri}</code></p>
@@ -320,21 +319,6 @@ fn totp_confirm_page(
     page(lang, t(lang, "acct.totp"), Some(user), &body).into_response()
 }
 
-fn base32_decode(s: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut buf, mut bits, mut out) = (0u32, 0u32, Vec::new());
-    for c in s.trim().bytes() {
-        let v = ALPHABET.iter().position(|a| *a == c.to_ascii_uppercase())? as u32;
-        buf = (buf << 5) | v;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-        }
-    }
-    (out.len() >= 10).then_some(out)
-}
-
 #[derive(Debug, Deserialize)]
 pub struct TotpConfirm {
     pub secret: String,
@@ -350,7 +334,8 @@ pub async fn totp_confirm_submit(
     Form(f): Form<TotpConfirm>,
 ) -> AppResult<Response> {
     let lang = lang_of(&headers);
-    let Some(secret) = base32_decode(&f.secret) else {
+    let Some(secret) = mimamori_crypto::totp::base32_decode(&f.secret).filter(|s| s.len() >= 10)
+    else {
         return Err(AppError::bad_input("secret: not a base32 secret"));
     };
     let now = state.clock.now().0.div_euclid(1_000_000);

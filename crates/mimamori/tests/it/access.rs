@@ -933,22 +933,8 @@ async fn totp_is_asked_when_enrolled_and_required_where_the_policy_says() {
 }
 
 fn totp_now(secret_b32: &str) -> String {
-    // Decode base32 and compute the RFC 6238 code, as an authenticator app does.
-    let mut bits = 0u32;
-    let mut buf = 0u32;
-    let mut key = Vec::new();
-    for c in secret_b32.bytes() {
-        let v = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-            .iter()
-            .position(|a| *a == c)
-            .unwrap() as u32;
-        buf = (buf << 5) | v;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            key.push((buf >> bits) as u8);
-        }
-    }
+    // As an authenticator app does: the current 30-second step's code.
+    let key = mimamori_crypto::totp::base32_decode(secret_b32).unwrap();
     #[allow(clippy::disallowed_methods)]
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
