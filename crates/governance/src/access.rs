@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use mimamori_base::{CameraId, Timestamp, UserId};
-use mimamori_catalog::people::{Designation, Instruction, NewDesignation};
+use mimamori_catalog::people::{Designation, Instruction, NewDesignation, NewPerson};
 use mimamori_catalog::{Catalog, CatalogError, User};
 use mimamori_policy::{Permission, Policy, RoleKind, Terminal};
 
@@ -203,7 +203,8 @@ pub struct DesignationRequest {
 /// designee is the installer's staff and has an end date (Kitakyushu 第3条2).
 pub fn check_designation(
     policy: &Policy,
-    person: &User,
+    username: &str,
+    organization: &str,
     req: &DesignationRequest,
 ) -> Result<(), Refusal> {
     let Some(rule) = policy.role(req.role) else {
@@ -226,14 +227,42 @@ pub fn check_designation(
                 rule.title, rule.basis
             )));
         }
-        if !person.organization.is_empty() {
+        if !organization.is_empty() {
             return Err(Refusal::Designation(format!(
-                "{} is limited to the installer's own staff ({}); {} belongs to {}",
-                rule.title, rule.basis, person.username, person.organization
+                "{} is limited to the installer's own staff ({}); {username} belongs to {organization}",
+                rule.title, rule.basis
             )));
         }
     }
     Ok(())
+}
+
+/// Creates a person with their first designation, after [`check_designation`].
+pub async fn create_person(
+    catalog: &Catalog,
+    policy: &Policy,
+    person: &NewPerson<'_>,
+    req: &DesignationRequest,
+    by: Option<UserId>,
+    now: Timestamp,
+) -> Result<Result<UserId, Refusal>, CatalogError> {
+    if let Err(r) = check_designation(policy, person.username, person.organization, req) {
+        return Ok(Err(r));
+    }
+    let id = catalog
+        .person_create(
+            person,
+            &NewDesignation {
+                role: req.role.as_str(),
+                valid_from: req.valid_from,
+                valid_until: req.valid_until,
+                designated_by: by,
+                basis: &req.basis,
+            },
+            now,
+        )
+        .await?;
+    Ok(Ok(id))
 }
 
 /// Designates `person` (after [`check_designation`]). An open designation of the
@@ -246,7 +275,7 @@ pub async fn designate(
     req: &DesignationRequest,
     now: Timestamp,
 ) -> Result<Result<i64, Refusal>, CatalogError> {
-    if let Err(r) = check_designation(policy, person, req) {
+    if let Err(r) = check_designation(policy, &person.username, &person.organization, req) {
         return Ok(Err(r));
     }
     for d in catalog.designations_of(person.id).await? {

@@ -675,12 +675,52 @@ mod access {
             valid_until: until.map(|d| t0().add_micros(d * DAY)),
             basis: String::new(),
         };
-        assert!(crate::access::check_designation(&kk, &staff, &temp(None)).is_err());
-        assert!(crate::access::check_designation(&kk, &vendor, &temp(Some(2))).is_err());
-        assert!(crate::access::check_designation(&kk, &staff, &temp(Some(2))).is_ok());
-        assert!(crate::access::check_designation(&kk, &staff, &temp(Some(0))).is_err());
+        assert!(
+            crate::access::check_designation(
+                &kk,
+                &staff.username,
+                &staff.organization,
+                &temp(None)
+            )
+            .is_err()
+        );
+        assert!(
+            crate::access::check_designation(
+                &kk,
+                &vendor.username,
+                &vendor.organization,
+                &temp(Some(2))
+            )
+            .is_err()
+        );
+        assert!(
+            crate::access::check_designation(
+                &kk,
+                &staff.username,
+                &staff.organization,
+                &temp(Some(2))
+            )
+            .is_ok()
+        );
+        assert!(
+            crate::access::check_designation(
+                &kk,
+                &staff.username,
+                &staff.organization,
+                &temp(Some(0))
+            )
+            .is_err()
+        );
         let tottori = Policy::preset("tottori-city-hall").unwrap();
-        assert!(crate::access::check_designation(&tottori, &staff, &temp(Some(2))).is_err());
+        assert!(
+            crate::access::check_designation(
+                &tottori,
+                &staff.username,
+                &staff.organization,
+                &temp(Some(2))
+            )
+            .is_err()
+        );
     }
 
     // REQ-ROL-4: under instructions, only the cameras, footage and period instructed.

@@ -8,7 +8,6 @@ use axum::extract::{Extension, Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use mimamori_base::ErrorCode;
-use mimamori_base::time::jst;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -106,12 +105,7 @@ async fn account_body(
     msg: Option<(&str, bool)>,
 ) -> AppResult<String> {
     let sessions = state.catalog.sessions_of(user.user.id).await?;
-    let when = |t: mimamori_base::Timestamp| {
-        t.to_datetime()
-            .with_timezone(&jst())
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
-    };
+    let when = crate::html::jst_minute;
     let mut rows = String::new();
     for (hash, created, seen, expires) in &sessions {
         let this = hash.as_slice() == user.token_hash();

@@ -98,29 +98,41 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let camera = camera_in_path(req.uri().path());
     let path = req.uri().path().to_string();
     let lang = crate::i18n::Lang::from_cookie(crate::auth::cookie(req.headers(), "lang"));
-    // Camera operations: the instruction, where the role acts under one.
-    let refusal = match rules::authorize(&state.policy, user.role, permission, &origin) {
-        Err(r) => Some(r),
-        Ok(_) if permission.is_camera_operation() => match rules::instruction_for(
-            &state.catalog,
-            &state.policy,
-            &actor(&user),
-            permission,
-            camera,
-            None,
-            state.clock.now(),
-        )
-        .await
-        {
-            Ok(r) => r.err(),
-            Err(e) => return AppError::from(e).into_response(),
-        },
-        Ok(_) => None,
+    let refusal = match refusal_for(&state, &user, &origin, permission, camera, None).await {
+        Ok(r) => r,
+        Err(e) => return AppError::from(e).into_response(),
     };
     match refusal {
         None => next.run(req).await,
         Some(r) => refuse(&state, &user, &origin, camera, &r, &path, lang).await,
     }
+}
+
+/// The policy's answer to one use of a permission: the role may use it from this
+/// origin (terminal), and, for camera operations of a role that acts under
+/// instructions, an open instruction covers the camera (and range).
+async fn refusal_for(
+    state: &AppState,
+    user: &CurrentUser,
+    origin: &Origin,
+    permission: Permission,
+    camera: Option<CameraId>,
+    range: Option<(Timestamp, Timestamp)>,
+) -> Result<Option<Refusal>, mimamori_catalog::CatalogError> {
+    if let Err(r) = rules::authorize(&state.policy, user.role, permission, origin) {
+        return Ok(Some(r));
+    }
+    let instructed = rules::instruction_for(
+        &state.catalog,
+        &state.policy,
+        &actor(user),
+        permission,
+        camera,
+        range,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(instructed.err())
 }
 
 /// The camera id of `/cameras/{id}…` and `/api/cameras/{id}…` paths.
@@ -208,20 +220,7 @@ pub async fn camera_operation(
     range: Option<(Timestamp, Timestamp)>,
     path: &str,
 ) -> AppResult<Result<(), Response>> {
-    let refusal = match rules::authorize(&state.policy, user.role, permission, origin) {
-        Err(r) => Some(r),
-        Ok(_) => rules::instruction_for(
-            &state.catalog,
-            &state.policy,
-            &actor(user),
-            permission,
-            Some(camera),
-            range,
-            state.clock.now(),
-        )
-        .await?
-        .err(),
-    };
+    let refusal = refusal_for(state, user, origin, permission, Some(camera), range).await?;
     match refusal {
         None => Ok(Ok(())),
         Some(r) => Ok(Err(refuse(

@@ -5,6 +5,14 @@ use axum::response::Html;
 use crate::auth::CurrentUser;
 use crate::i18n::{Lang, t};
 
+/// A time as people read it on pages: Japan time to the minute (`2026-11-23 09:00`).
+pub fn jst_minute(t: mimamori_base::Timestamp) -> String {
+    t.to_datetime()
+        .with_timezone(&mimamori_base::time::jst())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
 /// Escapes text for HTML content and attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use mimamori_base::time::jst;
 use mimamori_base::{CameraId, ErrorCode, Timestamp, UserId};
-use mimamori_catalog::people::{Instruction, NewDesignation, NewPerson};
+use mimamori_catalog::people::{Instruction, NewPerson};
 use mimamori_governance::access::{self as rules, DesignationRequest};
 use mimamori_policy::RoleKind;
 use serde::Deserialize;
@@ -20,12 +20,12 @@ use crate::api::simple;
 use crate::audit::{ClientAddr, record};
 use crate::auth::{CurrentUser, hash_password};
 use crate::error::{AppError, AppResult};
-use crate::html::{esc, page};
+use crate::html::{esc, jst_minute, page};
 use crate::i18n::{Lang, t};
 use crate::pages::{error_page, lang_of};
 
 /// A date (`YYYY-MM-DD`, Japan time) or a time. A date as an end means "through that day".
-fn parse_day_or_time(name: &str, v: &str, end: bool) -> AppResult<Timestamp> {
+pub fn parse_day_or_time(name: &str, v: &str, end: bool) -> AppResult<Timestamp> {
     if let Ok(day) = chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d") {
         let start = crate::playback::parse_time(name, &format!("{day}T00:00:00+09:00"))?;
         return Ok(if end {
@@ -39,13 +39,6 @@ fn parse_day_or_time(name: &str, v: &str, end: bool) -> AppResult<Timestamp> {
 
 fn optional(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn local(t: Timestamp) -> String {
-    t.to_datetime()
-        .with_timezone(&jst())
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
 }
 
 fn role_of(v: &str) -> AppResult<RoleKind> {
@@ -144,9 +137,9 @@ fn describe(state: &AppState, req: &DesignationRequest) -> String {
     format!(
         "{} from {}{}; basis: {}",
         state.policy.role_title(req.role),
-        local(req.valid_from),
+        jst_minute(req.valid_from),
         req.valid_until
-            .map(|u| format!(" until {}", local(u)))
+            .map(|u| format!(" until {}", jst_minute(u)))
             .unwrap_or_default(),
         req.basis
     )
@@ -181,41 +174,28 @@ pub async fn create_person(
     } else {
         b.display_name.trim()
     };
-    let probe = mimamori_catalog::User {
-        id: UserId(0),
-        username: username.to_string(),
-        display_name: display.to_string(),
-        password_hash: String::new(),
-        organization: b.organization.trim().to_string(),
-        totp_secret: None,
-        created_at: state.clock.now(),
-    };
-    rules::check_designation(&state.policy, &probe, &req).map_err(refused)?;
+    let organization = b.organization.trim();
     let pw = b.password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
         .await
         .map_err(|e| AppError::new(ErrorCode::CatalogIo, e.to_string()))?
         .map_err(|e| AppError::new(ErrorCode::CatalogIo, e))?;
-    let now = state.clock.now();
-    let id = state
-        .catalog
-        .person_create(
-            &NewPerson {
-                username,
-                display_name: display,
-                password_hash: &hash,
-                organization: b.organization.trim(),
-            },
-            &NewDesignation {
-                role: req.role.as_str(),
-                valid_from: req.valid_from,
-                valid_until: req.valid_until,
-                designated_by: Some(by.user.id),
-                basis: &req.basis,
-            },
-            now,
-        )
-        .await?;
+    let person = NewPerson {
+        username,
+        display_name: display,
+        password_hash: &hash,
+        organization,
+    };
+    let id = rules::create_person(
+        &state.catalog,
+        &state.policy,
+        &person,
+        &req,
+        Some(by.user.id),
+        state.clock.now(),
+    )
+    .await?
+    .map_err(refused)?;
     record(
         state,
         Some(by),
@@ -226,10 +206,10 @@ pub async fn create_person(
             None,
             format!(
                 "{username} ({display}{}) created: {}",
-                if probe.organization.is_empty() {
+                if organization.is_empty() {
                     String::new()
                 } else {
-                    format!(", {}", probe.organization)
+                    format!(", {organization}")
                 },
                 describe(state, &req)
             ),
@@ -449,9 +429,9 @@ pub async fn issue_instruction(
                 person.username,
                 cameras.iter().map(|c| c.0).collect::<Vec<_>>(),
                 range
-                    .map(|(a, b)| format!(", footage {} – {}", local(a), local(b)))
+                    .map(|(a, b)| format!(", footage {} – {}", jst_minute(a), jst_minute(b)))
                     .unwrap_or_default(),
-                local(until),
+                jst_minute(until),
                 b.content.trim()
             ),
         ),
@@ -686,7 +666,12 @@ pub async fn people_page(
                     .unwrap_or_else(|| d.role.clone());
                 match d.end() {
                     Some(e) => {
-                        format!("{} ({} {})", esc(&title), t(lang, "people.until"), local(e))
+                        format!(
+                            "{} ({} {})",
+                            esc(&title),
+                            t(lang, "people.until"),
+                            jst_minute(e)
+                        )
                     }
                     None => esc(&title),
                 }
@@ -810,8 +795,8 @@ async fn person_body(
             d.id,
             d.id,
             esc(&title),
-            local(d.valid_from),
-            d.end().map(local).unwrap_or_else(|| "—".into()),
+            jst_minute(d.valid_from),
+            d.end().map(jst_minute).unwrap_or_else(|| "—".into()),
             esc(&d.basis),
             action
         ));
@@ -961,8 +946,8 @@ pub async fn instructions_page(
                 .map(|c| cams.iter().find(|x| x.id == *c).map(|x| x.name.clone()).unwrap_or_else(|| c.to_string()))
                 .collect::<Vec<_>>()
                 .join("、")),
-            i.range.map(|(a, b)| format!("{} – {}", local(a), local(b))).unwrap_or_else(|| "—".into()),
-            local(i.valid_until),
+            i.range.map(|(a, b)| format!("{} – {}", jst_minute(a), jst_minute(b))).unwrap_or_else(|| "—".into()),
+            jst_minute(i.valid_until),
             esc(&i.content),
             action
         ));

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::auth::{self, CurrentUser};
 use crate::error::{AppError, AppResult};
-use crate::html::{esc, page};
+use crate::html::{esc, jst_minute, page};
 use crate::i18n::{Lang, t};
 use crate::playback::parse_time;
 
@@ -25,13 +25,6 @@ const DAY_US: i64 = 86_400_000_000;
 
 fn rfc(t: Timestamp) -> String {
     t.to_rfc3339(jst())
-}
-
-fn local(t: Timestamp) -> String {
-    t.to_datetime()
-        .with_timezone(&jst())
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
 }
 
 /// The retention picture of one camera.
@@ -338,7 +331,7 @@ async fn retention_body(
         let ts = |k: &str| {
             v[k].as_str()
                 .and_then(Timestamp::parse_rfc3339)
-                .map(local)
+                .map(jst_minute)
                 .unwrap_or_else(|| "—".into())
         };
         let cap = v["capacity_days"]
@@ -409,9 +402,9 @@ async fn retention_body(
             h.id,
             h.id,
             esc(&names.join("、")),
-            local(h.from),
-            local(h.to),
-            local(h.until),
+            jst_minute(h.from),
+            jst_minute(h.to),
+            jst_minute(h.until),
             esc(&h.reason),
             h.medium.as_deref().map(|m| format!(" [{}: {}]", t(lang, "ret.medium_short"), esc(m))).unwrap_or_default(),
             actions
@@ -463,10 +456,10 @@ async fn retention_body(
             .unwrap_or_else(|| e.camera_id.to_string());
         out.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{} – {}</td><td>{} / {} MB / keys {}</td><td>{}</td></tr>",
-            local(e.erased_at),
+            jst_minute(e.erased_at),
             esc(&name),
-            local(e.from),
-            local(e.to),
+            jst_minute(e.from),
+            jst_minute(e.to),
             e.segments,
             e.bytes / 1_000_000,
             e.keys_destroyed,
@@ -478,7 +471,7 @@ async fn retention_body(
         Some((at, segs, problems, summary)) => format!(
             r#"<p id="last-verify" data-problems="{problems}">{}: {} — {segs} {} / {problems} {}</p><pre>{}</pre>"#,
             t(lang, "ret.verify"),
-            local(at),
+            jst_minute(at),
             t(lang, "ret.segments"),
             t(lang, "ret.problems"),
             esc(&summary)

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mimamori_base::{Clock, SystemClock, Timestamp};
-use mimamori_catalog::people::{NewDesignation, NewPerson};
-use mimamori_governance::access::{DesignationRequest, check_designation};
+use mimamori_base::{Clock, SystemClock};
+use mimamori_catalog::people::NewPerson;
+use mimamori_governance::access::{DesignationRequest, create_person};
 use mimamori_policy::RoleKind;
 
 use crate::datadir::{DataDir, read_secret};
@@ -71,14 +71,6 @@ pub struct ListArgs {
     pub data: PathBuf,
 }
 
-fn end_of_day(v: &str) -> anyhow::Result<Timestamp> {
-    let day = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .map_err(|_| anyhow::anyhow!("--until: YYYY-MM-DD"))?;
-    Timestamp::parse_rfc3339(&format!("{day}T00:00:00+09:00"))
-        .map(|t| t.add_micros(86_400_000_000))
-        .ok_or_else(|| anyhow::anyhow!("--until: invalid date"))
-}
-
 pub async fn run(c: Command) -> anyhow::Result<ExitCode> {
     match c {
         Command::Add(a) => {
@@ -95,43 +87,34 @@ pub async fn run(c: Command) -> anyhow::Result<ExitCode> {
             let req = DesignationRequest {
                 role,
                 valid_from: now,
-                valid_until: a.until.as_deref().map(end_of_day).transpose()?,
+                valid_until: a
+                    .until
+                    .as_deref()
+                    .map(|v| mimamori_web::people::parse_day_or_time("--until", v, true))
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("{}", e.message))?,
                 basis: policy
                     .role(role)
                     .map(|r| r.basis.clone())
                     .unwrap_or_default(),
             };
-            let probe = mimamori_catalog::User {
-                id: mimamori_base::UserId(0),
-                username: a.username.clone(),
-                display_name: display.clone(),
-                password_hash: String::new(),
-                organization: a.organization.clone(),
-                totp_secret: None,
-                created_at: now,
-            };
-            check_designation(&policy, &probe, &req).map_err(|e| anyhow::anyhow!("{e}"))?;
             let hash =
                 mimamori_web::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
-            let id = dir
-                .catalog
-                .person_create(
-                    &NewPerson {
-                        username: &a.username,
-                        display_name: &display,
-                        password_hash: &hash,
-                        organization: &a.organization,
-                    },
-                    &NewDesignation {
-                        role: role.as_str(),
-                        valid_from: req.valid_from,
-                        valid_until: req.valid_until,
-                        designated_by: None,
-                        basis: &req.basis,
-                    },
-                    now,
-                )
-                .await?;
+            let id = create_person(
+                &dir.catalog,
+                &policy,
+                &NewPerson {
+                    username: &a.username,
+                    display_name: &display,
+                    password_hash: &hash,
+                    organization: &a.organization,
+                },
+                &req,
+                None,
+                now,
+            )
+            .await?
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             dir.catalog
                 .record_event(
                     None,

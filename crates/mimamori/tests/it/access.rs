@@ -76,6 +76,18 @@ impl Person {
     }
 }
 
+/// One person as `GET /api/people` shows them, found by a field (`id`, `username`).
+pub async fn person_json(app: &App, field: &str, value: Value) -> Value {
+    let people = app.get_json("/api/people").await;
+    people["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x[field] == value)
+        .unwrap_or_else(|| panic!("no person with {field} = {value}: {people}"))
+        .clone()
+}
+
 /// Creates a person through the API as the app's manager; returns their id.
 pub async fn add_person(app: &App, username: &str, role: &str, extra: Value) -> i64 {
     let mut body = json!({
@@ -283,14 +295,7 @@ async fn temporary_designees_expire_and_designation_history_is_kept() {
         .await
         .unwrap();
     assert_eq!(p.get("/api/cameras").await.status(), 200);
-    let people = app.get_json("/api/people").await;
-    let me = people["people"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["id"] == id)
-        .unwrap()
-        .clone();
+    let me = person_json(&app, "id", json!(id)).await;
     let designation = me["designations"][0]["id"].as_i64().unwrap();
     // Re-designated as an operator (取扱責任者): the temporary designation ends, history keeps both.
     let r = app
@@ -311,14 +316,7 @@ async fn temporary_designees_expire_and_designation_history_is_kept() {
         404,
         "an ended designation cannot be ended twice"
     );
-    let people = app.get_json("/api/people").await;
-    let me = people["people"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["id"] == id)
-        .unwrap()
-        .clone();
+    let me = person_json(&app, "id", json!(id)).await;
     assert_eq!(me["designations"].as_array().unwrap().len(), 2, "{me}");
     assert_eq!(me["role"], "operator");
     assert!(me["designations"][0]["ended_at"].is_string(), "{me}");
@@ -338,13 +336,9 @@ async fn temporary_designees_expire_and_designation_history_is_kept() {
         "ended designation, ended session"
     );
     // The manager cannot end the last manager's designation.
-    let people = app.get_json("/api/people").await;
-    let admin = &people["people"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["username"] == crate::app::ADMIN)
-        .unwrap()["designations"][0]["id"];
+    let admin =
+        person_json(&app, "username", json!(crate::app::ADMIN)).await["designations"][0]["id"]
+            .clone();
     let r = app
         .post_json(
             &format!("/api/designations/{admin}/end"),

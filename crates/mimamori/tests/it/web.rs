@@ -212,16 +212,7 @@ async fn live_view_streams_fragments_unless_the_policy_forbids_it() {
     let frag = first[2].as_binary().unwrap();
     assert_eq!(&frag[4..8], b"moof");
     // REQ-PUR-1: watching live states a purpose too.
-    let r = allowed
-        .client
-        .get(allowed.url(&format!("/api/cameras/{id}/live")))
-        .header("connection", "upgrade")
-        .header("upgrade", "websocket")
-        .header("sec-websocket-version", "13")
-        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
-        .send()
-        .await
-        .unwrap();
+    let r = ws_upgrade(&allowed, &format!("/api/cameras/{id}/live")).await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("purpose"));
     let log = allowed.get_json("/api/audit?action=live_view").await;
@@ -244,17 +235,21 @@ async fn live_view_streams_fragments_unless_the_policy_forbids_it() {
     let id = forbidden.add_camera("live", &cam.url(1), None).await;
     let html = forbidden.page(&format!("/cameras/{id}")).await;
     assert!(html.contains("id=\"live-forbidden\"") && !html.contains("id=\"live-start\""));
-    let r = forbidden
-        .client
-        .get(forbidden.url(&format!("/api/cameras/{id}/live")))
+    let r = ws_upgrade(&forbidden, &format!("/api/cameras/{id}/live")).await;
+    assert_eq!(r.status(), 403);
+}
+
+/// A WebSocket upgrade request on the app's session (the answer when it is refused).
+async fn ws_upgrade(app: &crate::app::App, path: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(path))
         .header("connection", "upgrade")
         .header("upgrade", "websocket")
         .header("sec-websocket-version", "13")
         .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
         .send()
         .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
+        .unwrap()
 }
 
 /// Reads the first `n` messages of the live WebSocket.
