@@ -198,4 +198,28 @@ impl Catalog {
             })
             .collect()
     }
+
+    /// Governance events, newest first: (at, actor, kind, detail).
+    pub async fn events(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<(Timestamp, Option<UserId>, String, String)>> {
+        let entries = self
+            .audit_entries(&crate::audit::AuditFilter {
+                limit: Some(limit),
+                ..Default::default()
+            })
+            .await?;
+        Ok(entries
+            .into_iter()
+            .map(|e| {
+                (
+                    e.record.at,
+                    e.record.user_id,
+                    e.record.action,
+                    e.record.detail,
+                )
+            })
+            .collect())
+    }
 }

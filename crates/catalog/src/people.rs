@@ -258,26 +258,6 @@ impl Catalog {
         rows.iter().map(designation_from_row).collect()
     }
 
-    /// Everyone with an account, by user name.
-    pub async fn users(&self) -> Result<Vec<crate::User>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM app_user ORDER BY username",
-            crate::USER_COLUMNS
-        )))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(crate::user_from_row).collect()
-    }
-
-    pub async fn user_set_totp(&self, user: UserId, secret: Option<&[u8]>) -> Result<()> {
-        sqlx::query("UPDATE app_user SET totp_secret = ? WHERE id = ?")
-            .bind(secret)
-            .bind(user.0)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     pub async fn pledge_insert(
         &self,
         user: UserId,

@@ -1,6 +1,7 @@
-//! Catalog side of retention: holds, governance events, the segments a sweep may
-//! consider, and erasure (rows, chain links and keys in one transaction). What is
-//! erased and when is decided by the retention sweeper, not here.
+//! Catalog side of retention: holds, the segments a sweep may consider, erasure
+//! (rows, chain links and keys in one transaction), chain heads and their
+//! signatures, verify runs. What is erased and when is decided by the retention
+//! sweeper, not here.
 
 use mimamori_base::{CameraId, Timestamp, UserId};
 use sqlx::Row;
@@ -38,6 +39,19 @@ impl Hold {
             && start < self.to
             && end > self.from
     }
+}
+
+/// A hold to record.
+#[derive(Clone, Debug)]
+pub struct NewHold<'a> {
+    pub cameras: &'a [CameraId],
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub until: Timestamp,
+    pub reason: &'a str,
+    pub medium: Option<&'a str>,
+    pub created_by: Option<UserId>,
+    pub created_at: Timestamp,
 }
 
 /// A segment as the sweeper sees it.
@@ -95,82 +109,23 @@ fn meta(r: &sqlx::sqlite::SqliteRow) -> Result<SegmentMeta> {
 }
 
 impl Catalog {
-    /// The one function that records governance events (hold created, changed,
-    /// released; footage erased): they go into the chained audit log.
-    pub async fn record_event(
-        &self,
-        actor: Option<UserId>,
-        kind: &str,
-        detail: &str,
-        now: Timestamp,
-    ) -> Result<()> {
-        let username = match actor {
-            Some(id) => self.user(id).await.map(|u| u.username).unwrap_or_default(),
-            None => "mimamori".to_string(),
-        };
-        self.audit_append(&crate::audit::AuditRecord {
-            at: now,
-            user_id: actor,
-            username,
-            action: kind.to_string(),
-            detail: detail.to_string(),
-            ..Default::default()
-        })
-        .await?;
-        Ok(())
-    }
-
-    /// Governance events, newest first: (at, actor, kind, detail).
-    pub async fn events(
-        &self,
-        limit: i64,
-    ) -> Result<Vec<(Timestamp, Option<UserId>, String, String)>> {
-        let entries = self
-            .audit_entries(&crate::audit::AuditFilter {
-                limit: Some(limit),
-                ..Default::default()
-            })
-            .await?;
-        Ok(entries
-            .into_iter()
-            .map(|e| {
-                (
-                    e.record.at,
-                    e.record.user_id,
-                    e.record.action,
-                    e.record.detail,
-                )
-            })
-            .collect())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    pub async fn hold_create(
-        &self,
-        cameras: &[CameraId],
-        from: Timestamp,
-        to: Timestamp,
-        until: Timestamp,
-        reason: &str,
-        medium: Option<&str>,
-        actor: Option<UserId>,
-        now: Timestamp,
-    ) -> Result<i64> {
+    /// Records a hold; returns its id.
+    pub async fn hold_create(&self, h: &NewHold<'_>) -> Result<i64> {
         let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO hold (from_us, to_us, until_us, reason, medium, created_by, created_at_us) \
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
-        .bind(from.0)
-        .bind(to.0)
-        .bind(until.0)
-        .bind(reason)
-        .bind(medium)
-        .bind(actor.map(|u| u.0))
-        .bind(now.0)
+        .bind(h.from.0)
+        .bind(h.to.0)
+        .bind(h.until.0)
+        .bind(h.reason)
+        .bind(h.medium)
+        .bind(h.created_by.map(|u| u.0))
+        .bind(h.created_at.0)
         .fetch_one(&mut *tx)
         .await?;
-        for c in cameras {
+        for c in h.cameras {
             sqlx::query("INSERT INTO hold_camera (hold_id, camera_id) VALUES (?, ?)")
                 .bind(id)
                 .bind(c.0)
@@ -178,35 +133,11 @@ impl Catalog {
                 .await?;
         }
         tx.commit().await?;
-        let cams: Vec<String> = cameras.iter().map(|c| c.to_string()).collect();
-        self.record_event(
-            actor,
-            "hold_created",
-            &format!(
-                "hold {id}: cameras [{}] from {} to {} until {}; reason: {reason}{}",
-                cams.join(","),
-                from.0,
-                to.0,
-                until.0,
-                medium
-                    .map(|m| format!("; kept on medium: {m}"))
-                    .unwrap_or_default()
-            ),
-            now,
-        )
-        .await?;
         Ok(id)
     }
 
     /// Changes a hold's end date and reason.
-    pub async fn hold_update(
-        &self,
-        id: i64,
-        until: Timestamp,
-        reason: &str,
-        actor: Option<UserId>,
-        now: Timestamp,
-    ) -> Result<()> {
+    pub async fn hold_update(&self, id: i64, until: Timestamp, reason: &str) -> Result<()> {
         let n = sqlx::query(
             "UPDATE hold SET until_us = ?, reason = ? WHERE id = ? AND released_at_us IS NULL",
         )
@@ -219,13 +150,7 @@ impl Catalog {
         if n == 0 {
             return Err(CatalogError::NotFound(format!("active hold {id}")));
         }
-        self.record_event(
-            actor,
-            "hold_changed",
-            &format!("hold {id}: until {}; reason: {reason}", until.0),
-            now,
-        )
-        .await
+        Ok(())
     }
 
     pub async fn hold_release(&self, id: i64, actor: Option<UserId>, now: Timestamp) -> Result<()> {
@@ -241,8 +166,7 @@ impl Catalog {
         if n == 0 {
             return Err(CatalogError::NotFound(format!("active hold {id}")));
         }
-        self.record_event(actor, "hold_released", &format!("hold {id}"), now)
-            .await
+        Ok(())
     }
 
     /// All holds, newest first.
@@ -655,23 +579,5 @@ impl Catalog {
             ))
         })
         .transpose()
-    }
-
-    /// Segments of a stream in chain order.
-    pub async fn stream_segments(
-        &self,
-        camera: CameraId,
-        stream: StreamKind,
-    ) -> Result<Vec<crate::Segment>> {
-        let sql = format!(
-            "SELECT {} FROM segment WHERE camera_id = ? AND stream = ? ORDER BY id",
-            crate::SEGMENT_COLUMNS
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(camera.0)
-            .bind(stream.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(crate::segment_from_row).collect()
     }
 }

@@ -1,25 +1,18 @@
-//! Access decisions: which designation a person holds at an instant, whether their
-//! role may use a permission, whether the request comes from a terminal the policy
-//! registers for it, whether an operator holds an open instruction, and the rules
-//! for designating people (temporary designees: staff only, with an end date).
-//! Handlers ask here; the catalog only stores the answers' inputs.
-
-use std::net::IpAddr;
+//! Access decisions, as pure rules over the policy and the catalog's records:
+//! which designation a person holds at an instant, whether their role may use a
+//! permission from where they are (terminals), whether an open instruction covers
+//! a camera operation, and what a designation must satisfy (temporary designees:
+//! staff only, with an end date). Operations ask here before they act.
 
 use mimamori_base::{CameraId, Timestamp, UserId};
-use mimamori_catalog::people::{Designation, Instruction, NewDesignation, NewPerson};
-use mimamori_catalog::{Catalog, CatalogError, User};
+use mimamori_catalog::people::{Designation, Instruction};
+use mimamori_catalog::{Catalog, CatalogError};
 use mimamori_policy::{Permission, Policy, RoleKind, Terminal};
 
-/// Where a request comes from.
-#[derive(Clone, Debug, Default)]
-pub struct Origin {
-    pub ip: Option<IpAddr>,
-    /// SHA-256 (hex) of the client certificate presented over TLS.
-    pub client_cert_sha256: Option<String>,
-}
+use crate::actor::{Origin, Person};
+use crate::error::Error;
 
-/// Why something was refused; the message is shown to the person and logged.
+/// Why the policy refuses; the message is shown to the person and logged.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum Refusal {
     #[error("live view is not allowed by this installation's policy ({basis})")]
@@ -42,8 +35,6 @@ pub enum Refusal {
     },
     #[error("no open instruction from the manager covers this camera and time ({basis})")]
     NoInstruction { basis: String },
-    #[error("{0}")]
-    Designation(String),
 }
 
 impl Refusal {
@@ -70,17 +61,8 @@ impl Refusal {
                     "このカメラ・期間についての管理責任者からの有効な指示がありません（{basis}）"
                 )
             }
-            Refusal::Designation(m) => m.clone(),
         }
     }
-}
-
-/// A person's role now, resolved from their designation.
-#[derive(Clone, Debug)]
-pub struct Actor {
-    pub user: User,
-    pub role: RoleKind,
-    pub designation: Designation,
 }
 
 /// The designation of `user` valid at `at` whose role this policy names.
@@ -93,12 +75,9 @@ pub async fn designation_at(
     let Some(d) = catalog.designation_at(user, at).await? else {
         let history = catalog.designations_of(user).await?;
         let why = match history.iter().filter_map(|d| d.end()).max() {
-            Some(end) if history.iter().all(|d| d.valid_from <= at) => format!(
-                "the designation ended at {}",
-                end.to_datetime()
-                    .with_timezone(&mimamori_base::time::jst())
-                    .format("%Y-%m-%d %H:%M")
-            ),
+            Some(end) if history.iter().all(|d| d.valid_from <= at) => {
+                format!("the designation ended at {}", end.jst_minute())
+            }
             _ => "not designated at this time".to_string(),
         };
         return Ok(Err(Refusal::NotDesignated(why)));
@@ -156,35 +135,36 @@ pub fn authorize<'p>(
         })
 }
 
-/// The instruction-gated part of a camera operation: when the actor's role acts only
-/// under instructions, an open instruction must cover the camera (and the footage
-/// range, for recorded images). An operation on no particular camera (adding one)
-/// cannot be covered by an instruction, which names its cameras. Returns the
-/// instruction relied on.
+/// Whether the person's role acts only under instructions (Osaka 第4条).
+pub fn acts_under_instruction(policy: &Policy, role: RoleKind) -> bool {
+    policy.role(role).is_some_and(|r| r.requires_instruction)
+}
+
+/// The instruction-gated part of a camera operation: when the person's role acts
+/// only under instructions, an open instruction must cover the camera (and the
+/// footage range, for recorded images). An operation on no particular camera
+/// (adding one) cannot be covered by an instruction, which names its cameras.
+/// Returns the instruction relied on.
 pub async fn instruction_for(
     catalog: &Catalog,
     policy: &Policy,
-    actor: &Actor,
+    person: &Person,
     permission: Permission,
     camera: Option<CameraId>,
     range: Option<(Timestamp, Timestamp)>,
     now: Timestamp,
 ) -> Result<Result<Option<Instruction>, Refusal>, CatalogError> {
-    let needs = policy
-        .role(actor.role)
-        .is_some_and(|r| r.requires_instruction)
-        && permission.is_camera_operation();
-    if !needs {
+    if !(acts_under_instruction(policy, person.role) && permission.is_camera_operation()) {
         return Ok(Ok(None));
     }
     let found = catalog
-        .instructions(Some(actor.user.id))
+        .instructions(Some(person.user.id))
         .await?
         .into_iter()
         .find(|i| camera.is_some_and(|c| i.covers(c, range, now)));
     Ok(found.map(Some).ok_or_else(|| Refusal::NoInstruction {
         basis: policy
-            .role(actor.role)
+            .role(person.role)
             .map(|r| r.basis.clone())
             .unwrap_or_default(),
     }))
@@ -201,14 +181,15 @@ pub struct DesignationRequest {
 
 /// Checks a designation against the policy: the role exists here; a temporary
 /// designee is the installer's staff and has an end date (Kitakyushu 第3条2).
+/// A breach is [`Error::Rule`].
 pub fn check_designation(
     policy: &Policy,
     username: &str,
     organization: &str,
     req: &DesignationRequest,
-) -> Result<(), Refusal> {
+) -> Result<(), Error> {
     let Some(rule) = policy.role(req.role) else {
-        return Err(Refusal::Designation(format!(
+        return Err(Error::rule(format!(
             "this regulation has no role {} to designate",
             req.role
         )));
@@ -216,123 +197,21 @@ pub fn check_designation(
     if let Some(until) = req.valid_until
         && until <= req.valid_from
     {
-        return Err(Refusal::Designation(
-            "the end date must be after the start".into(),
-        ));
+        return Err(Error::rule("the end date must be after the start"));
     }
     if req.role == RoleKind::Temporary {
         if req.valid_until.is_none() {
-            return Err(Refusal::Designation(format!(
+            return Err(Error::rule(format!(
                 "{} needs an end date ({})",
                 rule.title, rule.basis
             )));
         }
         if !organization.is_empty() {
-            return Err(Refusal::Designation(format!(
+            return Err(Error::rule(format!(
                 "{} is limited to the installer's own staff ({}); {username} belongs to {organization}",
                 rule.title, rule.basis
             )));
         }
     }
     Ok(())
-}
-
-/// Creates a person with their first designation, after [`check_designation`].
-pub async fn create_person(
-    catalog: &Catalog,
-    policy: &Policy,
-    person: &NewPerson<'_>,
-    req: &DesignationRequest,
-    by: Option<UserId>,
-    now: Timestamp,
-) -> Result<Result<UserId, Refusal>, CatalogError> {
-    if let Err(r) = check_designation(policy, person.username, person.organization, req) {
-        return Ok(Err(r));
-    }
-    let id = catalog
-        .person_create(
-            person,
-            &NewDesignation {
-                role: req.role.as_str(),
-                valid_from: req.valid_from,
-                valid_until: req.valid_until,
-                designated_by: by,
-                basis: &req.basis,
-            },
-            now,
-        )
-        .await?;
-    Ok(Ok(id))
-}
-
-/// Designates `person` (after [`check_designation`]). An open designation of the
-/// person is ended where the new one starts, so the history stays one line.
-pub async fn designate(
-    catalog: &Catalog,
-    policy: &Policy,
-    by: Option<UserId>,
-    person: &User,
-    req: &DesignationRequest,
-    now: Timestamp,
-) -> Result<Result<i64, Refusal>, CatalogError> {
-    if let Err(r) = check_designation(policy, &person.username, &person.organization, req) {
-        return Ok(Err(r));
-    }
-    for d in catalog.designations_of(person.id).await? {
-        if d.ended_at.is_none() && d.end().is_none_or(|e| e > req.valid_from) {
-            catalog
-                .designation_end(
-                    d.id,
-                    req.valid_from.max(d.valid_from),
-                    by,
-                    "replaced by a new designation",
-                )
-                .await?;
-        }
-    }
-    let id = catalog
-        .designation_insert(
-            person.id,
-            &NewDesignation {
-                role: req.role.as_str(),
-                valid_from: req.valid_from,
-                valid_until: req.valid_until,
-                designated_by: by,
-                basis: &req.basis,
-            },
-            now,
-        )
-        .await?;
-    Ok(Ok(id))
-}
-
-/// Ends a person's current designation; the last valid manager cannot be ended
-/// (someone must remain able to designate).
-pub async fn end_designation(
-    catalog: &Catalog,
-    policy: &Policy,
-    by: Option<UserId>,
-    designation: i64,
-    reason: &str,
-    now: Timestamp,
-) -> Result<Result<Designation, Refusal>, CatalogError> {
-    let d = catalog.designation(designation).await?;
-    if d.role == RoleKind::Manager.as_str() {
-        let mut managers = 0;
-        for other in catalog.designations().await? {
-            if other.role == d.role && other.valid_at(now) && other.id != d.id {
-                managers += 1;
-            }
-        }
-        if managers == 0 {
-            return Ok(Err(Refusal::Designation(format!(
-                "{} is the only {}; designate a successor first",
-                d.user_id,
-                policy.role_title(RoleKind::Manager)
-            ))));
-        }
-    }
-    Ok(Ok(catalog
-        .designation_end(d.id, now.max(d.valid_from), by, reason)
-        .await?))
 }

@@ -1,9 +1,15 @@
 //! Integrity (REQ-STO-2): every segment row is a link in its stream's SHA-256
 //! chain, chain heads are signed with the installation's Ed25519 key, and
 //! [`verify`] checks files against rows, rows against the chain and the chain
-//! against its signatures. Erasure keeps the erased links, so it is not tampering.
+//! against its signatures; [`check`] is the quicker catalog-against-files check.
+//! Erasure keeps the erased links, so it is not tampering. [`start_head_signer`]
+//! signs the heads in the background.
 
-use mimamori_base::{CameraId, Timestamp};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mimamori_base::task::sleep_or_stop;
+use mimamori_base::{CameraId, SharedClock, TaskHandle, Timestamp};
 use mimamori_catalog::{Catalog, CatalogError, Segment, StreamKind};
 use mimamori_crypto::{Signer, chain_link, verify_signature};
 use mimamori_storage::SegmentStore;
@@ -86,6 +92,8 @@ pub struct VerifyScope {
 pub enum IntegrityError {
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    #[error("reading the segment files failed: {0}")]
+    Storage(String),
 }
 
 fn head_message(
@@ -158,9 +166,9 @@ pub async fn verify(
             .iter()
             .map(|r| Link {
                 id: r.id.0,
-                seq: r.chain_seq,
-                prev: r.prev_chain.clone(),
-                chain: r.chain.clone(),
+                seq: r.link.seq,
+                prev: r.link.prev.clone(),
+                chain: r.link.hash.clone(),
                 row: Some(r),
             })
             .chain(erased.into_iter().map(|(id, seq, prev, chain)| Link {
@@ -176,7 +184,7 @@ pub async fn verify(
             camera,
             stream,
             segment_id: id,
-            file_name: segment.map(|s| s.file_name.clone()),
+            file_name: segment.map(|s| s.recorded.file_name.clone()),
             kind,
             detail,
         };
@@ -186,8 +194,8 @@ pub async fn verify(
         for l in &links {
             // Each row must still hash to its link.
             if let Some(r) = l.row {
-                let recomputed = chain_link(&r.prev_chain, &r.record());
-                if recomputed.as_slice() != r.chain.as_slice() {
+                let recomputed = chain_link(&r.link.prev, &r.canonical());
+                if recomputed.as_slice() != r.link.hash.as_slice() {
                     report.problems.push(problem(
                         Some(r),
                         Some(l.id),
@@ -196,7 +204,7 @@ pub async fn verify(
                     ));
                 }
                 if let Some(e) = last_end
-                    && r.start.0 < e.0 - 1_000_000
+                    && r.recorded.start.0 < e.0 - 1_000_000
                 {
                     report.problems.push(problem(
                         Some(r),
@@ -205,7 +213,7 @@ pub async fn verify(
                         "starts before the previous segment ended".into(),
                     ));
                 }
-                last_end = Some(r.end);
+                last_end = Some(r.recorded.end);
             }
             if l.seq > expected_seq {
                 report.problems.push(problem(
@@ -276,11 +284,12 @@ pub async fn verify(
         }
         // Files.
         for r in &rows {
-            if scope.from.is_some_and(|f| r.end <= f) || scope.to.is_some_and(|t| r.start >= t) {
+            let s = &r.recorded;
+            if scope.from.is_some_and(|f| s.end <= f) || scope.to.is_some_and(|t| s.start >= t) {
                 continue;
             }
             report.segments += 1;
-            match store.hash_file(&r.file_name) {
+            match store.hash_file(&s.file_name) {
                 Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => {
                     report.problems.push(problem(
                         Some(r),
@@ -297,7 +306,7 @@ pub async fn verify(
                 )),
                 Ok((hash, size)) => {
                     report.bytes += size;
-                    let expected = u64::try_from(r.stored_bytes).unwrap_or(0);
+                    let expected = u64::try_from(s.stored_bytes).unwrap_or(0);
                     if size < expected {
                         report.problems.push(problem(
                             Some(r),
@@ -305,7 +314,7 @@ pub async fn verify(
                             ProblemKind::Truncated,
                             format!("{size} of {expected} bytes remain"),
                         ));
-                    } else if hash.as_slice() != r.sha256.as_slice() {
+                    } else if hash.as_slice() != s.sha256.as_slice() {
                         report.problems.push(problem(
                             Some(r),
                             Some(r.id.0),
@@ -444,4 +453,107 @@ pub async fn verify_audit(
         }
     }
     Ok((entries.len(), problems))
+}
+
+/// Signs the chain heads and the audit head that moved since their last signature.
+pub async fn sign_all(catalog: &Catalog, signer: &Signer, now: Timestamp) {
+    if let Err(e) = sign_heads(catalog, signer, now).await {
+        tracing::error!("signing chain heads failed: {e}");
+    }
+    if let Err(e) = sign_audit_head(catalog, signer, now).await {
+        tracing::error!("signing the audit head failed: {e}");
+    }
+}
+
+/// Starts the head signer: [`sign_all`] every minute, and once more when
+/// [`TaskHandle::stop`] is called, so the last segments and entries are covered.
+pub fn start_head_signer(catalog: Catalog, signer: Arc<Signer>, clock: SharedClock) -> TaskHandle {
+    TaskHandle::spawn(move |mut stop| async move {
+        loop {
+            let stopping = sleep_or_stop(Duration::from_secs(60), &mut stop).await;
+            sign_all(&catalog, &signer, clock.now()).await;
+            if stopping {
+                return;
+            }
+        }
+    })
+}
+
+/// What `check` found: the catalog against the segment files.
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    pub segments: usize,
+    /// Each problem, as a sentence naming the segment or file.
+    pub problems: Vec<String>,
+    /// Things worth saying that are not damage (a segment being written).
+    pub notes: Vec<String>,
+}
+
+/// Checks that the catalog and the segment files agree: every row's file present
+/// at its recorded size, rows consistent with their sample indexes. Faster than
+/// [`verify`]: nothing is hashed.
+pub async fn check(catalog: &Catalog, store: &SegmentStore) -> Result<CheckReport, IntegrityError> {
+    use mimamori_media::SampleIndex;
+    use mimamori_storage::FileProblem;
+    let segments = catalog.all_segments().await?;
+    let mut report = CheckReport {
+        segments: segments.len(),
+        ..CheckReport::default()
+    };
+    let mut expected = Vec::with_capacity(segments.len());
+    for seg in &segments {
+        let (id, s) = (seg.id, &seg.recorded);
+        let on_disk = if s.stored_bytes > 0 {
+            s.stored_bytes
+        } else {
+            s.bytes
+        };
+        expected.push((s.file_name.clone(), u64::try_from(on_disk).unwrap_or(0)));
+        if s.stored_bytes > 0
+            && u64::try_from(s.stored_bytes).ok()
+                != Some(mimamori_crypto::encrypted_len(
+                    u64::try_from(s.bytes).unwrap_or(0),
+                ))
+        {
+            report.problems.push(format!(
+                "segment {id} ({}): its stored size does not match its media size",
+                s.file_name
+            ));
+        }
+        match SampleIndex::decode(&s.sample_index) {
+            Err(e) => report
+                .problems
+                .push(format!("segment {id} ({}): {e}", s.file_name)),
+            Ok(idx) => {
+                if idx.total_bytes() != u64::try_from(s.bytes).unwrap_or(0)
+                    || idx.len() as i64 != s.frames
+                {
+                    report.problems.push(format!(
+                        "segment {id} ({}): its index describes {} frames / {} bytes, the row says {} / {}",
+                        s.file_name,
+                        idx.len(),
+                        idx.total_bytes(),
+                        s.frames,
+                        s.bytes
+                    ));
+                }
+            }
+        }
+        if s.end <= s.start {
+            report.problems.push(format!(
+                "segment {id} ({}): ends before it starts",
+                s.file_name
+            ));
+        }
+    }
+    let found = store
+        .check(&expected)
+        .map_err(|e| IntegrityError::Storage(e.to_string()))?;
+    for p in found {
+        match p {
+            FileProblem::Partial { .. } => report.notes.push(p.to_string()),
+            _ => report.problems.push(p.to_string()),
+        }
+    }
+    Ok(report)
 }

@@ -9,13 +9,15 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use mimamori_base::{CameraId, SharedClock, Timestamp};
+use mimamori_base::task::sleep_or_stop;
+use mimamori_base::{CameraId, SharedClock, TaskHandle, Timestamp};
 use mimamori_catalog::keys::KeyRing;
 use mimamori_catalog::retention::{Hold, SegmentMeta};
 use mimamori_catalog::{Catalog, CatalogError};
 use mimamori_policy::{Counting, Policy};
 use mimamori_storage::SegmentStore;
-use tokio::sync::watch;
+
+use crate::audit::{AuditLog, Entry};
 
 const DAY_US: i64 = 86_400_000_000;
 const JST_US: i64 = 9 * 3_600_000_000;
@@ -72,6 +74,8 @@ pub struct SweepReport {
 pub enum RetentionError {
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    #[error("writing the erasure to the audit log failed: {0}")]
+    Audit(String),
 }
 
 /// Decides and carries out erasure.
@@ -81,6 +85,7 @@ pub struct Sweeper {
     pub keys: Arc<KeyRing>,
     pub policy: Arc<Policy>,
     pub clock: SharedClock,
+    audit: AuditLog,
     alarm: Mutex<StorageAlarm>,
     /// Free bytes on the disk, for tests that simulate a small disk; `None` asks the OS.
     free_space_override: Mutex<Option<u64>>,
@@ -95,6 +100,7 @@ impl Sweeper {
         clock: SharedClock,
     ) -> Self {
         Sweeper {
+            audit: AuditLog::new(catalog.clone(), clock.clone()),
             catalog,
             store,
             keys,
@@ -218,19 +224,21 @@ impl Sweeper {
                 tracing::error!("{e}");
             }
         }
-        self.catalog
-            .record_event(
-                None,
+        self.audit
+            .record_system(Entry::new(
                 "footage_erased",
-                &format!(
+                format!(
                     "{} segment(s), {} bytes, {} key(s) destroyed; {rule}: {detail}",
                     erased.segments,
                     erased.bytes,
                     erased.keys_destroyed.len()
                 ),
-                now,
-            )
-            .await?;
+            ))
+            .await
+            .map_err(|e| match e {
+                crate::Error::Catalog(c) => RetentionError::Catalog(c),
+                other => RetentionError::Audit(other.to_string()),
+            })?;
         tracing::info!(
             segments = erased.segments,
             bytes = erased.bytes,
@@ -338,12 +346,10 @@ pub fn available_space(store: &SegmentStore) -> Option<u64> {
     fs4::available_space(store.root()).ok()
 }
 
-/// Runs the sweeper every `policy.retention.sweep_interval_seconds` until `stop` turns true.
-pub fn start_sweeper(
-    sweeper: Arc<Sweeper>,
-    mut stop: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+/// Starts the sweeper: a pass every `policy.retention.sweep_interval_seconds`.
+/// [`TaskHandle::stop`] lets the pass under way finish, then ends it.
+pub fn start_sweeper(sweeper: Arc<Sweeper>) -> TaskHandle {
+    TaskHandle::spawn(move |mut stop| async move {
         let every = Duration::from_secs(u64::from(
             sweeper.policy.retention.sweep_interval_seconds.max(1),
         ));
@@ -351,9 +357,8 @@ pub fn start_sweeper(
             if let Err(e) = sweeper.sweep_once().await {
                 tracing::error!("retention sweep failed: {e}");
             }
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {},
-                _ = stop.changed() => return,
+            if sleep_or_stop(every, &mut stop).await {
+                return;
             }
         }
     })

@@ -130,6 +130,46 @@ impl Env {
         s
     }
 
+    /// The application layer over this environment.
+    fn gov(&self, policy: Policy) -> crate::Governance {
+        crate::Governance::new(crate::Parts {
+            catalog: self.catalog.clone(),
+            store: self.store.clone(),
+            keys: self.keys.clone(),
+            policy: Arc::new(policy),
+            clock: self.clock.clone(),
+            sessions: crate::sessions::SessionSettings::default(),
+        })
+    }
+
+    /// A hold made through the application layer, by the console.
+    async fn hold(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        until: Timestamp,
+        reason: &str,
+        medium: Option<&str>,
+    ) -> i64 {
+        let t = |x: Timestamp| x.to_rfc3339(mimamori_base::time::jst());
+        let (from, to, until) = (t(from), t(to), t(until));
+        self.gov(Policy::preset("kitakyushu").unwrap())
+            .hold_create(
+                &crate::Actor::console(),
+                &crate::holds::HoldText {
+                    cameras: vec![self.camera.0],
+                    from: &from,
+                    to: &to,
+                    until: &until,
+                    reason,
+                    medium,
+                },
+            )
+            .await
+            .unwrap()
+            .id
+    }
+
     async fn starts(&self) -> Vec<Timestamp> {
         self.catalog
             .segment_times(
@@ -199,19 +239,14 @@ async fn holds_keep_overlapping_footage_until_they_end() {
         e.segment(t0().add_micros(m * MIN)).await;
     }
     let hold = e
-        .catalog
-        .hold_create(
-            &[e.camera],
+        .hold(
             t0().add_micros(30_000_000),
             t0().add_micros(90_000_000),
             t0().add_micros(10 * DAY),
             "警察からの照会 (case 12)",
             Some("USB-001 管理室金庫"),
-            None,
-            t0(),
         )
-        .await
-        .unwrap();
+        .await;
     let sweeper = e.sweeper(Policy::preset("kitakyushu").unwrap());
     e.clock.set(t0().add_micros(8 * DAY));
     let r = sweeper.sweep_once().await.unwrap();
@@ -235,19 +270,14 @@ async fn a_released_hold_stops_protecting() {
     let e = env("release").await;
     e.segment(t0()).await;
     let hold = e
-        .catalog
-        .hold_create(
-            &[e.camera],
+        .hold(
             t0(),
             t0().add_micros(MIN),
             t0().add_micros(30 * DAY),
             "r",
             None,
-            None,
-            t0(),
         )
-        .await
-        .unwrap();
+        .await;
     let sweeper = e.sweeper(Policy::preset("kitakyushu").unwrap());
     e.clock.set(t0().add_micros(8 * DAY));
     assert_eq!(sweeper.sweep_once().await.unwrap().expired_segments, 0);
@@ -266,19 +296,14 @@ async fn disk_pressure_overwrites_the_oldest_unheld_footage_and_raises_the_alarm
     for m in 0..4 {
         e.segment(t0().add_micros(m * MIN)).await;
     }
-    e.catalog
-        .hold_create(
-            &[e.camera],
-            t0(),
-            t0().add_micros(MIN),
-            t0().add_micros(30 * DAY),
-            "held",
-            None,
-            None,
-            t0(),
-        )
-        .await
-        .unwrap();
+    e.hold(
+        t0(),
+        t0().add_micros(MIN),
+        t0().add_micros(30 * DAY),
+        "held",
+        None,
+    )
+    .await;
     let mut policy = Policy::preset("tottori-city-hall").unwrap();
     let one = mimamori_crypto::encrypted_len(1000) as u64;
     policy.storage.quota_bytes = 2 * one;
@@ -303,19 +328,14 @@ async fn disk_pressure_overwrites_the_oldest_unheld_footage_and_raises_the_alarm
 async fn only_held_footage_left_is_a_loud_alarm_and_held_footage_survives() {
     let e = env("held-only").await;
     e.segment(t0()).await;
-    e.catalog
-        .hold_create(
-            &[e.camera],
-            t0(),
-            t0().add_micros(MIN),
-            t0().add_micros(30 * DAY),
-            "held",
-            None,
-            None,
-            t0(),
-        )
-        .await
-        .unwrap();
+    e.hold(
+        t0(),
+        t0().add_micros(MIN),
+        t0().add_micros(30 * DAY),
+        "held",
+        None,
+    )
+    .await;
     let sweeper = e.sweeper(Policy::preset("tottori-city-hall").unwrap());
     sweeper.set_free_space_for_test(Some(0)); // the disk is full
     let r = sweeper.sweep_once().await.unwrap();
@@ -336,11 +356,11 @@ async fn expired_footage_is_unreadable_even_from_a_saved_copy() {
     let copy = std::fs::read(e.store.path_of(&name)).unwrap();
     let key = e
         .keys
-        .key(seg.data_key_id)
+        .key(seg.recorded.data_key_id)
         .await
         .unwrap()
         .expect("key exists while footage is kept");
-    let nonce: [u8; 8] = seg.nonce_prefix.clone().try_into().unwrap();
+    let nonce: [u8; 8] = seg.recorded.nonce_prefix.clone().try_into().unwrap();
     let cipher = SegmentCipher::new(key, nonce, name.as_bytes());
     assert_eq!(
         cipher.open(0, true, &copy).unwrap(),
@@ -353,7 +373,11 @@ async fn expired_footage_is_unreadable_even_from_a_saved_copy() {
     assert_eq!((r.expired_segments, r.keys_destroyed), (1, 1));
     assert!(!e.store.path_of(&name).exists(), "the file is deleted");
     assert!(
-        e.keys.key(seg.data_key_id).await.unwrap().is_none(),
+        e.keys
+            .key(seg.recorded.data_key_id)
+            .await
+            .unwrap()
+            .is_none(),
         "the key is destroyed"
     );
     // Nothing left in the catalog can open the copy: every remaining key fails.
@@ -555,10 +579,8 @@ async fn audit_verify_names_changed_removed_inserted_and_reordered_entries() {
 
 mod access {
     use super::*;
-    use crate::access::{
-        Actor, DesignationRequest, Origin, Refusal, authorize, designate, designation_at,
-        end_designation, instruction_for,
-    };
+    use crate::access::{DesignationRequest, Refusal, authorize, designation_at, instruction_for};
+    use crate::{Actor, Error, Origin, Person};
     use mimamori_catalog::people::Instruction;
     use mimamori_policy::{Permission, RoleKind};
 
@@ -606,10 +628,9 @@ mod access {
             valid_until: Some(e.clock.now().add_micros(3 * DAY)),
             basis: "第3条2".into(),
         };
-        designate(&e.catalog, &policy, Some(boss.id), &p, &req, e.clock.now())
-            .await
-            .unwrap()
-            .unwrap();
+        let gov = e.gov(policy.clone());
+        let _ = &boss;
+        gov.designate(&Actor::console(), p.id, &req).await.unwrap();
         let role_at = |t: Timestamp| {
             let (c, pol, id) = (e.catalog.clone(), policy.clone(), p.id);
             async move {
@@ -637,14 +658,13 @@ mod access {
             .await
             .unwrap()
             .unwrap();
-        let r = end_designation(&e.catalog, &policy, None, mine.id, "退職", e.clock.now())
-            .await
-            .unwrap();
-        assert!(matches!(r, Err(Refusal::Designation(_))), "{r:?}");
+        let r = gov
+            .designation_end(&Actor::console(), mine.id, "退職")
+            .await;
+        assert!(matches!(r, Err(Error::Rule(_))), "{r:?}");
         person(&e, "next", "", "manager", e.clock.now()).await;
-        end_designation(&e.catalog, &policy, None, mine.id, "異動", e.clock.now())
+        gov.designation_end(&Actor::console(), mine.id, "異動")
             .await
-            .unwrap()
             .unwrap();
         assert!(
             e.catalog
@@ -744,10 +764,12 @@ mod access {
             .await
             .unwrap()
             .unwrap();
-        let actor = Actor {
+        let actor = Person {
             user: op.clone(),
             role: RoleKind::Operator,
             designation: d,
+            permissions: vec![],
+            origin: Origin::default(),
         };
         let footage = (t0().add_micros(-DAY), t0().add_micros(-DAY + 60 * MIN));
         let check = |cam: CameraId, range, now| {
@@ -803,10 +825,12 @@ mod access {
             .await
             .unwrap()
             .unwrap();
-        let manager = Actor {
+        let manager = Person {
             user: boss,
             role: RoleKind::Manager,
             designation: bd,
+            permissions: vec![],
+            origin: Origin::default(),
         };
         assert!(
             instruction_for(

@@ -151,10 +151,10 @@ impl Config {
         }
     }
 
-    pub fn web(&self) -> mimamori_web::WebConfig {
-        mimamori_web::WebConfig {
-            session_max_micros: i64::from(self.session.max_hours) * 3_600_000_000,
-            session_idle_micros: i64::from(self.session.idle_minutes) * 60_000_000,
+    pub fn sessions(&self) -> mimamori_governance::sessions::SessionSettings {
+        mimamori_governance::sessions::SessionSettings {
+            max_micros: i64::from(self.session.max_hours) * 3_600_000_000,
+            idle_micros: i64::from(self.session.idle_minutes) * 60_000_000,
         }
     }
 

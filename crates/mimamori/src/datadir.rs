@@ -1,13 +1,20 @@
 //! The data directory: where the catalog, the segments, the policy and the
-//! config live (documented in docs/DATA-DIRECTORY.md), and opening it.
+//! config live (documented in docs/DATA-DIRECTORY.md), opening it, and opening
+//! the installation's application layer over it for the command line.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
+use mimamori_base::{SharedClock, SystemClock};
 use mimamori_catalog::Catalog;
+use mimamori_catalog::keys::KeyRing;
+use mimamori_governance::{Governance, Parts};
 use mimamori_policy::Policy;
 use mimamori_storage::SegmentStore;
+
+use crate::config::Config;
 
 pub const CATALOG_FILE: &str = "catalog.db";
 pub const POLICY_FILE: &str = "policy.toml";
@@ -68,6 +75,54 @@ impl DataDir {
         }
         Ok(())
     }
+}
+
+/// An installation opened: its data directory, configuration, policy and keys,
+/// and the application layer every command goes through.
+pub struct Installation {
+    pub dir: DataDir,
+    pub config: Config,
+    pub policy: Arc<Policy>,
+    pub keyring: Arc<KeyRing>,
+    pub signer: mimamori_crypto::Signer,
+    pub clock: SharedClock,
+    pub gov: Arc<Governance>,
+}
+
+impl Installation {
+    /// Opens an initialized data directory with the system clock.
+    pub async fn open(path: &Path) -> anyhow::Result<Installation> {
+        let config = Config::load(path)?;
+        let dir = DataDir::open(path).await?;
+        let policy = Arc::new(dir.policy()?);
+        let (master_path, signing_path) = config.key_paths(path);
+        let keys = load_keys(&master_path, &signing_path)?;
+        let keyring = Arc::new(KeyRing::new(dir.catalog.clone(), keys.master));
+        let clock: SharedClock = Arc::new(SystemClock);
+        let gov = Arc::new(Governance::new(Parts {
+            catalog: dir.catalog.clone(),
+            store: dir.store.clone(),
+            keys: keyring.clone(),
+            policy: policy.clone(),
+            clock: clock.clone(),
+            sessions: config.sessions(),
+        }));
+        Ok(Installation {
+            dir,
+            config,
+            policy,
+            keyring,
+            signer: keys.signer,
+            clock,
+            gov,
+        })
+    }
+}
+
+/// An error of the application layer as the command line says it: the message
+/// and its stable code.
+pub fn refused(e: mimamori_governance::Error) -> anyhow::Error {
+    anyhow::anyhow!("{e} ({})", e.code())
 }
 
 /// The installation's keys, loaded from their files.

@@ -9,9 +9,11 @@ pub mod recorder;
 pub mod rtsp;
 pub mod segmenter;
 pub mod source;
+pub mod stream;
 pub mod test_pattern;
 
 pub use hub::{CameraState, CameraStatus, LiveFrame, StatusHub};
 pub use recorder::{
-    RecorderConfig, RecorderContext, RecorderSet, dedicated_runtime, start_recorders,
+    RecorderConfig, RecorderContext, RecorderSet, dedicated_runtime, start_camera_sync,
+    start_recorders,
 };

@@ -1,26 +1,26 @@
-//! The long-lived recording tasks: one per camera stream. Each connects,
-//! records, watches for frozen streams, records gaps with their reasons, and
-//! reconnects with a backoff capped at 2 s (slower after refused credentials, so
-//! a wrong password does not hammer the camera).
+//! The set of recorders: one task per camera stream (see [`crate::stream`]),
+//! started, restarted after a settings change and stopped here, on a dedicated
+//! thread; and the task that keeps them in line with the catalog's cameras.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mimamori_base::{CameraId, ErrorCode, SharedClock};
-use mimamori_catalog::{Camera, CameraSource, Catalog, GapReason, StreamKind};
+use mimamori_base::task::sleep_or_stop;
+use mimamori_base::{CameraId, ErrorCode, SharedClock, TaskHandle};
+use mimamori_catalog::{Camera, CameraSource, Catalog, StreamKind};
 use mimamori_storage::SegmentStore;
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
 use crate::hub::{CameraState, StatusHub};
 use crate::rtsp::RtspOpener;
-use crate::segmenter::Segmenter;
-use crate::source::{StreamErrorKind, StreamOpener};
+use crate::source::StreamOpener;
+use crate::stream::run_stream;
 use crate::test_pattern::TestPatternOpener;
 
-/// How often the status hub hears of arriving frames.
-const STATUS_EVERY_MICROS: i64 = 500_000;
+/// How often the camera sync looks for cameras added or changed elsewhere.
+const SYNC_EVERY: Duration = Duration::from_secs(3);
 
 /// Recorder settings (from the config file).
 #[derive(Clone, Debug)]
@@ -229,235 +229,19 @@ impl RecorderSet {
     }
 }
 
-fn gap_reason(kind: &StreamErrorKind) -> GapReason {
-    match kind {
-        StreamErrorKind::Unreachable => GapReason::Unreachable,
-        StreamErrorKind::AuthFailed => GapReason::AuthFailed,
-        StreamErrorKind::Ended => GapReason::StreamEnded,
-        StreamErrorKind::Unusable => GapReason::StreamError,
-    }
-}
-
-fn error_code(kind: &StreamErrorKind) -> ErrorCode {
-    match kind {
-        StreamErrorKind::Unreachable => ErrorCode::CameraUnreachable,
-        StreamErrorKind::AuthFailed => ErrorCode::CameraAuth,
-        StreamErrorKind::Ended | StreamErrorKind::Unusable => ErrorCode::CameraStream,
-    }
-}
-
-/// Sleeps `d` unless told to stop first; returns whether to stop.
-async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
-    if *stop.borrow() {
-        return true;
-    }
-    tokio::select! {
-        _ = tokio::time::sleep(d) => *stop.borrow(),
-        _ = stop.changed() => true,
-    }
-}
-
-async fn run_stream(
-    ctx: RecorderContext,
-    camera: CameraId,
-    name: String,
-    stream: StreamKind,
-    opener: Box<dyn StreamOpener>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let target = opener.describe();
-    let live = (stream == StreamKind::Main).then(|| ctx.hub.live_sender(camera));
-    let mut seg = Segmenter::new(
-        camera,
-        stream,
-        ctx.store.clone(),
-        ctx.catalog.clone(),
-        ctx.keys.clone(),
-        ctx.config.segment_seconds,
-        live,
-    );
-    let now = ctx.clock.now();
-    ctx.hub
-        .update(camera, stream, now, |s| s.state = CameraState::Starting);
-    // Whatever happened since the newest stored segment (a stop, a crash) is a gap.
-    let mut gap_from = match ctx.catalog.last_segment_end(camera, stream).await {
-        Ok(Some(end)) => {
-            log_catalog(
-                ctx.catalog
-                    .gap_open(
-                        camera,
-                        stream,
-                        end,
-                        GapReason::RecorderStopped,
-                        "recorder was not running",
-                    )
-                    .await,
-            );
-            end
-        }
-        Ok(None) => now,
-        Err(e) => {
-            tracing::error!(camera = %name, "{e}");
-            now
-        }
-    };
-    let watchdog = Duration::from_secs(u64::from(ctx.config.watchdog_seconds.max(1)));
-    let mut failures: u32 = 0;
-    loop {
-        if *stop.borrow() {
-            break;
-        }
-        let opened = tokio::select! {
-            r = opener.open() => r,
-            _ = stop.changed() => break,
-        };
-        let mut source = match opened {
-            Ok(s) => s,
-            Err(e) => {
-                failures += 1;
-                let now = ctx.clock.now();
-                let reason = gap_reason(&e.kind);
-                log_catalog(
-                    ctx.catalog
-                        .gap_open(camera, stream, gap_from, reason, &e.message)
-                        .await,
-                );
-                log_catalog(
-                    ctx.catalog
-                        .gap_set_reason(camera, stream, reason, &e.message)
-                        .await,
-                );
-                let auth = e.kind == StreamErrorKind::AuthFailed;
-                if failures == 1 || auth {
-                    tracing::warn!(camera = %name, stream = stream.as_str(), url = %target, "cannot open stream: {}", e.message);
-                }
-                ctx.hub.update(camera, stream, now, |s| {
-                    s.state = if auth || failures >= 3 {
-                        CameraState::Failing
-                    } else {
-                        CameraState::Reconnecting
-                    };
-                    s.reason = Some((error_code(&e.kind).to_string(), e.message.clone()));
-                });
-                let backoff = if auth {
-                    Duration::from_secs(u64::from(ctx.config.auth_retry_seconds))
-                } else {
-                    Duration::from_millis((250u64 << failures.min(3)).min(2_000))
-                };
-                if sleep_or_stop(backoff, &mut stop).await {
-                    break;
-                }
-                continue;
+/// Starts the camera sync: every few seconds the recorders are brought in line
+/// with the catalog's cameras, so that changes made by the command line while
+/// the server runs are recorded. [`TaskHandle::stop`] ends it.
+pub fn start_camera_sync(set: Arc<RecorderSet>) -> TaskHandle {
+    TaskHandle::spawn(move |mut stop| async move {
+        loop {
+            if sleep_or_stop(SYNC_EVERY, &mut stop).await {
+                return;
             }
-        };
-        // Receive frames until the stream ends, fails, freezes or we are told to stop.
-        let mut status_at: Option<mimamori_base::Timestamp> = None;
-        let (reason, detail) = loop {
-            let next = tokio::select! {
-                r = tokio::time::timeout(watchdog, source.next_frame()) => r,
-                _ = stop.changed() => break (GapReason::RecorderStopped, "recorder stopped".to_string()),
-            };
-            match next {
-                Err(_) => {
-                    break (
-                        GapReason::Stalled,
-                        format!(
-                            "no frame for {} s although the connection is open",
-                            watchdog.as_secs()
-                        ),
-                    );
-                }
-                Ok(Ok(None)) => {
-                    break (
-                        GapReason::StreamEnded,
-                        "the camera ended the stream".to_string(),
-                    );
-                }
-                Ok(Err(e)) => break (gap_reason(&e.kind), e.message),
-                Ok(Ok(Some(frame))) => {
-                    let now = ctx.clock.now();
-                    let params = frame.params.clone();
-                    match seg.push(frame, now).await {
-                        Ok(crate::segmenter::Pushed::RunStarted(at)) => {
-                            status_at = None;
-                            log_catalog(ctx.catalog.gap_close(camera, stream, at).await);
-                            if failures > 0 {
-                                tracing::info!(camera = %name, stream = stream.as_str(), "recording again");
-                            }
-                            failures = 0;
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            tracing::error!(camera = %name, stream = stream.as_str(), "storing failed: {e}");
-                            seg.abandon_run();
-                            ctx.hub.update(camera, stream, now, |s| {
-                                s.state = CameraState::Failing;
-                                s.reason = Some((ErrorCode::StorageIo.to_string(), e.to_string()));
-                            });
-                            break (GapReason::StreamError, format!("storing failed: {e}"));
-                        }
-                    }
-                    // The status needs no more than a few updates a second.
-                    if status_at.is_none_or(|t| now.0 - t.0 >= STATUS_EVERY_MICROS) {
-                        status_at = Some(now);
-                        ctx.hub.update(camera, stream, now, |s| {
-                            if s.state != CameraState::Failing || failures == 0 {
-                                s.state = CameraState::Recording;
-                                s.reason = None;
-                            }
-                            s.last_frame_at = Some(now);
-                            s.codec = Some(params.rfc6381_codec.clone());
-                            s.dimensions = Some((params.width, params.height));
-                        });
-                    }
-                }
+            match set.ctx.catalog.cameras().await {
+                Ok(c) => set.sync(&c).await,
+                Err(e) => tracing::error!("{e}"),
             }
-        };
-        drop(source);
-        let now = ctx.clock.now();
-        let end = match seg.finish_run().await {
-            Ok(end) => end,
-            Err(e) => {
-                tracing::error!(camera = %name, stream = stream.as_str(), "closing segment failed: {e}");
-                seg.abandon_run();
-                None
-            }
-        };
-        gap_from = end.or(seg.last_end()).unwrap_or(now);
-        log_catalog(
-            ctx.catalog
-                .gap_open(camera, stream, gap_from, reason, &detail)
-                .await,
-        );
-        if reason == GapReason::RecorderStopped {
-            break;
         }
-        tracing::warn!(camera = %name, stream = stream.as_str(), reason = reason.as_str(), "{detail}");
-        failures += 1;
-        let code = match reason {
-            GapReason::Stalled | GapReason::StreamEnded | GapReason::StreamError => {
-                ErrorCode::CameraStream
-            }
-            GapReason::AuthFailed => ErrorCode::CameraAuth,
-            _ => ErrorCode::CameraUnreachable,
-        };
-        ctx.hub.update(camera, stream, now, |s| {
-            s.state = CameraState::Reconnecting;
-            s.reason = Some((code.to_string(), detail.clone()));
-        });
-        if sleep_or_stop(Duration::from_millis(250), &mut stop).await {
-            break;
-        }
-    }
-    let now = ctx.clock.now();
-    ctx.hub.update(camera, stream, now, |s| {
-        s.state = CameraState::Stopped;
-        s.reason = None;
-    });
-}
-
-fn log_catalog<T>(r: Result<T, mimamori_catalog::CatalogError>) {
-    if let Err(e) = r {
-        tracing::error!("catalog: {e}");
-    }
+    })
 }

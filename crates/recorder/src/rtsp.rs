@@ -27,18 +27,9 @@ impl RtspOpener {
         username: Option<&str>,
         password: Option<&str>,
     ) -> Result<Self, StreamError> {
-        let mut url = url::Url::parse(url).map_err(|e| {
-            StreamError::new(StreamErrorKind::Unusable, format!("not a valid URL: {e}"))
-        })?;
-        if url.scheme() != "rtsp" {
-            return Err(StreamError::new(
-                StreamErrorKind::Unusable,
-                format!(
-                    "not an RTSP URL (scheme {:?}); expected rtsp://host/path",
-                    url.scheme()
-                ),
-            ));
-        }
+        let mut url = mimamori_base::RtspUrl::parse(url)
+            .map_err(|e| StreamError::new(StreamErrorKind::Unusable, e.0))?
+            .into_url();
         let mut creds = None;
         if !url.username().is_empty() {
             creds = Some(Credentials {

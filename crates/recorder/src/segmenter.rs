@@ -363,13 +363,13 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            segs.iter().map(|s| s.frames).collect::<Vec<_>>(),
+            segs.iter().map(|s| s.recorded.frames).collect::<Vec<_>>(),
             vec![60, 60, 30]
         );
-        assert_eq!(segs[0].start, t0);
-        assert_eq!(segs[0].end, segs[1].start);
-        assert_eq!(segs[1].end, segs[2].start);
-        assert_eq!(segs[2].end, end);
+        assert_eq!(segs[0].recorded.start, t0);
+        assert_eq!(segs[0].recorded.end, segs[1].recorded.start);
+        assert_eq!(segs[1].recorded.end, segs[2].recorded.start);
+        assert_eq!(segs[2].recorded.end, end);
         assert_eq!(end, t0.add_90k(150 * 6_000));
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -391,7 +391,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(segs.len(), 2);
-        assert_ne!(segs[0].video_params_id, segs[1].video_params_id);
+        assert_ne!(
+            segs[0].recorded.video_params_id,
+            segs[1].recorded.video_params_id
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -415,7 +418,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(segs.len(), 2);
-        assert_ne!(segs[0].run_start, segs[1].run_start);
+        assert_ne!(segs[0].recorded.run_start, segs[1].recorded.run_start);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

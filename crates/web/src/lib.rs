@@ -1,66 +1,54 @@
 //! The HTTP face of mimamori: a server-rendered UI (Japanese first, English on
-//! request), the JSON scripting API, MP4 playback and download, and live view over
-//! WebSocket. Every asset is served from the binary; nothing is fetched from
-//! elsewhere. Handlers hold no SQL: they call the catalog, the recorders and the
-//! playback module. Every route declares what it needs in [`ROUTES`]; [`authz::guard`]
-//! enforces it.
+//! request), the JSON scripting API, MP4 playback and download, and live view
+//! over WebSocket. Every asset is served from the binary; nothing is fetched from
+//! elsewhere.
+//!
+//! A door, not a decider: handlers parse the request, call one operation of the
+//! application layer (`mimamori_governance::Governance`) with the signed-in
+//! person as actor, and render the answer. Every route declares what it needs in
+//! [`ROUTES`]; [`authz::guard`] enforces it. Inside: [`http`] (origin, session
+//! and CSRF, the one error mapping, forms, ranged responses, TLS) and [`views`]
+//! (the page frame and the checked strings) at the bottom; one module per
+//! resource above them; [`server`] is the one entry point for the binary.
 
 pub mod account;
-pub mod api;
 pub mod assets;
 pub mod audit;
-pub mod auth;
 pub mod authz;
-pub mod error;
-pub mod html;
-pub mod i18n;
-pub mod live;
-pub mod pages;
+pub mod cameras;
+pub mod http;
+pub mod instructions;
+pub mod login;
 pub mod people;
-pub mod playback;
 pub mod retention;
-pub mod tls;
+pub mod server;
+pub mod viewing;
+pub mod views;
 
 use std::sync::Arc;
 
 use axum::Router;
-use mimamori_base::SharedClock;
-use mimamori_catalog::Catalog;
-use mimamori_policy::Policy;
+use mimamori_governance::Governance;
 use mimamori_recorder::RecorderSet;
-use mimamori_storage::SegmentStore;
 
-/// Web settings (from the config file).
-#[derive(Clone, Debug)]
-pub struct WebConfig {
-    /// A session ends this long after login, whatever happens.
-    pub session_max_micros: i64,
-    /// A session ends after this long without a request.
-    pub session_idle_micros: i64,
-}
-
-impl Default for WebConfig {
-    fn default() -> Self {
-        WebConfig {
-            session_max_micros: 12 * 3600 * 1_000_000,
-            session_idle_micros: 30 * 60 * 1_000_000,
-        }
-    }
-}
-
-/// What every handler can reach.
+/// What every handler can reach: the application layer, and the recorders (for
+/// live status and frames, and to bring them in line after a camera changes).
 #[derive(Clone)]
 pub struct AppState {
-    pub catalog: Catalog,
-    pub store: SegmentStore,
-    pub keys: Arc<mimamori_catalog::keys::KeyRing>,
-    pub clock: SharedClock,
+    pub gov: Arc<Governance>,
     pub recorders: Arc<RecorderSet>,
-    pub sweeper: Arc<mimamori_governance::retention::Sweeper>,
-    pub policy: Arc<Policy>,
-    pub config: Arc<WebConfig>,
-    pub throttle: Arc<auth::LoginThrottle>,
-    pub recent_views: Arc<audit::RecentViews>,
+    /// The route table the guard enforces ([`ROUTES`]).
+    pub routes: &'static [authz::RouteSpec],
+}
+
+impl AppState {
+    pub fn new(gov: Arc<Governance>, recorders: Arc<RecorderSet>) -> AppState {
+        AppState {
+            gov,
+            recorders,
+            routes: ROUTES,
+        }
+    }
 }
 
 /// Declares every route once, with what it needs; builds both [`ROUTES`] (read by
@@ -92,19 +80,19 @@ use authz::Need::{Permission as P, Public, Session};
 use mimamori_policy::Permission::*;
 
 routes! {
-    "/" => { get pages::root => Session }
-    "/login" => { get pages::login_page => Public, post pages::login_submit => Public }
-    "/logout" => { post pages::logout_submit => Session }
-    "/lang/{lang}" => { get pages::lang_switch => Public }
+    "/" => { get login::root => Session }
+    "/login" => { get login::login_page => Public, post login::login_submit => Public }
+    "/logout" => { post login::logout_submit => Session }
+    "/lang/{lang}" => { get login::lang_switch => Public }
     "/assets/{name}" => { get assets::asset => Public }
-    "/cameras" => { get pages::cameras_page => P(CameraStatus), post pages::camera_add_submit => P(CameraSettings) }
-    "/cameras/new" => { get pages::camera_new_page => P(CameraSettings) }
-    "/cameras/{id}" => { get pages::camera_view_page => P(CameraStatus) }
+    "/cameras" => { get cameras::cameras_page => P(CameraStatus), post cameras::camera_add_submit => P(CameraSettings) }
+    "/cameras/new" => { get cameras::camera_new_page => P(CameraSettings) }
+    "/cameras/{id}" => { get cameras::camera_view_page => P(CameraStatus) }
     "/cameras/{id}/settings" => {
-        get pages::camera_settings_page => P(CameraSettings),
-        post pages::camera_settings_submit => P(CameraSettings),
+        get cameras::camera_settings_page => P(CameraSettings),
+        post cameras::camera_settings_submit => P(CameraSettings),
     }
-    "/cameras/{id}/remove" => { post pages::camera_remove_submit => P(CameraSettings) }
+    "/cameras/{id}/remove" => { post cameras::camera_remove_submit => P(CameraSettings) }
     "/account" => { get account::account_page => Session }
     "/account/password" => { post account::password_submit => Session }
     "/account/sessions/{id}/revoke" => { post account::session_revoke_submit => Session }
@@ -121,19 +109,19 @@ routes! {
     "/people/{id}/designations" => { post people::designate_submit => P(Designate) }
     "/people/{id}/designations/{designation}/end" => { post people::designation_end_submit => P(Designate) }
     "/people/{id}/records" => { post people::record_submit => P(Designate) }
-    "/instructions" => { get people::instructions_page => P(Instruct), post people::instruction_create_submit => P(Instruct) }
-    "/instructions/{id}/revoke" => { post people::instruction_revoke_submit => P(Instruct) }
-    "/api/login" => { post api::login => Public }
-    "/api/logout" => { post api::logout => Session }
-    "/api/me" => { get api::me => Session }
+    "/instructions" => { get instructions::instructions_page => P(Instruct), post instructions::instruction_create_submit => P(Instruct) }
+    "/instructions/{id}/revoke" => { post instructions::instruction_revoke_submit => P(Instruct) }
+    "/api/login" => { post login::login_api => Public }
+    "/api/logout" => { post login::logout_api => Session }
+    "/api/me" => { get login::me => Session }
     "/api/password" => { post account::password_api => Session }
-    "/api/cameras" => { get api::cameras_list => P(CameraStatus), post api::camera_add => P(CameraSettings) }
-    "/api/cameras/{id}" => { get api::camera_get => P(CameraStatus), delete api::camera_remove => P(CameraSettings) }
-    "/api/cameras/{id}/recordings" => { get api::recordings => P(CameraStatus) }
-    "/api/cameras/{id}/days" => { get api::recorded_days => P(CameraStatus) }
-    "/api/cameras/{id}/video.mp4" => { get playback::video_mp4 => P(Playback) }
-    "/api/cameras/{id}/fragmented.mp4" => { get playback::video_fragmented => P(Playback) }
-    "/api/cameras/{id}/live" => { get live::live_ws => P(LiveView) }
+    "/api/cameras" => { get cameras::cameras_list => P(CameraStatus), post cameras::camera_add => P(CameraSettings) }
+    "/api/cameras/{id}" => { get cameras::camera_get => P(CameraStatus), delete cameras::camera_remove => P(CameraSettings) }
+    "/api/cameras/{id}/recordings" => { get cameras::recordings => P(CameraStatus) }
+    "/api/cameras/{id}/days" => { get cameras::recorded_days => P(CameraStatus) }
+    "/api/cameras/{id}/video.mp4" => { get viewing::video_mp4 => P(Playback) }
+    "/api/cameras/{id}/fragmented.mp4" => { get viewing::video_fragmented => P(Playback) }
+    "/api/cameras/{id}/live" => { get viewing::live_ws => P(LiveView) }
     "/api/cameras/{id}/retention" => { get retention::camera_retention_get => P(RetentionView) }
     "/api/holds" => { get retention::holds_list => P(RetentionView), post retention::hold_create => P(RetentionHold) }
     "/api/holds/{id}" => { put retention::hold_change => P(RetentionHold) }
@@ -144,17 +132,19 @@ routes! {
     "/api/people/{id}/designations" => { post people::designate_api => P(Designate) }
     "/api/designations/{id}/end" => { post people::designation_end_api => P(Designate) }
     "/api/people/{id}/records" => { post people::record_api => P(Designate) }
-    "/api/instructions" => { get people::instructions_api => P(Instruct), post people::instruction_create_api => P(Instruct) }
-    "/api/instructions/{id}/revoke" => { post people::instruction_revoke_api => P(Instruct) }
+    "/api/instructions" => { get instructions::instructions_api => P(Instruct), post instructions::instruction_create_api => P(Instruct) }
+    "/api/instructions/{id}/revoke" => { post instructions::instruction_revoke_api => P(Instruct) }
 }
 
-/// The complete router: every declared route behind [`authz::guard`].
+/// The complete router: every declared route behind [`authz::guard`]; errors to
+/// page requests become pages.
 pub fn router(state: AppState) -> Router {
     declared_routes()
+        .layer(axum::middleware::from_fn(http::error::pages_for_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authz::guard,
         ))
-        .layer(axum::middleware::from_fn(audit::client_address))
+        .layer(axum::middleware::from_fn(http::origin::client_address))
         .with_state(state)
 }

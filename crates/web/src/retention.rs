@@ -1,94 +1,59 @@
-//! Retention in the UI and API: the rule in force per camera, oldest footage, next
-//! erasure and capacity forecast; holds (保存期間の延長: create, change, release —
-//! manager only); the erasure log; the storage alarm; the last verify result.
+//! Retention in the UI and API: the rule in force per camera, oldest footage,
+//! next erasure and capacity forecast; holds (保存期間の延長: create, change,
+//! release); the erasure log; the storage alarm; the last verify result.
 
-use axum::Form;
 use axum::Json;
-use axum::extract::{Extension, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
 use mimamori_base::time::jst;
 use mimamori_base::{CameraId, Timestamp};
-use mimamori_governance::retention::expires_at;
+use mimamori_catalog::retention::Hold;
+use mimamori_governance::holds::{HoldText, RetentionPicture};
 use mimamori_policy::Counting;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::{self, CurrentUser};
-use crate::error::{AppError, AppResult};
-use crate::html::{esc, jst_minute, page};
-use crate::i18n::{Lang, t};
-use crate::playback::parse_time;
-
-const DAY_US: i64 = 86_400_000_000;
+use crate::http::error::{Shown, WebError, WebResult, status_of};
+use crate::http::form::{FormFields, json_body};
+use crate::http::session::CurrentUser;
+use crate::views::i18n::Lang;
+use crate::views::{alert, csrf_field, minute, page};
 
 fn rfc(t: Timestamp) -> String {
     t.to_rfc3339(jst())
 }
 
-/// The retention picture of one camera.
-pub async fn camera_retention(state: &AppState, camera: CameraId) -> AppResult<Value> {
-    let cam = state.catalog.camera(camera).await?;
-    let r = &state.policy.retention;
-    let days = r.days_for(&cam.name);
-    let now = state.clock.now();
-    let (last_day_bytes, oldest) = state
-        .catalog
-        .camera_storage(camera, Timestamp(now.0 - DAY_US), now)
-        .await?;
-    let next_erasure = oldest.map(|o| expires_at(days, r.counting, o.add_micros(1)));
-    // Capacity: what the disk (or quota) holds at the measured rate of all cameras.
-    let used = state.catalog.stored_bytes_total().await?;
-    let all_last_day: i64 = {
-        let mut sum = 0;
-        for c in state.catalog.cameras().await? {
-            sum += state
-                .catalog
-                .camera_storage(c.id, Timestamp(now.0 - DAY_US), now)
-                .await?
-                .0;
-        }
-        sum
-    };
-    let free = mimamori_governance::retention::available_space(&state.store);
-    let capacity_bytes = match state.policy.storage.quota_bytes {
-        0 => free.map(|f| {
-            used + i64::try_from(f).unwrap_or(0)
-                - i64::try_from(state.policy.storage.min_free_bytes).unwrap_or(0)
-        }),
-        q => Some(i64::try_from(q).unwrap_or(i64::MAX)),
-    };
-    // Rate from the recorded span of the last day (at least an hour) to avoid a cold-start overestimate.
-    let recorded_for = oldest
-        .map(|o| (now.0 - o.0).clamp(3_600_000_000, DAY_US))
-        .unwrap_or(DAY_US);
-    let daily_rate = all_last_day as f64 * DAY_US as f64 / recorded_for as f64;
-    let capacity_days = capacity_bytes
-        .filter(|_| daily_rate > 0.0)
-        .map(|c| c as f64 / daily_rate);
-    Ok(json!({
-        "camera_id": camera.0,
-        "days": days,
+fn picture_json(r: &RetentionPicture) -> Value {
+    json!({
+        "camera_id": r.camera.0,
+        "days": r.days,
         "counting": match r.counting { Counting::FromRecording => "from_recording", Counting::FromNextDay => "from_next_day" },
         "basis": r.basis,
-        "oldest": oldest.map(rfc),
-        "next_erasure": next_erasure.map(rfc),
-        "bytes_last_day": last_day_bytes,
-        "capacity_days": capacity_days,
-        "retention_fits": capacity_days.map(|d| d >= f64::from(days)),
-    }))
+        "oldest": r.oldest.map(rfc),
+        "next_erasure": r.next_erasure.map(rfc),
+        "bytes_last_day": r.bytes_last_day,
+        "capacity_days": r.capacity_days,
+        "retention_fits": r.fits(),
+    })
 }
 
 /// `GET /api/cameras/{id}/retention`
 pub async fn camera_retention_get(
     State(state): State<AppState>,
+    user: CurrentUser,
     Path(id): Path<i64>,
-) -> AppResult<Json<Value>> {
-    Ok(Json(camera_retention(&state, CameraId(id)).await?))
+) -> WebResult<Json<Value>> {
+    let r = state
+        .gov
+        .camera_retention(&user.actor(), CameraId(id))
+        .await?;
+    Ok(Json(picture_json(&r)))
 }
 
-fn hold_json(h: &mimamori_catalog::retention::Hold, now: Timestamp) -> Value {
+fn hold_json(h: &Hold, now: Timestamp) -> Value {
     json!({
         "id": h.id,
         "cameras": h.cameras.iter().map(|c| c.0).collect::<Vec<_>>(),
@@ -104,9 +69,12 @@ fn hold_json(h: &mimamori_catalog::retention::Hold, now: Timestamp) -> Value {
 }
 
 /// `GET /api/holds`
-pub async fn holds_list(State(state): State<AppState>) -> AppResult<Json<Value>> {
-    let now = state.clock.now();
-    let holds = state.catalog.holds().await?;
+pub async fn holds_list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> WebResult<Json<Value>> {
+    let now = state.gov.now();
+    let holds = state.gov.holds(&user.actor()).await?;
     Ok(Json(Value::Array(
         holds.iter().map(|h| hold_json(h, now)).collect(),
     )))
@@ -124,88 +92,28 @@ pub struct HoldBody {
     pub medium: Option<String>,
 }
 
-struct ValidHold {
-    cameras: Vec<CameraId>,
-    from: Timestamp,
-    to: Timestamp,
-    until: Timestamp,
-    reason: String,
-    medium: Option<String>,
-}
-
-async fn validate_hold(state: &AppState, b: HoldBody) -> AppResult<ValidHold> {
-    let reason = b.reason.trim().to_string();
-    if reason.is_empty() {
-        return Err(AppError::bad_input("reason: required (理由は必須です)"));
-    }
-    if b.cameras.is_empty() {
-        return Err(AppError::bad_input("cameras: choose at least one"));
-    }
-    let from = parse_time("from", &b.from)?;
-    let to = parse_time("to", &b.to)?;
-    let until = parse_time("until", &b.until)?;
-    if to <= from {
-        return Err(AppError::bad_input("to must be after from"));
-    }
-    if until <= state.clock.now() {
-        return Err(AppError::bad_input(
-            "until: the end date must be in the future",
-        ));
-    }
-    let mut cameras = Vec::new();
-    for c in b.cameras {
-        cameras.push(state.catalog.camera(CameraId(c)).await?.id);
-    }
-    Ok(ValidHold {
-        cameras,
-        from,
-        to,
-        until,
-        reason,
-        medium: b
-            .medium
-            .map(|m| m.trim().to_string())
-            .filter(|m| !m.is_empty()),
-    })
-}
-
 /// `POST /api/holds`
 pub async fn hold_create(
     State(state): State<AppState>,
-    Extension(user): Extension<CurrentUser>,
+    user: CurrentUser,
     body: Option<Json<HoldBody>>,
-) -> AppResult<Response> {
-    let Some(Json(b)) = body else {
-        return Err(AppError::bad_input(
-            "expected JSON {cameras, from, to, until, reason}",
-        ));
-    };
-    let h = validate_hold(&state, b).await?;
-    let now = state.clock.now();
-    let id = state
-        .catalog
+) -> WebResult<Response> {
+    let b = json_body(body, "{cameras, from, to, until, reason}")?;
+    let hold = state
+        .gov
         .hold_create(
-            &h.cameras,
-            h.from,
-            h.to,
-            h.until,
-            &h.reason,
-            h.medium.as_deref(),
-            Some(user.user.id),
-            now,
+            &user.actor(),
+            &HoldText {
+                cameras: b.cameras.clone(),
+                from: &b.from,
+                to: &b.to,
+                until: &b.until,
+                reason: &b.reason,
+                medium: b.medium.as_deref(),
+            },
         )
         .await?;
-    let hold = state
-        .catalog
-        .holds()
-        .await?
-        .into_iter()
-        .find(|x| x.id == id);
-    Ok((
-        StatusCode::CREATED,
-        Json(hold.map(|x| hold_json(&x, now)).unwrap_or(Value::Null)),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(hold_json(&hold, state.gov.now()))).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,45 +126,33 @@ pub struct HoldChange {
 pub async fn hold_change(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    Extension(user): Extension<CurrentUser>,
+    user: CurrentUser,
     body: Option<Json<HoldChange>>,
-) -> AppResult<Json<Value>> {
-    let Some(Json(b)) = body else {
-        return Err(AppError::bad_input("expected JSON {until, reason}"));
-    };
-    change(&state, &user, id, &b).await?;
-    Ok(Json(json!({"changed": id})))
-}
-
-async fn change(state: &AppState, user: &CurrentUser, id: i64, b: &HoldChange) -> AppResult<()> {
-    let reason = b.reason.trim();
-    if reason.is_empty() {
-        return Err(AppError::bad_input("reason: required (理由は必須です)"));
-    }
-    let until = parse_time("until", &b.until)?;
+) -> WebResult<Json<Value>> {
+    let b = json_body(body, "{until, reason}")?;
     state
-        .catalog
-        .hold_update(id, until, reason, Some(user.user.id), state.clock.now())
+        .gov
+        .hold_change(&user.actor(), id, &b.until, &b.reason)
         .await?;
-    Ok(())
+    Ok(Json(json!({"changed": id})))
 }
 
 /// `POST /api/holds/{id}/release`
 pub async fn hold_release(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    Extension(user): Extension<CurrentUser>,
-) -> AppResult<Json<Value>> {
-    state
-        .catalog
-        .hold_release(id, Some(user.user.id), state.clock.now())
-        .await?;
+    user: CurrentUser,
+) -> WebResult<Json<Value>> {
+    state.gov.hold_release(&user.actor(), id).await?;
     Ok(Json(json!({"released": id})))
 }
 
 /// `GET /api/erasures`
-pub async fn erasures_list(State(state): State<AppState>) -> AppResult<Json<Value>> {
-    let list = state.catalog.erasures(None, 200).await?;
+pub async fn erasures_list(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> WebResult<Json<Value>> {
+    let list = state.gov.erasures(&user.actor(), 200).await?;
     Ok(Json(Value::Array(
         list.iter()
             .map(|e| {
@@ -268,20 +164,24 @@ pub async fn erasures_list(State(state): State<AppState>) -> AppResult<Json<Valu
     )))
 }
 
-fn lang_of(headers: &HeaderMap) -> Lang {
-    Lang::from_cookie(auth::cookie(headers, "lang"))
-}
-
-/// The retention page: alarm, holds with their forms, erasure log, last verify.
+/// `GET /retention`: alarm, rules per camera, holds with their forms, erasure log, last verify.
 pub async fn retention_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Extension(user): Extension<CurrentUser>,
-) -> Response {
-    let lang = lang_of(&headers);
-    match retention_body(&state, lang, &user, None).await {
-        Ok(body) => page(lang, t(lang, "ret.title"), Some(&user), &body).into_response(),
-        Err(e) => (e.status(), Json(json!({"error": e.message}))).into_response(),
+    lang: Lang,
+    user: CurrentUser,
+) -> WebResult<Response> {
+    let body = retention_body(&state, lang, &user, None).await?;
+    Ok(page(lang, lang.strings().ret_title, Some(&user.0), body).into_response())
+}
+
+fn rule_text(lang: Lang, days: u32, counting: Counting) -> String {
+    match (lang, counting) {
+        (Lang::Ja, Counting::FromRecording) => format!("{days}日間（録画時から）"),
+        (Lang::Ja, Counting::FromNextDay) => format!("{days}日間（録画日の翌日から起算）"),
+        (Lang::En, Counting::FromRecording) => format!("{days} days from recording"),
+        (Lang::En, Counting::FromNextDay) => {
+            format!("{days} days counted from the day after recording")
+        }
     }
 }
 
@@ -290,315 +190,206 @@ async fn retention_body(
     lang: Lang,
     user: &CurrentUser,
     error: Option<&str>,
-) -> AppResult<String> {
-    let now = state.clock.now();
-    let cams = state.catalog.cameras().await?;
-    let alarm = state.sweeper.alarm();
-    let mut out = format!("<h1>{}</h1>", t(lang, "ret.title"));
-    if let Some(m) = alarm.message.as_deref() {
-        out.push_str(&format!(
-            r#"<p class="alarm" id="storage-alarm" role="alert">{}: {}</p>"#,
-            t(lang, "ret.alarm"),
-            esc(m)
-        ));
-    }
-    if let Some(e) = error {
-        out.push_str(&format!(r#"<p class="error" role="alert">{}</p>"#, esc(e)));
-    }
-    let r = &state.policy.retention;
-    out.push_str(&format!(
-        r#"<section class="card"><h2>{}</h2><p>{}</p><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        t(lang, "ret.rule"),
-        esc(&r.basis),
-        t(lang, "cameras.name"),
-        t(lang, "ret.rule"),
-        t(lang, "ret.oldest"),
-        t(lang, "ret.next"),
-        t(lang, "ret.capacity"),
-    ));
-    for c in &cams {
-        let v = camera_retention(state, c.id).await?;
-        let rule = match (lang, r.counting) {
-            (Lang::Ja, Counting::FromRecording) => format!("{}日間（録画時から）", v["days"]),
-            (Lang::Ja, Counting::FromNextDay) => {
-                format!("{}日間（録画日の翌日から起算）", v["days"])
-            }
-            (Lang::En, Counting::FromRecording) => format!("{} days from recording", v["days"]),
-            (Lang::En, Counting::FromNextDay) => {
-                format!("{} days counted from the day after recording", v["days"])
-            }
-        };
-        let ts = |k: &str| {
-            v[k].as_str()
-                .and_then(Timestamp::parse_rfc3339)
-                .map(jst_minute)
-                .unwrap_or_else(|| "—".into())
-        };
-        let cap = v["capacity_days"]
-            .as_f64()
-            .map(|d| format!("{d:.1} {}", t(lang, "ret.days")))
-            .unwrap_or_else(|| "—".into());
-        let warn = if v["retention_fits"] == false {
-            format!(r#" <span class="notice">{}</span>"#, t(lang, "ret.short"))
-        } else {
-            String::new()
-        };
-        out.push_str(&format!(
-            r#"<tr data-camera-id="{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr>"#,
-            c.id,
-            esc(&c.name),
-            esc(&rule),
-            ts("oldest"),
-            ts("next_erasure"),
-            cap,
-            warn
-        ));
-    }
-    out.push_str("</tbody></table></section>");
-
-    // Holds.
-    let holds = state.catalog.holds().await?;
-    out.push_str(&format!(r#"<section class="card"><h2>{}</h2><table id="holds"><thead><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr></thead><tbody>"#,
-        t(lang, "ret.holds"), t(lang, "cameras.name"), t(lang, "ret.range"), t(lang, "ret.until"), t(lang, "ret.reason")));
-    for h in &holds {
-        let names: Vec<String> = h
-            .cameras
+) -> WebResult<Markup> {
+    let s = lang.strings();
+    let now = state.gov.now();
+    let o = state.gov.retention_overview(&user.actor()).await?;
+    let name_of = |id: CameraId| {
+        o.cameras
             .iter()
-            .map(|id| {
-                cams.iter()
-                    .find(|c| c.id == *id)
-                    .map(|c| c.name.clone())
-                    .unwrap_or_else(|| id.to_string())
-            })
-            .collect();
-        let active = h.released_at.is_none() && now < h.until;
-        let actions = if active
-            && state
-                .policy
-                .allows(user.role, mimamori_policy::Permission::RetentionHold)
-        {
-            format!(
-                r#"<form method="post" action="/retention/holds/{id}/change" class="inline-form"><input type="hidden" name="csrf" value="{csrf}">
-<input type="datetime-local" name="until" value="{until}" required><input name="reason" value="{reason}" required><button>{change}</button></form>
-<form method="post" action="/retention/holds/{id}/release" class="inline-form"><input type="hidden" name="csrf" value="{csrf}"><button>{release}</button></form>"#,
-                id = h.id,
-                csrf = esc(&user.csrf),
-                until = h
-                    .until
-                    .to_datetime()
-                    .with_timezone(&jst())
-                    .format("%Y-%m-%dT%H:%M"),
-                reason = esc(&h.reason),
-                change = t(lang, "ret.change"),
-                release = t(lang, "ret.release"),
-            )
-        } else if h.released_at.is_some() {
-            t(lang, "ret.released").to_string()
-        } else {
-            t(lang, "ret.ended").to_string()
-        };
-        out.push_str(&format!(
-            "<tr data-hold-id=\"{}\"><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td>{}{}</td><td>{}</td></tr>",
-            h.id,
-            h.id,
-            esc(&names.join("、")),
-            jst_minute(h.from),
-            jst_minute(h.to),
-            jst_minute(h.until),
-            esc(&h.reason),
-            h.medium.as_deref().map(|m| format!(" [{}: {}]", t(lang, "ret.medium_short"), esc(m))).unwrap_or_default(),
-            actions
-        ));
-    }
-    out.push_str("</tbody></table>");
-    if state
-        .policy
-        .allows(user.role, mimamori_policy::Permission::RetentionHold)
-    {
-        let boxes: String = cams
-            .iter()
-            .map(|c| format!(r#"<label class="check"><input type="checkbox" name="camera" value="{}"> {}</label>"#, c.id, esc(&c.name)))
-            .collect();
-        out.push_str(&format!(
-            r#"<h3>{title}</h3><form method="post" action="/retention/holds" id="hold-form"><input type="hidden" name="csrf" value="{csrf}">
-{boxes}<label>{from}<input type="datetime-local" name="from" required></label><label>{to}<input type="datetime-local" name="to" required></label>
-<label>{until}<input type="datetime-local" name="until" required></label><label>{reason}<input name="reason" required></label>
-<label>{medium}<input name="medium" placeholder="USB-001"></label>
-<button type="submit">{create}</button></form>"#,
-            title = t(lang, "ret.new_hold"),
-            csrf = esc(&user.csrf),
-            from = t(lang, "view.from"),
-            to = t(lang, "view.to"),
-            until = t(lang, "ret.until"),
-            reason = t(lang, "ret.reason"),
-            medium = t(lang, "ret.medium"),
-            create = t(lang, "ret.create"),
-        ));
-    }
-    out.push_str("</section>");
-
-    // Erasure log and last verify.
-    let erasures = state.catalog.erasures(None, 50).await?;
-    out.push_str(&format!(
-        r#"<section class="card"><h2>{}</h2><table id="erasures"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        t(lang, "ret.erasures"),
-        t(lang, "ret.erased_at"),
-        t(lang, "cameras.name"),
-        t(lang, "ret.range"),
-        t(lang, "ret.amount"),
-        t(lang, "ret.rule")
-    ));
-    for e in &erasures {
-        let name = cams
-            .iter()
-            .find(|c| c.id == e.camera_id)
-            .map(|c| c.name.clone())
-            .unwrap_or_else(|| e.camera_id.to_string());
-        out.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{} – {}</td><td>{} / {} MB / keys {}</td><td>{}</td></tr>",
-            jst_minute(e.erased_at),
-            esc(&name),
-            jst_minute(e.from),
-            jst_minute(e.to),
-            e.segments,
-            e.bytes / 1_000_000,
-            e.keys_destroyed,
-            esc(&e.detail)
-        ));
-    }
-    out.push_str("</tbody></table></section>");
-    let verify = match state.catalog.last_verify_run().await? {
-        Some((at, segs, problems, summary)) => format!(
-            r#"<p id="last-verify" data-problems="{problems}">{}: {} — {segs} {} / {problems} {}</p><pre>{}</pre>"#,
-            t(lang, "ret.verify"),
-            jst_minute(at),
-            t(lang, "ret.segments"),
-            t(lang, "ret.problems"),
-            esc(&summary)
-        ),
-        None => format!(
-            "<p id=\"last-verify\">{}</p>",
-            t(lang, "ret.never_verified")
-        ),
+            .find(|(c, _)| c.id == id)
+            .map(|(c, _)| c.name.clone())
+            .unwrap_or_else(|| id.to_string())
     };
-    out.push_str(&format!(
-        r#"<section class="card"><h2>{}</h2>{verify}</section>"#,
-        t(lang, "ret.verify")
-    ));
-    Ok(out)
+    let policy = state.gov.policy();
+    Ok(html! {
+        h1 { (s.ret_title) }
+        @if let Some(m) = o.alarm.message.as_deref() {
+            p.alarm id="storage-alarm" role="alert" { (s.ret_alarm) ": " (m) }
+        }
+        (alert(error))
+        section.card {
+            h2 { (s.ret_rule) }
+            p { (policy.retention.basis) }
+            table {
+                thead { tr { th { (s.cameras_name) } th { (s.ret_rule) } th { (s.ret_oldest) } th { (s.ret_next) } th { (s.ret_capacity) } } }
+                tbody {
+                    @for (c, r) in &o.cameras {
+                        tr data-camera-id=(c.id) {
+                            td { (c.name) }
+                            td { (rule_text(lang, r.days, r.counting)) }
+                            td { (r.oldest.map(minute).unwrap_or_else(|| "—".into())) }
+                            td { (r.next_erasure.map(minute).unwrap_or_else(|| "—".into())) }
+                            td {
+                                (r.capacity_days.map(|d| format!("{d:.1} {}", s.ret_days)).unwrap_or_else(|| "—".into()))
+                                @if r.fits() == Some(false) { " " span.notice { (s.ret_short) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { (s.ret_holds) }
+            table id="holds" {
+                thead { tr { th { "#" } th { (s.cameras_name) } th { (s.ret_range) } th { (s.ret_until) } th { (s.ret_reason) } th {} } }
+                tbody {
+                    @for h in &o.holds {
+                        @let active = h.released_at.is_none() && now < h.until;
+                        tr data-hold-id=(h.id) {
+                            td { (h.id) }
+                            td { (h.cameras.iter().map(|c| name_of(*c)).collect::<Vec<_>>().join("、")) }
+                            td { (minute(h.from)) " – " (minute(h.to)) }
+                            td { (minute(h.until)) }
+                            td {
+                                (h.reason)
+                                @if let Some(m) = &h.medium { " [" (s.ret_medium_short) ": " (m) "]" }
+                            }
+                            td {
+                                @if active && o.may_hold {
+                                    form.inline-form method="post" action={ "/retention/holds/" (h.id) "/change" } {
+                                        (csrf_field(&user.0))
+                                        input type="datetime-local" name="until" value=(h.until.jst_format("%Y-%m-%dT%H:%M")) required;
+                                        input name="reason" value=(h.reason) required;
+                                        button { (s.ret_change) }
+                                    }
+                                    form.inline-form method="post" action={ "/retention/holds/" (h.id) "/release" } {
+                                        (csrf_field(&user.0))
+                                        button { (s.ret_release) }
+                                    }
+                                } @else if h.released_at.is_some() {
+                                    (s.ret_released)
+                                } @else {
+                                    (s.ret_ended)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if o.may_hold {
+                h3 { (s.ret_new_hold) }
+                form method="post" action="/retention/holds" id="hold-form" {
+                    (csrf_field(&user.0))
+                    @for (c, _) in &o.cameras {
+                        label.check { input type="checkbox" name="camera" value=(c.id); " " (c.name) }
+                    }
+                    label { (s.view_from) input type="datetime-local" name="from" required; }
+                    label { (s.view_to) input type="datetime-local" name="to" required; }
+                    label { (s.ret_until) input type="datetime-local" name="until" required; }
+                    label { (s.ret_reason) input name="reason" required; }
+                    label { (s.ret_medium) input name="medium" placeholder="USB-001"; }
+                    button type="submit" { (s.ret_create) }
+                }
+            }
+        }
+        section.card {
+            h2 { (s.ret_erasures) }
+            table id="erasures" {
+                thead { tr { th { (s.ret_erased_at) } th { (s.cameras_name) } th { (s.ret_range) } th { (s.ret_amount) } th { (s.ret_rule) } } }
+                tbody {
+                    @for e in &o.erasures {
+                        tr {
+                            td { (minute(e.erased_at)) }
+                            td { (name_of(e.camera_id)) }
+                            td { (minute(e.from)) " – " (minute(e.to)) }
+                            td { (e.segments) " / " (e.bytes / 1_000_000) " MB / keys " (e.keys_destroyed) }
+                            td { (e.detail) }
+                        }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { (s.ret_verify) }
+            @match &o.last_verify {
+                Some(v) => {
+                    p id="last-verify" data-problems=(v.problems) {
+                        (s.ret_verify) ": " (minute(v.at)) " — " (v.segments) " " (s.ret_segments) " / " (v.problems) " " (s.ret_problems)
+                    }
+                    pre { (v.summary) }
+                },
+                None => p id="last-verify" { (s.ret_never_verified) },
+            }
+        }
+    })
 }
 
-#[derive(Debug, Deserialize)]
-pub struct HoldForm {
-    pub from: String,
-    pub to: String,
-    pub until: String,
-    pub reason: String,
-}
-
-/// Form post of a new hold. Cameras come as repeated `camera` fields.
-pub async fn hold_create_submit(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Extension(user): Extension<CurrentUser>,
-    body: String,
-) -> Response {
-    let lang = lang_of(&headers);
-    let fields: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
-        .into_owned()
-        .collect();
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let cameras: Vec<i64> = fields
-        .iter()
-        .filter(|(n, _)| n == "camera")
-        .filter_map(|(_, v)| v.parse().ok())
-        .collect();
-    let result = async {
-        let h = validate_hold(
-            &state,
-            HoldBody {
-                cameras,
-                from: get("from"),
-                to: get("to"),
-                until: get("until"),
-                reason: get("reason"),
-                medium: Some(get("medium")),
-            },
-        )
-        .await?;
-        state
-            .catalog
-            .hold_create(
-                &h.cameras,
-                h.from,
-                h.to,
-                h.until,
-                &h.reason,
-                h.medium.as_deref(),
-                Some(user.user.id),
-                state.clock.now(),
-            )
-            .await?;
-        Ok::<(), AppError>(())
-    }
-    .await;
-    form_result(&state, lang, &user, result).await
-}
-
+/// After a form: back to the page, or the page again with the error above it.
 async fn form_result(
     state: &AppState,
     lang: Lang,
     user: &CurrentUser,
-    result: AppResult<()>,
-) -> Response {
-    match result {
-        Ok(()) => Redirect::to("/retention").into_response(),
-        Err(e) => {
-            let msg = format!("{} ({})", e.message, e.code);
-            match retention_body(state, lang, user, Some(&msg)).await {
-                Ok(body) => (
-                    e.status(),
-                    page(lang, t(lang, "ret.title"), Some(user), &body),
-                )
-                    .into_response(),
-                Err(e2) => (e2.status(), e2.message).into_response(),
-            }
-        }
-    }
+    result: WebResult<()>,
+) -> WebResult<Response> {
+    let Err(WebError(e)) = result else {
+        return Ok(Redirect::to("/retention").into_response());
+    };
+    let shown = Shown::of(&e);
+    let message = format!("{} ({})", shown.message_in(lang), shown.code);
+    let body = retention_body(state, lang, user, Some(&message)).await?;
+    Ok((
+        status_of(shown.code),
+        page(lang, lang.strings().ret_title, Some(&user.0), body),
+    )
+        .into_response())
 }
 
-pub async fn hold_change_submit(
+/// `POST /retention/holds`: cameras come as repeated `camera` fields.
+pub async fn hold_create_submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<i64>,
-    Extension(user): Extension<CurrentUser>,
-    Form(f): Form<HoldChange>,
-) -> Response {
-    let lang = lang_of(&headers);
-    let result = async { change(&state, &user, id, &f).await }.await;
+    lang: Lang,
+    user: CurrentUser,
+    body: String,
+) -> WebResult<Response> {
+    let f = FormFields::parse(&body);
+    let result = state
+        .gov
+        .hold_create(
+            &user.actor(),
+            &HoldText {
+                cameras: f.numbers("camera"),
+                from: f.get("from"),
+                to: f.get("to"),
+                until: f.get("until"),
+                reason: f.get("reason"),
+                medium: Some(f.get("medium")),
+            },
+        )
+        .await
+        .map(|_| ())
+        .map_err(WebError);
     form_result(&state, lang, &user, result).await
 }
 
+/// `POST /retention/holds/{id}/change`
+pub async fn hold_change_submit(
+    State(state): State<AppState>,
+    lang: Lang,
+    Path(id): Path<i64>,
+    user: CurrentUser,
+    body: String,
+) -> WebResult<Response> {
+    let f = FormFields::parse(&body);
+    let result = state
+        .gov
+        .hold_change(&user.actor(), id, f.get("until"), f.get("reason"))
+        .await
+        .map_err(WebError);
+    form_result(&state, lang, &user, result).await
+}
+
+/// `POST /retention/holds/{id}/release`
 pub async fn hold_release_submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    lang: Lang,
     Path(id): Path<i64>,
-    Extension(user): Extension<CurrentUser>,
-) -> Response {
-    let lang = lang_of(&headers);
-    let result = async {
-        state
-            .catalog
-            .hold_release(id, Some(user.user.id), state.clock.now())
-            .await?;
-        Ok(())
-    }
-    .await;
+    user: CurrentUser,
+) -> WebResult<Response> {
+    let result = state
+        .gov
+        .hold_release(&user.actor(), id)
+        .await
+        .map_err(WebError);
     form_result(&state, lang, &user, result).await
 }

@@ -180,8 +180,8 @@ async fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
             .segments_overlapping(c.id, mimamori_catalog::StreamKind::Main, from, to)
             .await?
         {
-            bytes += s.bytes;
-            frames += s.frames;
+            bytes += s.recorded.bytes;
+            frames += s.recorded.frames;
         }
     }
     let files: u64 = dir.store.list_files()?.iter().map(|(_, n)| n).sum();

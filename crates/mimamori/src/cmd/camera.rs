@@ -1,13 +1,16 @@
-//! `mimamori camera add|list|remove`: camera registration from the command line.
-//! A running server picks the change up within a few seconds.
+//! `mimamori camera add|list|remove`: camera registration from the command line,
+//! through the same operations as the UI and the API (and logged the same way,
+//! with the console as actor). A running server picks the change up within a few
+//! seconds.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mimamori_base::{Clock, SystemClock};
-use mimamori_catalog::{CameraSource, NewCamera};
+use mimamori_catalog::CameraSource;
+use mimamori_governance::Actor;
+use mimamori_governance::input::{CameraName, CameraText, RtspCamera};
 
-use crate::datadir::{DataDir, read_secret};
+use crate::datadir::{Installation, read_secret, refused};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -70,41 +73,32 @@ pub async fn run(c: Command) -> anyhow::Result<ExitCode> {
 }
 
 async fn add(a: AddArgs) -> anyhow::Result<ExitCode> {
-    let dir = DataDir::open(&a.data).await?;
+    let inst = Installation::open(&a.data).await?;
+    let console = Actor::console();
     let cam = if a.test_pattern {
-        NewCamera {
-            name: a.name.clone(),
-            source: CameraSource::TestPattern,
-            record_audio: false,
-        }
+        let name = CameraName::parse(&a.name).map_err(refused)?;
+        inst.gov.camera_add_test_pattern(&console, name).await
     } else {
         let password = a.password_file.as_deref().map(read_secret).transpose()?;
-        let body = mimamori_web::api::CameraBody {
-            name: a.name.clone(),
-            url: a.url.clone().unwrap_or_default(),
-            sub_url: a.sub_url.clone(),
-            username: a.username.clone(),
-            password,
+        let cam = RtspCamera::parse(&CameraText {
+            name: &a.name,
+            url: a.url.as_deref().unwrap_or_default(),
+            sub_url: a.sub_url.as_deref(),
+            username: a.username.as_deref(),
+            password: password.as_deref(),
             record_audio: a.record_audio,
-        };
-        let cam = mimamori_web::api::validate_camera(body, None)
-            .map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?;
-        // The password is stored sealed with the master key.
-        let config = crate::config::Config::load(&a.data)?;
-        let (master, signing) = config.key_paths(&a.data);
-        let keys = crate::datadir::load_keys(&master, &signing)?;
-        let ring = mimamori_catalog::keys::KeyRing::new(dir.catalog.clone(), keys.master);
-        mimamori_web::api::seal_credentials(&ring, cam)
-            .map_err(|e| anyhow::anyhow!("{} ({})", e.message, e.code))?
-    };
-    let id = dir.catalog.camera_insert(&cam, SystemClock.now()).await?;
-    println!("added camera {id}: {}", a.name);
+        })
+        .map_err(refused)?;
+        inst.gov.camera_add(&console, cam).await
+    }
+    .map_err(refused)?;
+    println!("added camera {}: {}", cam.id, cam.name);
     Ok(ExitCode::SUCCESS)
 }
 
 async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
-    let dir = DataDir::open(&a.data).await?;
-    let cams = dir.catalog.cameras().await?;
+    let inst = Installation::open(&a.data).await?;
+    let cams = inst.gov.cameras(&Actor::console()).await.map_err(refused)?;
     if a.json {
         let v: Vec<serde_json::Value> = cams
             .iter()
@@ -130,9 +124,18 @@ async fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn remove(a: RemoveArgs) -> anyhow::Result<ExitCode> {
-    let dir = DataDir::open(&a.data).await?;
-    let cam = dir.catalog.camera_by_name(&a.name).await?;
-    let kept = dir.catalog.camera_remove(cam.id, SystemClock.now()).await?;
+    let inst = Installation::open(&a.data).await?;
+    let console = Actor::console();
+    let cam = inst
+        .gov
+        .camera_by_name(&console, &a.name)
+        .await
+        .map_err(refused)?;
+    let kept = inst
+        .gov
+        .camera_remove(&console, cam.id)
+        .await
+        .map_err(refused)?;
     if kept {
         println!(
             "removed camera {}: {} (its footage stays until retention erases it)",

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use base64::Engine;
-use mimamori_base::{Clock, SystemClock};
-use mimamori_catalog::{CameraSource, NewCamera};
+use mimamori_governance::Actor;
+use mimamori_governance::input::CameraName;
 use rand::RngCore;
 
-use crate::datadir::{CATALOG_FILE, DataDir};
+use crate::datadir::{CATALOG_FILE, Installation, refused};
 
 pub const DEMO_USER: &str = "admin";
 pub const PASSWORD_FILE: &str = "demo-admin-password.txt";
@@ -49,18 +49,13 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         let password = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
         super::init::initialize(&data, &a.preset, DEMO_USER, &password).await?;
         std::fs::write(&password_path, format!("{password}\n"))?;
-        let dir = DataDir::open(&data).await?;
-        dir.catalog
-            .camera_insert(
-                &NewCamera {
-                    name: "テストパターン".into(),
-                    source: CameraSource::TestPattern,
-                    record_audio: false,
-                },
-                SystemClock.now(),
-            )
-            .await?;
-        dir.catalog.close().await;
+        let inst = Installation::open(&data).await?;
+        let name = CameraName::parse("テストパターン").map_err(refused)?;
+        inst.gov
+            .camera_add_test_pattern(&Actor::console(), name)
+            .await
+            .map_err(refused)?;
+        inst.dir.catalog.close().await;
     }
     let password = std::fs::read_to_string(&password_path).unwrap_or_default();
     let password = password.trim();

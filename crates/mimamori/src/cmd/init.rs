@@ -5,12 +5,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use mimamori_base::{Clock, SystemClock};
 use mimamori_catalog::Catalog;
+use mimamori_governance::Actor;
+use mimamori_governance::input::{Password, Username};
+use mimamori_governance::people::{DesignationText, PersonText};
 use mimamori_policy::Policy;
 
 use crate::config::Config;
-use crate::datadir::{CATALOG_FILE, CONFIG_FILE, POLICY_FILE, read_secret};
+use crate::datadir::{CATALOG_FILE, CONFIG_FILE, Installation, POLICY_FILE, read_secret, refused};
 
 /// The preset used when none is named: the Chiba guideline is the model for any installer.
 pub const DEFAULT_PRESET: &str = "chiba-guideline";
@@ -57,26 +59,36 @@ pub async fn initialize(
     if admin.trim().is_empty() {
         anyhow::bail!("--admin must not be empty");
     }
-    if password.chars().count() < 8 {
-        anyhow::bail!("the manager password must have at least 8 characters");
-    }
+    Username::parse(admin).map_err(refused)?;
+    Password::parse(password).map_err(refused)?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let (master, signing) = Config::default().key_paths(dir);
     crate::datadir::create_keys(&master, &signing)?;
     std::fs::write(dir.join(POLICY_FILE), policy.to_toml())?;
     std::fs::write(dir.join(CONFIG_FILE), Config::default_file())?;
     let catalog = Catalog::open_sqlite(&dir.join(CATALOG_FILE)).await?;
-    let hash = mimamori_web::auth::hash_password(password).map_err(|e| anyhow::anyhow!(e))?;
-    catalog
-        .user_insert(
-            admin.trim(),
-            admin.trim(),
-            &hash,
-            "manager",
-            SystemClock.now(),
-        )
-        .await?;
     mimamori_storage::SegmentStore::open(dir)?;
     catalog.close().await;
+    // The first manager, designated from the console like anyone after them.
+    let inst = Installation::open(dir).await?;
+    inst.gov
+        .person_create(
+            &Actor::console(),
+            &PersonText {
+                username: admin.trim(),
+                display_name: admin.trim(),
+                password,
+                organization: "",
+                designation: DesignationText {
+                    role: "manager",
+                    valid_from: None,
+                    valid_until: None,
+                    basis: "",
+                },
+            },
+        )
+        .await
+        .map_err(refused)?;
+    inst.dir.catalog.close().await;
     Ok(())
 }

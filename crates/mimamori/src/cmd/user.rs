@@ -1,15 +1,15 @@
 //! `mimamori user`: accounts from the command line (the first manager, recovery):
-//! add a person with a designation, enroll a TOTP second factor, list people.
+//! add a person with a designation, enroll a TOTP second factor, set a forgotten
+//! password, list people. The same operations as the manager's pages, with the
+//! console as actor.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mimamori_base::{Clock, SystemClock};
-use mimamori_catalog::people::NewPerson;
-use mimamori_governance::access::{DesignationRequest, create_person};
-use mimamori_policy::RoleKind;
+use mimamori_governance::Actor;
+use mimamori_governance::people::{DesignationText, PersonText};
 
-use crate::datadir::{DataDir, read_secret};
+use crate::datadir::{Installation, read_secret, refused};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -72,85 +72,43 @@ pub struct ListArgs {
 }
 
 pub async fn run(c: Command) -> anyhow::Result<ExitCode> {
+    let console = Actor::console();
     match c {
         Command::Add(a) => {
             let password = read_secret(&a.password_file)?;
-            if password.chars().count() < 8 {
-                anyhow::bail!("the password must have at least 8 characters");
-            }
-            let dir = DataDir::open(&a.data).await?;
-            let policy = dir.policy()?;
-            let role = RoleKind::parse(&a.role)
-                .ok_or_else(|| anyhow::anyhow!("--role {:?}: unknown role", a.role))?;
-            let now = SystemClock.now();
-            let display = a.display_name.clone().unwrap_or_else(|| a.username.clone());
-            let req = DesignationRequest {
-                role,
-                valid_from: now,
-                valid_until: a
-                    .until
-                    .as_deref()
-                    .map(|v| mimamori_web::people::parse_day_or_time("--until", v, true))
-                    .transpose()
-                    .map_err(|e| anyhow::anyhow!("{}", e.message))?,
-                basis: policy
-                    .role(role)
-                    .map(|r| r.basis.clone())
-                    .unwrap_or_default(),
-            };
-            let hash =
-                mimamori_web::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
-            let id = create_person(
-                &dir.catalog,
-                &policy,
-                &NewPerson {
-                    username: &a.username,
-                    display_name: &display,
-                    password_hash: &hash,
-                    organization: &a.organization,
-                },
-                &req,
-                None,
-                now,
-            )
-            .await?
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            dir.catalog
-                .record_event(
-                    None,
-                    "designated",
-                    &format!(
-                        "{} created from the command line as {}",
-                        a.username,
-                        policy.role_title(role)
-                    ),
-                    now,
+            let inst = Installation::open(&a.data).await?;
+            let id = inst
+                .gov
+                .person_create(
+                    &console,
+                    &PersonText {
+                        username: &a.username,
+                        display_name: a.display_name.as_deref().unwrap_or(""),
+                        password: &password,
+                        organization: &a.organization,
+                        designation: DesignationText {
+                            role: &a.role,
+                            valid_from: None,
+                            valid_until: a.until.as_deref(),
+                            basis: "",
+                        },
+                    },
                 )
-                .await?;
-            println!(
-                "added user {id}: {} ({})",
-                a.username,
-                policy.role_title(role)
-            );
+                .await
+                .map_err(refused)?;
+            let title = mimamori_governance::people::parse_role(&a.role)
+                .map(|r| inst.policy.role_title(r))
+                .unwrap_or_default();
+            println!("added user {id}: {} ({title})", a.username);
             Ok(ExitCode::SUCCESS)
         }
         Command::Totp(a) => {
-            let dir = DataDir::open(&a.data).await?;
-            let user = dir
-                .catalog
-                .user_by_name(&a.username)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no user {:?}", a.username))?;
-            let secret = mimamori_crypto::totp::new_secret();
-            dir.catalog.user_set_totp(user.id, Some(&secret)).await?;
-            dir.catalog
-                .record_event(
-                    None,
-                    "totp_enrolled",
-                    &format!("{}: second factor set from the command line", a.username),
-                    SystemClock.now(),
-                )
-                .await?;
+            let inst = Installation::open(&a.data).await?;
+            let secret = inst
+                .gov
+                .totp_set(&console, &a.username)
+                .await
+                .map_err(refused)?;
             println!("secret: {}", mimamori_crypto::totp::base32(&secret));
             println!(
                 "uri:    {}",
@@ -160,44 +118,20 @@ pub async fn run(c: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Password(a) => {
             let password = read_secret(&a.password_file)?;
-            if password.chars().count() < 8 {
-                anyhow::bail!("the password must have at least 8 characters");
-            }
-            let dir = DataDir::open(&a.data).await?;
-            let user = dir
-                .catalog
-                .user_by_name(&a.username)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no user {:?}", a.username))?;
-            let hash =
-                mimamori_web::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e))?;
-            dir.catalog.user_set_password(user.id, &hash).await?;
-            let ended = dir.catalog.sessions_end_others(user.id, &[]).await?;
-            dir.catalog
-                .record_event(
-                    None,
-                    "password_changed",
-                    &format!(
-                        "{}: password set from the command line; {ended} session(s) ended",
-                        a.username
-                    ),
-                    SystemClock.now(),
-                )
-                .await?;
+            let inst = Installation::open(&a.data).await?;
+            let ended = inst
+                .gov
+                .password_set(&console, &a.username, &password)
+                .await
+                .map_err(refused)?;
             println!("password of {} set; {ended} session(s) ended", a.username);
             Ok(ExitCode::SUCCESS)
         }
         Command::List(a) => {
-            let dir = DataDir::open(&a.data).await?;
-            let policy = dir.policy()?;
-            let now = SystemClock.now();
-            for u in dir.catalog.users().await? {
-                let role = dir
-                    .catalog
-                    .designation_at(u.id, now)
-                    .await?
-                    .and_then(|d| RoleKind::parse(&d.role))
-                    .map(|k| policy.role_title(k))
+            let inst = Installation::open(&a.data).await?;
+            for (u, role) in inst.gov.people_now(&console).await.map_err(refused)? {
+                let role = role
+                    .map(|k| inst.policy.role_title(k))
                     .unwrap_or_else(|| "(not designated)".into());
                 println!(
                     "{}\t{}\t{}\t{}",

@@ -166,9 +166,10 @@ impl App {
         loop {
             let text = std::fs::read_to_string(&self.log).unwrap_or_default();
             let new = &text[start_len.min(text.len())..];
+            // The address of the "listening on" line (other lines name cameras' addresses).
             if let Some(i) = new
-                .find("://127.0.0.1:")
-                .filter(|_| new.contains("listening on http"))
+                .find("listening on http")
+                .and_then(|l| new[l..].find("://127.0.0.1:").map(|i| l + i))
             {
                 let rest = &new[i + "://127.0.0.1:".len()..];
                 self.port = rest[..rest.find('/').unwrap()].parse().unwrap();

@@ -454,3 +454,115 @@ async fn serve_refuses_an_invalid_policy_naming_the_line() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("取扱担当者"));
 }
+
+/// The fields of an audit entry that say what it is about (not who, when or which).
+fn shape(e: &serde_json::Value) -> (String, bool, bool, String) {
+    (
+        e["action"].as_str().unwrap().to_string(),
+        e["camera_id"].is_number(),
+        e["range"].is_null(),
+        // The detail without the camera's or person's own name.
+        e["detail"]
+            .as_str()
+            .unwrap()
+            .replace("api-cam", "NAME")
+            .replace("cli-cam", "NAME")
+            .replace("api-person", "NAME")
+            .replace("cli-person", "NAME")
+            // Times differ between the two doors; the words must not.
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '0' } else { c })
+            .collect(),
+    )
+}
+
+// Audit does not depend on the door: `mimamori camera add`, `camera remove` and
+// `user add` are logged with the console as actor, in entries shaped like the API's.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_line_is_audited_like_the_api() {
+    let app = spawn_app("cli-audit").await;
+    let d = app.data.to_str().unwrap().to_string();
+    // Through the API, as the manager.
+    let id = app
+        .add_camera("api-cam", "rtsp://127.0.0.1:9/api", None)
+        .await;
+    let r = app
+        .send_json(
+            reqwest::Method::DELETE,
+            &format!("/api/cameras/{id}"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = app
+        .post_json(
+            "/api/people",
+            &serde_json::json!({"username": "api-person", "display_name": "api-person",
+                "password": "another-long-pw", "role": "operator"}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    // The same through the command line.
+    let upw = app.data.with_extension("userpw");
+    std::fs::write(&upw, "another-long-pw\n").unwrap();
+    for args in [
+        vec![
+            "camera",
+            "add",
+            "--data",
+            &d,
+            "--name",
+            "cli-cam",
+            "--url",
+            "rtsp://127.0.0.1:9/cli",
+        ],
+        vec!["camera", "remove", "--data", &d, "--name", "cli-cam"],
+        vec![
+            "user",
+            "add",
+            "--data",
+            &d,
+            "--username",
+            "cli-person",
+            "--display-name",
+            "cli-person",
+            "--role",
+            "operator",
+            "--password-file",
+            upw.to_str().unwrap(),
+        ],
+    ] {
+        let out = cli(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let log = app.get_json("/api/audit").await;
+    let entries = log["entries"].as_array().unwrap();
+    let by = |user: &str, action: &str| {
+        entries
+            .iter()
+            .find(|e| e["username"] == user && e["action"] == action)
+            .unwrap_or_else(|| panic!("no {action} by {user}: {log}"))
+            .clone()
+    };
+    for action in ["camera_added", "camera_removed", "designated"] {
+        let api = by(crate::app::ADMIN, action);
+        let console = by("(console)", action);
+        assert_eq!(shape(&api), shape(&console), "{action}: {api} / {console}");
+        assert_eq!(api["client"], "127.0.0.1");
+        assert!(
+            console["client"].as_str().unwrap().starts_with("console:"),
+            "{console}"
+        );
+    }
+    // The console's camera entries name the camera they concern.
+    let added = by("(console)", "camera_added");
+    assert_eq!(added["detail"], "cli-cam");
+    assert_eq!(
+        by("(console)", "camera_removed")["camera_id"],
+        added["camera_id"]
+    );
+}

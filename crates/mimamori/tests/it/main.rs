@@ -10,6 +10,7 @@ mod audit;
 mod browser;
 mod camera;
 mod cli;
+mod layers;
 mod media;
 mod playback;
 mod props;

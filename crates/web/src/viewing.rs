@@ -1,18 +1,56 @@
-//! Live view over WebSocket: a text message with the codec, the fragmented-MP4
-//! initialization segment, then one fragment per frame as the recorder stores it.
-//! Refused entirely where the policy forbids live monitoring (by the route guard).
+//! Images out: recorded footage as a progressive MP4 (players, downloads) or a
+//! fragmented MP4 (Media Source Extensions), served through the ranged responder
+//! after the application layer has checked the viewing and written its entry;
+//! and live view over WebSocket: a text message with the codec, the
+//! fragmented-MP4 initialization segment, then one fragment per frame as the
+//! recorder stores it.
 
 use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::response::Response;
 use mimamori_base::CameraId;
+use mimamori_governance::viewing::{FootageQuery, Shape};
 use mimamori_media::{SampleInfo, fmp4};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
-use crate::error::{AppError, AppResult};
+use crate::http::error::WebResult;
+use crate::http::ranged;
+use crate::http::session::CurrentUser;
+
+/// `GET /api/cameras/{id}/video.mp4?start=&end=&purpose=[&note=][&download=1]`
+pub async fn video_mp4(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<FootageQuery>,
+    user: CurrentUser,
+    req: Request,
+) -> WebResult<Response> {
+    let footage = state
+        .gov
+        .footage(&user.actor(), CameraId(id), &q, Shape::Progressive)
+        .await?;
+    Ok(ranged::serve(footage, &req))
+}
+
+/// `GET /api/cameras/{id}/fragmented.mp4?start=&end=&purpose=`: the same range as
+/// fragmented MP4. `X-Mimamori-Codecs` lists the codec strings, and
+/// `X-Mimamori-Lead-Seconds` says how far after its start `start` lies.
+pub async fn video_fragmented(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<FootageQuery>,
+    user: CurrentUser,
+    req: Request,
+) -> WebResult<Response> {
+    let footage = state
+        .gov
+        .footage(&user.actor(), CameraId(id), &q, Shape::Fragmented)
+        .await?;
+    Ok(ranged::serve(footage, &req))
+}
 
 #[derive(Debug, serde::Deserialize)]
 pub struct LiveQuery {
@@ -24,46 +62,20 @@ pub struct LiveQuery {
 pub async fn live_ws(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    Extension(user): Extension<crate::auth::CurrentUser>,
-    Extension(client): Extension<crate::audit::ClientAddr>,
-    Extension(origin): Extension<mimamori_governance::access::Origin>,
-    axum::extract::Query(q): axum::extract::Query<LiveQuery>,
+    user: CurrentUser,
+    Query(q): Query<LiveQuery>,
     ws: WebSocketUpgrade,
-) -> AppResult<Response> {
-    // Watching live is an access to images too: it states a purpose (REQ-PUR-1).
-    let purpose = crate::playback::stated_purpose(&state, q.purpose.as_deref(), q.note.as_deref())?;
-    let camera = state.catalog.camera(CameraId(id)).await?;
-    if camera.removed_at.is_some() {
-        return Err(AppError::not_found("camera removed"));
-    }
-    if let Err(refusal) = crate::authz::camera_operation(
-        &state,
-        &user,
-        &origin,
-        mimamori_policy::Permission::LiveView,
-        camera.id,
-        None,
-        &format!("/api/cameras/{id}/live"),
-    )
-    .await?
-    {
-        return Ok(refusal);
-    }
-    crate::audit::record(
-        &state,
-        Some(&user),
-        "",
-        &client.0,
-        crate::audit::Access {
-            action: "live_view",
-            camera: Some(camera.id),
-            range: None,
-            purpose: &purpose,
-            detail: String::new(),
-        },
-    )
-    .await?;
-    Ok(ws.on_upgrade(move |socket| stream_live(state, camera.id, socket)))
+) -> WebResult<Response> {
+    let camera = state
+        .gov
+        .live_view(
+            &user.actor(),
+            CameraId(id),
+            q.purpose.as_deref(),
+            q.note.as_deref(),
+        )
+        .await?;
+    Ok(ws.on_upgrade(move |socket| stream_live(state, camera, socket)))
 }
 
 async fn stream_live(state: AppState, camera: CameraId, mut socket: WebSocket) {

@@ -1,0 +1,216 @@
+//! The `camera` table: registered cameras, how each is reached (its RTSP
+//! addresses and sealed credentials, or the built-in test pattern), and their
+//! removal (a camera with footage is marked removed and keeps its id).
+
+use mimamori_base::{CameraId, Timestamp};
+use sqlx::Row;
+
+use crate::{Catalog, CatalogError, Result, dialect};
+
+/// How a camera is reached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CameraSource {
+    Rtsp {
+        main_url: String,
+        sub_url: Option<String>,
+        username: Option<String>,
+        /// Sealed with the master key (`sealed:v1:…`); opened only by the recorder.
+        password: Option<String>,
+    },
+    /// The built-in synthetic camera (a test pattern with a burnt-in clock).
+    TestPattern,
+}
+
+/// 防犯カメラ: one registered camera.
+#[derive(Clone, Debug)]
+pub struct Camera {
+    pub id: CameraId,
+    pub name: String,
+    pub source: CameraSource,
+    pub record_audio: bool,
+    pub created_at: Timestamp,
+    pub removed_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewCamera {
+    pub name: String,
+    pub source: CameraSource,
+    pub record_audio: bool,
+}
+
+const CAMERA_COLUMNS: &str = "id, name, kind, main_url, sub_url, username, password, record_audio, created_at_us, removed_at_us";
+
+impl Catalog {
+    pub async fn camera_insert(&self, cam: &NewCamera, now: Timestamp) -> Result<CameraId> {
+        let (kind, main_url, sub_url, username, password) = source_columns(&cam.source);
+        let res = sqlx::query(
+            "INSERT INTO camera (name, kind, main_url, sub_url, username, password, record_audio, created_at_us) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&cam.name)
+        .bind(kind)
+        .bind(main_url)
+        .bind(sub_url)
+        .bind(username)
+        .bind(password)
+        .bind(cam.record_audio)
+        .bind(now.0)
+        .execute(&self.pool)
+        .await;
+        match res {
+            Ok(r) => Ok(CameraId(r.last_insert_rowid())),
+            Err(e) if dialect::is_unique_violation(&e) => {
+                Err(CatalogError::Conflict(format!("camera {:?}", cam.name)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn camera_update(&self, id: CameraId, cam: &NewCamera) -> Result<()> {
+        let (kind, main_url, sub_url, username, password) = source_columns(&cam.source);
+        let res = sqlx::query(
+            "UPDATE camera SET name = ?, kind = ?, main_url = ?, sub_url = ?, username = ?, password = ?, \
+             record_audio = ? WHERE id = ?",
+        )
+        .bind(&cam.name)
+        .bind(kind)
+        .bind(main_url)
+        .bind(sub_url)
+        .bind(username)
+        .bind(password)
+        .bind(cam.record_audio)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await;
+        match res {
+            Ok(r) if r.rows_affected() == 0 => Err(CatalogError::NotFound(format!("camera {id}"))),
+            Ok(_) => Ok(()),
+            Err(e) if dialect::is_unique_violation(&e) => {
+                Err(CatalogError::Conflict(format!("camera {:?}", cam.name)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Cameras not removed, in id order.
+    pub async fn cameras(&self) -> Result<Vec<Camera>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CAMERA_COLUMNS} FROM camera WHERE removed_at_us IS NULL ORDER BY id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(camera_from_row).collect()
+    }
+
+    /// A camera by id, removed or not.
+    pub async fn camera(&self, id: CameraId) -> Result<Camera> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CAMERA_COLUMNS} FROM camera WHERE id = ?"
+        )))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| CatalogError::NotFound(format!("camera {id}")))?;
+        camera_from_row(&row)
+    }
+
+    pub async fn camera_by_name(&self, name: &str) -> Result<Camera> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CAMERA_COLUMNS} FROM camera WHERE name = ? AND removed_at_us IS NULL"
+        )))
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| CatalogError::NotFound(format!("camera {name:?}")))?;
+        camera_from_row(&row)
+    }
+
+    /// Removes a camera. A camera without footage disappears; one with footage is
+    /// marked removed (recording stops) and its footage stays for retention to erase.
+    /// Returns whether footage remains.
+    pub async fn camera_remove(&self, id: CameraId, now: Timestamp) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM segment WHERE camera_id = ?")
+            .bind(id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        let affected = if n == 0 {
+            sqlx::query("DELETE FROM gap WHERE camera_id = ?")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM camera WHERE id = ?")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        } else {
+            // The name is freed for a new camera; the old one keeps its id.
+            sqlx::query(
+                "UPDATE camera SET removed_at_us = ?, name = name || ' (removed ' || id || ')' \
+                 WHERE id = ? AND removed_at_us IS NULL",
+            )
+            .bind(now.0)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        };
+        if affected == 0 {
+            return Err(CatalogError::NotFound(format!("camera {id}")));
+        }
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+}
+
+type SourceColumns<'a> = (
+    &'static str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
+fn source_columns(s: &CameraSource) -> SourceColumns<'_> {
+    match s {
+        CameraSource::Rtsp {
+            main_url,
+            sub_url,
+            username,
+            password,
+        } => (
+            "rtsp",
+            Some(main_url.as_str()),
+            sub_url.as_deref(),
+            username.as_deref(),
+            password.as_deref(),
+        ),
+        CameraSource::TestPattern => ("test_pattern", None, None, None, None),
+    }
+}
+
+fn camera_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Camera> {
+    let kind: String = r.try_get("kind")?;
+    let source = if kind == "test_pattern" {
+        CameraSource::TestPattern
+    } else {
+        CameraSource::Rtsp {
+            main_url: r
+                .try_get::<Option<String>, _>("main_url")?
+                .unwrap_or_default(),
+            sub_url: r.try_get("sub_url")?,
+            username: r.try_get("username")?,
+            password: r.try_get("password")?,
+        }
+    };
+    Ok(Camera {
+        id: CameraId(r.try_get("id")?),
+        name: r.try_get("name")?,
+        source,
+        record_audio: r.try_get("record_audio")?,
+        created_at: Timestamp(r.try_get("created_at_us")?),
+        removed_at: r.try_get::<Option<i64>, _>("removed_at_us")?.map(Timestamp),
+    })
+}

@@ -1,0 +1,157 @@
+//! The `gap` table: where a stream was not recorded and why. At most one gap per
+//! stream is open (recording has not resumed yet).
+
+use mimamori_base::{CameraId, Timestamp};
+use sqlx::Row;
+
+use crate::{Catalog, Result, StreamKind};
+
+/// Why a stream was not recorded for a while.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum GapReason {
+    Unreachable,
+    AuthFailed,
+    Stalled,
+    StreamEnded,
+    StreamError,
+    RecorderStopped,
+}
+
+impl GapReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GapReason::Unreachable => "unreachable",
+            GapReason::AuthFailed => "auth_failed",
+            GapReason::Stalled => "stalled",
+            GapReason::StreamEnded => "stream_ended",
+            GapReason::StreamError => "stream_error",
+            GapReason::RecorderStopped => "recorder_stopped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "unreachable" => GapReason::Unreachable,
+            "auth_failed" => GapReason::AuthFailed,
+            "stalled" => GapReason::Stalled,
+            "stream_ended" => GapReason::StreamEnded,
+            "stream_error" => GapReason::StreamError,
+            _ => GapReason::RecorderStopped,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Gap {
+    pub id: i64,
+    pub camera_id: CameraId,
+    pub stream: StreamKind,
+    pub start: Timestamp,
+    pub end: Option<Timestamp>,
+    pub reason: GapReason,
+    pub detail: String,
+}
+
+impl Catalog {
+    /// Opens a gap unless one is already open for this stream; returns the open gap's id.
+    pub async fn gap_open(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+        start: Timestamp,
+        reason: GapReason,
+        detail: &str,
+    ) -> Result<i64> {
+        if let Some(id) = sqlx::query_scalar::<_, i64>(
+            "SELECT id FROM gap WHERE camera_id = ? AND stream = ? AND end_us IS NULL",
+        )
+        .bind(camera.0)
+        .bind(stream.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        {
+            return Ok(id);
+        }
+        let res = sqlx::query(
+            "INSERT INTO gap (camera_id, stream, start_us, end_us, reason, detail) VALUES (?, ?, ?, NULL, ?, ?)",
+        )
+        .bind(camera.0)
+        .bind(stream.as_str())
+        .bind(start.0)
+        .bind(reason.as_str())
+        .bind(detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.last_insert_rowid())
+    }
+
+    /// Updates the reason of the open gap (a camera that was unreachable may now refuse our password).
+    pub async fn gap_set_reason(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+        reason: GapReason,
+        detail: &str,
+    ) -> Result<()> {
+        sqlx::query("UPDATE gap SET reason = ?, detail = ? WHERE camera_id = ? AND stream = ? AND end_us IS NULL")
+            .bind(reason.as_str())
+            .bind(detail)
+            .bind(camera.0)
+            .bind(stream.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Closes the open gap of a stream, if any, at `end`.
+    pub async fn gap_close(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+        end: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE gap SET end_us = MAX(start_us, ?) WHERE camera_id = ? AND stream = ? AND end_us IS NULL",
+        )
+        .bind(end.0)
+        .bind(camera.0)
+        .bind(stream.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Gaps overlapping [from, to), open ones included.
+    pub async fn gaps_overlapping(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Gap>> {
+        let rows = sqlx::query(
+            "SELECT id, camera_id, stream, start_us, end_us, reason, detail FROM gap \
+             WHERE camera_id = ? AND stream = ? AND start_us < ? AND (end_us IS NULL OR end_us > ?) \
+             ORDER BY start_us, id",
+        )
+        .bind(camera.0)
+        .bind(stream.as_str())
+        .bind(to.0)
+        .bind(from.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Gap {
+                    id: r.try_get("id")?,
+                    camera_id: CameraId(r.try_get("camera_id")?),
+                    stream: StreamKind::parse(r.try_get("stream")?).unwrap_or(StreamKind::Main),
+                    start: Timestamp(r.try_get("start_us")?),
+                    end: r.try_get::<Option<i64>, _>("end_us")?.map(Timestamp),
+                    reason: GapReason::parse(r.try_get("reason")?),
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+}

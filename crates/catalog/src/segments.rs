@@ -1,0 +1,319 @@
+//! The `segment` table: one row per segment file (about a minute of one stream),
+//! each the next link of its stream's SHA-256 hash chain. A row is inserted only
+//! after its file is durable; [`NewSegment`] is the one definition of its fields.
+
+use mimamori_base::{CameraId, SegmentId, Timestamp};
+use sqlx::Row;
+
+use crate::{Catalog, Result, StreamKind};
+
+/// A segment as the recorder wrote it: the one definition of a segment's fields,
+/// inserted as they are and covered by the segment's chain link.
+#[derive(Clone, Debug)]
+pub struct NewSegment {
+    pub camera_id: CameraId,
+    pub stream: StreamKind,
+    pub run_start: Timestamp,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub duration_90k: i64,
+    pub frames: i64,
+    pub key_frames: i64,
+    /// Media bytes (plaintext).
+    pub bytes: i64,
+    pub video_params_id: i64,
+    pub file_name: String,
+    pub sample_index: Vec<u8>,
+    /// SHA-256 of the file on disk (encrypted).
+    pub sha256: Vec<u8>,
+    /// Bytes on disk (encrypted).
+    pub stored_bytes: i64,
+    pub data_key_id: i64,
+    pub nonce_prefix: Vec<u8>,
+}
+
+/// A row's place in its stream's hash chain: `hash = SHA-256(prev ‖ canonical row)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainLink {
+    pub seq: i64,
+    pub prev: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+/// A stored segment.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    pub id: SegmentId,
+    /// What was recorded, as inserted.
+    pub recorded: NewSegment,
+    pub link: ChainLink,
+}
+
+impl Segment {
+    /// The canonical record this row's chain link covers.
+    pub fn canonical(&self) -> Vec<u8> {
+        segment_record(self.link.seq, &self.recorded)
+    }
+}
+
+/// Canonical, versioned encoding of a segment row for the hash chain.
+pub fn segment_record(seq: i64, s: &NewSegment) -> Vec<u8> {
+    use sha2::Digest;
+    format!(
+        "mimamori-segment-v1\n{}\n{}\n{seq}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
+        s.camera_id,
+        s.stream.as_str(),
+        s.run_start.0,
+        s.start.0,
+        s.end.0,
+        s.duration_90k,
+        s.frames,
+        s.key_frames,
+        s.bytes,
+        s.stored_bytes,
+        s.video_params_id,
+        s.file_name,
+        hex::encode(&s.sha256),
+        hex::encode(sha2::Sha256::digest(&s.sample_index)),
+        s.data_key_id,
+        hex::encode(&s.nonce_prefix),
+    )
+    .into_bytes()
+}
+
+pub(crate) const SEGMENT_COLUMNS: &str = "id, camera_id, stream, run_start_us, start_us, end_us, duration_90k, \
+     frames, key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, \
+     data_key_id, nonce_prefix, chain_seq, prev_chain, chain";
+
+impl Catalog {
+    /// Segments of a stream in chain order.
+    pub async fn stream_segments(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+    ) -> Result<Vec<Segment>> {
+        let sql = format!(
+            "SELECT {} FROM segment WHERE camera_id = ? AND stream = ? ORDER BY id",
+            SEGMENT_COLUMNS
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(camera.0)
+            .bind(stream.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(segment_from_row).collect()
+    }
+
+    /// Records a segment whose file is already durably on disk, as the next link
+    /// of its stream's hash chain.
+    pub async fn segment_insert(&self, s: &NewSegment) -> Result<SegmentId> {
+        let mut tx = self.write_tx().await?;
+        let id = insert_segment_in(&mut tx, s).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Records many segments in one transaction (imports and benchmarks).
+    pub async fn segment_insert_batch(&self, segments: &[NewSegment]) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        for s in segments {
+            insert_segment_in(&mut tx, s).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Segments of a camera's stream overlapping [from, to), oldest first.
+    pub async fn segments_overlapping(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Segment>> {
+        let sql = format!(
+            "SELECT {SEGMENT_COLUMNS} FROM segment WHERE camera_id = ? AND stream = ? \
+             AND start_us < ? AND end_us > ? ORDER BY start_us, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(camera.0)
+            .bind(stream.as_str())
+            .bind(to.0)
+            .bind(from.0)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(segment_from_row).collect()
+    }
+
+    /// Start, end and run start of the segments overlapping [from, to), oldest first,
+    /// without their sample indexes: for timelines and calendars.
+    pub async fn segment_times(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(Timestamp, Timestamp, Timestamp)>> {
+        let rows = sqlx::query(
+            "SELECT start_us, end_us, run_start_us FROM segment WHERE camera_id = ? AND stream = ? \
+             AND start_us < ? AND end_us > ? ORDER BY start_us, id",
+        )
+        .bind(camera.0)
+        .bind(stream.as_str())
+        .bind(to.0)
+        .bind(from.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    Timestamp(r.try_get("start_us")?),
+                    Timestamp(r.try_get("end_us")?),
+                    Timestamp(r.try_get("run_start_us")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// Every segment, for consistency checks. Ordered by id.
+    pub async fn all_segments(&self) -> Result<Vec<Segment>> {
+        let sql = format!("SELECT {SEGMENT_COLUMNS} FROM segment ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(segment_from_row).collect()
+    }
+
+    /// The file names the catalog points at.
+    pub async fn segment_file_names(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT file_name FROM segment")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// End of the newest segment of a stream, if any.
+    pub async fn last_segment_end(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+    ) -> Result<Option<Timestamp>> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(end_us) FROM segment WHERE camera_id = ? AND stream = ?",
+        )
+        .bind(camera.0)
+        .bind(stream.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(v.map(Timestamp))
+    }
+
+    /// Days (as [start, end) of recorded time) that hold any footage, for the calendar:
+    /// returns the start and end of every segment in range, coarsened by the caller.
+    pub async fn recorded_extent(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+    ) -> Result<Option<(Timestamp, Timestamp)>> {
+        let row = sqlx::query(
+            "SELECT MIN(start_us) AS a, MAX(end_us) AS b FROM segment WHERE camera_id = ? AND stream = ?",
+        )
+        .bind(camera.0)
+        .bind(stream.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        let a: Option<i64> = row.try_get("a")?;
+        let b: Option<i64> = row.try_get("b")?;
+        Ok(a.zip(b).map(|(a, b)| (Timestamp(a), Timestamp(b))))
+    }
+}
+
+/// Inserts one segment as the next link of its stream's chain, inside `tx`.
+async fn insert_segment_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    s: &NewSegment,
+) -> Result<SegmentId> {
+    let state = sqlx::query("SELECT seq, head FROM chain_state WHERE camera_id = ? AND stream = ?")
+        .bind(s.camera_id.0)
+        .bind(s.stream.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+    let (prev_seq, prev): (i64, Vec<u8>) = match state {
+        Some(r) => (r.try_get("seq")?, r.try_get("head")?),
+        None => (0, vec![0u8; 32]),
+    };
+    let seq = prev_seq + 1;
+    let chain = mimamori_crypto::chain_link(&prev, &segment_record(seq, s)).to_vec();
+    let res = sqlx::query(
+        "INSERT INTO segment (camera_id, stream, run_start_us, start_us, end_us, duration_90k, frames, \
+         key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, data_key_id, \
+         nonce_prefix, chain_seq, prev_chain, chain) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(s.camera_id.0)
+    .bind(s.stream.as_str())
+    .bind(s.run_start.0)
+    .bind(s.start.0)
+    .bind(s.end.0)
+    .bind(s.duration_90k)
+    .bind(s.frames)
+    .bind(s.key_frames)
+    .bind(s.bytes)
+    .bind(s.video_params_id)
+    .bind(&s.file_name)
+    .bind(&s.sample_index)
+    .bind(&s.sha256)
+    .bind(s.stored_bytes)
+    .bind(s.data_key_id)
+    .bind(&s.nonce_prefix)
+    .bind(seq)
+    .bind(&prev)
+    .bind(&chain)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO chain_state (camera_id, stream, seq, head) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (camera_id, stream) DO UPDATE SET seq = excluded.seq, head = excluded.head",
+    )
+    .bind(s.camera_id.0)
+    .bind(s.stream.as_str())
+    .bind(seq)
+    .bind(&chain)
+    .execute(&mut **tx)
+    .await?;
+    Ok(SegmentId(res.last_insert_rowid()))
+}
+
+pub(crate) fn segment_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Segment> {
+    Ok(Segment {
+        id: SegmentId(r.try_get("id")?),
+        recorded: NewSegment {
+            camera_id: CameraId(r.try_get("camera_id")?),
+            stream: StreamKind::parse(r.try_get("stream")?).unwrap_or(StreamKind::Main),
+            run_start: Timestamp(r.try_get("run_start_us")?),
+            start: Timestamp(r.try_get("start_us")?),
+            end: Timestamp(r.try_get("end_us")?),
+            duration_90k: r.try_get("duration_90k")?,
+            frames: r.try_get("frames")?,
+            key_frames: r.try_get("key_frames")?,
+            bytes: r.try_get("bytes")?,
+            video_params_id: r.try_get("video_params_id")?,
+            file_name: r.try_get("file_name")?,
+            sample_index: r.try_get("sample_index")?,
+            sha256: r.try_get("sha256")?,
+            stored_bytes: r.try_get::<Option<i64>, _>("stored_bytes")?.unwrap_or(0),
+            data_key_id: r.try_get::<Option<i64>, _>("data_key_id")?.unwrap_or(0),
+            nonce_prefix: r
+                .try_get::<Option<Vec<u8>>, _>("nonce_prefix")?
+                .unwrap_or_default(),
+        },
+        link: ChainLink {
+            seq: r.try_get::<Option<i64>, _>("chain_seq")?.unwrap_or(0),
+            prev: r
+                .try_get::<Option<Vec<u8>>, _>("prev_chain")?
+                .unwrap_or_default(),
+            hash: r
+                .try_get::<Option<Vec<u8>>, _>("chain")?
+                .unwrap_or_default(),
+        },
+    })
+}

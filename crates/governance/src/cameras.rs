@@ -1,0 +1,203 @@
+//! Cameras: registering (by RTSP address, or the built-in test pattern),
+//! changing and removing them, and reading them back. Camera passwords are sealed
+//! with the master key before they are stored and never returned. Recorders are
+//! brought in line by the caller (the server does it at once; a running server
+//! notices command-line changes within seconds).
+
+use mimamori_base::CameraId;
+use mimamori_catalog::{Camera, CameraSource, NewCamera};
+use mimamori_policy::Permission;
+
+use crate::Governance;
+use crate::actor::Actor;
+use crate::audit::Entry;
+use crate::error::{Error, Result};
+use crate::holds::RetentionPicture;
+use crate::input::{CameraName, RtspCamera};
+
+impl Governance {
+    /// The cameras not removed, in id order (needs `camera_status`).
+    pub async fn cameras(&self, actor: &Actor) -> Result<Vec<Camera>> {
+        self.authorize(actor, Permission::CameraStatus, None, None, "camera_status")
+            .await?;
+        Ok(self.catalog.cameras().await?)
+    }
+
+    /// One camera, removed or not (needs `camera_status`).
+    pub async fn camera(&self, actor: &Actor, id: CameraId) -> Result<Camera> {
+        self.authorize(
+            actor,
+            Permission::CameraStatus,
+            Some(id),
+            None,
+            "camera_status",
+        )
+        .await?;
+        Ok(self.catalog.camera(id).await?)
+    }
+
+    /// A camera with its retention picture, for its page (needs `camera_status`).
+    pub async fn camera_page(
+        &self,
+        actor: &Actor,
+        id: CameraId,
+    ) -> Result<(Camera, Option<RetentionPicture>)> {
+        let camera = self.camera(actor, id).await?;
+        let retention = self.retention_picture(id).await.ok();
+        Ok((camera, retention))
+    }
+
+    /// A camera not removed, by name (the command line names cameras).
+    pub async fn camera_by_name(&self, actor: &Actor, name: &str) -> Result<Camera> {
+        self.authorize(actor, Permission::CameraStatus, None, None, "camera_status")
+            .await?;
+        Ok(self.catalog.camera_by_name(name).await?)
+    }
+
+    /// Every camera to record (for bringing recorders in line; not an access by a person).
+    pub async fn cameras_to_record(&self) -> Result<Vec<Camera>> {
+        Ok(self.catalog.cameras().await?)
+    }
+
+    /// Registers an RTSP camera (needs `camera_settings`; a role under instructions
+    /// cannot: an instruction names existing cameras).
+    pub async fn camera_add(&self, actor: &Actor, cam: RtspCamera) -> Result<Camera> {
+        self.authorize(actor, Permission::CameraSettings, None, None, "camera_add")
+            .await?;
+        let name = cam.name.as_str().to_string();
+        let new = self.sealed(cam, None)?;
+        self.insert_camera(actor, &name, new).await
+    }
+
+    /// Registers the built-in test pattern (the demo's camera).
+    pub async fn camera_add_test_pattern(&self, actor: &Actor, name: CameraName) -> Result<Camera> {
+        self.authorize(actor, Permission::CameraSettings, None, None, "camera_add")
+            .await?;
+        let new = NewCamera {
+            name: name.as_str().to_string(),
+            source: CameraSource::TestPattern,
+            record_audio: false,
+        };
+        self.insert_camera(actor, name.as_str(), new).await
+    }
+
+    async fn insert_camera(&self, actor: &Actor, name: &str, new: NewCamera) -> Result<Camera> {
+        let id = self.catalog.camera_insert(&new, self.clock.now()).await?;
+        self.audit
+            .record(actor, Entry::new("camera_added", name).camera(id))
+            .await?;
+        Ok(self.catalog.camera(id).await?)
+    }
+
+    /// Changes a camera's name, addresses or credentials; an empty password keeps
+    /// the stored one.
+    pub async fn camera_change(
+        &self,
+        actor: &Actor,
+        id: CameraId,
+        cam: RtspCamera,
+    ) -> Result<Camera> {
+        self.authorize(
+            actor,
+            Permission::CameraSettings,
+            Some(id),
+            None,
+            "camera_change",
+        )
+        .await?;
+        let old = self.catalog.camera(id).await?;
+        let keep = match old.source {
+            CameraSource::Rtsp { password, .. } => password,
+            CameraSource::TestPattern => {
+                return Err(Error::bad_input("the test pattern has no settings"));
+            }
+        };
+        let name = cam.name.as_str().to_string();
+        let new = self.sealed(cam, keep)?;
+        self.catalog.camera_update(id, &new).await?;
+        self.audit
+            .record(actor, Entry::new("camera_changed", name).camera(id))
+            .await?;
+        Ok(self.catalog.camera(id).await?)
+    }
+
+    /// Removes a camera. Its footage stays until retention erases it; returns
+    /// whether any remains.
+    pub async fn camera_remove(&self, actor: &Actor, id: CameraId) -> Result<bool> {
+        self.authorize(
+            actor,
+            Permission::CameraSettings,
+            Some(id),
+            None,
+            "camera_remove",
+        )
+        .await?;
+        let name = self.catalog.camera(id).await?.name;
+        let kept = self.catalog.camera_remove(id, self.clock.now()).await?;
+        self.audit
+            .record(
+                actor,
+                Entry::new(
+                    "camera_removed",
+                    if kept {
+                        format!("{name} (its footage stays until retention erases it)")
+                    } else {
+                        name
+                    },
+                )
+                .camera(id),
+            )
+            .await?;
+        Ok(kept)
+    }
+
+    /// Seals camera passwords stored in plain text by versions before sealing
+    /// (done once at start-up). Returns how many were sealed.
+    pub async fn seal_stored_credentials(&self) -> Result<usize> {
+        let mut n = 0;
+        for cam in self.catalog.cameras().await? {
+            if let CameraSource::Rtsp {
+                main_url,
+                sub_url,
+                username,
+                password: Some(p),
+            } = &cam.source
+                && !mimamori_catalog::keys::is_sealed(p)
+            {
+                let sealed = NewCamera {
+                    name: cam.name.clone(),
+                    source: CameraSource::Rtsp {
+                        main_url: main_url.clone(),
+                        sub_url: sub_url.clone(),
+                        username: username.clone(),
+                        password: Some(self.keys.seal_secret(p)?),
+                    },
+                    record_audio: cam.record_audio,
+                };
+                self.catalog.camera_update(cam.id, &sealed).await?;
+                tracing::info!(camera = %cam.name, "camera password sealed with the master key");
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The camera as stored: its password sealed with the master key (a kept one is
+    /// sealed already).
+    fn sealed(&self, cam: RtspCamera, keep: Option<String>) -> Result<NewCamera> {
+        let password = match cam.password {
+            Some(p) => Some(self.keys.seal_secret(&p.0)?),
+            None => keep,
+        };
+        Ok(NewCamera {
+            name: cam.name.as_str().to_string(),
+            source: CameraSource::Rtsp {
+                main_url: cam.main_url.as_str().to_string(),
+                sub_url: cam.sub_url.map(|u| u.as_str().to_string()),
+                username: cam.username,
+                password,
+            },
+            record_audio: false,
+        })
+    }
+}

@@ -1,0 +1,332 @@
+//! Japanese first, English on request: every user-facing string of the UI, by
+//! key. Pages use the fields of [`Strings`], so an unknown key does not compile,
+//! and the table below gives each key both languages or it does not compile
+//! either. The page script gets the same table as JSON (`S['view.gap']`).
+
+use chrono::Datelike;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Ja,
+    En,
+}
+
+impl Lang {
+    /// From the `lang` cookie; Japanese when absent.
+    pub fn from_cookie(v: Option<&str>) -> Lang {
+        match v {
+            Some("en") => Lang::En,
+            _ => Lang::Ja,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ja => "ja",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other language (for the switch link).
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Ja => Lang::En,
+            Lang::En => Lang::Ja,
+        }
+    }
+
+    pub fn strings(self) -> &'static Strings {
+        match self {
+            Lang::Ja => &JA,
+            Lang::En => &EN,
+        }
+    }
+}
+
+macro_rules! strings {
+    ($( $field:ident $key:literal => $ja:literal, $en:literal; )*) => {
+        /// Every string of the UI in one language.
+        pub struct Strings {
+            $( pub $field: &'static str, )*
+        }
+
+        pub const JA: Strings = Strings { $( $field: $ja, )* };
+        pub const EN: Strings = Strings { $( $field: $en, )* };
+
+        /// (key, field name, the string) for the page script's table and the tests.
+        pub const KEYS: &[(&str, &str, fn(&Strings) -> &'static str)] = &[
+            $( ($key, stringify!($field), |s: &Strings| s.$field), )*
+        ];
+    };
+}
+
+strings! {
+    app_title "app.title" => "見守り — 防犯カメラ管理", "mimamori — camera governance";
+    nav_cameras "nav.cameras" => "カメラ一覧", "Cameras";
+    nav_add_camera "nav.add_camera" => "カメラを追加", "Add camera";
+    nav_logout "nav.logout" => "ログアウト", "Log out";
+    nav_switch_lang "nav.switch_lang" => "English", "日本語";
+    login_title "login.title" => "ログイン", "Log in";
+    login_username "login.username" => "ユーザー名", "User name";
+    login_password "login.password" => "パスワード", "Password";
+    login_submit "login.submit" => "ログイン", "Log in";
+    login_failed "login.failed" => "ユーザー名またはパスワードが違います。", "Wrong user name or password.";
+    login_locked "login.locked" => "失敗が続いたため、しばらくログインできません。少し待ってからやり直してください。", "Too many failed attempts. Wait a moment and try again.";
+    cameras_title "cameras.title" => "カメラ一覧", "Cameras";
+    cameras_name "cameras.name" => "名前", "Name";
+    cameras_status "cameras.status" => "状態", "Status";
+    cameras_last_frame "cameras.last_frame" => "最終受信", "Last frame";
+    cameras_source "cameras.source" => "接続先", "Source";
+    cameras_none "cameras.none" => "カメラが登録されていません。", "No cameras yet.";
+    cameras_view "cameras.view" => "映像", "Video";
+    cameras_settings "cameras.settings" => "設定", "Settings";
+    cameras_test_pattern "cameras.test_pattern" => "テストパターン（内蔵の模擬カメラ）", "Test pattern (built-in simulated camera)";
+    status_starting "status.starting" => "開始中", "Starting";
+    status_recording "status.recording" => "録画中", "Recording";
+    status_reconnecting "status.reconnecting" => "再接続中", "Reconnecting";
+    status_failing "status.failing" => "障害", "Failing";
+    status_stopped "status.stopped" => "停止", "Stopped";
+    form_name "form.name" => "名前", "Name";
+    form_main_url "form.main_url" => "RTSP URL（メインストリーム）", "RTSP URL (main stream)";
+    form_sub_url "form.sub_url" => "RTSP URL（サブストリーム・任意）", "RTSP URL (sub stream, optional)";
+    form_username "form.username" => "カメラのユーザー名", "Camera user name";
+    form_password "form.password" => "カメラのパスワード", "Camera password";
+    form_password_keep "form.password_keep" => "空欄のままなら変更しません", "Leave empty to keep the current one";
+    form_audio "form.audio" => "音声は録音しません（公共の場所での音声はプライバシーに関わるため、映像のみ記録します）", "Audio is not recorded (sound in public places is a privacy matter): video only";
+    form_save "form.save" => "保存", "Save";
+    form_remove "form.remove" => "このカメラを削除", "Remove this camera";
+    form_remove_note "form.remove_note" => "録画済みの映像は保存期間が過ぎるまで残ります。", "Recorded footage stays until its retention ends.";
+    form_add_title "form.add_title" => "カメラを追加", "Add a camera";
+    form_edit_title "form.edit_title" => "カメラの設定", "Camera settings";
+    view_calendar "view.calendar" => "日付", "Date";
+    view_timeline "view.timeline" => "タイムライン（24時間）", "Timeline (24 hours)";
+    view_recorded "view.recorded" => "録画あり", "Recorded";
+    view_gap "view.gap" => "録画なし", "Not recorded";
+    view_play_hint "view.play_hint" => "タイムラインをクリックすると、その時刻から再生します。", "Click the timeline to play from that time.";
+    view_download "view.download" => "範囲を指定してダウンロード（MP4）", "Download a range (MP4)";
+    view_from "view.from" => "開始", "From";
+    view_to "view.to" => "終了", "To";
+    view_download_button "view.download_button" => "ダウンロード", "Download";
+    view_live "view.live" => "ライブ映像", "Live view";
+    view_live_start "view.live_start" => "ライブ映像を表示", "Show live view";
+    view_live_forbidden "view.live_forbidden" => "この規程ではライブ映像（常時監視）は許可されていません", "Live view (constant monitoring) is not allowed by this regulation";
+    view_prev_month "view.prev_month" => "前の月", "Previous month";
+    view_next_month "view.next_month" => "次の月", "Next month";
+    view_no_recording "view.no_recording" => "この時刻の録画はありません。", "Nothing was recorded at this time.";
+    view_play_at "view.play_at" => "時刻を指定して再生", "Play from a time";
+    view_play "view.play" => "再生", "Play";
+    view_playing_from "view.playing_from" => "再生開始時刻", "Playing from";
+    gap_unreachable "gap.unreachable" => "カメラに接続できない", "camera unreachable";
+    gap_auth_failed "gap.auth_failed" => "カメラの認証に失敗", "camera refused credentials";
+    gap_stalled "gap.stalled" => "映像が止まった", "stream froze";
+    gap_stream_ended "gap.stream_ended" => "カメラが配信を終了", "camera ended the stream";
+    gap_stream_error "gap.stream_error" => "映像の異常", "stream error";
+    gap_recorder_stopped "gap.recorder_stopped" => "録画装置の停止", "recorder not running";
+    nav_retention "nav.retention" => "保存期間", "Retention";
+    ret_title "ret.title" => "保存期間・延長・消去", "Retention, holds and erasure";
+    ret_alarm "ret.alarm" => "警告", "Alarm";
+    ret_rule "ret.rule" => "保存期間", "Retention";
+    ret_rule_from_recording "ret.rule_from_recording" => "日間（録画時から）", "days from recording";
+    ret_rule_next_day "ret.rule_next_day" => "日間（録画日の翌日から起算）", "days counted from the day after recording";
+    ret_oldest "ret.oldest" => "最も古い映像", "Oldest footage";
+    ret_next "ret.next" => "次の消去", "Next erasure";
+    ret_capacity "ret.capacity" => "ディスクに保存できる日数（実測の容量から）", "Days the disk holds (measured)";
+    ret_days "ret.days" => "日", "days";
+    ret_short "ret.short" => "保存期間に足りません", "shorter than the retention";
+    ret_holds "ret.holds" => "保存期間の延長", "Retention extensions (holds)";
+    ret_range "ret.range" => "対象期間", "Range";
+    ret_until "ret.until" => "延長の終了日時", "Kept until";
+    ret_reason "ret.reason" => "理由", "Reason";
+    ret_medium "ret.medium" => "外部記録媒体に保管する場合はその媒体（任意）", "External medium holding the copy (optional)";
+    ret_medium_short "ret.medium_short" => "媒体", "medium";
+    ret_change "ret.change" => "変更", "Change";
+    ret_release "ret.release" => "解除", "Release";
+    ret_released "ret.released" => "解除済み", "released";
+    ret_ended "ret.ended" => "終了", "ended";
+    ret_new_hold "ret.new_hold" => "延長する（管理責任者のみ）", "Extend retention (manager only)";
+    ret_create "ret.create" => "延長する", "Extend";
+    ret_erasures "ret.erasures" => "消去記録", "Erasure log";
+    ret_erased_at "ret.erased_at" => "消去日時", "Erased at";
+    ret_amount "ret.amount" => "件数 / 容量 / 鍵", "Segments / size / keys";
+    ret_verify "ret.verify" => "改ざん検証（最新）", "Integrity check (latest)";
+    ret_segments "ret.segments" => "セグメント", "segments";
+    ret_problems "ret.problems" => "件の問題", "problems";
+    ret_never_verified "ret.never_verified" => "まだ検証していません（mimamori verify）", "Not verified yet (mimamori verify)";
+    nav_audit "nav.audit" => "操作記録", "Audit log";
+    audit_title "audit.title" => "操作記録（監査ログ）", "Audit log";
+    audit_role "audit.role" => "役割（当時）", "Role (then)";
+    authz_refused "authz.refused" => "この操作はできません", "Not allowed";
+    authz_logged "authz.logged" => "この拒否は操作記録に残りました。", "This refusal was written to the audit log.";
+    nav_people "nav.people" => "担当者", "People";
+    nav_instructions "nav.instructions" => "指示", "Instructions";
+    people_title "people.title" => "担当者の指定", "Designations";
+    people_username "people.username" => "ユーザー名", "User name";
+    people_display_name "people.display_name" => "氏名", "Name";
+    people_organization "people.organization" => "所属（委託先）", "Organization (contractor)";
+    people_org_hint "people.org_hint" => "職員は空欄", "empty for staff";
+    people_staff "people.staff" => "設置者の職員", "Installer's staff";
+    people_role "people.role" => "役割", "Role";
+    people_pledge "people.pledge" => "守秘義務の誓約", "Confidentiality pledge";
+    people_training "people.training" => "研修", "Training";
+    people_add "people.add" => "担当者を追加", "Add a person";
+    people_valid_from "people.valid_from" => "指定日", "From";
+    people_valid_until "people.valid_until" => "終了日", "Until";
+    people_until "people.until" => "〜", "until";
+    people_none "people.none" => "指定なし", "not designated";
+    people_basis "people.basis" => "根拠", "Basis";
+    people_basis_hint "people.basis_hint" => "空欄なら規程の条項", "empty: the regulation's article";
+    people_initial_password "people.initial_password" => "初期パスワード", "Initial password";
+    people_history "people.history" => "指定の履歴", "Designation history";
+    people_new_designation "people.new_designation" => "新たに指定", "New designation";
+    people_end "people.end" => "指定を終了", "End designation";
+    people_end_reason "people.end_reason" => "終了の理由", "Reason";
+    people_records "people.records" => "誓約・研修の記録", "Pledges and training";
+    people_content_hint "people.content_hint" => "内容", "Content";
+    instr_title "instr.title" => "指示", "Instructions";
+    instr_person "instr.person" => "取扱担当者", "Operator";
+    instr_range "instr.range" => "対象の録画期間", "Footage range";
+    instr_until "instr.until" => "有効期限", "Valid until";
+    instr_content "instr.content" => "指示内容", "Instruction";
+    instr_new "instr.new" => "指示を出す", "Issue an instruction";
+    instr_revoke "instr.revoke" => "取り消す", "Revoke";
+    instr_closed "instr.closed" => "終了", "Closed";
+    instr_none "instr.none" => "有効な指示はありません", "No open instruction";
+    acct_designation "acct.designation" => "指定", "Designation";
+    acct_totp "acct.totp" => "二要素認証（ワンタイムコード）", "Two-factor authentication (one-time code)";
+    acct_totp_on "acct.totp_on" => "設定済みです。ログイン時に確認コードを入力します。", "Enrolled: a code is asked at login.";
+    acct_totp_off "acct.totp_off" => "未設定です。", "Not enrolled.";
+    acct_totp_enroll "acct.totp_enroll" => "設定する", "Enroll";
+    acct_totp_hint "acct.totp_hint" => "認証アプリにこの鍵を登録し、表示された6桁のコードを入力してください。", "Add this key to an authenticator app and enter the 6-digit code it shows.";
+    acct_totp_wrong "acct.totp_wrong" => "コードが違います。もう一度入力してください。", "Wrong code; try again.";
+    login_code "login.code" => "確認コード（二要素認証を設定している場合）", "One-time code (if enrolled)";
+    login_needs_code "login.needs_code" => "確認コードが必要です（または違います）。", "A valid one-time code is needed.";
+    login_needs_enrollment "login.needs_enrollment" => "この役割は二要素認証が必須です。システム管理者に `mimamori user totp` での設定を依頼してください。", "This role requires a second factor; ask the administrator to enroll you with `mimamori user totp`.";
+    login_not_designated "login.not_designated" => "現在、有効な指定がありません", "No valid designation now";
+    view_purpose "view.purpose" => "閲覧の目的", "Purpose of viewing";
+    view_purpose_note "view.purpose_note" => "具体的な理由", "Details";
+    view_purpose_hint "view.purpose_hint" => "録画を見る前に目的を選んでください（目的外利用の禁止）。", "Choose the purpose before viewing recordings (no use outside the purpose).";
+    view_no_playback "view.no_playback" => "この役割では映像を表示できません。", "Your role does not show images.";
+    audit_user "audit.user" => "利用者", "Person";
+    audit_camera "audit.camera" => "カメラ", "Camera";
+    audit_action "audit.action" => "操作", "Action";
+    audit_date "audit.date" => "日付", "Date";
+    audit_time "audit.time" => "日時", "Time";
+    audit_range "audit.range" => "対象期間", "Range";
+    audit_client "audit.client" => "端末", "Terminal";
+    audit_purpose "audit.purpose" => "目的", "Purpose";
+    audit_detail "audit.detail" => "詳細", "Detail";
+    audit_filter "audit.filter" => "絞り込み", "Filter";
+    acct_title "acct.title" => "アカウント", "Account";
+    acct_password "acct.password" => "パスワードの変更", "Change password";
+    acct_current "acct.current" => "現在のパスワード", "Current password";
+    acct_new "acct.new" => "新しいパスワード（8文字以上）", "New password (8 characters or more)";
+    acct_changed "acct.changed" => "パスワードを変更しました。他の端末のログインは終了しました。", "Password changed. Your other sessions were ended.";
+    acct_sessions "acct.sessions" => "ログイン中のセッション", "Your sessions";
+    acct_created "acct.created" => "ログイン日時", "Logged in";
+    acct_seen "acct.seen" => "最終操作", "Last used";
+    acct_expires "acct.expires" => "有効期限", "Expires";
+    acct_revoke "acct.revoke" => "終了させる", "End it";
+    acct_this_session "acct.this_session" => "この端末", "this one";
+    error_title "error.title" => "エラー", "Error";
+    error_back "error.back" => "戻る", "Back";
+}
+
+/// The label of a recorder state (`starting`, `recording`, …).
+pub fn status_label(s: &Strings, state: &str) -> &'static str {
+    match state {
+        "starting" => s.status_starting,
+        "recording" => s.status_recording,
+        "reconnecting" => s.status_reconnecting,
+        "failing" => s.status_failing,
+        _ => s.status_stopped,
+    }
+}
+
+/// All strings of a language as JSON, for the page script.
+pub fn json_table(lang: Lang) -> String {
+    let s = lang.strings();
+    let map: serde_json::Map<String, serde_json::Value> = KEYS
+        .iter()
+        .map(|(k, _, get)| {
+            (
+                (*k).to_string(),
+                serde_json::Value::String(get(s).to_string()),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// 和暦 for a Gregorian date, e.g. 令和8年 for 2026 (Reiwa began 2019-05-01).
+pub fn japanese_era_year(date: chrono::NaiveDate) -> String {
+    let (y, m, d) = (date.year(), date.month(), date.day());
+    let ymd = (y, m, d);
+    if ymd >= (2019, 5, 1) {
+        era("令和", y - 2018)
+    } else if ymd >= (1989, 1, 8) {
+        era("平成", y - 1988)
+    } else {
+        format!("{y}年")
+    }
+}
+
+fn era(name: &str, n: i32) -> String {
+    if n == 1 {
+        format!("{name}元年")
+    } else {
+        format!("{name}{n}年")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_both_languages_and_its_field_name() {
+        for (key, field, get) in KEYS {
+            assert!(!get(&JA).is_empty() && !get(&EN).is_empty(), "{key}");
+            assert_eq!(key.replace('.', "_"), *field, "{key}");
+        }
+    }
+
+    /// The page script looks strings up by key at run time: each key it uses exists.
+    #[test]
+    fn every_key_the_page_script_uses_exists() {
+        let js = include_str!("../../assets/app.js");
+        let keys: std::collections::HashSet<&str> = KEYS.iter().map(|(k, ..)| *k).collect();
+        let mut used = Vec::new();
+        for part in js.split("S['").skip(1) {
+            used.push(part.split('\'').next().unwrap_or_default().to_string());
+        }
+        for part in js.split("S[`").skip(1) {
+            // `gap.${g.reason}`: every gap reason the recorder writes.
+            let prefix = part.split("${").next().unwrap_or_default();
+            for reason in [
+                "unreachable",
+                "auth_failed",
+                "stalled",
+                "stream_ended",
+                "stream_error",
+                "recorder_stopped",
+            ] {
+                used.push(format!("{prefix}{reason}"));
+            }
+        }
+        assert!(used.len() >= 5, "{used:?}");
+        for k in &used {
+            assert!(
+                keys.contains(k.as_str()),
+                "app.js uses {k:?}, which the table lacks"
+            );
+        }
+    }
+
+    #[test]
+    fn japanese_era_years() {
+        let d = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(japanese_era_year(d(2026, 11, 23)), "令和8年");
+        assert_eq!(japanese_era_year(d(2019, 5, 1)), "令和元年");
+        assert_eq!(japanese_era_year(d(2019, 4, 30)), "平成31年");
+    }
+}
