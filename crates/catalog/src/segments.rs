@@ -317,3 +317,37 @@ pub(crate) fn segment_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Segment> {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chains written by earlier versions must still verify: the canonical record
+    /// keeps its fields, order and version tag.
+    #[test]
+    fn the_canonical_record_keeps_its_format() {
+        let s = NewSegment {
+            camera_id: CameraId(3),
+            stream: StreamKind::Main,
+            run_start: Timestamp(1),
+            start: Timestamp(2),
+            end: Timestamp(3),
+            duration_90k: 4,
+            frames: 5,
+            key_frames: 6,
+            bytes: 7,
+            video_params_id: 8,
+            file_name: "3/2026-11-23/main-2.seg".into(),
+            sample_index: Vec::new(),
+            sha256: vec![0xab],
+            stored_bytes: 9,
+            data_key_id: 10,
+            nonce_prefix: vec![0xcd],
+        };
+        assert_eq!(
+            String::from_utf8(segment_record(11, &s)).unwrap(),
+            "mimamori-segment-v1\n3\nmain\n11\n1\n2\n3\n4\n5\n6\n7\n9\n8\n3/2026-11-23/main-2.seg\nab\n\
+             e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n10\ncd\n"
+        );
+    }
+}

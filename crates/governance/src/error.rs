@@ -7,7 +7,7 @@ use mimamori_base::ErrorCode;
 use mimamori_catalog::CatalogError;
 use mimamori_storage::StorageError;
 
-use crate::access::Refusal;
+use crate::refusal::Refusal;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

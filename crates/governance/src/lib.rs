@@ -20,6 +20,7 @@ pub mod holds;
 pub mod input;
 pub mod integrity;
 pub mod people;
+pub mod refusal;
 pub mod retention;
 pub mod sessions;
 pub mod viewing;

@@ -921,3 +921,72 @@ mod access {
         ));
     }
 }
+
+// ---- viewing: no image leaves without its entry -------------------------------
+
+mod viewing {
+    use super::*;
+    use crate::Actor;
+    use crate::viewing::{FootageQuery, Shape};
+
+    // A viewing whose audit entry could not be written serves nothing, and is not
+    // counted as logged: the same request a moment later writes its entry, then serves.
+    #[tokio::test]
+    async fn footage_is_served_only_after_its_entry_is_written() {
+        let e = env("view-log").await;
+        e.segment(t0()).await;
+        let gov = e.gov(Policy::preset("chiba-guideline").unwrap());
+        let q = FootageQuery {
+            start: t0().to_rfc3339(mimamori_base::time::jst()),
+            end: t0().add_micros(MIN).to_rfc3339(mimamori_base::time::jst()),
+            purpose: Some(gov.policy().purposes[0].id.clone()),
+            ..FootageQuery::default()
+        };
+        let pool = sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            e.dir.join("catalog.db").display()
+        ))
+        .await
+        .unwrap();
+        let viewings = || async {
+            e.catalog
+                .audit_all()
+                .await
+                .unwrap()
+                .iter()
+                .filter(|x| x.record.action == "playback")
+                .count()
+        };
+        sqlx::query(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_entry \
+             BEGIN SELECT RAISE(ABORT, 'the disk is full'); END",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let actor = Actor::console();
+        assert!(
+            gov.footage(&actor, e.camera, &q, Shape::Progressive)
+                .await
+                .is_err(),
+            "no entry, no footage"
+        );
+        assert_eq!(viewings().await, 0);
+        sqlx::query("DROP TRIGGER refuse_audit")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let footage = gov
+            .footage(&actor, e.camera, &q, Shape::Progressive)
+            .await
+            .unwrap();
+        assert!(footage.len > 1000 && footage.etag.is_some());
+        assert_eq!(viewings().await, 1, "the retried viewing is logged");
+        // The same viewing again (a Range request of the player): one entry is enough.
+        gov.footage(&actor, e.camera, &q, Shape::Progressive)
+            .await
+            .unwrap();
+        assert_eq!(viewings().await, 1);
+        pool.close().await;
+    }
+}

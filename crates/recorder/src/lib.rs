@@ -4,6 +4,7 @@
 //! and only then tells the catalog. It records every gap with its reason, keeps
 //! each camera's status, and hands frames to live viewers. It never transcodes.
 
+pub mod context;
 pub mod hub;
 pub mod recorder;
 pub mod rtsp;
@@ -12,8 +13,6 @@ pub mod source;
 pub mod stream;
 pub mod test_pattern;
 
+pub use context::{RecorderConfig, RecorderContext, dedicated_runtime};
 pub use hub::{CameraState, CameraStatus, LiveFrame, StatusHub};
-pub use recorder::{
-    RecorderConfig, RecorderContext, RecorderSet, dedicated_runtime, start_camera_sync,
-    start_recorders,
-};
+pub use recorder::{RecorderSet, start_camera_sync, start_recorders};

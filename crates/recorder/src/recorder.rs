@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mimamori_base::task::sleep_or_stop;
-use mimamori_base::{CameraId, ErrorCode, SharedClock, TaskHandle};
-use mimamori_catalog::{Camera, CameraSource, Catalog, StreamKind};
-use mimamori_storage::SegmentStore;
+use mimamori_base::{CameraId, ErrorCode, TaskHandle};
+use mimamori_catalog::{Camera, CameraSource, StreamKind};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
+use crate::context::RecorderContext;
 use crate::hub::{CameraState, StatusHub};
 use crate::rtsp::RtspOpener;
 use crate::source::StreamOpener;
@@ -21,55 +21,6 @@ use crate::test_pattern::TestPatternOpener;
 
 /// How often the camera sync looks for cameras added or changed elsewhere.
 const SYNC_EVERY: Duration = Duration::from_secs(3);
-
-/// Recorder settings (from the config file).
-#[derive(Clone, Debug)]
-pub struct RecorderConfig {
-    /// Target segment length; segments are cut at the first key frame after it.
-    pub segment_seconds: u32,
-    /// A stream with no frame for this long is declared stalled.
-    pub watchdog_seconds: u32,
-    /// Wait after the camera refused our credentials.
-    pub auth_retry_seconds: u32,
-}
-
-impl Default for RecorderConfig {
-    fn default() -> Self {
-        RecorderConfig {
-            segment_seconds: 60,
-            watchdog_seconds: 5,
-            auth_retry_seconds: 30,
-        }
-    }
-}
-
-/// Everything a recorder task needs.
-#[derive(Clone)]
-pub struct RecorderContext {
-    pub catalog: Catalog,
-    pub store: SegmentStore,
-    pub keys: Arc<mimamori_catalog::keys::KeyRing>,
-    pub clock: SharedClock,
-    pub hub: Arc<StatusHub>,
-    pub config: RecorderConfig,
-    /// Where recorder tasks run (see [`dedicated_runtime`]).
-    pub runtime: tokio::runtime::Handle,
-}
-
-/// A single-threaded runtime on its own OS thread for the recorder tasks: they are
-/// many, small and I/O-bound, and one thread avoids the cross-thread wake-ups of a
-/// work-stealing scheduler (measured: about a seventh less CPU per stream). The
-/// thread lives as long as the process.
-pub fn dedicated_runtime() -> std::io::Result<tokio::runtime::Handle> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let handle = rt.handle().clone();
-    std::thread::Builder::new()
-        .name("recorders".into())
-        .spawn(move || rt.block_on(std::future::pending::<()>()))?;
-    Ok(handle)
-}
 
 /// A stream's opener, or why its URL can never work.
 type OpenerOrError = Result<Box<dyn StreamOpener>, String>;

@@ -11,8 +11,8 @@ use mimamori_base::{CameraId, ErrorCode, Timestamp};
 use mimamori_catalog::{GapReason, StreamKind};
 use tokio::sync::watch;
 
+use crate::context::RecorderContext;
 use crate::hub::CameraState;
-use crate::recorder::RecorderContext;
 use crate::segmenter::{Pushed, Segmenter};
 use crate::source::{StreamErrorKind, StreamOpener};
 
@@ -633,8 +633,8 @@ mod driver_tests {
     use mimamori_storage::SegmentStore;
 
     use super::*;
+    use crate::context::{RecorderConfig, RecorderContext};
     use crate::hub::StatusHub;
-    use crate::recorder::{RecorderConfig, RecorderContext};
     use crate::source::{Frame, FrameSource, StreamError, StreamErrorKind, StreamParams};
 
     /// What the camera does at each connection attempt.

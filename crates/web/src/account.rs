@@ -10,10 +10,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::AppState;
 use crate::http::error::{Shown, WebError, WebResult};
 use crate::http::form::json_body;
 use crate::http::session::CurrentUser;
+use crate::state::AppState;
 use crate::views::i18n::Lang;
 use crate::views::{alert, csrf_field, minute, page};
 

@@ -12,9 +12,9 @@ use mimamori_base::{CameraId, Timestamp};
 use mimamori_governance::audit::{AuditLine, AuditQuery};
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::http::error::{WebError, WebResult};
 use crate::http::session::CurrentUser;
+use crate::state::AppState;
 use crate::views::i18n::Lang;
 use crate::views::page;
 

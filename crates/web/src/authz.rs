@@ -6,14 +6,16 @@
 //! which writes every refusal to the audit log. Operations check again with what
 //! only they know (the footage range, a download).
 
+use std::sync::Arc;
+
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use mimamori_base::CameraId;
+use mimamori_governance::Governance;
 use mimamori_policy::Permission;
 
-use crate::AppState;
 use crate::http::error::{Shown, error_page, shown_response};
 use crate::http::session::{CurrentUser, require_session};
 
@@ -49,8 +51,15 @@ pub fn route_need(routes: &[RouteSpec], method: &Method, matched: &str) -> Optio
         .map(|r| r.need)
 }
 
+/// What the guard needs: the application layer and the route table it enforces.
+#[derive(Clone)]
+pub struct Guard {
+    pub gov: Arc<Governance>,
+    pub routes: &'static [RouteSpec],
+}
+
 /// Middleware on every route: enforces the route's declared [`Need`].
-pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<Guard>, req: Request, next: Next) -> Response {
     let need = match req.extensions().get::<MatchedPath>() {
         Some(m) => match route_need(state.routes, req.method(), m.as_str()) {
             Some(n) => n,

@@ -17,10 +17,10 @@ use mimamori_recorder::CameraState;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::AppState;
 use crate::http::error::{Shown, WebResult};
 use crate::http::form::json_body;
 use crate::http::session::CurrentUser;
+use crate::state::AppState;
 use crate::views::i18n::{Lang, status_label};
 use crate::views::{alert, csrf_field, minute, page};
 

@@ -9,7 +9,8 @@
 //! [`ROUTES`]; [`authz::guard`] enforces it. Inside: [`http`] (origin, session
 //! and CSRF, the one error mapping, forms, ranged responses, TLS) and [`views`]
 //! (the page frame and the checked strings) at the bottom; one module per
-//! resource above them; [`server`] is the one entry point for the binary.
+//! resource above them, sharing [`AppState`]; [`server`] is the one entry
+//! point for the binary.
 
 pub mod account;
 pub mod assets;
@@ -22,34 +23,13 @@ pub mod login;
 pub mod people;
 pub mod retention;
 pub mod server;
+pub mod state;
 pub mod viewing;
 pub mod views;
 
-use std::sync::Arc;
-
 use axum::Router;
-use mimamori_governance::Governance;
-use mimamori_recorder::RecorderSet;
 
-/// What every handler can reach: the application layer, and the recorders (for
-/// live status and frames, and to bring them in line after a camera changes).
-#[derive(Clone)]
-pub struct AppState {
-    pub gov: Arc<Governance>,
-    pub recorders: Arc<RecorderSet>,
-    /// The route table the guard enforces ([`ROUTES`]).
-    pub routes: &'static [authz::RouteSpec],
-}
-
-impl AppState {
-    pub fn new(gov: Arc<Governance>, recorders: Arc<RecorderSet>) -> AppState {
-        AppState {
-            gov,
-            recorders,
-            routes: ROUTES,
-        }
-    }
-}
+pub use state::AppState;
 
 /// Declares every route once, with what it needs; builds both [`ROUTES`] (read by
 /// the guard and by the authorization matrix test) and the router. A route cannot be
@@ -139,12 +119,15 @@ routes! {
 /// The complete router: every declared route behind [`authz::guard`]; errors to
 /// page requests become pages.
 pub fn router(state: AppState) -> Router {
+    let guard = authz::Guard {
+        gov: state.gov.clone(),
+        routes: ROUTES,
+    };
     declared_routes()
-        .layer(axum::middleware::from_fn(http::error::pages_for_errors))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            authz::guard,
+        .layer(axum::middleware::from_fn(
+            http::error_pages::pages_for_errors,
         ))
+        .layer(axum::middleware::from_fn_with_state(guard, authz::guard))
         .layer(axum::middleware::from_fn(http::origin::client_address))
         .with_state(state)
 }

@@ -11,7 +11,7 @@ use mimamori_governance::sessions::LoginOutcome;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::AppState;
+use crate::state::AppState;
 use mimamori_base::ErrorCode;
 
 use crate::http::error::{WebError, WebResult, answer};

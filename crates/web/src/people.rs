@@ -14,10 +14,10 @@ use mimamori_policy::RoleKind;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::AppState;
 use crate::http::error::WebResult;
 use crate::http::form::{FormFields, json_body};
 use crate::http::session::CurrentUser;
+use crate::state::AppState;
 use crate::views::i18n::Lang;
 use crate::views::{csrf_field, minute, page};
 

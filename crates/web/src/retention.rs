@@ -15,10 +15,10 @@ use mimamori_policy::Counting;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::AppState;
 use crate::http::error::{Shown, WebError, WebResult, status_of};
 use crate::http::form::{FormFields, json_body};
 use crate::http::session::CurrentUser;
+use crate::state::AppState;
 use crate::views::i18n::Lang;
 use crate::views::{alert, csrf_field, minute, page};
 

@@ -11,7 +11,8 @@ use mimamori_recorder::RecorderSet;
 use tokio::net::TcpListener;
 
 pub use crate::http::tls::{TlsError, TlsFiles};
-use crate::{AppState, router};
+use crate::router;
+use crate::state::AppState;
 
 /// How to serve.
 pub struct Server {

@@ -15,10 +15,10 @@ use mimamori_governance::viewing::{FootageQuery, Shape};
 use mimamori_media::{SampleInfo, fmp4};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::AppState;
 use crate::http::error::WebResult;
 use crate::http::ranged;
 use crate::http::session::CurrentUser;
+use crate::state::AppState;
 
 /// `GET /api/cameras/{id}/video.mp4?start=&end=&purpose=[&note=][&download=1]`
 pub async fn video_mp4(

@@ -6,16 +6,13 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use mimamori_base::ErrorCode;
 use mimamori_governance::Error;
 use mimamori_governance::sessions::SignedIn;
 
-use crate::http::session::CurrentUser;
 use crate::views::i18n::Lang;
 use crate::views::page;
 
@@ -156,20 +153,4 @@ pub fn error_page(lang: Lang, user: Option<&SignedIn>, shown: &Shown) -> Respons
         )
     };
     (status_of(shown.code), page(lang, title, user, body)).into_response()
-}
-
-/// Middleware (inside the guard): an error answer to a page request becomes the
-/// error page, in the person's language and with their navigation. API requests
-/// keep the JSON.
-pub async fn pages_for_errors(req: Request, next: Next) -> Response {
-    if req.uri().path().starts_with("/api/") {
-        return next.run(req).await;
-    }
-    let lang = crate::http::lang_of(req.headers());
-    let user = req.extensions().get::<CurrentUser>().cloned();
-    let resp = next.run(req).await;
-    match resp.extensions().get::<Arc<Shown>>() {
-        Some(shown) => error_page(lang, user.as_ref().map(|u| &u.0), shown),
-        None => resp,
-    }
 }

@@ -1,9 +1,10 @@
 //! HTTP plumbing every resource shares: where a request comes from
 //! ([`origin`]), who sent it and the CSRF check ([`session`]), the one mapping of
-//! errors to responses ([`error`]), form bodies ([`form`]), ranged responses for
+//! errors to responses ([`error`], and [`error_pages`] for pages), form bodies ([`form`]), ranged responses for
 //! footage ([`ranged`]) and HTTPS with client certificates ([`tls`]).
 
 pub mod error;
+pub mod error_pages;
 pub mod form;
 pub mod origin;
 pub mod ranged;

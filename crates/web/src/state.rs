@@ -1,0 +1,19 @@
+//! What every handler can reach: the application layer, and the recorders (for
+//! live status and frames, and to bring them in line after a camera changes).
+
+use std::sync::Arc;
+
+use mimamori_governance::Governance;
+use mimamori_recorder::RecorderSet;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub gov: Arc<Governance>,
+    pub recorders: Arc<RecorderSet>,
+}
+
+impl AppState {
+    pub fn new(gov: Arc<Governance>, recorders: Arc<RecorderSet>) -> AppState {
+        AppState { gov, recorders }
+    }
+}
