@@ -193,8 +193,7 @@ const MAX_LINES: i64 = 5_000;
 impl Governance {
     /// The audit log, newest first, filtered (needs `audit_read`).
     pub async fn audit_lines(&self, actor: &Actor, q: &AuditQuery) -> Result<Vec<AuditLine>> {
-        self.authorize(actor, Permission::AuditRead, None, None, "audit_read")
-            .await?;
+        self.require(actor, Permission::AuditRead).await?;
         let (from, to) = match q.day {
             Some(d) => {
                 let start = mimamori_base::time::jst_day_start(d);

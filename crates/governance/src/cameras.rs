@@ -18,21 +18,14 @@ use crate::input::{CameraName, RtspCamera};
 impl Governance {
     /// The cameras not removed, in id order (needs `camera_status`).
     pub async fn cameras(&self, actor: &Actor) -> Result<Vec<Camera>> {
-        self.authorize(actor, Permission::CameraStatus, None, None, "camera_status")
-            .await?;
+        self.require(actor, Permission::CameraStatus).await?;
         Ok(self.catalog.cameras().await?)
     }
 
     /// One camera, removed or not (needs `camera_status`).
     pub async fn camera(&self, actor: &Actor, id: CameraId) -> Result<Camera> {
-        self.authorize(
-            actor,
-            Permission::CameraStatus,
-            Some(id),
-            None,
-            "camera_status",
-        )
-        .await?;
+        self.require_camera(actor, Permission::CameraStatus, id)
+            .await?;
         Ok(self.catalog.camera(id).await?)
     }
 
@@ -49,8 +42,7 @@ impl Governance {
 
     /// A camera not removed, by name (the command line names cameras).
     pub async fn camera_by_name(&self, actor: &Actor, name: &str) -> Result<Camera> {
-        self.authorize(actor, Permission::CameraStatus, None, None, "camera_status")
-            .await?;
+        self.require(actor, Permission::CameraStatus).await?;
         Ok(self.catalog.camera_by_name(name).await?)
     }
 
@@ -62,8 +54,7 @@ impl Governance {
     /// Registers an RTSP camera (needs `camera_settings`; a role under instructions
     /// cannot: an instruction names existing cameras).
     pub async fn camera_add(&self, actor: &Actor, cam: RtspCamera) -> Result<Camera> {
-        self.authorize(actor, Permission::CameraSettings, None, None, "camera_add")
-            .await?;
+        self.require(actor, Permission::CameraSettings).await?;
         let name = cam.name.as_str().to_string();
         let new = self.sealed(cam, None)?;
         self.insert_camera(actor, &name, new).await
@@ -71,8 +62,7 @@ impl Governance {
 
     /// Registers the built-in test pattern (the demo's camera).
     pub async fn camera_add_test_pattern(&self, actor: &Actor, name: CameraName) -> Result<Camera> {
-        self.authorize(actor, Permission::CameraSettings, None, None, "camera_add")
-            .await?;
+        self.require(actor, Permission::CameraSettings).await?;
         let new = NewCamera {
             name: name.as_str().to_string(),
             source: CameraSource::TestPattern,
@@ -97,14 +87,8 @@ impl Governance {
         id: CameraId,
         cam: RtspCamera,
     ) -> Result<Camera> {
-        self.authorize(
-            actor,
-            Permission::CameraSettings,
-            Some(id),
-            None,
-            "camera_change",
-        )
-        .await?;
+        self.require_camera(actor, Permission::CameraSettings, id)
+            .await?;
         let old = self.catalog.camera(id).await?;
         let keep = match old.source {
             CameraSource::Rtsp { password, .. } => password,
@@ -124,14 +108,8 @@ impl Governance {
     /// Removes a camera. Its footage stays until retention erases it; returns
     /// whether any remains.
     pub async fn camera_remove(&self, actor: &Actor, id: CameraId) -> Result<bool> {
-        self.authorize(
-            actor,
-            Permission::CameraSettings,
-            Some(id),
-            None,
-            "camera_remove",
-        )
-        .await?;
+        self.require_camera(actor, Permission::CameraSettings, id)
+            .await?;
         let name = self.catalog.camera(id).await?.name;
         let kept = self.catalog.camera_remove(id, self.clock.now()).await?;
         self.audit

@@ -80,14 +80,8 @@ impl Governance {
         actor: &Actor,
         camera: CameraId,
     ) -> Result<RetentionPicture> {
-        self.authorize(
-            actor,
-            Permission::RetentionView,
-            Some(camera),
-            None,
-            "retention_view",
-        )
-        .await?;
+        self.require_camera(actor, Permission::RetentionView, camera)
+            .await?;
         self.retention_picture(camera).await
     }
 
@@ -136,14 +130,7 @@ impl Governance {
     /// The retention page: rules per camera, holds, erasures, alarm, last verify
     /// (needs `retention_view`).
     pub async fn retention_overview(&self, actor: &Actor) -> Result<RetentionOverview> {
-        self.authorize(
-            actor,
-            Permission::RetentionView,
-            None,
-            None,
-            "retention_view",
-        )
-        .await?;
+        self.require(actor, Permission::RetentionView).await?;
         let mut cameras = Vec::new();
         for c in self.catalog.cameras().await? {
             let picture = self.retention_picture(c.id).await?;
@@ -168,34 +155,19 @@ impl Governance {
 
     /// Every hold, newest first (needs `retention_view`).
     pub async fn holds(&self, actor: &Actor) -> Result<Vec<Hold>> {
-        self.authorize(
-            actor,
-            Permission::RetentionView,
-            None,
-            None,
-            "retention_view",
-        )
-        .await?;
+        self.require(actor, Permission::RetentionView).await?;
         Ok(self.catalog.holds().await?)
     }
 
     /// The newest erasure records (needs `retention_view`).
     pub async fn erasures(&self, actor: &Actor, limit: i64) -> Result<Vec<Erasure>> {
-        self.authorize(
-            actor,
-            Permission::RetentionView,
-            None,
-            None,
-            "retention_view",
-        )
-        .await?;
+        self.require(actor, Permission::RetentionView).await?;
         Ok(self.catalog.erasures(None, limit).await?)
     }
 
     /// Keeps footage beyond retention (REQ-RET-3; needs `retention_hold`).
     pub async fn hold_create(&self, actor: &Actor, t: &HoldText<'_>) -> Result<Hold> {
-        self.authorize(actor, Permission::RetentionHold, None, None, "hold_create")
-            .await?;
+        self.require(actor, Permission::RetentionHold).await?;
         let reason = required(t.reason, REASON_REQUIRED)?;
         if t.cameras.is_empty() {
             return Err(Error::bad_input("cameras: choose at least one"));
@@ -263,8 +235,7 @@ impl Governance {
         until: &str,
         reason: &str,
     ) -> Result<()> {
-        self.authorize(actor, Permission::RetentionHold, None, None, "hold_change")
-            .await?;
+        self.require(actor, Permission::RetentionHold).await?;
         let reason = required(reason, REASON_REQUIRED)?;
         let until = parse_time("until", until)?;
         self.catalog.hold_update(id, until, &reason).await?;
@@ -282,8 +253,7 @@ impl Governance {
 
     /// Releases an active hold now: its footage goes at the next sweep if expired.
     pub async fn hold_release(&self, actor: &Actor, id: i64) -> Result<()> {
-        self.authorize(actor, Permission::RetentionHold, None, None, "hold_release")
-            .await?;
+        self.require(actor, Permission::RetentionHold).await?;
         self.catalog
             .hold_release(id, actor.user_id(), self.clock.now())
             .await?;

@@ -144,6 +144,23 @@ impl Governance {
         }
     }
 
+    /// [`Governance::authorize`] for an operation on no particular camera.
+    pub async fn require(&self, actor: &Actor, permission: Permission) -> Result<()> {
+        self.authorize(actor, permission, None, None, permission.as_str())
+            .await
+    }
+
+    /// [`Governance::authorize`] for an operation on one camera (no footage range).
+    pub async fn require_camera(
+        &self,
+        actor: &Actor,
+        permission: Permission,
+        camera: CameraId,
+    ) -> Result<()> {
+        self.authorize(actor, permission, Some(camera), None, permission.as_str())
+            .await
+    }
+
     /// Whether the actor may use `permission` from where they are (for showing or
     /// hiding controls; nothing is logged).
     pub fn may(&self, actor: &Actor, permission: Permission) -> bool {

@@ -127,8 +127,7 @@ impl Governance {
 
     /// Everyone with an account, their designations and records (needs `designate`).
     pub async fn people(&self, actor: &Actor) -> Result<Vec<PersonFile>> {
-        self.authorize(actor, Permission::Designate, None, None, "people")
-            .await?;
+        self.require(actor, Permission::Designate).await?;
         let mut out = Vec::new();
         for user in self.catalog.users().await? {
             out.push(self.file_of(user).await?);
@@ -138,8 +137,7 @@ impl Governance {
 
     /// One person's file (needs `designate`).
     pub async fn person(&self, actor: &Actor, id: UserId) -> Result<PersonFile> {
-        self.authorize(actor, Permission::Designate, None, None, "people")
-            .await?;
+        self.require(actor, Permission::Designate).await?;
         let user = self.catalog.user(id).await?;
         self.file_of(user).await
     }
@@ -155,8 +153,7 @@ impl Governance {
     /// Creates a person with their first designation (needs `designate`; the
     /// console creates the first manager).
     pub async fn person_create(&self, actor: &Actor, t: &PersonText<'_>) -> Result<UserId> {
-        self.authorize(actor, Permission::Designate, None, None, "person_create")
-            .await?;
+        self.require(actor, Permission::Designate).await?;
         let username = Username::parse(t.username)?;
         let password = Password::parse(t.password)?;
         let req = self.designation_request(&t.designation)?;
@@ -216,8 +213,7 @@ impl Governance {
         person: UserId,
         req: &DesignationRequest,
     ) -> Result<i64> {
-        self.authorize(actor, Permission::Designate, None, None, "designate")
-            .await?;
+        self.require(actor, Permission::Designate).await?;
         let person = self.catalog.user(person).await?;
         check_designation(&self.policy, &person.username, &person.organization, req)?;
         let by = actor.user_id();
@@ -271,8 +267,7 @@ impl Governance {
         designation: i64,
         reason: &str,
     ) -> Result<()> {
-        self.authorize(actor, Permission::Designate, None, None, "designation_end")
-            .await?;
+        self.require(actor, Permission::Designate).await?;
         let reason = required(reason, "reason: say why the designation ends")?;
         let now = self.clock.now();
         let d = self.catalog.designation(designation).await?;
@@ -319,8 +314,7 @@ impl Governance {
         date: &str,
         content: &str,
     ) -> Result<i64> {
-        self.authorize(actor, Permission::Designate, None, None, "record_add")
-            .await?;
+        self.require(actor, Permission::Designate).await?;
         let person = self.catalog.user(person).await?;
         let action = match kind {
             "pledge" => "pledge_recorded",
@@ -351,8 +345,7 @@ impl Governance {
 
     /// The instructions, the people they may go to and the cameras (needs `instruct`).
     pub async fn instruction_book(&self, actor: &Actor) -> Result<InstructionBook> {
-        self.authorize(actor, Permission::Instruct, None, None, "instructions")
-            .await?;
+        self.require(actor, Permission::Instruct).await?;
         let now = self.clock.now();
         let users = self.catalog.users().await?;
         let mut instructable = Vec::new();
@@ -394,8 +387,7 @@ impl Governance {
 
     /// Issues an instruction to a person whose role acts under instructions.
     pub async fn instruction_issue(&self, actor: &Actor, t: &InstructionText<'_>) -> Result<i64> {
-        self.authorize(actor, Permission::Instruct, None, None, "instruction_issue")
-            .await?;
+        self.require(actor, Permission::Instruct).await?;
         let person = self.catalog.user(UserId(t.person)).await?;
         let now = self.clock.now();
         let Ok((role, _)) =
@@ -472,14 +464,7 @@ impl Governance {
 
     /// Revokes an instruction now.
     pub async fn instruction_revoke(&self, actor: &Actor, id: i64) -> Result<()> {
-        self.authorize(
-            actor,
-            Permission::Instruct,
-            None,
-            None,
-            "instruction_revoke",
-        )
-        .await?;
+        self.require(actor, Permission::Instruct).await?;
         self.catalog
             .instruction_revoke(id, self.clock.now())
             .await?;

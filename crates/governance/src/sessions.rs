@@ -434,14 +434,8 @@ impl Governance {
 
     /// Everyone with an account and their role now (the console's `user list`).
     pub async fn people_now(&self, actor: &Actor) -> Result<Vec<(User, Option<RoleKind>)>> {
-        self.authorize(
-            actor,
-            mimamori_policy::Permission::Designate,
-            None,
-            None,
-            "people",
-        )
-        .await?;
+        self.require(actor, mimamori_policy::Permission::Designate)
+            .await?;
         let now = self.clock.now();
         let mut out = Vec::new();
         for u in self.catalog.users().await? {

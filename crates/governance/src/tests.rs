@@ -942,12 +942,10 @@ mod viewing {
             purpose: Some(gov.policy().purposes[0].id.clone()),
             ..FootageQuery::default()
         };
-        let pool = sqlx::SqlitePool::connect(&format!(
-            "sqlite://{}",
-            e.dir.join("catalog.db").display()
-        ))
-        .await
-        .unwrap();
+        let pool =
+            sqlx::SqlitePool::connect(&format!("sqlite://{}", e.dir.join("catalog.db").display()))
+                .await
+                .unwrap();
         let viewings = || async {
             e.catalog
                 .audit_all()

@@ -336,7 +336,7 @@ impl Governance {
         if cam.removed_at.is_some() {
             return Err(Error::NotFound("camera removed".into()));
         }
-        self.authorize(actor, Permission::LiveView, Some(cam.id), None, "live_view")
+        self.require_camera(actor, Permission::LiveView, cam.id)
             .await?;
         self.audit
             .record(
@@ -368,14 +368,8 @@ impl Governance {
             return Err(Error::bad_input("to must be after from"));
         }
         let stream = parse_stream(stream)?;
-        self.authorize(
-            actor,
-            Permission::CameraStatus,
-            Some(camera),
-            None,
-            "camera_status",
-        )
-        .await?;
+        self.require_camera(actor, Permission::CameraStatus, camera)
+            .await?;
         let times = self.catalog.segment_times(camera, stream, from, to).await?;
         // Merge segments of one run (they touch exactly) into spans.
         let mut spans: Vec<(Timestamp, Timestamp)> = Vec::new();
@@ -431,14 +425,8 @@ impl Governance {
             chrono::NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
         }
         .ok_or_else(|| Error::bad_input("month out of range"))?;
-        self.authorize(
-            actor,
-            Permission::CameraStatus,
-            Some(camera),
-            None,
-            "camera_status",
-        )
-        .await?;
+        self.require_camera(actor, Permission::CameraStatus, camera)
+            .await?;
         let (from, to) = (
             mimamori_base::time::jst_day_start(first),
             mimamori_base::time::jst_day_start(next),

@@ -28,11 +28,7 @@ pub async fn video_mp4(
     user: CurrentUser,
     req: Request,
 ) -> WebResult<Response> {
-    let footage = state
-        .gov
-        .footage(&user.actor(), CameraId(id), &q, Shape::Progressive)
-        .await?;
-    Ok(ranged::serve(footage, &req))
+    serve_footage(&state, id, &q, &user, headless(req), Shape::Progressive).await
 }
 
 /// `GET /api/cameras/{id}/fragmented.mp4?start=&end=&purpose=`: the same range as
@@ -45,9 +41,26 @@ pub async fn video_fragmented(
     user: CurrentUser,
     req: Request,
 ) -> WebResult<Response> {
+    serve_footage(&state, id, &q, &user, headless(req), Shape::Fragmented).await
+}
+
+/// The request without its (empty) body: what the ranged responder reads.
+fn headless(req: Request) -> axum::http::Request<()> {
+    let (parts, _) = req.into_parts();
+    axum::http::Request::from_parts(parts, ())
+}
+
+async fn serve_footage(
+    state: &AppState,
+    id: i64,
+    q: &FootageQuery,
+    user: &CurrentUser,
+    req: axum::http::Request<()>,
+    shape: Shape,
+) -> WebResult<Response> {
     let footage = state
         .gov
-        .footage(&user.actor(), CameraId(id), &q, Shape::Fragmented)
+        .footage(&user.actor(), CameraId(id), q, shape)
         .await?;
     Ok(ranged::serve(footage, &req))
 }

@@ -3,7 +3,6 @@
 //! layer's [`Footage`], whose bytes are read and decrypted as the client takes them.
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -55,7 +54,7 @@ impl http_serve::Entity for Entity {
 
 /// Answers `req` with `footage`: the whole body, a range of it, 304 or 416.
 /// Recorded images are private and must not be transformed on the way.
-pub fn serve(footage: Footage, req: &Request) -> Response {
+pub fn serve<B>(footage: Footage, req: &axum::http::Request<B>) -> Response {
     let extra: Vec<(&'static str, String)> = {
         let mut v = Vec::new();
         if !footage.codecs.is_empty() {
