@@ -504,23 +504,23 @@ pub struct AuditArgs {
     pub entries: u64,
 }
 
-/// Appends entries one by one (each durable, as in service), then verifies the chain.
+/// Appends entries one by one through the audit writer (each durable, as in
+/// service), then verifies the chain.
 async fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
     let scratch = Scratch::new("audit", super::init::DEFAULT_PRESET, None).await?;
     let (dir, keys) = (&scratch.dir, &scratch.keys);
+    // Through the one writer every operation uses.
+    let log = mimamori_governance::AuditLog::new(dir.catalog.clone(), Arc::new(SystemClock));
+    let actor = mimamori_governance::Actor::console();
     let t = Instant::now();
     for i in 0..a.entries {
-        dir.catalog
-            .audit_append(&mimamori_catalog::audit::AuditRecord {
-                at: SystemClock.now(),
-                username: "bench".into(),
-                action: "playback".into(),
-                camera_id: Some(mimamori_base::CameraId(1)),
-                client: "127.0.0.1".into(),
-                detail: format!("entry {i}"),
-                ..Default::default()
-            })
-            .await?;
+        log.record(
+            &actor,
+            mimamori_governance::Entry::new("playback", format!("entry {i}"))
+                .camera(mimamori_base::CameraId(1)),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let append = t.elapsed().as_secs_f64();
     mimamori_governance::integrity::sign_audit_head(&dir.catalog, &keys.signer, SystemClock.now())
