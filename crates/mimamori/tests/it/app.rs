@@ -2,7 +2,9 @@
 //! random port, plus an HTTP client logged in as the manager.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
+
+use crate::procs::Group;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -14,7 +16,7 @@ pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
 pub struct App {
     pub data: PathBuf,
     pub port: u16,
-    child: Option<Child>,
+    child: Option<Group>,
     pub log: PathBuf,
     pub client: reqwest::Client,
     pub csrf: String,
@@ -154,13 +156,14 @@ impl App {
             .open(&self.log)
             .unwrap();
         let start_len = std::fs::metadata(&self.log).map(|m| m.len()).unwrap_or(0) as usize;
-        let child = Command::new(bin())
-            .args(["serve", "--data", self.data.to_str().unwrap()])
-            .env("MIMAMORI_LOG", "info,retina=warn,sqlx=warn")
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap();
+        let child = Group::spawn(
+            Command::new(bin())
+                .args(["serve", "--data", self.data.to_str().unwrap()])
+                .env("MIMAMORI_LOG", "info,retina=warn,sqlx=warn")
+                .stdout(Stdio::from(log.try_clone().unwrap()))
+                .stderr(Stdio::from(log)),
+        )
+        .unwrap();
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -179,7 +182,7 @@ impl App {
                 }
                 break;
             }
-            if let Some(Ok(Some(s))) = self.child.as_mut().map(|c| c.try_wait()) {
+            if let Some(Some(s)) = self.child.as_mut().map(|c| c.try_wait()) {
                 panic!("mimamori serve exited ({s}):\n{new}");
             }
             assert!(Instant::now() < deadline, "mimamori did not start:\n{new}");
@@ -315,8 +318,7 @@ impl App {
     /// SIGKILL, as a power cut would.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
+            c.kill();
         }
     }
 
@@ -327,14 +329,7 @@ impl App {
                 .args(["-TERM", &c.id().to_string()])
                 .status()
                 .unwrap();
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while c.try_wait().unwrap().is_none() {
-                assert!(
-                    Instant::now() < deadline,
-                    "mimamori did not stop on SIGTERM"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            assert!(c.wait_exit(20), "mimamori did not stop on SIGTERM");
         }
     }
 }
@@ -342,8 +337,7 @@ impl App {
 impl Drop for App {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+            c.kill();
         }
         if let Some(m) = self.mount.take() {
             let _ = Command::new("umount").arg(&m).status();

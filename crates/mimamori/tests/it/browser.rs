@@ -1,34 +1,44 @@
 //! The UI in a real browser: Debian's headless Chromium through chromedriver.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{ClientBuilder, Locator};
 
 use crate::app::{ADMIN, ADMIN_PASSWORD, spawn_app};
 use crate::camera::{CameraOptions, TestCamera, free_port};
+use crate::procs::Group;
 use crate::recording::wait_recorded;
 
-struct Driver(Child);
+/// chromedriver and the browser it starts; dropping it stops both, on failure too.
+struct Driver {
+    group: Group,
+    profile: std::path::PathBuf,
+}
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        self.group.kill();
+        // A browser process that left the driver's group is known by its profile.
+        crate::procs::kill_processes_with(&self.profile.display().to_string());
     }
 }
 
 async fn browser() -> (Driver, fantoccini::Client) {
     let port = free_port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver (scripts/test.sh installs chromium-driver)");
-    let driver = Driver(child);
     let profile =
         std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("chrome-{port}"));
+    let group = Group::spawn(
+        Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .expect("chromedriver (scripts/test.sh installs chromium-driver)");
+    let driver = Driver {
+        group,
+        profile: profile.clone(),
+    };
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -202,6 +212,13 @@ async fn a_manager_logs_in_opens_the_timeline_and_the_video_plays() {
     )
     .unwrap();
     c.close().await.unwrap();
+    // The browser and its driver end with the test.
+    let profile = _driver.profile.display().to_string();
+    drop(_driver);
+    assert!(
+        crate::procs::processes_with(&profile).is_empty(),
+        "a browser outlived its test"
+    );
 }
 
 /// Fills and submits the login form on the current page.

@@ -3,9 +3,11 @@
 //! kick (drop connections), stall (freeze media, keep the session), reboot.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use crate::procs::Group;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Codec {
@@ -35,7 +37,7 @@ impl Default for CameraOptions {
 
 pub struct TestCamera {
     pub port: u16,
-    child: Option<Child>,
+    child: Option<Group>,
     args: Vec<String>,
     log: PathBuf,
 }
@@ -173,12 +175,13 @@ impl TestCamera {
 
     fn spawn(&mut self) {
         let log = std::fs::File::create(&self.log).unwrap();
-        let child = Command::new("/usr/bin/python3")
-            .args(&self.args)
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("/usr/bin/python3 with python3-gi (scripts/test.sh installs it)");
+        let child = Group::spawn(
+            Command::new("/usr/bin/python3")
+                .args(&self.args)
+                .stdout(Stdio::from(log.try_clone().unwrap()))
+                .stderr(Stdio::from(log)),
+        )
+        .expect("/usr/bin/python3 with python3-gi (scripts/test.sh installs it)");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -186,7 +189,7 @@ impl TestCamera {
             if text.contains("ready:") {
                 return;
             }
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+            if let Some(Some(status)) = self.child.as_mut().map(|c| c.try_wait()) {
                 panic!("camera server exited ({status}): {text}");
             }
             assert!(
@@ -225,8 +228,7 @@ impl TestCamera {
     /// Stops the server (connection refused until [`TestCamera::restart`]).
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+            c.kill();
         }
     }
 

@@ -13,6 +13,7 @@ mod cli;
 mod layers;
 mod media;
 mod playback;
+mod procs;
 mod props;
 mod recording;
 mod retention;
