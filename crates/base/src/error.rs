@@ -29,6 +29,8 @@ pub enum ErrorCode {
     Inconsistent,
     /// The policy file is invalid.
     Policy,
+    /// Too many requests of this kind at once; try again in a moment.
+    Busy,
 }
 
 impl ErrorCode {
@@ -46,6 +48,7 @@ impl ErrorCode {
             ErrorCode::CameraStream => "E-REC-003",
             ErrorCode::Inconsistent => "E-CHK-001",
             ErrorCode::Policy => "E-POL-001",
+            ErrorCode::Busy => "E-REQ-503",
         }
     }
 }

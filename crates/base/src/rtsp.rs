@@ -42,6 +42,52 @@ impl RtspUrl {
     pub fn into_url(self) -> url::Url {
         self.url
     }
+
+    /// The `user:password@` the URL carries, percent-decoded.
+    pub fn credentials(&self) -> Option<(String, String)> {
+        (!self.url.username().is_empty()).then(|| {
+            (
+                percent_decode(self.url.username()),
+                percent_decode(self.url.password().unwrap_or("")),
+            )
+        })
+    }
+
+    /// The same address without `user:password@` (for storing and showing).
+    pub fn without_credentials(&self) -> RtspUrl {
+        if self.url.username().is_empty() && self.url.password().is_none() {
+            return self.clone();
+        }
+        let mut url = self.url.clone();
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        RtspUrl {
+            text: url.to_string(),
+            url,
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(v) = u8::from_str_radix(
+                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                16,
+            )
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl fmt::Display for RtspUrl {

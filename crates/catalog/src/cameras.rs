@@ -126,37 +126,25 @@ impl Catalog {
         camera_from_row(&row)
     }
 
-    /// Removes a camera. A camera without footage disappears; one with footage is
-    /// marked removed (recording stops) and its footage stays for retention to erase.
-    /// Returns whether footage remains.
+    /// Removes a camera: recording stops, its name is freed for a new camera and
+    /// its password is forgotten; the row stays with its id (never reused, so old
+    /// audit entries keep pointing at the right camera) and its footage stays for
+    /// retention to erase. Returns whether footage remains.
     pub async fn camera_remove(&self, id: CameraId, now: Timestamp) -> Result<bool> {
         let mut tx = self.write_tx().await?;
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM segment WHERE camera_id = ?")
             .bind(id.0)
             .fetch_one(&mut *tx)
             .await?;
-        let affected = if n == 0 {
-            sqlx::query("DELETE FROM gap WHERE camera_id = ?")
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM camera WHERE id = ?")
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-        } else {
-            // The name is freed for a new camera; the old one keeps its id.
-            sqlx::query(
-                "UPDATE camera SET removed_at_us = ?, name = name || ' (removed ' || id || ')' \
-                 WHERE id = ? AND removed_at_us IS NULL",
-            )
-            .bind(now.0)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-        };
+        let affected = sqlx::query(
+            "UPDATE camera SET removed_at_us = ?, name = name || ' (removed ' || id || ')', \
+             password = NULL WHERE id = ? AND removed_at_us IS NULL",
+        )
+        .bind(now.0)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if affected == 0 {
             return Err(CatalogError::NotFound(format!("camera {id}")));
         }

@@ -88,6 +88,13 @@ impl StreamKind {
     }
 }
 
+/// `catalog.db-wal` beside `catalog.db`.
+fn wal_path(db: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(suffix);
+    std::path::PathBuf::from(s)
+}
+
 /// A handle on the catalog database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Catalog {
@@ -112,6 +119,22 @@ impl Catalog {
             .connect_with(opts)
             .await?;
         migrate::run(&pool).await?;
+        // It holds password hashes and sealed secrets: readable by the service alone.
+        // SQLite gives its -wal and -shm files the database file's mode.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for p in [
+                path.to_path_buf(),
+                wal_path(path, "-wal"),
+                wal_path(path, "-shm"),
+            ] {
+                if p.exists() {
+                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                        .map_err(|e| CatalogError::Key(format!("{}: {e}", p.display())))?;
+                }
+            }
+        }
         Ok(Catalog { pool })
     }
 

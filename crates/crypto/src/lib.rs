@@ -15,6 +15,13 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+/// A random token of `bytes` bytes, as hex (form tokens and the like).
+pub fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
 /// Plaintext bytes per encrypted chunk. Each chunk adds a 16-byte tag.
 pub const CHUNK: usize = 64 * 1024;
 pub const TAG: usize = 16;

@@ -34,14 +34,20 @@ fn hotp(secret: &[u8], counter: u64) -> u32 {
 /// Whether `code` (digits, spaces ignored) is valid at `unix_secs`, allowing one step
 /// of clock difference either way.
 pub fn verify(secret: &[u8], code: &str, unix_secs: i64) -> bool {
+    matching_step(secret, code, unix_secs).is_some()
+}
+
+/// The 30-second step whose code `code` is, if it is valid at `unix_secs` (one step
+/// of clock difference either way): a code is used once by refusing its step again.
+pub fn matching_step(secret: &[u8], code: &str, unix_secs: i64) -> Option<i64> {
     let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if digits.len() != DIGITS as usize || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return false;
+        return None;
     }
-    let Ok(n) = digits.parse::<u32>() else {
-        return false;
-    };
-    (-1..=1).any(|d| code_at(secret, unix_secs + d * STEP_SECS) == n)
+    let n = digits.parse::<u32>().ok()?;
+    (-1..=1)
+        .map(|d| unix_secs.div_euclid(STEP_SECS) + d)
+        .find(|step| hotp(secret, *step as u64) == n)
 }
 
 /// RFC 4648 base32 without padding.

@@ -129,31 +129,63 @@ impl Governance {
         Ok(kept)
     }
 
-    /// Seals camera passwords stored in plain text by versions before sealing
-    /// (done once at start-up). Returns how many were sealed.
+    /// Brings cameras stored by earlier versions up to date (once, at start-up):
+    /// plain-text passwords are sealed with the master key, and credentials typed
+    /// into an address (`rtsp://user:pw@…`) move out of it into their fields.
+    /// Returns how many cameras changed.
     pub async fn seal_stored_credentials(&self) -> Result<usize> {
         let mut n = 0;
         for cam in self.catalog.cameras().await? {
-            if let CameraSource::Rtsp {
+            let CameraSource::Rtsp {
                 main_url,
                 sub_url,
                 username,
-                password: Some(p),
+                password,
             } = &cam.source
-                && !mimamori_catalog::keys::is_sealed(p)
-            {
-                let sealed = NewCamera {
-                    name: cam.name.clone(),
-                    source: CameraSource::Rtsp {
-                        main_url: main_url.clone(),
-                        sub_url: sub_url.clone(),
-                        username: username.clone(),
-                        password: Some(self.keys.seal_secret(p)?),
-                    },
-                    record_audio: cam.record_audio,
-                };
-                self.catalog.camera_update(cam.id, &sealed).await?;
-                tracing::info!(camera = %cam.name, "camera password sealed with the master key");
+            else {
+                continue;
+            };
+            let clean = |u: &str| {
+                mimamori_base::RtspUrl::parse(u)
+                    .ok()
+                    .map(|u| (u.without_credentials(), u.credentials()))
+            };
+            let (main, main_creds) = match clean(main_url) {
+                Some((u, c)) => (u.as_str().to_string(), c),
+                None => (main_url.clone(), None),
+            };
+            let sub = sub_url.as_deref().map(|s| match clean(s) {
+                Some((u, _)) => u.as_str().to_string(),
+                None => s.to_string(),
+            });
+            let (username, password) = match (username, main_creds) {
+                (None, Some((u, p))) => (Some(u), Some(p).filter(|p| !p.is_empty())),
+                _ => (username.clone(), password.clone()),
+            };
+            let sealed = match password {
+                Some(p) if !mimamori_catalog::keys::is_sealed(&p) => {
+                    Some(self.keys.seal_secret(&p)?)
+                }
+                other => other,
+            };
+            let updated = CameraSource::Rtsp {
+                main_url: main,
+                sub_url: sub,
+                username,
+                password: sealed,
+            };
+            if updated != cam.source {
+                self.catalog
+                    .camera_update(
+                        cam.id,
+                        &NewCamera {
+                            name: cam.name.clone(),
+                            source: updated,
+                            record_audio: cam.record_audio,
+                        },
+                    )
+                    .await?;
+                tracing::info!(camera = %cam.name, "camera credentials sealed with the master key, out of its address");
                 n += 1;
             }
         }

@@ -29,6 +29,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Too much of this at once; try again in a moment.
+    #[error("{0}")]
+    Busy(String),
     /// Stored data contradicts itself (a corrupt index, a missing nonce).
     #[error("{0}")]
     Inconsistent(String),
@@ -58,6 +61,7 @@ impl Error {
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::Inconsistent(_) => ErrorCode::Inconsistent,
+            Error::Busy(_) => ErrorCode::Busy,
             Error::Catalog(e) => e.code(),
             Error::Storage(_) => ErrorCode::StorageIo,
         }

@@ -33,6 +33,8 @@ impl Username {
 
 /// The fewest characters a password may have.
 pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The most bytes a password may have (a login never checks a longer one).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// A new password that satisfies the rule (never logged: `Debug` hides it).
 #[derive(Clone, PartialEq, Eq)]
@@ -49,6 +51,11 @@ impl Password {
         if v.chars().count() < MIN_PASSWORD_CHARS {
             return Err(Error::bad_input(format!(
                 "password: at least {MIN_PASSWORD_CHARS} characters"
+            )));
+        }
+        if v.len() > MAX_PASSWORD_BYTES {
+            return Err(Error::bad_input(format!(
+                "password: at most {MAX_PASSWORD_BYTES} bytes"
             )));
         }
         Ok(Password(v.to_string()))
@@ -131,15 +138,24 @@ impl RtspCamera {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
         };
+        // Credentials typed into an address (`rtsp://user:pw@…`) are taken out of it:
+        // the address is shown to everyone who sees camera status, the password is
+        // sealed. Ones typed into their own fields win.
+        let in_url = main_url
+            .credentials()
+            .or_else(|| sub_url.as_ref().and_then(RtspUrl::credentials));
+        let typed_password = t.password.filter(|p| !p.is_empty()).map(str::to_string);
+        let (username, password) = match (nonempty(t.username), in_url) {
+            (Some(u), _) => (Some(u), typed_password),
+            (None, Some((u, p))) => (Some(u), Some(p).filter(|p| !p.is_empty())),
+            (None, None) => (None, typed_password),
+        };
         Ok(RtspCamera {
             name,
-            main_url,
-            sub_url,
-            username: nonempty(t.username),
-            password: t
-                .password
-                .filter(|p| !p.is_empty())
-                .map(|p| Secret(p.to_string())),
+            main_url: main_url.without_credentials(),
+            sub_url: sub_url.map(|u| u.without_credentials()),
+            username,
+            password: password.map(Secret),
         })
     }
 }
@@ -226,8 +242,17 @@ mod tests {
         assert!(e.starts_with("url: not an RTSP URL"), "{e}");
         let audio = CameraText {
             record_audio: true,
-            ..ok
+            ..ok.clone()
         };
         assert!(RtspCamera::parse(&audio).is_err());
+        // Credentials in the address go to their fields; the address keeps none.
+        let typed = CameraText {
+            url: "rtsp://admin:s3cret@192.0.2.10/stream1",
+            ..ok
+        };
+        let c = RtspCamera::parse(&typed).unwrap();
+        assert_eq!(c.main_url.as_str(), "rtsp://192.0.2.10/stream1");
+        assert_eq!(c.username.as_deref(), Some("admin"));
+        assert_eq!(c.password, Some(Secret("s3cret".into())));
     }
 }

@@ -14,6 +14,8 @@ use mimamori_catalog::{Catalog, CatalogError, Segment, StreamKind};
 use mimamori_crypto::{Signer, chain_link, verify_signature};
 use mimamori_storage::SegmentStore;
 
+use crate::journal::{HeadJournal, JournalRecord};
+
 /// How a check failed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ProblemKind {
@@ -92,6 +94,8 @@ pub struct VerifyScope {
 pub enum IntegrityError {
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    #[error("the heads journal: {0}")]
+    Journal(String),
     #[error("reading the segment files failed: {0}")]
     Storage(String),
 }
@@ -112,10 +116,12 @@ fn head_message(
     .into_bytes()
 }
 
-/// Signs every chain head that moved since its last signature. Returns how many were signed.
+/// Signs every chain head that moved since its last signature, in the catalog and
+/// in the journal (when given). Returns how many were signed.
 pub async fn sign_heads(
     catalog: &Catalog,
     signer: &Signer,
+    journal: Option<&HeadJournal>,
     now: Timestamp,
 ) -> Result<usize, IntegrityError> {
     let mut n = 0;
@@ -134,6 +140,17 @@ pub async fn sign_heads(
         catalog
             .chain_signature_insert(camera, stream, seq, &head, now, &sig)
             .await?;
+        if let Some(j) = journal {
+            j.append(&JournalRecord::Chain {
+                camera,
+                stream,
+                seq,
+                hash: head.clone(),
+                at: now,
+                signature: sig.to_vec(),
+            })
+            .map_err(|e| IntegrityError::Journal(format!("{}: {e}", j.path().display())))?;
+        }
         n += 1;
     }
     Ok(n)
@@ -147,15 +164,36 @@ struct Link<'a> {
     row: Option<&'a Segment>,
 }
 
-/// Checks files, rows, chain and signatures. `public_key` is the installation's.
+/// Checks files, rows, chain and signatures. `public_key` is the installation's;
+/// the journal (when given) holds every head signed, so a chain cut short or
+/// rewritten together with its signatures is still found.
 pub async fn verify(
     catalog: &Catalog,
     store: &SegmentStore,
     public_key: &[u8],
+    journal: Option<&HeadJournal>,
     scope: &VerifyScope,
 ) -> Result<VerifyReport, IntegrityError> {
     let mut report = VerifyReport::default();
-    for (camera, stream) in catalog.chains().await? {
+    let journaled = match journal {
+        Some(j) => {
+            j.read()
+                .map_err(|e| IntegrityError::Journal(format!("{}: {e}", j.path().display())))?
+                .records
+        }
+        None => Vec::new(),
+    };
+    let mut chains = catalog.chains().await?;
+    // A stream the journal knows but the catalog no longer has was removed whole.
+    for r in &journaled {
+        if let JournalRecord::Chain { camera, stream, .. } = r
+            && !chains.contains(&(*camera, *stream))
+            && scope.camera.is_none_or(|c| c == *camera)
+        {
+            chains.push((*camera, *stream));
+        }
+    }
+    for (camera, stream) in chains {
         if scope.camera.is_some_and(|c| c != camera) {
             continue;
         }
@@ -282,6 +320,52 @@ pub async fn verify(
                 ));
             }
         }
+        // Every head ever signed (kept outside the catalog) must still be in the chain.
+        for r in &journaled {
+            let JournalRecord::Chain {
+                camera: c,
+                stream: st,
+                seq,
+                hash,
+                at,
+                signature,
+            } = r
+            else {
+                continue;
+            };
+            if (*c, *st) != (camera, stream) {
+                continue;
+            }
+            if verify_signature(
+                public_key,
+                &head_message(camera, stream, *seq, hash, *at),
+                signature,
+            )
+            .is_err()
+            {
+                report.problems.push(problem(
+                    None,
+                    None,
+                    ProblemKind::Signature,
+                    format!("the journal's head at sequence {seq} does not verify with this installation's key"),
+                ));
+            } else if !links.iter().any(|l| l.seq == *seq && l.chain == *hash) {
+                let (kind, what) = if links.iter().any(|l| l.seq == *seq) {
+                    (ProblemKind::Signature, "rewritten")
+                } else {
+                    (ProblemKind::Removed, "cut short")
+                };
+                report.problems.push(problem(
+                    None,
+                    None,
+                    kind,
+                    format!(
+                        "the head signed at sequence {seq} ({}) is no longer in the chain: it was {what}, signatures and all",
+                        at.jst_second()
+                    ),
+                ));
+            }
+        }
         // Files.
         for r in &rows {
             let s = &r.recorded;
@@ -353,10 +437,12 @@ fn audit_head_message(seq: i64, hash: &[u8], at: Timestamp) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Signs the audit log's head if it moved since the last signature.
+/// Signs the audit log's head if it moved since the last signature, in the catalog
+/// and in the journal (when given).
 pub async fn sign_audit_head(
     catalog: &Catalog,
     signer: &Signer,
+    journal: Option<&HeadJournal>,
     now: Timestamp,
 ) -> Result<bool, IntegrityError> {
     let Some((seq, hash)) = catalog.audit_head().await? else {
@@ -374,14 +460,26 @@ pub async fn sign_audit_head(
     catalog
         .audit_signature_insert(seq, &hash, now, &sig)
         .await?;
+    if let Some(j) = journal {
+        j.append(&JournalRecord::Audit {
+            seq,
+            hash,
+            at: now,
+            signature: sig.to_vec(),
+        })
+        .map_err(|e| IntegrityError::Journal(format!("{}: {e}", j.path().display())))?;
+    }
     Ok(true)
 }
 
 /// Checks the audit chain and its signed heads; names each entry changed, removed,
-/// inserted or reordered. Returns the number of entries and the problems.
+/// inserted or reordered, and (from the journal, when given) a log cut short or
+/// rewritten together with its signatures. Returns the number of entries and the
+/// problems.
 pub async fn verify_audit(
     catalog: &Catalog,
     public_key: &[u8],
+    journal: Option<&HeadJournal>,
 ) -> Result<(usize, Vec<AuditProblem>), IntegrityError> {
     use mimamori_catalog::audit::canonical;
     let entries = catalog.audit_all().await?;
@@ -452,26 +550,83 @@ pub async fn verify_audit(
             });
         }
     }
+    if let Some(j) = journal {
+        let contents = j
+            .read()
+            .map_err(|e| IntegrityError::Journal(format!("{}: {e}", j.path().display())))?;
+        for r in &contents.records {
+            let JournalRecord::Audit {
+                seq,
+                hash,
+                at,
+                signature,
+            } = r
+            else {
+                continue;
+            };
+            if verify_signature(public_key, &audit_head_message(*seq, hash, *at), signature)
+                .is_err()
+            {
+                problems.push(AuditProblem {
+                    seq: *seq,
+                    kind: "signature",
+                    detail: "the journal's head does not verify with this installation's key"
+                        .into(),
+                });
+            } else if let Some(e) = entries.iter().find(|e| e.seq == *seq) {
+                if e.hash != *hash {
+                    problems.push(AuditProblem {
+                        seq: *seq,
+                        kind: "rewritten",
+                        detail: format!(
+                            "the entry signed here at {} (kept outside the catalog) no longer has the signed hash: the log was rewritten, signatures and all",
+                            at.jst_second()
+                        ),
+                    });
+                }
+            } else {
+                problems.push(AuditProblem {
+                    seq: *seq,
+                    kind: "truncated",
+                    detail: format!(
+                        "entries up to {seq} were signed at {} (kept outside the catalog) but the log ends at {}: the newest entries were removed, signatures and all",
+                        at.jst_second(),
+                        entries.last().map(|e| e.seq).unwrap_or(0)
+                    ),
+                });
+            }
+        }
+    }
     Ok((entries.len(), problems))
 }
 
 /// Signs the chain heads and the audit head that moved since their last signature.
-pub async fn sign_all(catalog: &Catalog, signer: &Signer, now: Timestamp) {
-    if let Err(e) = sign_heads(catalog, signer, now).await {
+pub async fn sign_all(
+    catalog: &Catalog,
+    signer: &Signer,
+    journal: Option<&HeadJournal>,
+    now: Timestamp,
+) {
+    if let Err(e) = sign_heads(catalog, signer, journal, now).await {
         tracing::error!("signing chain heads failed: {e}");
     }
-    if let Err(e) = sign_audit_head(catalog, signer, now).await {
+    if let Err(e) = sign_audit_head(catalog, signer, journal, now).await {
         tracing::error!("signing the audit head failed: {e}");
     }
 }
 
 /// Starts the head signer: [`sign_all`] every minute, and once more when
 /// [`TaskHandle::stop`] is called, so the last segments and entries are covered.
-pub fn start_head_signer(catalog: Catalog, signer: Arc<Signer>, clock: SharedClock) -> TaskHandle {
+pub fn start_head_signer(
+    catalog: Catalog,
+    signer: Arc<Signer>,
+    journal: HeadJournal,
+    clock: SharedClock,
+) -> TaskHandle {
     TaskHandle::spawn(move |mut stop| async move {
         loop {
             let stopping = sleep_or_stop(Duration::from_secs(60), &mut stop).await;
-            sign_all(&catalog, &signer, clock.now()).await;
+            sign_all(&catalog, &signer, Some(&journal), clock.now()).await;
             if stopping {
                 return;
             }

@@ -19,6 +19,7 @@ pub mod error;
 pub mod holds;
 pub mod input;
 pub mod integrity;
+pub mod journal;
 pub mod people;
 pub mod refusal;
 pub mod retention;
@@ -64,6 +65,8 @@ pub struct Governance {
     sweeper: Arc<Sweeper>,
     session_settings: SessionSettings,
     throttle: LoginThrottle,
+    /// The last one-time-code step each person used (a code works once).
+    totp_steps: std::sync::Mutex<std::collections::HashMap<mimamori_base::UserId, i64>>,
 }
 
 impl Governance {
@@ -85,6 +88,7 @@ impl Governance {
             sweeper,
             session_settings: p.sessions,
             throttle: LoginThrottle::default(),
+            totp_steps: std::sync::Mutex::default(),
         }
     }
 

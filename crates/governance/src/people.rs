@@ -163,7 +163,7 @@ impl Governance {
         };
         let organization = t.organization.trim();
         check_designation(&self.policy, username.as_str(), organization, &req)?;
-        let hash = hash(password).await?;
+        let hash = self.hash_password(password).await?;
         let now = self.clock.now();
         let id = self
             .catalog
@@ -473,12 +473,4 @@ impl Governance {
             .await?;
         Ok(())
     }
-}
-
-/// argon2id off the async threads (it takes tens of milliseconds and ~19 MiB).
-pub(crate) async fn hash(password: Password) -> Result<String> {
-    tokio::task::spawn_blocking(move || mimamori_crypto::password::hash_password(password.expose()))
-        .await
-        .map_err(|e| Error::Inconsistent(format!("password hashing stopped: {e}")))?
-        .map_err(Error::from)
 }

@@ -22,7 +22,6 @@ use crate::actor::{Actor, Origin, Person};
 use crate::audit::Entry;
 use crate::error::{Error, Result};
 use crate::input::Password;
-use crate::people::hash;
 
 const MAX_FAILURES: u32 = 5;
 const LOCK_MICROS: i64 = 60_000_000;
@@ -95,37 +94,206 @@ pub enum LoginOutcome {
     NeedsEnrollment,
     /// Password right, but no designation is valid now (ended, not started, removed role).
     NotDesignated(String),
+    /// Too many logins at once; nothing was checked.
+    Busy,
 }
 
-/// Failed attempts per user name, in memory.
-#[derive(Debug, Default)]
+/// Attempts per user name, in memory: failures in the lock window, and attempts
+/// whose password is being checked right now. An attempt is counted before its
+/// check (see [`LoginThrottle::begin`]), so parallel guesses cannot get past the
+/// lock; password checks run a few at a time, so parallel logins cannot exhaust
+/// memory (argon2id takes ~19 MiB each).
+#[derive(Debug)]
 pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, (u32, Timestamp)>>,
+    names: Mutex<HashMap<String, Attempts>>,
+    checks: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+    checker: PasswordChecker,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A few threads of their own for argon2id, started on first use: each thread keeps
+/// the ~19 MiB it used for its next check, so a few threads bound the memory that
+/// password checks can hold (the runtime's blocking pool could grow to hundreds).
+struct PasswordChecker {
+    jobs: std::sync::OnceLock<std::sync::mpsc::Sender<Job>>,
+}
+
+impl std::fmt::Debug for PasswordChecker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordChecker")
+    }
+}
+
+impl PasswordChecker {
+    fn jobs(&self) -> &std::sync::mpsc::Sender<Job> {
+        self.jobs.get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<Job>();
+            let rx = std::sync::Arc::new(Mutex::new(rx));
+            for i in 0..CHECKS_AT_ONCE {
+                let rx = rx.clone();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("password-check-{i}"))
+                    .spawn(move || {
+                        loop {
+                            let job = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                            match job {
+                                Ok(job) => job(),
+                                Err(_) => return,
+                            }
+                        }
+                    });
+                if let Err(e) = spawned {
+                    tracing::error!("cannot start a password-check thread: {e}");
+                }
+            }
+            tx
+        })
+    }
+
+    /// Runs `f` on a checker thread.
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs()
+            .send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
+            .ok()?;
+        rx.await.ok()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Attempts {
+    failures: u32,
+    last_failure: Timestamp,
+    in_flight: u32,
+}
+
+/// Password checks at once (argon2id is memory-hard: this bounds its memory).
+const CHECKS_AT_ONCE: usize = 2;
+/// Logins that may wait for a check; more are answered "busy" at once.
+const MAX_WAITING: usize = 32;
+/// Names remembered at most; stale ones are forgotten first.
+const MAX_NAMES: usize = 10_000;
+/// The longest password a login checks (longer ones cannot exist).
+const MAX_CREDENTIAL_BYTES: usize = crate::input::MAX_PASSWORD_BYTES;
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        LoginThrottle {
+            names: Mutex::default(),
+            checks: tokio::sync::Semaphore::new(CHECKS_AT_ONCE),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            checker: PasswordChecker {
+                jobs: std::sync::OnceLock::new(),
+            },
+        }
+    }
+}
+
+/// One attempt of a name, counted until it ends: released as nothing, or as a failure.
+struct Attempt<'a> {
+    throttle: &'a LoginThrottle,
+    name: String,
+    open: bool,
+}
+
+impl Attempt<'_> {
+    /// Counts the attempt as a failure; returns the recent failures of the name.
+    fn fail(mut self, now: Timestamp) -> u32 {
+        self.open = false;
+        let mut map = self.throttle.lock();
+        let e = map.entry(self.name.clone()).or_insert(Attempts {
+            failures: 0,
+            last_failure: now,
+            in_flight: 1,
+        });
+        e.in_flight = e.in_flight.saturating_sub(1);
+        if now.0 - e.last_failure.0 >= LOCK_MICROS {
+            e.failures = 0;
+        }
+        e.failures += 1;
+        e.last_failure = now;
+        e.failures
+    }
+
+    /// The right credentials: the name's failures are forgotten.
+    fn succeed(mut self) {
+        self.open = false;
+        self.throttle.lock().remove(&self.name);
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let mut map = self.throttle.lock();
+            if let Some(e) = map.get_mut(&self.name) {
+                e.in_flight = e.in_flight.saturating_sub(1);
+            }
+        }
+    }
 }
 
 impl LoginThrottle {
-    fn locked(&self, username: &str, now: Timestamp) -> bool {
-        let map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        matches!(map.get(username), Some((n, at)) if *n >= MAX_FAILURES && now.0 - at.0 < LOCK_MICROS)
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Attempts>> {
+        self.names.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Counts a failure; returns the number of recent failures of this name.
-    fn fail(&self, username: &str, now: Timestamp) -> u32 {
-        let mut map = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let e = map.entry(username.to_string()).or_insert((0, now));
-        if now.0 - e.1.0 >= LOCK_MICROS {
-            *e = (0, now);
+    /// Counts an attempt of `name` before its check, or says the name is locked:
+    /// recent failures and attempts under way together may not reach the limit.
+    fn begin(&self, name: &str, now: Timestamp) -> Option<Attempt<'_>> {
+        let mut map = self.lock();
+        if map.len() >= MAX_NAMES {
+            map.retain(|_, a| a.in_flight > 0 || now.0 - a.last_failure.0 < LOCK_MICROS);
+            if map.len() >= MAX_NAMES {
+                // Still full of fresh names: forget those with the fewest failures.
+                map.retain(|_, a| a.in_flight > 0 || a.failures > 1);
+            }
         }
-        e.0 += 1;
-        e.1 = now;
-        e.0
+        let e = map.entry(name.to_string()).or_insert(Attempts {
+            failures: 0,
+            last_failure: now,
+            in_flight: 0,
+        });
+        if now.0 - e.last_failure.0 >= LOCK_MICROS {
+            e.failures = 0;
+        }
+        if e.failures + e.in_flight >= MAX_FAILURES {
+            return None;
+        }
+        e.in_flight += 1;
+        Some(Attempt {
+            throttle: self,
+            name: name.to_string(),
+            open: true,
+        })
     }
 
-    fn clear(&self, username: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(username);
+    /// Runs a password check when one of the few slots is free; `None` when too
+    /// many logins are already waiting.
+    async fn check<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        let permit = self.checks.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        let _permit = permit.ok()?;
+        self.checker.run(f).await
+    }
+}
+
+/// A user name as logs and the audit log may hold it: printable, at most 64 characters.
+fn shown_name(name: &str) -> String {
+    let clean: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+    if clean.len() < name.len() {
+        format!("{clean}…")
+    } else {
+        clean
     }
 }
 
@@ -155,7 +323,10 @@ fn failed(detail: &str) -> Entry {
 }
 
 impl Governance {
-    /// Checks credentials and opens a session. Every outcome is logged.
+    /// Checks credentials and opens a session. Every outcome is logged. Work done
+    /// for a stranger is bounded before it starts: names and passwords longer than
+    /// any that can exist are refused without a check, each name's attempts are
+    /// counted before they are checked, and only a few checks run at once.
     pub async fn login(
         &self,
         username: &str,
@@ -164,29 +335,49 @@ impl Governance {
         origin: &Origin,
     ) -> Result<LoginOutcome> {
         let now = self.clock.now();
+        let name = shown_name(username);
         let log = |detail: &str| {
             self.audit
-                .record_visitor(None, username, origin, failed(detail))
+                .record_visitor(None, &name, origin, failed(detail))
         };
-        if self.throttle.locked(username, now) {
+        let possible = username.len() <= 64
+            && password.len() <= MAX_CREDENTIAL_BYTES
+            && !username.chars().any(char::is_control);
+        let Some(attempt) = self.throttle.begin(&name, now) else {
             log("locked after repeated failures").await?;
             return Ok(LoginOutcome::Locked);
-        }
-        let user = self.catalog.user_by_name(username).await?;
+        };
+        let user = if possible {
+            self.catalog.user_by_name(username).await?
+        } else {
+            None
+        };
         // Verify even for unknown users so that timing does not tell which names exist.
-        let hash = user
-            .as_ref()
-            .map(|u| u.password_hash.clone())
-            .unwrap_or_else(|| DUMMY_HASH.to_string());
-        let pw = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &pw))
-            .await
-            .unwrap_or(false);
+        let ok = if possible {
+            let hash = user
+                .as_ref()
+                .map(|u| u.password_hash.clone())
+                .unwrap_or_else(|| DUMMY_HASH.to_string());
+            let pw = password.to_string();
+            match self
+                .throttle
+                .check(move || verify_password(&hash, &pw))
+                .await
+            {
+                Some(ok) => ok,
+                None => {
+                    log("too many logins at once").await?;
+                    return Ok(LoginOutcome::Busy);
+                }
+            }
+        } else {
+            false
+        };
         let (Some(user), true) = (user, ok) else {
-            let failures = self.throttle.fail(username, now);
+            let failures = attempt.fail(now);
             // Backoff: each further failure of the same name waits longer before answering.
             tokio::time::sleep(backoff(failures)).await;
-            tracing::info!(username, "login failed");
+            tracing::info!(username = %name, "login failed");
             log("wrong user name or password").await?;
             return Ok(LoginOutcome::Failed);
         };
@@ -198,10 +389,10 @@ impl Governance {
             }
         };
         let code = code.map(str::trim).filter(|c| !c.is_empty());
-        match (&user.totp_secret, code) {
+        match (self.totp_secret_of(&user)?, code) {
             (Some(secret), Some(code)) => {
-                if !mimamori_crypto::totp::verify(secret, code, now.0.div_euclid(1_000_000)) {
-                    let failures = self.throttle.fail(username, now);
+                if !self.totp_accept(user.id, &secret, code, now) {
+                    let failures = attempt.fail(now);
                     tokio::time::sleep(backoff(failures)).await;
                     log("wrong one-time code").await?;
                     return Ok(LoginOutcome::NeedsCode);
@@ -215,7 +406,7 @@ impl Governance {
                 }
             }
         }
-        self.throttle.clear(username);
+        attempt.succeed();
         let token = random_token();
         let csrf = random_token();
         self.catalog
@@ -287,6 +478,33 @@ impl Governance {
         }))
     }
 
+    /// argon2id on the password-check threads (it takes tens of milliseconds and ~19 MiB).
+    pub(crate) async fn hash_password(&self, password: Password) -> Result<String> {
+        self.throttle
+            .check(move || mimamori_crypto::password::hash_password(password.expose()))
+            .await
+            .ok_or_else(|| Error::Busy("too many password operations at once; try again".into()))?
+            .map_err(Error::from)
+    }
+
+    /// Whether a session seen earlier is still valid now (not ended, expired or
+    /// revoked; the designation still valid): long-lived answers such as live view
+    /// ask this as they go, without counting it as activity.
+    pub async fn still_signed_in(&self, s: &SignedIn) -> Result<bool> {
+        let Some(session) = self.catalog.session(s.token_hash()).await? else {
+            return Ok(false);
+        };
+        let now = self.clock.now();
+        if now >= session.expires_at {
+            return Ok(false);
+        }
+        Ok(
+            access::designation_at(&self.catalog, &self.policy, session.user_id, now)
+                .await?
+                .is_ok(),
+        )
+    }
+
     /// Ends the session (logged).
     pub async fn logout(&self, s: &SignedIn) -> Result<()> {
         let logged = self
@@ -331,23 +549,38 @@ impl Governance {
     }
 
     /// Changes the person's password after checking the current one; their other
-    /// sessions end. Returns how many ended.
+    /// sessions end. Returns how many ended. Wrong current passwords count like
+    /// failed logins (a stolen session cannot guess the password).
     pub async fn password_change(&self, s: &SignedIn, current: &str, new: &str) -> Result<u64> {
+        let now = self.clock.now();
+        // A key no user name can be: the attempts of this person's password changes.
+        let key = format!("\u{0}password-change {}", s.person.user.id);
+        let Some(attempt) = self.throttle.begin(&key, now) else {
+            return Err(Error::Denied(
+                "too many wrong current passwords; wait a minute and try again".into(),
+            ));
+        };
         let cur = current.to_string();
         let stored = s.person.user.password_hash.clone();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&stored, &cur))
-            .await
-            .unwrap_or(false);
+        let ok = current.len() <= MAX_CREDENTIAL_BYTES
+            && self
+                .throttle
+                .check(move || verify_password(&stored, &cur))
+                .await
+                .unwrap_or(false);
         if !ok {
+            let failures = attempt.fail(now);
+            tokio::time::sleep(backoff(failures)).await;
             return Err(Error::Denied("the current password is wrong".into()));
         }
+        attempt.succeed();
         let new = Password::parse(new)?;
         if new.expose() == current {
             return Err(Error::bad_input(
                 "the new password must differ from the current one",
             ));
         }
-        let hashed = hash(new).await?;
+        let hashed = self.hash_password(new).await?;
         self.catalog
             .user_set_password(s.person.user.id, &hashed)
             .await?;
@@ -371,7 +604,7 @@ impl Governance {
     /// of theirs ends. Returns how many ended.
     pub async fn password_set(&self, actor: &Actor, username: &str, new: &str) -> Result<u64> {
         let user = self.console_target(actor, username).await?;
-        let hashed = hash(Password::parse(new)?).await?;
+        let hashed = self.hash_password(Password::parse(new)?).await?;
         self.catalog.user_set_password(user.id, &hashed).await?;
         let ended = self.catalog.sessions_end_others(user.id, &[]).await?;
         self.audit
@@ -387,17 +620,32 @@ impl Governance {
     }
 
     /// Stores a second-factor secret once a code from it is right (the person's own
-    /// enrolment). Returns whether the code was right.
-    pub async fn totp_confirm(&self, s: &SignedIn, secret: &[u8], code: &str) -> Result<bool> {
+    /// enrolment). Replacing an enrolled one also needs a code of the current one.
+    /// Returns whether the code was right.
+    pub async fn totp_confirm(
+        &self,
+        s: &SignedIn,
+        secret: &[u8],
+        code: &str,
+        current_code: Option<&str>,
+    ) -> Result<bool> {
         if secret.len() < 10 {
             return Err(Error::bad_input("secret: not a base32 secret"));
         }
-        let now = self.clock.now().0.div_euclid(1_000_000);
-        if !mimamori_crypto::totp::verify(secret, code, now) {
+        let now = self.clock.now();
+        if let Some(current) = self.totp_secret_of(&s.person.user)?
+            && !current_code.is_some_and(|c| self.totp_accept(s.person.user.id, &current, c, now))
+        {
+            return Err(Error::Denied(
+                "a code of the second factor enrolled now is needed to replace it".into(),
+            ));
+        }
+        if mimamori_crypto::totp::matching_step(secret, code, now.0.div_euclid(1_000_000)).is_none()
+        {
             return Ok(false);
         }
         self.catalog
-            .user_set_totp(s.person.user.id, Some(secret))
+            .user_set_totp(s.person.user.id, Some(&self.seal_totp(secret)?))
             .await?;
         self.audit
             .record(&s.actor(), Entry::new("totp_enrolled", ""))
@@ -405,11 +653,80 @@ impl Governance {
         Ok(true)
     }
 
+    /// A person's second-factor secret, opened (stored sealed with the master key;
+    /// one stored before sealing is read as it is until the next start seals it).
+    fn totp_secret_of(&self, user: &User) -> Result<Option<Vec<u8>>> {
+        let Some(stored) = &user.totp_secret else {
+            return Ok(None);
+        };
+        match std::str::from_utf8(stored) {
+            Ok(text) if mimamori_catalog::keys::is_sealed(text) => {
+                let b32 = self.keys.open_secret(text)?;
+                mimamori_crypto::totp::base32_decode(&b32)
+                    .map(Some)
+                    .ok_or_else(|| {
+                        Error::Inconsistent(format!(
+                            "the second factor of {} is unreadable",
+                            user.username
+                        ))
+                    })
+            }
+            _ => Ok(Some(stored.clone())),
+        }
+    }
+
+    fn seal_totp(&self, secret: &[u8]) -> Result<Vec<u8>> {
+        Ok(self
+            .keys
+            .seal_secret(&mimamori_crypto::totp::base32(secret))?
+            .into_bytes())
+    }
+
+    /// Whether `code` is valid now and its time step was not used before by this
+    /// person (a one-time code works once).
+    fn totp_accept(&self, user: UserId, secret: &[u8], code: &str, now: Timestamp) -> bool {
+        let Some(step) =
+            mimamori_crypto::totp::matching_step(secret, code, now.0.div_euclid(1_000_000))
+        else {
+            return false;
+        };
+        let mut used = self
+            .totp_steps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if used.get(&user).is_some_and(|last| *last >= step) {
+            return false;
+        }
+        used.insert(user, step);
+        true
+    }
+
+    /// Seals second-factor secrets stored in plain text by versions before sealing
+    /// (done once at start-up). Returns how many were sealed.
+    pub async fn seal_stored_totp_secrets(&self) -> Result<usize> {
+        let mut n = 0;
+        for u in self.catalog.users().await? {
+            let plain = u.totp_secret.as_deref().is_some_and(|s| {
+                !std::str::from_utf8(s).is_ok_and(mimamori_catalog::keys::is_sealed)
+            });
+            if plain && let Some(secret) = self.totp_secret_of(&u)? {
+                self.catalog
+                    .user_set_totp(u.id, Some(&self.seal_totp(&secret)?))
+                    .await?;
+                tracing::info!(username = %u.username, "second factor sealed with the master key");
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Sets a new second-factor secret for a person (the console only); returns it.
     pub async fn totp_set(&self, actor: &Actor, username: &str) -> Result<Vec<u8>> {
         let user = self.console_target(actor, username).await?;
         let secret = mimamori_crypto::totp::new_secret();
-        self.catalog.user_set_totp(user.id, Some(&secret)).await?;
+        self.catalog
+            .user_set_totp(user.id, Some(&self.seal_totp(&secret)?))
+            .await?;
         self.audit
             .record(
                 actor,
@@ -463,13 +780,41 @@ mod tests {
     fn throttle_locks_after_repeated_failures() {
         let t = LoginThrottle::default();
         let now = Timestamp::from_secs(100);
+        let locked = |name: &str, at: Timestamp| t.begin(name, at).is_none();
         for _ in 0..MAX_FAILURES {
-            assert!(!t.locked("a", now));
-            t.fail("a", now);
+            assert!(!locked("a", now));
+            t.begin("a", now).unwrap().fail(now);
         }
-        assert!(t.locked("a", now));
-        assert!(!t.locked("b", now));
-        assert!(!t.locked("a", now.add_micros(LOCK_MICROS)));
+        assert!(locked("a", now));
+        assert!(!locked("b", now));
+        assert!(!locked("a", now.add_micros(LOCK_MICROS)));
+    }
+
+    // Parallel guesses: attempts under way count before their check ends.
+    #[test]
+    fn attempts_under_way_count_against_the_limit() {
+        let t = LoginThrottle::default();
+        let now = Timestamp::from_secs(100);
+        let under_way: Vec<_> = (0..MAX_FAILURES)
+            .map(|_| t.begin("a", now).unwrap())
+            .collect();
+        assert!(
+            t.begin("a", now).is_none(),
+            "a sixth parallel attempt is refused"
+        );
+        drop(under_way);
+        assert!(
+            t.begin("a", now).is_some(),
+            "attempts that ended without failing free their place"
+        );
+    }
+
+    #[test]
+    fn names_shown_are_bounded_and_printable() {
+        assert_eq!(shown_name("kanri"), "kanri");
+        let long = "x".repeat(1 << 20);
+        assert_eq!(shown_name(&long).chars().count(), 65);
+        assert_eq!(shown_name("a\nb\u{7}"), "ab…");
     }
 
     #[test]

@@ -406,7 +406,7 @@ async fn verify_names_each_kind_of_tampering() {
         names.push(e.segment(t0().add_micros(m * MIN)).await);
     }
     let signer = Signer::generate();
-    sign_heads(&e.catalog, &signer, t0()).await.unwrap();
+    sign_heads(&e.catalog, &signer, None, t0()).await.unwrap();
     // Erase the oldest by retention: part of the chain, not tampering.
     let sweeper = e.sweeper(Policy::preset("kitakyushu").unwrap());
     e.clock.set(t0().add_micros(7 * DAY + MIN));
@@ -415,6 +415,7 @@ async fn verify_names_each_kind_of_tampering() {
         &e.catalog,
         &e.store,
         &signer.public_key(),
+        None,
         &VerifyScope::default(),
     )
     .await
@@ -447,6 +448,7 @@ async fn verify_names_each_kind_of_tampering() {
         &e.catalog,
         &e.store,
         &signer.public_key(),
+        None,
         &VerifyScope::default(),
     )
     .await
@@ -475,6 +477,7 @@ async fn verify_names_each_kind_of_tampering() {
         &e.catalog,
         &e.store,
         &signer.public_key(),
+        None,
         &VerifyScope::default(),
     )
     .await
@@ -493,6 +496,7 @@ async fn verify_names_each_kind_of_tampering() {
         &e.catalog,
         &e.store,
         &signer.public_key(),
+        None,
         &VerifyScope::default(),
     )
     .await
@@ -531,8 +535,12 @@ async fn audit_verify_names_changed_removed_inserted_and_reordered_entries() {
             .unwrap();
     }
     let signer = Signer::generate();
-    assert!(sign_audit_head(&e.catalog, &signer, t0()).await.unwrap());
-    let (n, problems) = verify_audit(&e.catalog, &signer.public_key())
+    assert!(
+        sign_audit_head(&e.catalog, &signer, None, t0())
+            .await
+            .unwrap()
+    );
+    let (n, problems) = verify_audit(&e.catalog, &signer.public_key(), None)
         .await
         .unwrap();
     assert_eq!((n, problems.len()), (10, 0), "{problems:?}");
@@ -560,7 +568,7 @@ async fn audit_verify_names_changed_removed_inserted_and_reordered_entries() {
        VALUES (11, 0, 'x', 'playback', '', '', 'forged', X'00', X'01')")
     .await
     .unwrap();
-    let (_, problems) = verify_audit(&e.catalog, &signer.public_key())
+    let (_, problems) = verify_audit(&e.catalog, &signer.public_key(), None)
         .await
         .unwrap();
     let has = |seq: i64, kind: &str| problems.iter().any(|p| p.seq == seq && p.kind == kind);

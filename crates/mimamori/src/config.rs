@@ -13,6 +13,7 @@ pub struct Config {
     pub listen: String,
     pub recorder: RecorderSection,
     pub session: SessionSection,
+    pub web: WebSection,
     pub keys: KeysSection,
     /// HTTPS served by mimamori itself (absent: plain HTTP).
     pub tls: Option<TlsSection>,
@@ -51,6 +52,28 @@ pub struct RecorderSection {
     pub auth_retry_seconds: u32,
 }
 
+/// `[web]`: bounds on connections, so that clients that connect and send nothing
+/// cannot exhaust the server.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebSection {
+    /// Connections open at once; more are closed as they arrive.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (and to finish a TLS handshake).
+    pub header_read_timeout_seconds: u32,
+}
+
+impl Default for WebSection {
+    fn default() -> Self {
+        let d = mimamori_web::server::Limits::default();
+        WebSection {
+            max_connections: d.max_connections,
+            header_read_timeout_seconds: u32::try_from(d.header_read_timeout.as_secs())
+                .unwrap_or(10),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionSection {
@@ -66,6 +89,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             recorder: RecorderSection::default(),
             session: SessionSection::default(),
+            web: WebSection::default(),
             keys: KeysSection::default(),
             tls: None,
         }
@@ -143,6 +167,13 @@ impl Config {
         )
     }
 
+    /// The heads journal: every signed head, kept beside the signing key (outside
+    /// the data directory, like the keys).
+    pub fn heads_journal(&self, data_dir: &Path) -> mimamori_governance::journal::HeadJournal {
+        let (_, signing) = self.key_paths(data_dir);
+        mimamori_governance::journal::HeadJournal::at(&signing.with_file_name("heads.log"))
+    }
+
     pub fn recorder(&self) -> mimamori_recorder::RecorderConfig {
         mimamori_recorder::RecorderConfig {
             segment_seconds: self.recorder.segment_seconds,
@@ -155,6 +186,16 @@ impl Config {
         mimamori_governance::sessions::SessionSettings {
             max_micros: i64::from(self.session.max_hours) * 3_600_000_000,
             idle_micros: i64::from(self.session.idle_minutes) * 60_000_000,
+        }
+    }
+
+    pub fn limits(&self) -> mimamori_web::server::Limits {
+        mimamori_web::server::Limits {
+            max_connections: self.web.max_connections.max(1),
+            header_read_timeout: std::time::Duration::from_secs(u64::from(
+                self.web.header_read_timeout_seconds.max(1),
+            )),
+            ..mimamori_web::server::Limits::default()
         }
     }
 

@@ -27,49 +27,24 @@ impl RtspOpener {
         username: Option<&str>,
         password: Option<&str>,
     ) -> Result<Self, StreamError> {
-        let mut url = mimamori_base::RtspUrl::parse(url)
-            .map_err(|e| StreamError::new(StreamErrorKind::Unusable, e.0))?
-            .into_url();
-        let mut creds = None;
-        if !url.username().is_empty() {
-            creds = Some(Credentials {
-                username: percent_decode(url.username()),
-                password: percent_decode(url.password().unwrap_or("")),
-            });
-            // Credentials never stay in the URL (it is logged and shown).
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-        }
+        let parsed = mimamori_base::RtspUrl::parse(url)
+            .map_err(|e| StreamError::new(StreamErrorKind::Unusable, e.0))?;
+        // Credentials never stay in the URL (it is logged and shown); ones given
+        // separately are used over any in the URL.
+        let mut creds = parsed
+            .credentials()
+            .map(|(username, password)| Credentials { username, password });
         if let Some(u) = username.filter(|u| !u.is_empty()) {
             creds = Some(Credentials {
                 username: u.to_string(),
                 password: password.unwrap_or("").to_string(),
             });
         }
-        Ok(RtspOpener { url, creds })
+        Ok(RtspOpener {
+            url: parsed.without_credentials().into_url(),
+            creds,
+        })
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(v) = u8::from_str_radix(
-                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                16,
-            )
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Sorts a retina error into what the recorder and the user need to know.

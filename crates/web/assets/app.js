@@ -1,5 +1,10 @@
 // mimamori page script: calendar, 24-hour timeline, player, range download and
 // live view. Served by the binary itself; talks only to this server.
+// Pages that show live status ask to be reloaded now and then.
+(() => {
+  const r = document.querySelector('[data-refresh-seconds]');
+  if (r) setTimeout(() => location.reload(), Number(r.dataset.refreshSeconds) * 1000);
+})();
 (() => {
   'use strict';
   const S = JSON.parse(document.getElementById('i18n').textContent);

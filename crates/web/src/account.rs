@@ -202,6 +202,9 @@ fn totp_confirm_page(
             form method="post" action="/account/totp/confirm" id="totp-confirm" {
                 (csrf_field(&user.0))
                 input type="hidden" name="secret" value=(secret_b32);
+                @if user.0.person.user.totp_secret.is_some() {
+                    label { (s.acct_totp_current) input name="current_code" inputmode="numeric" autocomplete="one-time-code" required pattern="[0-9 ]{6,7}"; }
+                }
                 label { (s.login_code) input name="code" inputmode="numeric" autocomplete="one-time-code" required pattern="[0-9 ]{6,7}"; }
                 button { (s.form_save) }
             }
@@ -214,6 +217,8 @@ fn totp_confirm_page(
 pub struct TotpConfirm {
     pub secret: String,
     pub code: String,
+    /// A code of the second factor enrolled now, to replace it.
+    pub current_code: Option<String>,
 }
 
 /// `POST /account/totp/confirm`: stores the secret once a code from it is right.
@@ -225,7 +230,11 @@ pub async fn totp_confirm_submit(
 ) -> WebResult<Response> {
     let secret = mimamori_crypto::totp::base32_decode(&f.secret)
         .ok_or_else(|| WebError::bad_input("secret: not a base32 secret"))?;
-    if state.gov.totp_confirm(&user.0, &secret, &f.code).await? {
+    if state
+        .gov
+        .totp_confirm(&user.0, &secret, &f.code, f.current_code.as_deref())
+        .await?
+    {
         Ok(Redirect::to("/account").into_response())
     } else {
         Ok(totp_confirm_page(

@@ -171,7 +171,8 @@ pub async fn cameras_page(
             }
         }
         p { a.button href="/cameras/new" { (s.nav_add_camera) } }
-        script { "setTimeout(()=>location.reload(),10000)" }
+        // The page script reloads it to refresh the status (no inline script: CSP).
+        div hidden data-refresh-seconds="10" {}
     };
     Ok(page(lang, s.cameras_title, Some(&user.0), body).into_response())
 }

@@ -129,5 +129,8 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(guard, authz::guard))
         .layer(axum::middleware::from_fn(http::origin::client_address))
+        .layer(axum::middleware::from_fn(http::headers::security_headers))
+        // Nothing a person sends is large (no uploads yet): bounded before any work.
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state)
 }

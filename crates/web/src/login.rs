@@ -16,7 +16,7 @@ use mimamori_base::ErrorCode;
 
 use crate::http::error::{WebError, WebResult, answer};
 use crate::http::origin::{RequestOrigin, Secure};
-use crate::http::session::{CurrentUser, cleared_cookie, session_cookie, set_cookie};
+use crate::http::session::{CurrentUser, cleared_cookie, cookie, session_cookie, set_cookie};
 use crate::views::i18n::Lang;
 use crate::views::{alert, page};
 
@@ -37,33 +37,71 @@ pub struct NextQuery {
     pub next: Option<String>,
 }
 
-/// Only same-site relative paths are followed after login.
+/// Only same-site relative paths are followed after login: a path that starts
+/// with one `/`, without backslashes, spaces or control characters (browsers drop
+/// tabs and newlines, which would turn `/\t/host` into `//host`).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.len() <= 2048
+                && !n
+                    .chars()
+                    .any(|c| c == '\\' || c.is_whitespace() || c.is_control()) =>
+        {
+            n.to_string()
+        }
         _ => "/cameras".to_string(),
     }
 }
 
-fn login_form(lang: Lang, next: &str, message: Option<&str>) -> Html<String> {
+/// The cookie that ties a login form to the browser it was shown to (against login
+/// CSRF: another site cannot sign a person in to an account of its choosing).
+const LOGIN_COOKIE: &str = "mimamori_login";
+
+/// The browser's login token: the one it already has (a favicon fetched on the
+/// way may load the login page again, which must not void the form shown), or a
+/// new one.
+fn login_token(headers: &HeaderMap) -> String {
+    match cookie(headers, LOGIN_COOKIE) {
+        Some(t) if t.len() == 36 && t.bytes().all(|b| b.is_ascii_hexdigit()) => t.to_string(),
+        _ => mimamori_crypto::random_hex(18),
+    }
+}
+
+/// The login page with a fresh form token (and its cookie).
+fn login_form(
+    lang: Lang,
+    headers: &HeaderMap,
+    next: &str,
+    message: Option<&str>,
+) -> (HeaderMap, Html<String>) {
     let s = lang.strings();
+    let token = login_token(headers);
     let body = html! {
         h1 { (s.login_title) }
         (alert(message))
         form.card.narrow method="post" action="/login" id="login-form" {
             input type="hidden" name="next" value=(next);
+            input type="hidden" name="login_token" value=(token);
             label { (s.login_username) input name="username" id="username" autocomplete="username" required autofocus; }
             label { (s.login_password) input name="password" id="password" type="password" autocomplete="current-password" required; }
             label { (s.login_code) input name="code" id="code" inputmode="numeric" autocomplete="one-time-code"; }
             button type="submit" id="login-submit" { (s.login_submit) }
         }
     };
-    page(lang, s.login_title, None, body)
+    (
+        set_cookie(&format!(
+            "{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict"
+        )),
+        page(lang, s.login_title, None, body),
+    )
 }
 
 /// `GET /login`
-pub async fn login_page(lang: Lang, Query(q): Query<NextQuery>) -> Html<String> {
-    login_form(lang, &safe_next(q.next.as_deref()), None)
+pub async fn login_page(lang: Lang, headers: HeaderMap, Query(q): Query<NextQuery>) -> Response {
+    login_form(lang, &headers, &safe_next(q.next.as_deref()), None).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,12 +110,15 @@ pub struct LoginForm {
     pub password: String,
     pub code: Option<String>,
     pub next: Option<String>,
+    /// The token of the form shown to this browser (see [`LOGIN_COOKIE`]).
+    pub login_token: Option<String>,
 }
 
 /// `POST /login`
 pub async fn login_submit(
     State(state): State<AppState>,
     lang: Lang,
+    headers: HeaderMap,
     RequestOrigin(origin): RequestOrigin,
     Secure(secure): Secure,
     axum::Form(f): axum::Form<LoginForm>,
@@ -85,8 +126,19 @@ pub async fn login_submit(
     let s = lang.strings();
     let next = safe_next(f.next.as_deref());
     let again = |status: StatusCode, message: &str| {
-        (status, login_form(lang, &next, Some(message))).into_response()
+        (status, login_form(lang, &headers, &next, Some(message))).into_response()
     };
+    let shown_here = cookie(&headers, LOGIN_COOKIE)
+        .zip(f.login_token.as_deref())
+        .is_some_and(|(c, t)| !t.is_empty() && c == t);
+    if !shown_here {
+        tracing::info!(
+            cookie = cookie(&headers, LOGIN_COOKIE).is_some(),
+            token = f.login_token.is_some(),
+            "login form refused: not the form shown to this browser"
+        );
+        return Ok(again(StatusCode::FORBIDDEN, s.login_expired));
+    }
     Ok(
         match state
             .gov
@@ -106,6 +158,7 @@ pub async fn login_submit(
                 StatusCode::FORBIDDEN,
                 &format!("{}: {why}", s.login_not_designated),
             ),
+            LoginOutcome::Busy => again(StatusCode::SERVICE_UNAVAILABLE, s.login_busy),
         },
     )
 }
@@ -174,6 +227,10 @@ pub async fn login_api(
         LoginOutcome::NotDesignated(why) => Ok(answer(
             ErrorCode::Forbidden,
             &format!("no valid designation: {why}"),
+        )),
+        LoginOutcome::Busy => Ok(answer(
+            ErrorCode::Busy,
+            "too many logins at once; try again in a moment",
         )),
     }
 }

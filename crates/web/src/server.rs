@@ -1,18 +1,50 @@
 //! The one entry point the binary uses: serve the UI and API of an installation
 //! on a bound listener, over plain HTTP or HTTPS (with client certificates for
-//! terminals), until a shutdown signal.
+//! terminals), until a shutdown signal. Connections are bounded before any work:
+//! at most [`Limits::max_connections`] at once (more are closed at once), a TLS
+//! handshake and a request's headers must arrive in time, and on shutdown the
+//! open connections get a few seconds to finish.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use mimamori_governance::Governance;
 use mimamori_recorder::RecorderSet;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
 
+use crate::http::tls::{ClientCertificate, OverTls};
 pub use crate::http::tls::{TlsError, TlsFiles};
 use crate::router;
 use crate::state::AppState;
+
+/// Bounds on connections.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Connections open at once; more are closed as they arrive.
+    pub max_connections: usize,
+    /// A TLS handshake, and the headers of each request, must arrive within this.
+    pub header_read_timeout: Duration,
+    /// How long open connections may take to finish at shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 512,
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
 
 /// How to serve.
 pub struct Server {
@@ -20,6 +52,7 @@ pub struct Server {
     pub recorders: Arc<RecorderSet>,
     /// HTTPS instead of HTTP.
     pub tls: Option<TlsFiles>,
+    pub limits: Limits,
 }
 
 /// Why serving could not start or stopped.
@@ -63,28 +96,113 @@ impl Server {
     ) -> Result<(), ServeError> {
         let bound = listener.local_addr()?;
         let app = router(AppState::new(self.gov, self.recorders));
-        match &self.tls {
-            Some(files) => {
-                let config = crate::http::tls::server_config(files)?;
-                tracing::info!("listening on https://{bound}/");
-                ready(bound);
-                tokio::select! {
-                    _ = crate::http::tls::serve(listener, app, config) => {}
-                    _ = shutdown => {}
+        let tls = match &self.tls {
+            Some(files) => Some(TlsAcceptor::from(crate::http::tls::server_config(files)?)),
+            None => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!("listening on {scheme}://{bound}/");
+        ready(bound);
+        accept(listener, app, tls, self.limits, shutdown).await;
+        Ok(())
+    }
+}
+
+/// Accepts connections until `shutdown`, each served on its own task.
+async fn accept(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<TlsAcceptor>,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
                 }
-                Ok(())
+            },
+            _ = &mut shutdown => break,
+        };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "too many connections: closed at once");
+            drop(tcp);
+            continue;
+        };
+        let app = app.clone();
+        let tls = tls.clone();
+        let watcher = graceful.watcher();
+        let limits = limits.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout);
+            let serve = |cert: Option<ClientCertificate>, over_tls: bool| {
+                hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                    if over_tls {
+                        req.extensions_mut().insert(OverTls);
+                    }
+                    if let Some(c) = &cert {
+                        req.extensions_mut().insert(c.clone());
+                    }
+                    app.clone().oneshot(req.map(axum::body::Body::new))
+                })
+            };
+            let result = match tls {
+                None => {
+                    let conn = builder
+                        .serve_connection_with_upgrades(TokioIo::new(tcp), serve(None, false));
+                    watcher.watch(conn.into_owned()).await
+                }
+                Some(acceptor) => {
+                    let stream = match tokio::time::timeout(
+                        limits.header_read_timeout,
+                        acceptor.accept(tcp),
+                    )
+                    .await
+                    {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::info!(%peer, "TLS handshake failed: {e}");
+                            return;
+                        }
+                        Err(_) => return,
+                    };
+                    let cert = stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .map(|c| ClientCertificate {
+                            sha256_hex: crate::http::tls::fingerprint(c.as_ref()),
+                        });
+                    let conn = builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), serve(cert, true));
+                    watcher.watch(conn.into_owned()).await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, "connection ended: {e}");
             }
-            None => {
-                tracing::info!("listening on http://{bound}/");
-                ready(bound);
-                axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(shutdown)
-                .await?;
-                Ok(())
-            }
-        }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::info!("open connections closed at shutdown");
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use mimamori_base::CameraId;
 use mimamori_governance::viewing::{FootageQuery, Shape};
@@ -71,14 +72,44 @@ pub struct LiveQuery {
     pub note: Option<String>,
 }
 
-/// `GET /api/cameras/{id}/live?purpose=ID[&note=]` (WebSocket)
+/// Whether a WebSocket handshake comes from a page of this server: browsers send
+/// `Origin` with every handshake, and another site's page must not open live view
+/// with the person's cookie.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        // Not a browser (a script with its own session): nothing to forge.
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    url::Url::parse(origin).ok().is_some_and(|u| {
+        let authority = match u.port() {
+            Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
+            None => u.host_str().unwrap_or_default().to_string(),
+        };
+        !host.is_empty() && authority.eq_ignore_ascii_case(host)
+    })
+}
+
+/// `GET /api/cameras/{id}/live?purpose=ID[&note=]` (WebSocket). The stream ends
+/// within a second of the session ending (logout, revocation, expiry, the end of
+/// the designation).
 pub async fn live_ws(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     user: CurrentUser,
+    headers: HeaderMap,
     Query(q): Query<LiveQuery>,
     ws: WebSocketUpgrade,
 ) -> WebResult<Response> {
+    if !same_origin(&headers) {
+        return Err(mimamori_governance::Error::Denied(
+            "live view opens only from this server's pages (foreign Origin)".into(),
+        )
+        .into());
+    }
     let camera = state
         .gov
         .live_view(
@@ -88,16 +119,26 @@ pub async fn live_ws(
             q.note.as_deref(),
         )
         .await?;
-    Ok(ws.on_upgrade(move |socket| stream_live(state, camera, socket)))
+    Ok(ws.on_upgrade(move |socket| stream_live(state, user, camera, socket)))
 }
 
-async fn stream_live(state: AppState, camera: CameraId, mut socket: WebSocket) {
+/// How often a live stream checks that its session is still valid.
+const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+async fn stream_live(state: AppState, user: CurrentUser, camera: CameraId, mut socket: WebSocket) {
     let mut rx = state.recorders.hub().subscribe_live(camera);
     let mut params = None;
     let mut base_pts = 0i64;
     let mut sequence: u32 = 1;
+    let mut check = tokio::time::interval(SESSION_CHECK);
     loop {
         tokio::select! {
+            _ = check.tick() => {
+                if !state.gov.still_signed_in(&user.0).await.unwrap_or(false) {
+                    let _ = socket.send(Message::Close(None)).await;
+                    return;
+                }
+            },
             msg = socket.recv() => match msg {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
                 Some(Ok(_)) => {}

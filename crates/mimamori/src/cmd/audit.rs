@@ -27,9 +27,11 @@ pub async fn run(c: Command) -> anyhow::Result<ExitCode> {
             let (mk, sk) = config.key_paths(&a.data);
             let keys = load_keys(&mk, &sk)?;
             let started = std::time::Instant::now();
+            let journal = config.heads_journal(&a.data);
             let (n, problems) = mimamori_governance::integrity::verify_audit(
                 &dir.catalog,
                 &keys.signer.public_key(),
+                Some(&journal),
             )
             .await?;
             let secs = started.elapsed().as_secs_f64();

@@ -523,11 +523,16 @@ async fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let append = t.elapsed().as_secs_f64();
-    mimamori_governance::integrity::sign_audit_head(&dir.catalog, &keys.signer, SystemClock.now())
-        .await?;
+    mimamori_governance::integrity::sign_audit_head(
+        &dir.catalog,
+        &keys.signer,
+        None,
+        SystemClock.now(),
+    )
+    .await?;
     let t = Instant::now();
     let (n, problems) =
-        mimamori_governance::integrity::verify_audit(&dir.catalog, &keys.signer.public_key())
+        mimamori_governance::integrity::verify_audit(&dir.catalog, &keys.signer.public_key(), None)
             .await?;
     let verify = t.elapsed().as_secs_f64();
     println!(

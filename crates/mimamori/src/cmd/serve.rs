@@ -49,6 +49,7 @@ pub async fn serve(
     }
     inst.dir.recover().await?;
     inst.gov.seal_stored_credentials().await.map_err(refused)?;
+    inst.gov.seal_stored_totp_secrets().await.map_err(refused)?;
     let cameras = inst.gov.cameras_to_record().await.map_err(refused)?;
     let recorders = start_recorders(
         RecorderContext {
@@ -71,6 +72,7 @@ pub async fn serve(
     let signer = start_head_signer(
         inst.dir.catalog.clone(),
         Arc::new(inst.signer),
+        inst.config.heads_journal(data),
         inst.clock.clone(),
     );
     let addr = listen.unwrap_or(&inst.config.listen).to_string();
@@ -85,6 +87,7 @@ pub async fn serve(
             .tls
             .as_ref()
             .map(|t| tls_files(data, &t.certificate, &t.key, t.client_ca.as_deref())),
+        limits: inst.config.limits(),
     };
     let served = server.run(listener, ready, shutdown_signal()).await;
     tracing::info!("shutting down: closing open segments");

@@ -48,7 +48,15 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         to: time("to", a.to.as_deref())?,
     };
     let started = std::time::Instant::now();
-    let report = verify(&dir.catalog, &dir.store, &keys.signer.public_key(), &scope).await?;
+    let journal = config.heads_journal(&a.data);
+    let report = verify(
+        &dir.catalog,
+        &dir.store,
+        &keys.signer.public_key(),
+        Some(&journal),
+        &scope,
+    )
+    .await?;
     let secs = started.elapsed().as_secs_f64();
     for p in &report.problems {
         println!("FAILED: {p}");

@@ -926,7 +926,7 @@ async fn totp_is_asked_when_enrolled_and_required_where_the_policy_says() {
     }
 }
 
-fn totp_now(secret_b32: &str) -> String {
+pub fn totp_now(secret_b32: &str) -> String {
     // As an authenticator app does: the current 30-second step's code.
     let key = mimamori_crypto::totp::base32_decode(secret_b32).unwrap();
     #[allow(clippy::disallowed_methods)]

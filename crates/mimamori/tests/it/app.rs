@@ -192,6 +192,11 @@ impl App {
         self.login(ADMIN, ADMIN_PASSWORD).await;
     }
 
+    /// The server's process id (0 when stopped).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }

@@ -6,6 +6,7 @@
 
 mod access;
 mod app;
+mod attacks;
 mod audit;
 mod browser;
 mod camera;

@@ -42,6 +42,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::Busy => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::CameraAuth | ErrorCode::CameraUnreachable | ErrorCode::CameraStream => {
             StatusCode::BAD_GATEWAY
         }

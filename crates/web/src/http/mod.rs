@@ -1,11 +1,13 @@
 //! HTTP plumbing every resource shares: where a request comes from
 //! ([`origin`]), who sent it and the CSRF check ([`session`]), the one mapping of
-//! errors to responses ([`error`], and [`error_pages`] for pages), form bodies ([`form`]), ranged responses for
+//! errors to responses ([`error`], and [`error_pages`] for pages), the headers
+//! every answer carries ([`headers`]), form bodies ([`form`]), ranged responses for
 //! footage ([`ranged`]) and HTTPS with client certificates ([`tls`]).
 
 pub mod error;
 pub mod error_pages;
 pub mod form;
+pub mod headers;
 pub mod origin;
 pub mod ranged;
 pub mod session;

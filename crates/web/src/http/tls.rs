@@ -3,20 +3,13 @@
 //! The SHA-256 fingerprint of the certificate a client presents is put in each
 //! request's extensions ([`ClientCertificate`]) for the terminal rules to match.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
-use tower::ServiceExt;
 
 /// The client certificate a TLS connection presented (verified against the client CA).
 #[derive(Clone, Debug)]
@@ -100,60 +93,4 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsE
 /// SHA-256 of a DER certificate, lower-case hex.
 pub fn fingerprint(der: &[u8]) -> String {
     hex::encode(Sha256::digest(der))
-}
-
-/// Serves `router` over TLS on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, router: Router, config: Arc<rustls::ServerConfig>) {
-    let acceptor = TlsAcceptor::from(config);
-    loop {
-        let (tcp, peer) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        tokio::spawn(async move {
-            let tls = match tokio::time::timeout(
-                std::time::Duration::from_secs(10),
-                acceptor.accept(tcp),
-            )
-            .await
-            {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::info!(%peer, "TLS handshake failed: {e}");
-                    return;
-                }
-                Err(_) => return,
-            };
-            let cert = tls
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|c| c.first())
-                .map(|c| ClientCertificate {
-                    sha256_hex: fingerprint(c.as_ref()),
-                });
-            let service = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                    req.extensions_mut().insert(OverTls);
-                    if let Some(c) = &cert {
-                        req.extensions_mut().insert(c.clone());
-                    }
-                    router.clone().oneshot(req.map(axum::body::Body::new))
-                },
-            );
-            if let Err(e) = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection_with_upgrades(TokioIo::new(tls), service)
-                .await
-            {
-                tracing::debug!(%peer, "connection ended: {e}");
-            }
-        });
-    }
 }

@@ -70,6 +70,8 @@ strings! {
     login_username "login.username" => "ユーザー名", "User name";
     login_password "login.password" => "パスワード", "Password";
     login_submit "login.submit" => "ログイン", "Log in";
+    login_busy "login.busy" => "ログインが混み合っています。少し待ってからやり直してください。", "Too many logins at once. Try again in a moment.";
+    login_expired "login.expired" => "ログイン画面の有効期限が切れました。もう一度入力してください。", "The login form expired. Please enter your details again.";
     login_failed "login.failed" => "ユーザー名またはパスワードが違います。", "Wrong user name or password.";
     login_locked "login.locked" => "失敗が続いたため、しばらくログインできません。少し待ってからやり直してください。", "Too many failed attempts. Wait a moment and try again.";
     cameras_title "cameras.title" => "カメラ一覧", "Cameras";
@@ -196,6 +198,7 @@ strings! {
     acct_totp_on "acct.totp_on" => "設定済みです。ログイン時に確認コードを入力します。", "Enrolled: a code is asked at login.";
     acct_totp_off "acct.totp_off" => "未設定です。", "Not enrolled.";
     acct_totp_enroll "acct.totp_enroll" => "設定する", "Enroll";
+    acct_totp_current "acct.totp_current" => "いま登録されている認証アプリのコード", "Code of the authenticator enrolled now";
     acct_totp_hint "acct.totp_hint" => "認証アプリにこの鍵を登録し、表示された6桁のコードを入力してください。", "Add this key to an authenticator app and enter the 6-digit code it shows.";
     acct_totp_wrong "acct.totp_wrong" => "コードが違います。もう一度入力してください。", "Wrong code; try again.";
     login_code "login.code" => "確認コード（二要素認証を設定している場合）", "One-time code (if enrolled)";
