@@ -176,6 +176,56 @@ impl SegmentCipher {
     }
 }
 
+impl SegmentCipher {
+    /// Encrypts the not-yet-sealed tail of a segment being written (kept beside it
+    /// so that a crash loses no more than a second), under a fresh random nonce:
+    /// the chunk the tail will become is sealed later under its counter nonce, so
+    /// one nonce never covers two plaintexts. The nonce leads the result.
+    pub fn seal_tail(&self, chunk: u32, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let mut nonce = [0u8; 12];
+        rand::rng().fill_bytes(&mut nonce);
+        let ct = self
+            .key
+            .cipher()
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &self.tail_aad(chunk),
+                },
+            )
+            .map_err(|_| CryptoError::Encrypt)?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    /// Opens what [`SegmentCipher::seal_tail`] sealed for chunk `chunk`.
+    pub fn open_tail(&self, chunk: u32, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        if sealed.len() < 12 + TAG {
+            return Err(CryptoError::Decrypt);
+        }
+        let (nonce, ct) = sealed.split_at(12);
+        self.key
+            .cipher()
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: &self.tail_aad(chunk),
+                },
+            )
+            .map_err(|_| CryptoError::Decrypt)
+    }
+
+    fn tail_aad(&self, chunk: u32) -> Vec<u8> {
+        let mut a = b"tail:".to_vec();
+        a.extend_from_slice(&self.identity);
+        a.extend_from_slice(&chunk.to_be_bytes());
+        a
+    }
+}
+
 /// Size on disk of `plain` plaintext bytes.
 pub fn encrypted_len(plain: u64) -> u64 {
     let chunks = plain.div_ceil(CHUNK as u64).max(1);

@@ -115,8 +115,61 @@ impl Piece {
     }
 }
 
-/// How to read each segment file of a body: its cipher and plaintext length.
-type Readers = HashMap<String, (Arc<SegmentCipher>, u64)>;
+/// How to read one segment file of a body.
+#[derive(Clone)]
+enum Reader {
+    /// A finished segment: its cipher and plaintext length.
+    Closed(Arc<SegmentCipher>, u64),
+    /// A segment still being written: its durable sealed chunks, then the tail
+    /// read from its journal when the footage was planned.
+    Open {
+        cipher: Arc<SegmentCipher>,
+        sealed_chunks: u32,
+        tail: Bytes,
+    },
+}
+
+/// How to read each segment file of a body, by file name.
+type Readers = HashMap<String, Reader>;
+
+fn read_piece(store: &SegmentStore, reader: &Reader, f: &FileSlice) -> std::io::Result<Bytes> {
+    let io = |e: mimamori_storage::StorageError| {
+        tracing::error!("{e}");
+        std::io::Error::other(e.to_string())
+    };
+    match reader {
+        Reader::Closed(cipher, plain_len) => store
+            .read_range(&f.file_name, cipher, *plain_len, f.offset, f.len as usize)
+            .map(Bytes::from)
+            .map_err(io),
+        Reader::Open {
+            cipher,
+            sealed_chunks,
+            tail,
+        } => {
+            let sealed = u64::from(*sealed_chunks) * mimamori_crypto::CHUNK as u64;
+            let end = f.offset + f.len;
+            let mut out = Vec::with_capacity(f.len as usize);
+            if f.offset < sealed {
+                let n = end.min(sealed) - f.offset;
+                out.extend_from_slice(
+                    &store
+                        .read_open_range(&f.file_name, cipher, *sealed_chunks, f.offset, n as usize)
+                        .map_err(io)?,
+                );
+            }
+            if end > sealed {
+                let a = (f.offset.max(sealed) - sealed) as usize;
+                let b = (end - sealed) as usize;
+                let part = tail
+                    .get(a..b)
+                    .ok_or_else(|| std::io::Error::other("past the recorded tail"))?;
+                out.extend_from_slice(part);
+            }
+            Ok(Bytes::from(out))
+        }
+    }
+}
 
 /// Recorded footage ready to serve: its length, validator and headers' facts, and
 /// [`Footage::read`] for any byte range. The audit entry is already written.
@@ -176,25 +229,12 @@ impl Footage {
                     match piece {
                         Piece::Bytes(b) => Ok(b),
                         Piece::File(f) => {
-                            let (cipher, plain_len) =
-                                readers.get(&f.file_name).cloned().ok_or_else(|| {
-                                    std::io::Error::other("no reader for a planned file")
-                                })?;
-                            let read = tokio::task::spawn_blocking(move || {
-                                store.read_range(
-                                    &f.file_name,
-                                    &cipher,
-                                    plain_len,
-                                    f.offset,
-                                    f.len as usize,
-                                )
-                            })
-                            .await
-                            .map_err(std::io::Error::other)?;
-                            read.map(Bytes::from).map_err(|e| {
-                                tracing::error!("{e}");
-                                std::io::Error::other(e.to_string())
-                            })
+                            let reader = readers.get(&f.file_name).cloned().ok_or_else(|| {
+                                std::io::Error::other("no reader for a planned file")
+                            })?;
+                            tokio::task::spawn_blocking(move || read_piece(&store, &reader, &f))
+                                .await
+                                .map_err(std::io::Error::other)?
                         }
                     }
                 }
@@ -370,7 +410,19 @@ impl Governance {
         let stream = parse_stream(stream)?;
         self.require_camera(actor, Permission::CameraStatus, camera)
             .await?;
-        let times = self.catalog.segment_times(camera, stream, from, to).await?;
+        let mut times = self.catalog.segment_times(camera, stream, from, to).await?;
+        // The segment being written counts as far as its last checkpoint.
+        for open in self.store.open_segments(camera) {
+            let end = open.covered_end();
+            if open.header.stream == stream.as_str()
+                && open.header.start < to
+                && end > from
+                && end > open.header.start
+            {
+                times.push((open.header.start, end, open.header.run_start));
+            }
+        }
+        times.sort_by_key(|t| t.0);
         // Merge segments of one run (they touch exactly) into spans.
         let mut spans: Vec<(Timestamp, Timestamp)> = Vec::new();
         for (s, e, _) in times {
@@ -489,7 +541,7 @@ impl Governance {
             })?;
             readers.insert(
                 s.file_name.clone(),
-                (
+                Reader::Closed(
                     Arc::new(SegmentCipher::new(key, nonce, s.file_name.as_bytes())),
                     u64::try_from(s.bytes).unwrap_or(0),
                 ),
@@ -523,11 +575,108 @@ impl Governance {
                 sample_entry: idx,
             });
         }
+        // The segment being written, as far as its last checkpoint (a second or so
+        // ago): what was recorded a moment ago plays before its segment closes.
+        for open in self.store.open_segments(camera) {
+            if open.header.stream != stream.as_str() || readers.contains_key(&open.file_name) {
+                continue;
+            }
+            let Some(playable) = self.open_source(&open).await? else {
+                continue;
+            };
+            let (source, reader, params_id) = playable;
+            let open_end = source.start.add_90k(
+                source
+                    .samples
+                    .iter()
+                    .map(|x| i64::from(x.duration_90k))
+                    .sum(),
+            );
+            if source.start >= end || open_end <= start {
+                continue;
+            }
+            let idx = match entry_of.get(&params_id) {
+                Some(i) => *i,
+                None => {
+                    let p = self.catalog.video_params(params_id).await?;
+                    entries.push(SampleEntry {
+                        id: p.id,
+                        codec: p.rfc6381_codec,
+                        bytes: p.sample_entry,
+                        width: p.width,
+                        height: p.height,
+                    });
+                    entry_of.insert(params_id, entries.len() - 1);
+                    entries.len() - 1
+                }
+            };
+            readers.insert(source.file_name.clone(), reader);
+            segments.push(SegmentSource {
+                sample_entry: idx,
+                ..source
+            });
+        }
         Ok(Sources {
             segments,
             entries,
             readers,
         })
+    }
+
+    /// A segment being written as a source: the frames its journal vouches for and
+    /// how to read them. `None` when nothing is playable yet (or its key is gone).
+    async fn open_source(
+        &self,
+        open: &mimamori_storage::OpenSegment,
+    ) -> Result<Option<(SegmentSource, Reader, i64)>> {
+        let h = &open.header;
+        let Some(key) = self.keys.key(h.data_key_id).await? else {
+            return Ok(None);
+        };
+        let cipher = Arc::new(SegmentCipher::new(
+            key,
+            h.nonce_prefix,
+            open.file_name.as_bytes(),
+        ));
+        let tail = match &open.tail {
+            Some(t) => cipher
+                .open_tail(open.sealed_chunks, t)
+                .map(Bytes::from)
+                .unwrap_or_default(),
+            None => Bytes::new(),
+        };
+        let available = open.sealed_bytes() + tail.len() as u64;
+        let mut samples = Vec::new();
+        let mut used = 0u64;
+        for f in &open.frames {
+            used += u64::from(f.size);
+            if used > available {
+                break;
+            }
+            samples.push(mimamori_media::SampleInfo {
+                size: f.size,
+                duration_90k: f.duration_90k,
+                key: f.key,
+            });
+        }
+        if samples.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some((
+            SegmentSource {
+                segment_id: 0,
+                file_name: open.file_name.clone(),
+                start: h.start,
+                samples,
+                sample_entry: 0,
+            },
+            Reader::Open {
+                cipher,
+                sealed_chunks: open.sealed_chunks,
+                tail,
+            },
+            h.video_params_id,
+        )))
     }
 }
 

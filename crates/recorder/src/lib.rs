@@ -7,6 +7,7 @@
 pub mod context;
 pub mod hub;
 pub mod recorder;
+pub mod recovery;
 pub mod rtsp;
 pub mod segmenter;
 pub mod source;

@@ -11,7 +11,7 @@ use mimamori_catalog::keys::KeyRing;
 use mimamori_catalog::{Catalog, NewSegment, StreamKind};
 use mimamori_crypto::SegmentCipher;
 use mimamori_media::{SampleIndex, SampleInfo};
-use mimamori_storage::{SegmentFileWriter, SegmentStore};
+use mimamori_storage::{JournalFrame, OpenHeader, SegmentFileWriter, SegmentStore};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
@@ -20,6 +20,10 @@ use crate::source::{Frame, StreamParams};
 
 /// Frames further apart than this (or going backwards) break the run.
 const MAX_FRAME_GAP_90K: i64 = 10 * 90_000;
+/// How often what was written is made durable (with the journal saying so): a
+/// crash or a power cut loses at most this plus an unsealed tail younger than it,
+/// and playback reaches this close to now.
+const CHECKPOINT_MICROS: i64 = 1_000_000;
 /// Duration given to the last frame of a run when nothing better is known (1/15 s).
 const FALLBACK_DURATION_90K: i64 = 6_000;
 
@@ -41,6 +45,10 @@ struct OpenSegment {
     index: SampleIndex,
     params: Arc<StreamParams>,
     params_id: i64,
+    /// When the last checkpoint was made.
+    checkpoint_at: Timestamp,
+    /// The chunk being filled, and when its first byte came.
+    filling: (u32, Timestamp),
 }
 
 struct Run {
@@ -148,7 +156,7 @@ impl Segmenter {
                 s.index.total_duration_90k() + duration >= self.target_90k
                     || s.params != frame.params
             });
-        self.write_frame(prev, duration).await?;
+        self.write_frame(prev, duration, now).await?;
         if cut {
             self.close_segment().await?;
         }
@@ -166,7 +174,13 @@ impl Segmenter {
         };
         if let Some(last) = run.pending.take() {
             let d = run.last_duration;
-            self.write_frame(last, d).await?;
+            let now = self
+                .run
+                .as_ref()
+                .and_then(|r| r.segment.as_ref())
+                .map(|s| s.checkpoint_at)
+                .unwrap_or_default();
+            self.write_frame(last, d, now).await?;
         }
         self.close_segment().await?;
         let end = self
@@ -185,7 +199,12 @@ impl Segmenter {
         }
     }
 
-    async fn write_frame(&mut self, frame: Frame, duration: i64) -> Result<(), SegmenterError> {
+    async fn write_frame(
+        &mut self,
+        frame: Frame,
+        duration: i64,
+        now: Timestamp,
+    ) -> Result<(), SegmenterError> {
         let Some(run) = self.run.as_mut() else {
             return Ok(());
         };
@@ -201,13 +220,25 @@ impl Segmenter {
             let (key_id, key) = self.keys.key_for_write(self.camera, start, start).await?;
             let nonce_prefix = SegmentCipher::random_nonce_prefix();
             let cipher = SegmentCipher::new(key, nonce_prefix, file_name.as_bytes());
-            let writer = self.store.create(&file_name, cipher)?;
             let p = &frame.params;
             let sha = Sha256::digest(&p.sample_entry);
             let params_id = self
                 .catalog
                 .video_params_id(&p.rfc6381_codec, p.width, p.height, &p.sample_entry, &sha)
                 .await?;
+            let writer = self.store.create_journaled(
+                &file_name,
+                cipher,
+                &OpenHeader {
+                    camera: self.camera,
+                    stream: self.stream.as_str().to_string(),
+                    run_start: run.run_start,
+                    start,
+                    video_params_id: params_id,
+                    data_key_id: key_id,
+                    nonce_prefix,
+                },
+            )?;
             run.segment = Some(OpenSegment {
                 writer,
                 key_id,
@@ -216,6 +247,8 @@ impl Segmenter {
                 index: SampleIndex::default(),
                 params: frame.params.clone(),
                 params_id,
+                checkpoint_at: now,
+                filling: (0, now),
             });
         }
         let Some(seg) = run.segment.as_mut() else {
@@ -223,11 +256,30 @@ impl Segmenter {
         };
         seg.writer.append(&frame.data)?;
         let duration_u32 = u32::try_from(duration).unwrap_or(u32::MAX);
+        let size = u32::try_from(frame.data.len()).unwrap_or(u32::MAX);
         seg.index.push(SampleInfo {
-            size: u32::try_from(frame.data.len()).unwrap_or(u32::MAX),
+            size,
             duration_90k: duration_u32,
             key: frame.key,
         });
+        seg.writer.journal_frame(JournalFrame {
+            size,
+            duration_90k: duration_u32,
+            key: frame.key,
+        });
+        if seg.writer.chunk_no() != seg.filling.0 {
+            seg.filling = (seg.writer.chunk_no(), now);
+        }
+        if now.0 - seg.checkpoint_at.0 >= CHECKPOINT_MICROS {
+            // The unsealed tail is journaled only when it has waited as long as a
+            // checkpoint (slow streams); fast ones seal a chunk more often than that.
+            let with_tail = now.0 - seg.filling.1.0 >= CHECKPOINT_MICROS;
+            let cp = seg.writer.checkpoint(with_tail)?;
+            seg.checkpoint_at = now;
+            tokio::task::spawn_blocking(move || cp.commit())
+                .await
+                .map_err(|e| SegmenterError::Join(e.to_string()))??;
+        }
         run.written_until = frame.pts_90k - run.pts0 + duration;
         if let Some(live) = &self.live
             && live.receiver_count() > 0

@@ -7,7 +7,7 @@
 //!
 //! Layout below the data directory:
 //! `segments/<camera id>/<UTC date YYYYMMDD>/<stream>-<start µs>.seg`, written
-//! first as `….seg.partial` and renamed when complete.
+//! first as `….seg.partial` (with its [`journal`]) and renamed when complete.
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
@@ -17,6 +17,10 @@ use std::path::{Path, PathBuf};
 use mimamori_base::{CameraId, ErrorCode, Timestamp};
 use mimamori_crypto::{CHUNK, SegmentCipher, TAG};
 use sha2::{Digest, Sha256};
+
+pub mod journal;
+
+pub use journal::{JOURNAL_SUFFIX, JournalFrame, OpenHeader, OpenSegment};
 
 pub const PARTIAL_SUFFIX: &str = ".partial";
 
@@ -137,6 +141,124 @@ impl SegmentStore {
         self.root.join(file_name)
     }
 
+    /// Starts writing a segment file (as `.partial`) with its journal, so that what
+    /// it holds survives a crash up to the last checkpoint and can be played while
+    /// it is written.
+    pub fn create_journaled(
+        &self,
+        file_name: &str,
+        cipher: SegmentCipher,
+        header: &OpenHeader,
+    ) -> Result<SegmentFileWriter> {
+        let mut w = self.create(file_name, cipher)?;
+        let path = PathBuf::from(format!("{}{JOURNAL_SUFFIX}", w.partial.display()));
+        match journal::JournalWriter::create(&path, header) {
+            Ok(j) => {
+                w.journal = Some(j);
+                Ok(w)
+            }
+            Err(e) => {
+                let partial = w.partial.clone();
+                w.abandon();
+                Err(err("creating the journal of", &partial)(e))
+            }
+        }
+    }
+
+    /// The segments being written (or left by a crash) under a camera's directory,
+    /// as far as their journals' last checkpoints.
+    pub fn open_segments(&self, camera: CameraId) -> Vec<OpenSegment> {
+        let dir = self.root.join(camera.to_string());
+        let mut out = Vec::new();
+        let Ok(days) = fs::read_dir(&dir) else {
+            return out;
+        };
+        for day in days.flatten() {
+            let Ok(files) = fs::read_dir(day.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let path = f.path();
+                let name = path.to_string_lossy();
+                if let Some(partial) = name.strip_suffix(JOURNAL_SUFFIX)
+                    && let Some(final_path) = partial.strip_suffix(PARTIAL_SUFFIX)
+                    && let Ok(rel) = Path::new(final_path).strip_prefix(&self.root)
+                    && let Some(seg) =
+                        journal::read(&path, &rel.to_string_lossy().replace('\\', "/"))
+                {
+                    out.push(seg);
+                }
+            }
+        }
+        out.sort_by_key(|s| s.header.start);
+        out
+    }
+
+    /// Every open segment of the store (for recovery at start).
+    pub fn all_open_segments(&self) -> Vec<OpenSegment> {
+        let mut out = Vec::new();
+        if let Ok(cams) = fs::read_dir(&self.root) {
+            for c in cams.flatten() {
+                if let Some(id) = c.file_name().to_str().and_then(|s| s.parse().ok()) {
+                    out.extend(self.open_segments(CameraId(id)));
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads plaintext of a segment being written, from its sealed chunks only
+    /// (`sealed_chunks` of them, none the last): the range must lie within them.
+    /// If the segment was finished meanwhile, the final file holds the same chunks.
+    pub fn read_open_range(
+        &self,
+        file_name: &str,
+        cipher: &SegmentCipher,
+        sealed_chunks: u32,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<u8>> {
+        let final_path = self.path_of(file_name);
+        let partial = PathBuf::from(format!("{}{PARTIAL_SUFFIX}", final_path.display()));
+        let mut f = match File::open(&partial) {
+            Ok(f) => f,
+            Err(_) => File::open(&final_path).map_err(err("opening", &final_path))?,
+        };
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        let chunk = CHUNK as u64;
+        let first = offset / chunk;
+        let last = (offset + len as u64 - 1) / chunk;
+        if last >= u64::from(sealed_chunks) {
+            return Err(err("reading past the sealed part of", &partial)(
+                io::Error::from(io::ErrorKind::UnexpectedEof),
+            ));
+        }
+        f.seek(SeekFrom::Start(first * (chunk + TAG as u64)))
+            .map_err(err("seeking", &partial))?;
+        let mut out = Vec::with_capacity(((last - first + 1) * chunk) as usize);
+        let mut ct = vec![0u8; CHUNK + TAG];
+        for c in first..=last {
+            f.read_exact(&mut ct).map_err(err("reading", &partial))?;
+            let pt = cipher
+                .open(u32::try_from(c).unwrap_or(u32::MAX), false, &ct)
+                .map_err(|e| {
+                    err("decrypting", &partial)(io::Error::new(io::ErrorKind::InvalidData, e))
+                })?;
+            out.extend_from_slice(&pt);
+        }
+        let skip = (offset - first * chunk) as usize;
+        Ok(out[skip..skip + len].to_vec())
+    }
+
+    /// Removes an open segment's partial file and journal (after recovery).
+    pub fn remove_open(&self, file_name: &str) -> Result<()> {
+        let partial = format!("{file_name}{PARTIAL_SUFFIX}");
+        self.delete(&format!("{partial}{JOURNAL_SUFFIX}"))?;
+        self.delete(&partial)
+    }
+
     /// Starts writing a segment file (as `.partial`), encrypted with `cipher`.
     pub fn create(&self, file_name: &str, cipher: SegmentCipher) -> Result<SegmentFileWriter> {
         let final_path = self.path_of(file_name);
@@ -163,6 +285,7 @@ impl SegmentStore {
             cipher,
             chunk: Vec::with_capacity(CHUNK),
             chunk_no: 0,
+            journal: None,
         })
     }
 
@@ -266,7 +389,7 @@ impl SegmentStore {
     pub fn recover(&self, known: &HashSet<String>) -> Result<RecoveryReport> {
         let mut report = RecoveryReport::default();
         for (name, size) in self.list_files()? {
-            if name.ends_with(PARTIAL_SUFFIX) {
+            if name.ends_with(PARTIAL_SUFFIX) || name.ends_with(JOURNAL_SUFFIX) {
                 self.delete(&name)?;
                 report.discarded_partial.push((name, size));
             } else if !known.contains(&name) {
@@ -298,6 +421,9 @@ impl SegmentStore {
             }
         }
         for name in on_disk.keys() {
+            if name.ends_with(JOURNAL_SUFFIX) {
+                continue;
+            }
             if name.ends_with(PARTIAL_SUFFIX) {
                 problems.push(FileProblem::Partial {
                     file_name: name.clone(),
@@ -309,6 +435,28 @@ impl SegmentStore {
             }
         }
         Ok(problems)
+    }
+}
+
+/// A checkpoint to make durable: the data file, then the journal record saying so.
+#[derive(Debug)]
+pub struct Checkpoint {
+    data: File,
+    partial: PathBuf,
+    journal: Option<journal::PendingRecord>,
+}
+
+impl Checkpoint {
+    /// Syncs the sealed chunks, then appends and syncs the journal record.
+    pub fn commit(self) -> Result<()> {
+        self.data
+            .sync_data()
+            .map_err(err("syncing", &self.partial))?;
+        if let Some(j) = self.journal {
+            let path = j.path().to_path_buf();
+            j.commit().map_err(err("writing", &path))?;
+        }
+        Ok(())
     }
 }
 
@@ -327,6 +475,7 @@ pub struct SegmentFileWriter {
     /// Plaintext not yet sealed (at most one chunk).
     chunk: Vec<u8>,
     chunk_no: u32,
+    journal: Option<journal::JournalWriter>,
 }
 
 impl std::fmt::Debug for SegmentFileWriter {
@@ -371,6 +520,55 @@ impl SegmentFileWriter {
         self.bytes
     }
 
+    /// Notes a frame in the journal (it is durable at the next checkpoint).
+    pub fn journal_frame(&mut self, f: JournalFrame) {
+        if let Some(j) = self.journal.as_mut() {
+            j.frame(f);
+        }
+    }
+
+    /// What was written so far, ready to be made durable ([`Checkpoint::commit`],
+    /// best off the async threads): the sealed chunks are flushed now; the
+    /// journal's record lists the frames and — when `with_tail` — the unsealed
+    /// tail, encrypted.
+    pub fn checkpoint(&mut self, with_tail: bool) -> Result<Checkpoint> {
+        self.out.flush().map_err(err("flushing", &self.partial))?;
+        let data = self
+            .out
+            .get_ref()
+            .try_clone()
+            .map_err(err("opening", &self.partial))?;
+        let tail = if with_tail && !self.chunk.is_empty() {
+            Some(
+                self.cipher
+                    .seal_tail(self.chunk_no, &self.chunk)
+                    .map_err(|e| err("encrypting", &self.partial)(io::Error::other(e)))?,
+            )
+        } else {
+            None
+        };
+        let journal = match self.journal.as_mut() {
+            Some(j) => {
+                let path = j.path().to_path_buf();
+                Some(
+                    j.checkpoint_record(self.chunk_no, tail.as_deref())
+                        .map_err(err("opening", &path))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Checkpoint {
+            data,
+            partial: self.partial.clone(),
+            journal,
+        })
+    }
+
+    /// The number of the chunk being filled (it changes each time a chunk is sealed).
+    pub fn chunk_no(&self) -> u32 {
+        self.chunk_no
+    }
+
     /// Makes the file durable under its final name: flush, fsync the file, rename,
     /// fsync the directory. Only after this may the catalog point at it.
     pub fn finish(mut self) -> Result<WrittenFile> {
@@ -384,6 +582,7 @@ impl SegmentFileWriter {
             hasher,
             bytes,
             stored,
+            journal,
             ..
         } = self;
         let file = out
@@ -395,6 +594,11 @@ impl SegmentFileWriter {
         File::open(&dir)
             .and_then(|d| d.sync_all())
             .map_err(err("syncing directory", &dir))?;
+        // The file is whole; its journal is no longer needed (a crash before this
+        // leaves a journal whose partial file is gone: the next start removes it).
+        if let Some(j) = journal {
+            let _ = fs::remove_file(j.path());
+        }
         Ok(WrittenFile {
             file_name,
             bytes,
@@ -403,11 +607,15 @@ impl SegmentFileWriter {
         })
     }
 
-    /// Gives up on this file and removes it.
+    /// Gives up on this file and removes it (and its journal).
     pub fn abandon(self) {
         let partial = self.partial.clone();
+        let journal = self.journal.as_ref().map(|j| j.path().to_path_buf());
         drop(self);
         let _ = fs::remove_file(partial);
+        if let Some(j) = journal {
+            let _ = fs::remove_file(j);
+        }
     }
 }
 

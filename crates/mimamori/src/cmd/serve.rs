@@ -47,6 +47,14 @@ pub async fn serve(
     if lock.try_lock().is_err() {
         anyhow::bail!("another mimamori is already serving {}", data.display());
     }
+    // What a crash left: the segments being written are rebuilt from their journals,
+    // then whatever is left half-done is removed.
+    mimamori_recorder::recovery::recover_open_segments(
+        &inst.dir.catalog,
+        &inst.dir.store,
+        &inst.keyring,
+    )
+    .await?;
     inst.dir.recover().await?;
     inst.gov.seal_stored_credentials().await.map_err(refused)?;
     inst.gov.seal_stored_totp_secrets().await.map_err(refused)?;

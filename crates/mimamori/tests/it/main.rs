@@ -11,6 +11,7 @@ mod audit;
 mod browser;
 mod camera;
 mod cli;
+mod crash;
 mod layers;
 mod media;
 mod playback;

@@ -305,8 +305,8 @@ async fn frozen_stream_is_detected_by_the_watchdog() {
     assert!(c["status_reason"].is_null());
 }
 
-// A crash (kill -9) loses at most the segment being written: `check` passes after
-// restart, and everything before the last segment plays.
+// A crash (kill -9) loses at most the last seconds of the segment being written:
+// `check` passes after restart, and everything before plays.
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_while_recording_then_restart_check_passes_and_footage_plays() {
     let cam = TestCamera::start(CameraOptions::default());
@@ -323,9 +323,12 @@ async fn kill_9_while_recording_then_restart_check_passes_and_footage_plays() {
         .count();
     assert_eq!(partials, 1, "a segment was being written");
     app.start().await;
+    // Issue 13, item 11: the segment being written is recovered from its journal
+    // up to its last checkpoint (here, killed within a second of its start, there
+    // may be none yet: at most that second is lost).
     assert!(
         app.log_text()
-            .contains("discarded a segment that was being written"),
+            .contains("segment being written when mimamori stopped"),
         "{}",
         app.log_text()
     );
