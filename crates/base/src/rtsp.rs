@@ -55,7 +55,11 @@ impl RtspUrl {
 
     /// The same address without `user:password@` (for storing and showing).
     pub fn without_credentials(&self) -> RtspUrl {
-        if self.url.username().is_empty() && self.url.password().is_none() {
+        // Kept as typed unless the text has an `@` (which may be an empty `:@`).
+        if self.url.username().is_empty()
+            && self.url.password().is_none()
+            && !self.text.contains('@')
+        {
             return self.clone();
         }
         let mut url = self.url.clone();
@@ -74,13 +78,10 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(v) = u8::from_str_radix(
-                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                16,
-            )
+            && let Some(&[h, l]) = bytes.get(i + 1..i + 3)
+            && let (Some(h), Some(l)) = (hex_value(h), hex_value(l))
         {
-            out.push(v);
+            out.push(h << 4 | l);
             i += 3;
             continue;
         }
@@ -88,6 +89,12 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 impl fmt::Display for RtspUrl {

@@ -38,7 +38,7 @@ impl Timestamp {
 
     /// This instant advanced by `ticks` of the 90 kHz clock (rounded down to a microsecond).
     pub fn add_90k(self, ticks: i64) -> Self {
-        Timestamp(self.0 + ticks_to_micros(ticks))
+        Timestamp(self.0.saturating_add(ticks_to_micros(ticks)))
     }
 
     pub fn add_micros(self, us: i64) -> Self {
@@ -98,13 +98,20 @@ pub fn jst() -> FixedOffset {
     FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| Utc.fix())
 }
 
+/// Microseconds in `ticks` of the 90 kHz clock, rounded down; saturates rather
+/// than overflows (a timestamp read from a damaged file cannot panic here).
 pub fn ticks_to_micros(ticks: i64) -> i64 {
     // 1 tick = 100/9 µs.
-    (ticks * 100).div_euclid(9)
+    saturate((i128::from(ticks) * 100).div_euclid(9))
 }
 
+/// 90 kHz ticks in `us` microseconds, rounded down; saturates.
 pub fn micros_to_ticks(us: i64) -> i64 {
-    (us * 9).div_euclid(100)
+    saturate((i128::from(us) * 9).div_euclid(100))
+}
+
+fn saturate(v: i128) -> i64 {
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// A time typed by a person that could not be read; the message names the field.

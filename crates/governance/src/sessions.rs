@@ -107,7 +107,10 @@ pub enum LoginOutcome {
 pub struct LoginThrottle {
     names: Mutex<HashMap<String, Attempts>>,
     checks: tokio::sync::Semaphore,
+    /// Logins waiting for a check or for their name's turn.
     waiting: std::sync::atomic::AtomicUsize,
+    /// Told whenever an attempt ends: the logins waiting for their name's turn look again.
+    turn: tokio::sync::Notify,
     checker: PasswordChecker,
 }
 
@@ -173,8 +176,12 @@ struct Attempts {
 
 /// Password checks at once (argon2id is memory-hard: this bounds its memory).
 const CHECKS_AT_ONCE: usize = 2;
-/// Logins that may wait for a check; more are answered "busy" at once.
-const MAX_WAITING: usize = 32;
+/// Logins that may wait for a check (a waiting login holds a few bytes, not the
+/// check's memory); more are answered "busy" at once.
+const MAX_WAITING: usize = 256;
+/// How long a login waits for its name's turn (while as many attempts of the
+/// name as the lock allows are being checked) before it is answered "busy".
+const WAIT_FOR_TURN: std::time::Duration = std::time::Duration::from_secs(20);
 /// Names remembered at most; stale ones are forgotten first.
 const MAX_NAMES: usize = 10_000;
 /// The longest password a login checks (longer ones cannot exist).
@@ -186,6 +193,7 @@ impl Default for LoginThrottle {
             names: Mutex::default(),
             checks: tokio::sync::Semaphore::new(CHECKS_AT_ONCE),
             waiting: std::sync::atomic::AtomicUsize::new(0),
+            turn: tokio::sync::Notify::new(),
             checker: PasswordChecker {
                 jobs: std::sync::OnceLock::new(),
             },
@@ -216,13 +224,26 @@ impl Attempt<'_> {
         }
         e.failures += 1;
         e.last_failure = now;
-        e.failures
+        let failures = e.failures;
+        drop(map);
+        self.throttle.turn.notify_waiters();
+        failures
     }
 
-    /// The right credentials: the name's failures are forgotten.
+    /// The right credentials: the name's failures are forgotten (attempts of it
+    /// still under way stay counted).
     fn succeed(mut self) {
         self.open = false;
-        self.throttle.lock().remove(&self.name);
+        let mut map = self.throttle.lock();
+        if let Some(e) = map.get_mut(&self.name) {
+            e.in_flight = e.in_flight.saturating_sub(1);
+            e.failures = 0;
+            if e.in_flight == 0 {
+                map.remove(&self.name);
+            }
+        }
+        drop(map);
+        self.throttle.turn.notify_waiters();
     }
 }
 
@@ -233,8 +254,40 @@ impl Drop for Attempt<'_> {
             if let Some(e) = map.get_mut(&self.name) {
                 e.in_flight = e.in_flight.saturating_sub(1);
             }
+            drop(map);
+            self.throttle.turn.notify_waiters();
         }
     }
+}
+
+/// Counts a login as waiting while it lives.
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    /// `None` when as many logins as may wait already do.
+    fn enter(count: &'a std::sync::atomic::AtomicUsize) -> Option<Waiting<'a>> {
+        use std::sync::atomic::Ordering;
+        if count.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+            count.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(Waiting(count))
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Why an attempt was refused before its check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unchecked {
+    /// Too many recent failures of the name.
+    Locked,
+    /// Too many attempts of the name under way (they may yet succeed).
+    Busy,
 }
 
 impl LoginThrottle {
@@ -242,9 +295,39 @@ impl LoginThrottle {
         self.names.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Counts an attempt of `name` before its check, or says the name is locked:
-    /// recent failures and attempts under way together may not reach the limit.
-    fn begin(&self, name: &str, now: Timestamp) -> Option<Attempt<'_>> {
+    /// Counts an attempt of `name` before its check, or refuses it. Recent
+    /// failures and attempts under way together may not reach the limit: while
+    /// the attempts under way fill it, this one waits its turn (they may yet
+    /// succeed, or fail and lock the name); locked, it is refused. Busy when it
+    /// waited [`WAIT_FOR_TURN`] or too many logins wait already.
+    async fn begin(
+        &self,
+        name: &str,
+        now: Timestamp,
+    ) -> std::result::Result<Attempt<'_>, Unchecked> {
+        let deadline = tokio::time::Instant::now() + WAIT_FOR_TURN;
+        let mut waiting = None;
+        loop {
+            // Listening before looking: an attempt ending in between is not missed.
+            let turn = self.turn.notified();
+            tokio::pin!(turn);
+            turn.as_mut().enable();
+            match self.try_begin(name, now) {
+                Err(Unchecked::Busy) => {
+                    if waiting.is_none() {
+                        waiting = Some(Waiting::enter(&self.waiting).ok_or(Unchecked::Busy)?);
+                    }
+                    tokio::time::timeout_at(deadline, turn)
+                        .await
+                        .map_err(|_| Unchecked::Busy)?;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// [`LoginThrottle::begin`] without waiting: `Busy` when the attempts under way fill the limit.
+    fn try_begin(&self, name: &str, now: Timestamp) -> std::result::Result<Attempt<'_>, Unchecked> {
         let mut map = self.lock();
         if map.len() >= MAX_NAMES {
             map.retain(|_, a| a.in_flight > 0 || now.0 - a.last_failure.0 < LOCK_MICROS);
@@ -261,11 +344,14 @@ impl LoginThrottle {
         if now.0 - e.last_failure.0 >= LOCK_MICROS {
             e.failures = 0;
         }
+        if e.failures >= MAX_FAILURES {
+            return Err(Unchecked::Locked);
+        }
         if e.failures + e.in_flight >= MAX_FAILURES {
-            return None;
+            return Err(Unchecked::Busy);
         }
         e.in_flight += 1;
-        Some(Attempt {
+        Ok(Attempt {
             throttle: self,
             name: name.to_string(),
             open: true,
@@ -275,13 +361,9 @@ impl LoginThrottle {
     /// Runs a password check when one of the few slots is free; `None` when too
     /// many logins are already waiting.
     async fn check<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-        use std::sync::atomic::Ordering;
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return None;
-        }
+        let waiting = Waiting::enter(&self.waiting)?;
         let permit = self.checks.acquire().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        drop(waiting);
         let _permit = permit.ok()?;
         self.checker.run(f).await
     }
@@ -343,9 +425,16 @@ impl Governance {
         let possible = username.len() <= 64
             && password.len() <= MAX_CREDENTIAL_BYTES
             && !username.chars().any(char::is_control);
-        let Some(attempt) = self.throttle.begin(&name, now) else {
-            log("locked after repeated failures").await?;
-            return Ok(LoginOutcome::Locked);
+        let attempt = match self.throttle.begin(&name, now).await {
+            Ok(attempt) => attempt,
+            Err(Unchecked::Locked) => {
+                log("locked after repeated failures").await?;
+                return Ok(LoginOutcome::Locked);
+            }
+            Err(Unchecked::Busy) => {
+                log("too many logins at once").await?;
+                return Ok(LoginOutcome::Busy);
+            }
         };
         let user = if possible {
             self.catalog.user_by_name(username).await?
@@ -555,10 +644,18 @@ impl Governance {
         let now = self.clock.now();
         // A key no user name can be: the attempts of this person's password changes.
         let key = format!("\u{0}password-change {}", s.person.user.id);
-        let Some(attempt) = self.throttle.begin(&key, now) else {
-            return Err(Error::Denied(
-                "too many wrong current passwords; wait a minute and try again".into(),
-            ));
+        let attempt = match self.throttle.begin(&key, now).await {
+            Ok(attempt) => attempt,
+            Err(Unchecked::Locked) => {
+                return Err(Error::Denied(
+                    "too many wrong current passwords; wait a minute and try again".into(),
+                ));
+            }
+            Err(Unchecked::Busy) => {
+                return Err(Error::Busy(
+                    "another password change is being checked; try again".into(),
+                ));
+            }
         };
         let cur = current.to_string();
         let stored = s.person.user.password_hash.clone();
@@ -780,10 +877,12 @@ mod tests {
     fn throttle_locks_after_repeated_failures() {
         let t = LoginThrottle::default();
         let now = Timestamp::from_secs(100);
-        let locked = |name: &str, at: Timestamp| t.begin(name, at).is_none();
+        let locked = |name: &str, at: Timestamp| {
+            matches!(t.try_begin(name, at).map(drop), Err(Unchecked::Locked))
+        };
         for _ in 0..MAX_FAILURES {
             assert!(!locked("a", now));
-            t.begin("a", now).unwrap().fail(now);
+            t.try_begin("a", now).unwrap().fail(now);
         }
         assert!(locked("a", now));
         assert!(!locked("b", now));
@@ -796,16 +895,50 @@ mod tests {
         let t = LoginThrottle::default();
         let now = Timestamp::from_secs(100);
         let under_way: Vec<_> = (0..MAX_FAILURES)
-            .map(|_| t.begin("a", now).unwrap())
+            .map(|_| t.try_begin("a", now).unwrap())
             .collect();
         assert!(
-            t.begin("a", now).is_none(),
-            "a sixth parallel attempt is refused"
+            matches!(t.try_begin("a", now).map(drop), Err(Unchecked::Busy)),
+            "a sixth parallel attempt has no place, but the name is not locked"
         );
         drop(under_way);
         assert!(
-            t.begin("a", now).is_some(),
+            t.try_begin("a", now).is_ok(),
             "attempts that ended without failing free their place"
+        );
+    }
+
+    // A login of a name whose places are all taken waits for its turn: it goes on
+    // when one of them ends without failing, and is locked out when they fail.
+    #[tokio::test]
+    async fn a_parallel_attempt_waits_for_its_turn() {
+        let t = std::sync::Arc::new(LoginThrottle::default());
+        let now = Timestamp::from_secs(100);
+        let mut under_way: Vec<_> = (0..MAX_FAILURES)
+            .map(|_| t.try_begin("a", now).unwrap())
+            .collect();
+        let waiter = {
+            let t = t.clone();
+            tokio::spawn(async move { t.begin("a", now).await.map(|a| a.succeed()) })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "it waits while the places are taken");
+        under_way.pop().unwrap().succeed();
+        assert_eq!(waiter.await.unwrap(), Ok(()), "a place freed: its turn");
+
+        let waiter = {
+            let t = t.clone();
+            tokio::spawn(async move { t.begin("a", now).await.map(drop) })
+        };
+        under_way.push(t.try_begin("a", now).unwrap());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        for a in under_way {
+            a.fail(now);
+        }
+        assert_eq!(
+            waiter.await.unwrap(),
+            Err(Unchecked::Locked),
+            "the ones under way failed: locked, never checked"
         );
     }
 

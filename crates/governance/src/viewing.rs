@@ -410,9 +410,12 @@ impl Governance {
         let stream = parse_stream(stream)?;
         self.require_camera(actor, Permission::CameraStatus, camera)
             .await?;
+        // The segment being written counts as far as its last checkpoint. Its
+        // journal is looked at before the catalog: a segment finishing meanwhile
+        // is then in one or the other (its journal goes only once the catalog has it).
+        let open_segments = self.store.open_segments(camera);
         let mut times = self.catalog.segment_times(camera, stream, from, to).await?;
-        // The segment being written counts as far as its last checkpoint.
-        for open in self.store.open_segments(camera) {
+        for open in open_segments {
             let end = open.covered_end();
             if open.header.stream == stream.as_str()
                 && open.header.start < to
@@ -520,6 +523,9 @@ impl Governance {
         if end.0.saturating_sub(start.0) > MAX_RANGE_MICROS {
             return Err(Error::bad_input("at most 24 hours per request"));
         }
+        // Journals first, then the catalog (see `timeline`): no segment finishing
+        // meanwhile falls between the two.
+        let open_segments = self.store.open_segments(camera);
         let stored = self
             .catalog
             .segments_overlapping(camera, stream, start, end)
@@ -577,7 +583,7 @@ impl Governance {
         }
         // The segment being written, as far as its last checkpoint (a second or so
         // ago): what was recorded a moment ago plays before its segment closes.
-        for open in self.store.open_segments(camera) {
+        for open in open_segments {
             if open.header.stream != stream.as_str() || readers.contains_key(&open.file_name) {
                 continue;
             }

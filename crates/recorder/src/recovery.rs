@@ -42,7 +42,11 @@ pub async fn recover_open_segments(
             store.remove_open(&seg.file_name)?;
             continue;
         }
-        match rebuild(catalog, store, keys, &seg, &recovered_name).await? {
+        // A file finished but not yet in the catalog when mimamori stopped is read
+        // like its partial file (it holds the same chunks); it goes with its journal.
+        let outcome = rebuild(catalog, store, keys, &seg, &recovered_name).await?;
+        store.delete(&seg.file_name)?;
+        match outcome {
             Ok((frames, seconds)) => {
                 store.remove_open(&seg.file_name)?;
                 tracing::warn!(file = %recovered_name, frames, seconds, "recovered the segment being written when mimamori stopped");
@@ -306,5 +310,35 @@ mod tests {
         // 500-byte frames: a chunk would take ~9 s to fill, so the tail is journaled.
         let (seconds, _) = recovered_seconds(500).await;
         assert!(seconds >= 3.3 - 2.0, "recovered {seconds} s of 3.3");
+    }
+
+    // Killed after a segment's file was finished but before the catalog had it:
+    // its journal is still there, so it is recovered like a partial file, and the
+    // file the catalog never knew goes.
+    #[tokio::test]
+    async fn a_crash_between_finishing_a_file_and_cataloguing_it_loses_at_most_two_seconds() {
+        let (catalog, store, keys, _cam, dir, _) = record_then_crash(10_000, 3.3).await;
+        let open = store.all_open_segments();
+        assert_eq!(open.len(), 1);
+        let final_path = store.path_of(&open[0].file_name);
+        let partial = format!(
+            "{}{}",
+            final_path.display(),
+            mimamori_storage::PARTIAL_SUFFIX
+        );
+        std::fs::rename(&partial, &final_path).unwrap();
+        let report = recover_open_segments(&catalog, &store, &keys)
+            .await
+            .unwrap();
+        let Some(Recovered::Kept { seconds, .. }) = report.first() else {
+            panic!("{report:?}");
+        };
+        assert!(*seconds >= 3.3 - 2.0, "recovered {seconds} s of 3.3");
+        assert!(!final_path.exists(), "the uncatalogued file is removed");
+        let names = catalog.segment_file_names().await.unwrap();
+        assert_eq!(names.len(), 1);
+        assert!(names[0].ends_with("-recovered.seg"), "{names:?}");
+        assert!(store.all_open_segments().is_empty());
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

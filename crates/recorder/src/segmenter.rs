@@ -310,6 +310,7 @@ impl Segmenter {
         let written = tokio::task::spawn_blocking(move || writer.finish())
             .await
             .map_err(|e| SegmenterError::Join(e.to_string()))??;
+        let file_name = written.file_name;
         self.catalog
             .segment_insert(&NewSegment {
                 camera_id: self.camera,
@@ -322,7 +323,7 @@ impl Segmenter {
                 key_frames: seg.index.key_frames() as i64,
                 bytes: i64::try_from(written.bytes).unwrap_or(i64::MAX),
                 video_params_id: seg.params_id,
-                file_name: written.file_name,
+                file_name: file_name.clone(),
                 sample_index: seg.index.encode(),
                 sha256: written.sha256.to_vec(),
                 stored_bytes: i64::try_from(written.stored_bytes).unwrap_or(i64::MAX),
@@ -330,6 +331,11 @@ impl Segmenter {
                 nonce_prefix: seg.nonce_prefix.to_vec(),
             })
             .await?;
+        // Only now that the catalog holds it: until here the journal is how readers
+        // see the segment and how a crash would recover it.
+        if let Err(e) = self.store.forget_journal(&file_name) {
+            tracing::warn!(file = %file_name, "{e}");
+        }
         self.last_end = Some(end);
         Ok(())
     }
@@ -422,6 +428,13 @@ mod tests {
         assert_eq!(segs[0].recorded.end, segs[1].recorded.start);
         assert_eq!(segs[1].recorded.end, segs[2].recorded.start);
         assert_eq!(segs[2].recorded.end, end);
+        assert!(
+            SegmentStore::open(&dir)
+                .unwrap()
+                .all_open_segments()
+                .is_empty(),
+            "no journal stays once its segment is catalogued"
+        );
         assert_eq!(end, t0.add_90k(150 * 6_000));
         std::fs::remove_dir_all(dir).unwrap();
     }

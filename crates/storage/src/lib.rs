@@ -23,6 +23,9 @@ pub mod journal;
 pub use journal::{JOURNAL_SUFFIX, JournalFrame, OpenHeader, OpenSegment};
 
 pub const PARTIAL_SUFFIX: &str = ".partial";
+/// How many of a camera's newest day directories can hold a segment being
+/// written: the newest, and the one before it just after midnight.
+const RECENT_DAYS: usize = 2;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{code}: {what} {path}: {source}", code = ErrorCode::StorageIo)]
@@ -165,16 +168,27 @@ impl SegmentStore {
         }
     }
 
-    /// The segments being written (or left by a crash) under a camera's directory,
-    /// as far as their journals' last checkpoints.
+    /// The segments being written under a camera's directory, as far as their
+    /// journals' last checkpoints. Only the newest day directories are looked at
+    /// (a recording's older days hold only finished segments); recovery at start
+    /// looks at every one ([`SegmentStore::all_open_segments`]).
     pub fn open_segments(&self, camera: CameraId) -> Vec<OpenSegment> {
+        self.open_segments_of(camera, RECENT_DAYS)
+    }
+
+    /// The open segments in the newest `days` day directories of a camera.
+    fn open_segments_of(&self, camera: CameraId, days: usize) -> Vec<OpenSegment> {
         let dir = self.root.join(camera.to_string());
         let mut out = Vec::new();
-        let Ok(days) = fs::read_dir(&dir) else {
+        let Ok(entries) = fs::read_dir(&dir) else {
             return out;
         };
-        for day in days.flatten() {
-            let Ok(files) = fs::read_dir(day.path()) else {
+        let mut day_dirs: Vec<PathBuf> = entries.flatten().map(|d| d.path()).collect();
+        // Day directories are named YYYYMMDD: the newest sort last.
+        day_dirs.sort();
+        let newest = day_dirs.len().saturating_sub(days);
+        for day in &day_dirs[newest..] {
+            let Ok(files) = fs::read_dir(day) else {
                 continue;
             };
             for f in files.flatten() {
@@ -200,7 +214,7 @@ impl SegmentStore {
         if let Ok(cams) = fs::read_dir(&self.root) {
             for c in cams.flatten() {
                 if let Some(id) = c.file_name().to_str().and_then(|s| s.parse().ok()) {
-                    out.extend(self.open_segments(CameraId(id)));
+                    out.extend(self.open_segments_of(CameraId(id), usize::MAX));
                 }
             }
         }
@@ -250,6 +264,11 @@ impl SegmentStore {
         }
         let skip = (offset - first * chunk) as usize;
         Ok(out[skip..skip + len].to_vec())
+    }
+
+    /// Removes the journal of a finished segment once the catalog holds it.
+    pub fn forget_journal(&self, file_name: &str) -> Result<()> {
+        self.delete(&format!("{file_name}{PARTIAL_SUFFIX}{JOURNAL_SUFFIX}"))
     }
 
     /// Removes an open segment's partial file and journal (after recovery).
@@ -594,11 +613,10 @@ impl SegmentFileWriter {
         File::open(&dir)
             .and_then(|d| d.sync_all())
             .map_err(err("syncing directory", &dir))?;
-        // The file is whole; its journal is no longer needed (a crash before this
-        // leaves a journal whose partial file is gone: the next start removes it).
-        if let Some(j) = journal {
-            let _ = fs::remove_file(j.path());
-        }
+        // The journal stays until the segment is in the catalog (see
+        // [`SegmentStore::forget_journal`]): until then it is how readers find the
+        // segment, and how the next start recovers it after a crash.
+        drop(journal);
         Ok(WrittenFile {
             file_name,
             bytes,

@@ -287,3 +287,28 @@ pub async fn lang_switch(Path(lang): Path<String>, headers: HeaderMap) -> Respon
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+    use proptest::prelude::*;
+
+    proptest! {
+        // Issue 13: after signing in, a browser only ever goes to a path of this
+        // site, whatever `next` a link carried (no open redirect).
+        #[test]
+        fn the_page_after_login_is_always_on_this_site(next in proptest::option::of("\\PC{0,60}|/{1,3}[\\\\a-z.:@ \t]{0,20}")) {
+            let to = safe_next(next.as_deref());
+            prop_assert!(to.starts_with('/'), "{to}");
+            prop_assert!(!to.starts_with("//") && !to.contains('\\'), "{to}");
+            prop_assert!(!to.chars().any(|c| c.is_whitespace() || c.is_control()), "{to}");
+        }
+    }
+
+    #[test]
+    fn same_site_paths_are_kept() {
+        assert_eq!(safe_next(Some("/cameras/3?x=1")), "/cameras/3?x=1");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/cameras");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/cameras");
+    }
+}

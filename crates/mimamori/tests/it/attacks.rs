@@ -117,7 +117,8 @@ async fn logins_are_bounded_in_memory_and_disk_and_the_lockout_is_exact() {
     );
 
     // 24 parallel wrong guesses of the manager's password: five are checked, the
-    // rest are locked out at once, and then even the right password is refused.
+    // rest wait for their turn while those five are under way and are refused
+    // unchecked once they failed; then even the right password is refused.
     let guesses: Vec<_> = (0..24)
         .map(|i| {
             let url = app.url("/api/login");

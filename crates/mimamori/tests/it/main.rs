@@ -13,6 +13,7 @@ mod camera;
 mod cli;
 mod crash;
 mod layers;
+mod load;
 mod media;
 mod playback;
 mod procs;
