@@ -149,28 +149,36 @@ impl RtspSource {
         if let (Some(p), false) = (&self.params, refresh) {
             return Ok(p.clone());
         }
-        let Some(ParametersRef::Video(v)) = self.demuxed.streams()[self.video].parameters() else {
-            return Err(StreamError::new(
-                StreamErrorKind::Unusable,
-                "the camera sent video without codec parameters (SPS/PPS)",
-            ));
-        };
-        let sample_entry = v.mp4_sample_entry().build().map_err(|e| {
-            StreamError::new(
-                StreamErrorKind::Unusable,
-                format!("unusable codec parameters: {e}"),
-            )
-        })?;
-        let (width, height) = v.pixel_dimensions();
-        let p = Arc::new(StreamParams {
-            rfc6381_codec: v.rfc6381_codec().to_string(),
-            width,
-            height,
-            sample_entry,
-        });
+        let p = Arc::new(stream_params(
+            self.demuxed.streams()[self.video].parameters(),
+        )?);
         self.params = Some(p.clone());
         Ok(p)
     }
+}
+
+/// What we record a stream with, from the codec parameters the camera sent (its
+/// SDP and in-band SPS/PPS, as retina read them).
+fn stream_params(params: Option<ParametersRef<'_>>) -> Result<StreamParams, StreamError> {
+    let Some(ParametersRef::Video(v)) = params else {
+        return Err(StreamError::new(
+            StreamErrorKind::Unusable,
+            "the camera sent video without codec parameters (SPS/PPS)",
+        ));
+    };
+    let sample_entry = v.mp4_sample_entry().build().map_err(|e| {
+        StreamError::new(
+            StreamErrorKind::Unusable,
+            format!("unusable codec parameters: {e}"),
+        )
+    })?;
+    let (width, height) = v.pixel_dimensions();
+    Ok(StreamParams {
+        rfc6381_codec: v.rfc6381_codec().to_string(),
+        width,
+        height,
+        sample_entry,
+    })
 }
 
 /// H.265 random access points: IDR, and also CRA and BLA, which many cameras
@@ -265,5 +273,107 @@ mod tests {
         // type 1 (TRAIL_R)
         assert!(!h265_is_random_access(&[0, 0, 0, 2, 2, 1]));
         assert!(!h265_is_random_access(&[0, 0]));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    //! Issue 13: what a camera sends (the codec parameters of its SDP, its frames)
+    //! never panics the recorder; a camera with bad parameters is refused with a reason.
+
+    use base64::Engine;
+    use proptest::prelude::*;
+    use retina::codec::Depacketizer;
+
+    use super::{h265_is_random_access, stream_params};
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// A real SPS and PPS (704x480 High profile) with some bytes changed.
+    fn mutated(base: &'static [u8]) -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4).prop_map(
+            move |changes| {
+                let mut v = base.to_vec();
+                for (at, b) in changes {
+                    let i = at.index(v.len());
+                    v[i] = b;
+                }
+                v
+            },
+        )
+    }
+
+    const SPS: &[u8] = &[
+        0x67, 0x64, 0x00, 0x1e, 0xac, 0x2c, 0x6a, 0x82, 0xc0, 0xf6, 0x9b, 0x82, 0x80, 0x82, 0xa0,
+        0x00, 0x00, 0x03, 0x00, 0x20, 0x00, 0x00, 0x03, 0x03, 0xd0, 0x80, 0x00,
+    ];
+    const PPS: &[u8] = &[0x68, 0xee, 0x31, 0xb2, 0x1b, 0x00];
+
+    fn fmtp() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\PC{0,80}",
+            (
+                prop_oneof![mutated(SPS), proptest::collection::vec(any::<u8>(), 0..40)],
+                prop_oneof![mutated(PPS), proptest::collection::vec(any::<u8>(), 0..12)],
+                "[0-9A-Fa-f]{0,8}",
+            )
+                .prop_map(|(sps, pps, level)| format!(
+                    "packetization-mode=1;profile-level-id={level};sprop-parameter-sets={},{}",
+                    b64(&sps),
+                    b64(&pps)
+                )),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_codec_parameters_from_a_camera_give_an_answer(fmtp in fmtp(), h265 in any::<bool>()) {
+            let codec = if h265 { "h265" } else { "h264" };
+            if let Ok(d) = Depacketizer::new("video", codec, 90_000, None, Some(&fmtp))
+                && let Ok(p) = stream_params(d.parameters())
+            {
+                prop_assert!(!p.sample_entry.is_empty());
+                let c = &p.rfc6381_codec;
+                prop_assert!(c.starts_with("avc1") || c.starts_with("hvc1") || c.starts_with("hev1"), "{}", c);
+            }
+        }
+
+        #[test]
+        fn any_frame_is_looked_at_for_a_random_access_point_without_panic(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = h265_is_random_access(&data);
+        }
+
+        // A CRA, BLA or IDR unit anywhere in a frame's length-prefixed units is found.
+        #[test]
+        fn an_h265_random_access_unit_is_found(
+            before in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 2..20), 0..3),
+            kind in 16u8..=21,
+        ) {
+            let mut data = Vec::new();
+            for mut nal in before {
+                nal[0] = (1 << 1) | (nal[0] & 0x81); // a trailing picture, type 1
+                data.extend_from_slice(&u32::try_from(nal.len()).unwrap().to_be_bytes());
+                data.extend_from_slice(&nal);
+            }
+            let rap = [kind << 1, 1, 0xaf];
+            data.extend_from_slice(&3u32.to_be_bytes());
+            data.extend_from_slice(&rap);
+            prop_assert!(h265_is_random_access(&data));
+        }
+    }
+
+    #[test]
+    fn the_real_parameters_are_accepted() {
+        let fmtp = format!(
+            "packetization-mode=1;profile-level-id=64001E;sprop-parameter-sets={},{}",
+            b64(SPS),
+            b64(PPS)
+        );
+        let d = Depacketizer::new("video", "h264", 90_000, None, Some(&fmtp)).unwrap();
+        let p = stream_params(d.parameters()).unwrap();
+        assert_eq!((p.width, p.height), (704, 480));
+        assert_eq!(p.rfc6381_codec, "avc1.64001E");
     }
 }
