@@ -15,7 +15,7 @@ use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use mimamori_base::time::parse_time;
 use mimamori_base::{CameraId, Timestamp};
-use mimamori_catalog::{GapReason, StreamKind};
+use mimamori_catalog::{Catalog, GapReason, StreamKind};
 use mimamori_crypto::SegmentCipher;
 use mimamori_media::SampleIndex;
 use mimamori_media::fmp4;
@@ -274,6 +274,33 @@ fn assemble_error(e: AssembleError) -> Error {
 }
 
 /// The segments of a range, their sample entries and how to decrypt each file.
+/// The sample entries (codec parameters) of the segments of a range, each once,
+/// in the order first met.
+#[derive(Default)]
+struct SampleEntries {
+    list: Vec<SampleEntry>,
+    index: HashMap<i64, usize>,
+}
+
+impl SampleEntries {
+    /// The place of the entry of `video_params_id`, read from the catalog the first time.
+    async fn index_of(&mut self, catalog: &Catalog, video_params_id: i64) -> Result<usize> {
+        if let Some(i) = self.index.get(&video_params_id) {
+            return Ok(*i);
+        }
+        let p = catalog.video_params(video_params_id).await?;
+        self.list.push(SampleEntry {
+            id: p.id,
+            codec: p.rfc6381_codec,
+            bytes: p.sample_entry,
+            width: p.width,
+            height: p.height,
+        });
+        self.index.insert(video_params_id, self.list.len() - 1);
+        Ok(self.list.len() - 1)
+    }
+}
+
 struct Sources {
     segments: Vec<SegmentSource>,
     entries: Vec<SampleEntry>,
@@ -530,8 +557,7 @@ impl Governance {
             .catalog
             .segments_overlapping(camera, stream, start, end)
             .await?;
-        let mut entries: Vec<SampleEntry> = Vec::new();
-        let mut entry_of: HashMap<i64, usize> = HashMap::new();
+        let mut entries = SampleEntries::default();
         let mut segments = Vec::with_capacity(stored.len());
         let mut readers = Readers::new();
         for seg in stored {
@@ -552,21 +578,7 @@ impl Governance {
                     u64::try_from(s.bytes).unwrap_or(0),
                 ),
             );
-            let idx = match entry_of.get(&s.video_params_id) {
-                Some(i) => *i,
-                None => {
-                    let p = self.catalog.video_params(s.video_params_id).await?;
-                    entries.push(SampleEntry {
-                        id: p.id,
-                        codec: p.rfc6381_codec,
-                        bytes: p.sample_entry,
-                        width: p.width,
-                        height: p.height,
-                    });
-                    entry_of.insert(s.video_params_id, entries.len() - 1);
-                    entries.len() - 1
-                }
-            };
+            let idx = entries.index_of(&self.catalog, s.video_params_id).await?;
             let index = SampleIndex::decode(&s.sample_index).map_err(|e| {
                 tracing::error!(segment = id.0, "{e}");
                 Error::Inconsistent(format!(
@@ -601,21 +613,7 @@ impl Governance {
             if source.start >= end || open_end <= start {
                 continue;
             }
-            let idx = match entry_of.get(&params_id) {
-                Some(i) => *i,
-                None => {
-                    let p = self.catalog.video_params(params_id).await?;
-                    entries.push(SampleEntry {
-                        id: p.id,
-                        codec: p.rfc6381_codec,
-                        bytes: p.sample_entry,
-                        width: p.width,
-                        height: p.height,
-                    });
-                    entry_of.insert(params_id, entries.len() - 1);
-                    entries.len() - 1
-                }
-            };
+            let idx = entries.index_of(&self.catalog, params_id).await?;
             readers.insert(source.file_name.clone(), reader);
             segments.push(SegmentSource {
                 sample_entry: idx,
@@ -624,7 +622,7 @@ impl Governance {
         }
         Ok(Sources {
             segments,
-            entries,
+            entries: entries.list,
             readers,
         })
     }

@@ -5,6 +5,8 @@
 //! each camera's status, and hands frames to live viewers. It never transcodes.
 
 pub mod context;
+#[cfg(test)]
+mod fixture;
 pub mod hub;
 pub mod recorder;
 pub mod recovery;

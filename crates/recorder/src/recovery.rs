@@ -167,43 +167,6 @@ mod tests {
     use crate::segmenter::Segmenter;
     use crate::source::{Frame, StreamParams};
     use mimamori_base::{CameraId, Timestamp};
-    use mimamori_catalog::{CameraSource, NewCamera};
-
-    async fn setup(
-        tag: &str,
-    ) -> (
-        Catalog,
-        SegmentStore,
-        Arc<KeyRing>,
-        CameraId,
-        std::path::PathBuf,
-    ) {
-        use std::hash::{BuildHasher, RandomState};
-        let dir = std::env::temp_dir().join(format!(
-            "mimamori-recovery-{tag}-{}-{}",
-            std::process::id(),
-            RandomState::new().hash_one(0u8)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let catalog = Catalog::open_sqlite(&dir.join("c.db")).await.unwrap();
-        let cam = catalog
-            .camera_insert(
-                &NewCamera {
-                    name: "c".into(),
-                    source: CameraSource::TestPattern,
-                    record_audio: false,
-                },
-                Timestamp(0),
-            )
-            .await
-            .unwrap();
-        let store = SegmentStore::open(&dir).unwrap();
-        let keys = Arc::new(KeyRing::new(
-            catalog.clone(),
-            mimamori_crypto::Key::generate(),
-        ));
-        (catalog, store, keys, cam, dir)
-    }
 
     /// Records `secs` seconds of 15 fps frames of `size` bytes, then "crashes": the
     /// segmenter is forgotten with its buffers unflushed, as a killed process is.
@@ -218,7 +181,13 @@ mod tests {
         std::path::PathBuf,
         i64,
     ) {
-        let (catalog, store, keys, cam, dir) = setup(&format!("{size}")).await;
+        let crate::fixture::Fixture {
+            catalog,
+            store,
+            keys,
+            camera: cam,
+            dir,
+        } = crate::fixture::fixture(&format!("recovery-{size}")).await;
         let mut seg = Segmenter::new(
             cam,
             StreamKind::Main,

@@ -344,7 +344,6 @@ impl Segmenter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mimamori_catalog::{CameraSource, NewCamera};
 
     fn params(tag: u8) -> Arc<StreamParams> {
         Arc::new(StreamParams {
@@ -365,35 +364,20 @@ mod tests {
     }
 
     async fn setup(tag: &str) -> (Segmenter, Catalog, CameraId, std::path::PathBuf) {
-        use std::hash::{BuildHasher, RandomState};
-        let dir = std::env::temp_dir().join(format!(
-            "mimamori-seg-{tag}-{}-{}",
-            std::process::id(),
-            RandomState::new().hash_one(0u8)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let catalog = Catalog::open_sqlite(&dir.join("c.db")).await.unwrap();
-        let cam = catalog
-            .camera_insert(
-                &NewCamera {
-                    name: "c".into(),
-                    source: CameraSource::TestPattern,
-                    record_audio: false,
-                },
-                Timestamp(0),
-            )
-            .await
-            .unwrap();
-        let store = SegmentStore::open(&dir).unwrap();
-        let keys = Arc::new(KeyRing::new(
-            catalog.clone(),
-            mimamori_crypto::Key::generate(),
-        ));
+        let f = crate::fixture::fixture(tag).await;
         (
-            Segmenter::new(cam, StreamKind::Main, store, catalog.clone(), keys, 4, None),
-            catalog,
-            cam,
-            dir,
+            Segmenter::new(
+                f.camera,
+                StreamKind::Main,
+                f.store,
+                f.catalog.clone(),
+                f.keys,
+                4,
+                None,
+            ),
+            f.catalog,
+            f.camera,
+            f.dir,
         )
     }
 

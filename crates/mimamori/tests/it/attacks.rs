@@ -11,17 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::access::{PASSWORD, Person, add_person, http_client, totp_now};
 use crate::app::{ADMIN, ADMIN_PASSWORD, App, AppOptions, spawn_app, spawn_app_with, urlenc};
 use crate::camera::{CameraOptions, TestCamera};
-
-/// The resident memory of a process, in MiB.
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
+use crate::procs::rss_mib;
 
 fn file_len(p: &std::path::Path) -> u64 {
     std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)

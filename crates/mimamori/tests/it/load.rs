@@ -10,20 +10,11 @@ use serde_json::json;
 
 use crate::app::{ADMIN, ADMIN_PASSWORD, AppOptions, rfc3339_offset, spawn_app_with, urlenc};
 use crate::camera::{CameraOptions, TestCamera};
+use crate::procs::rss_mib;
 
 const CAMERAS: u32 = 16;
 const CLIENTS: usize = 200;
 const SECONDS: u64 = 60;
-
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
 
 #[derive(Default)]
 struct Tally {
