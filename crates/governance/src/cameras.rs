@@ -13,7 +13,7 @@ use crate::actor::Actor;
 use crate::audit::Entry;
 use crate::error::{Error, Result};
 use crate::holds::RetentionPicture;
-use crate::input::{CameraName, RtspCamera};
+use crate::input::{CameraName, RtspCamera, credentials_out_of_addresses};
 
 impl Governance {
     /// The cameras not removed, in id order (needs `camera_status`).
@@ -145,22 +145,39 @@ impl Governance {
             else {
                 continue;
             };
-            let clean = |u: &str| {
-                mimamori_base::RtspUrl::parse(u)
-                    .ok()
-                    .map(|u| (u.without_credentials(), u.credentials()))
-            };
-            let (main, main_creds) = match clean(main_url) {
-                Some((u, c)) => (u.as_str().to_string(), c),
-                None => (main_url.clone(), None),
-            };
-            let sub = sub_url.as_deref().map(|s| match clean(s) {
-                Some((u, _)) => u.as_str().to_string(),
-                None => s.to_string(),
-            });
-            let (username, password) = match (username, main_creds) {
-                (None, Some((u, p))) => (Some(u), Some(p).filter(|p| !p.is_empty())),
-                _ => (username.clone(), password.clone()),
+            // Addresses that no longer parse are kept as stored (the recorder
+            // reports them); the others lose their credentials to the fields.
+            let (main, sub, username, password, moved) = match (
+                mimamori_base::RtspUrl::parse(main_url),
+                sub_url
+                    .as_deref()
+                    .map(mimamori_base::RtspUrl::parse)
+                    .transpose(),
+            ) {
+                (Ok(main), Ok(sub)) => {
+                    let moved = main.credentials().is_some()
+                        || sub.as_ref().and_then(|s| s.credentials()).is_some();
+                    let (main, sub, u, p) = credentials_out_of_addresses(
+                        &main,
+                        sub.as_ref(),
+                        username.clone(),
+                        password.clone(),
+                    );
+                    (
+                        main.as_str().to_string(),
+                        sub.map(|s| s.as_str().to_string()),
+                        u,
+                        p,
+                        moved,
+                    )
+                }
+                _ => (
+                    main_url.clone(),
+                    sub_url.clone(),
+                    username.clone(),
+                    password.clone(),
+                    false,
+                ),
             };
             let sealed = match password {
                 Some(p) if !mimamori_catalog::keys::is_sealed(&p) => {
@@ -185,6 +202,22 @@ impl Governance {
                         },
                     )
                     .await?;
+                if moved {
+                    // What everyone with camera status sees changed: on the record.
+                    self.audit
+                        .record(
+                            &Actor::console(),
+                            Entry::new(
+                                "camera_changed",
+                                format!(
+                                    "{}: credentials moved out of its address at start",
+                                    cam.name
+                                ),
+                            )
+                            .camera(cam.id),
+                        )
+                        .await?;
+                }
                 tracing::info!(camera = %cam.name, "camera credentials sealed with the master key, out of its address");
                 n += 1;
             }

@@ -133,31 +133,49 @@ impl RtspCamera {
             }
             None => None,
         };
-        let nonempty = |v: Option<&str>| {
-            v.map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-        };
-        // Credentials typed into an address (`rtsp://user:pw@…`) are taken out of it:
-        // the address is shown to everyone who sees camera status, the password is
-        // sealed. Ones typed into their own fields win.
-        let in_url = main_url
-            .credentials()
-            .or_else(|| sub_url.as_ref().and_then(RtspUrl::credentials));
-        let typed_password = t.password.filter(|p| !p.is_empty()).map(str::to_string);
-        let (username, password) = match (nonempty(t.username), in_url) {
-            (Some(u), _) => (Some(u), typed_password),
-            (None, Some((u, p))) => (Some(u), Some(p).filter(|p| !p.is_empty())),
-            (None, None) => (None, typed_password),
-        };
+        let username = t
+            .username
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
+        let password = t.password.filter(|p| !p.is_empty()).map(str::to_string);
+        let (main_url, sub_url, username, password) =
+            credentials_out_of_addresses(&main_url, sub_url.as_ref(), username, password);
         Ok(RtspCamera {
             name,
-            main_url: main_url.without_credentials(),
-            sub_url: sub_url.map(|u| u.without_credentials()),
+            main_url,
+            sub_url,
             username,
             password: password.map(Secret),
         })
     }
+}
+
+/// Credentials typed into an address (`rtsp://user:pw@…`) taken out of it: the
+/// address is shown to everyone who sees camera status, the password is sealed.
+/// A user name given in its own field wins (with its own password); otherwise
+/// those in the main address, then in the sub address. Returns the addresses
+/// without credentials, the user name and the password.
+pub fn credentials_out_of_addresses(
+    main: &RtspUrl,
+    sub: Option<&RtspUrl>,
+    username: Option<String>,
+    password: Option<String>,
+) -> (RtspUrl, Option<RtspUrl>, Option<String>, Option<String>) {
+    let in_url = main
+        .credentials()
+        .or_else(|| sub.and_then(RtspUrl::credentials));
+    let (username, password) = match (username, in_url) {
+        (Some(u), _) => (Some(u), password),
+        (None, Some((u, p))) => (Some(u), Some(p).filter(|p| !p.is_empty())),
+        (None, None) => (None, password),
+    };
+    (
+        main.without_credentials(),
+        sub.map(RtspUrl::without_credentials),
+        username,
+        password,
+    )
 }
 
 /// A span of time [from, to) with `to` after `from`.

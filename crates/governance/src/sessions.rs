@@ -910,7 +910,7 @@ mod tests {
 
     // A login of a name whose places are all taken waits for its turn: it goes on
     // when one of them ends without failing, and is locked out when they fail.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_parallel_attempt_waits_for_its_turn() {
         let t = std::sync::Arc::new(LoginThrottle::default());
         let now = Timestamp::from_secs(100);

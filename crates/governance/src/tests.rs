@@ -996,3 +996,64 @@ mod viewing {
         pool.close().await;
     }
 }
+
+// ---- cameras stored by earlier versions -------------------------------------------
+
+mod stored_cameras {
+    use super::*;
+
+    // An address stored with credentials in it (`rtsp://user:pw@…`, as earlier
+    // versions kept it) is shown to everyone who sees camera status: at start the
+    // credentials move into their fields, the password is sealed, and the change
+    // is on the record. A second start changes nothing.
+    #[tokio::test]
+    async fn credentials_leave_stored_addresses_at_start_and_the_move_is_logged() {
+        let e = env("stored-creds").await;
+        let id = e
+            .catalog
+            .camera_insert(
+                &NewCamera {
+                    name: "gate".into(),
+                    source: CameraSource::Rtsp {
+                        main_url: "rtsp://admin:s3cret@192.0.2.7:554/main".into(),
+                        sub_url: Some("rtsp://admin:s3cret@192.0.2.7:554/sub".into()),
+                        username: None,
+                        password: None,
+                    },
+                    record_audio: false,
+                },
+                t0(),
+            )
+            .await
+            .unwrap();
+        let gov = e.gov(Policy::preset("chiba-guideline").unwrap());
+        assert_eq!(gov.seal_stored_credentials().await.unwrap(), 1);
+        let CameraSource::Rtsp {
+            main_url,
+            sub_url,
+            username,
+            password,
+        } = e.catalog.camera(id).await.unwrap().source
+        else {
+            panic!("still an RTSP camera");
+        };
+        assert_eq!(main_url, "rtsp://192.0.2.7:554/main");
+        assert_eq!(sub_url.as_deref(), Some("rtsp://192.0.2.7:554/sub"));
+        assert_eq!(username.as_deref(), Some("admin"));
+        let password = password.unwrap();
+        assert!(mimamori_catalog::keys::is_sealed(&password));
+        assert!(!password.contains("s3cret"));
+        let moved: Vec<_> = e
+            .catalog
+            .audit_all()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|x| x.record.action == "camera_changed" && x.record.camera_id == Some(id))
+            .collect();
+        assert_eq!(moved.len(), 1, "the move is on the record once");
+        assert!(moved[0].record.detail.contains("gate"));
+        assert!(!moved[0].record.detail.contains("s3cret"));
+        assert_eq!(gov.seal_stored_credentials().await.unwrap(), 0);
+    }
+}

@@ -554,6 +554,7 @@ fn verify_cli(args: &[&str]) -> (Option<i32>, String) {
 
 // Item 6: a log or a chain cut short, or rewritten, together with the signatures
 // that covered it, is named: every signed head is also kept outside the catalog.
+// REQ-STO-2: tampering (改ざん) is detected and reported.
 #[tokio::test(flavor = "multi_thread")]
 async fn truncation_and_rewrites_that_take_their_signatures_along_are_named() {
     use mimamori_catalog::audit::{AuditRecord, canonical};

@@ -62,6 +62,7 @@ async fn footage_from_two_seconds_ago_plays_while_its_segment_is_open() {
 // Item 11: killed twenty times at random moments, the recorder loses at most two
 // seconds each time; every frame older than that plays after the restart, and
 // check, verify and audit verify pass.
+// REQ-STO-2: no loss (滅失) of what was recorded beyond the last two seconds.
 #[tokio::test(flavor = "multi_thread")]
 async fn twenty_kills_lose_at_most_two_seconds_each() {
     let cam = TestCamera::start(CameraOptions::default());
