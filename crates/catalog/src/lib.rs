@@ -265,6 +265,7 @@ mod tests {
                         stored_bytes: 17,
                         data_key_id: key_id,
                         nonce_prefix: vec![0; 8],
+                        frames_sha256: Vec::new(),
                     })
                     .await
                     .unwrap();

@@ -33,6 +33,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0005_people",
         include_str!("../migrations/0005_people.sql"),
     ),
+    (
+        6,
+        "0006_frames_commitment",
+        include_str!("../migrations/0006_frames_commitment.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

@@ -30,6 +30,9 @@ pub struct NewSegment {
     pub stored_bytes: i64,
     pub data_key_id: i64,
     pub nonce_prefix: Vec<u8>,
+    /// The capture-time commitment to the frames (see `mimamori_crypto::frames`);
+    /// empty for segments recorded before it existed.
+    pub frames_sha256: Vec<u8>,
 }
 
 /// A row's place in its stream's hash chain: `hash = SHA-256(prev ‖ canonical row)`.
@@ -56,11 +59,18 @@ impl Segment {
     }
 }
 
-/// Canonical, versioned encoding of a segment row for the hash chain.
+/// Canonical, versioned encoding of a segment row for the hash chain: v1 for
+/// segments without a frames commitment (as earlier versions wrote them), v2 with
+/// it as one more line.
 pub fn segment_record(seq: i64, s: &NewSegment) -> Vec<u8> {
     use sha2::Digest;
+    let (version, frames) = if s.frames_sha256.is_empty() {
+        (1, String::new())
+    } else {
+        (2, format!("{}\n", hex::encode(&s.frames_sha256)))
+    };
     format!(
-        "mimamori-segment-v1\n{}\n{}\n{seq}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n",
+        "mimamori-segment-v{version}\n{}\n{}\n{seq}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{frames}",
         s.camera_id,
         s.stream.as_str(),
         s.run_start.0,
@@ -83,7 +93,7 @@ pub fn segment_record(seq: i64, s: &NewSegment) -> Vec<u8> {
 
 pub(crate) const SEGMENT_COLUMNS: &str = "id, camera_id, stream, run_start_us, start_us, end_us, duration_90k, \
      frames, key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, \
-     data_key_id, nonce_prefix, chain_seq, prev_chain, chain";
+     data_key_id, nonce_prefix, chain_seq, prev_chain, chain, frames_sha256";
 
 impl Catalog {
     /// Segments of a stream in chain order.
@@ -246,8 +256,8 @@ async fn insert_segment_in(
     let res = sqlx::query(
         "INSERT INTO segment (camera_id, stream, run_start_us, start_us, end_us, duration_90k, frames, \
          key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, data_key_id, \
-         nonce_prefix, chain_seq, prev_chain, chain) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         nonce_prefix, chain_seq, prev_chain, chain, frames_sha256) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(s.camera_id.0)
     .bind(s.stream.as_str())
@@ -268,6 +278,7 @@ async fn insert_segment_in(
     .bind(seq)
     .bind(&prev)
     .bind(&chain)
+    .bind((!s.frames_sha256.is_empty()).then_some(&s.frames_sha256))
     .execute(&mut **tx)
     .await?;
     sqlx::query(
@@ -304,6 +315,9 @@ pub(crate) fn segment_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Segment> {
             data_key_id: r.try_get::<Option<i64>, _>("data_key_id")?.unwrap_or(0),
             nonce_prefix: r
                 .try_get::<Option<Vec<u8>>, _>("nonce_prefix")?
+                .unwrap_or_default(),
+            frames_sha256: r
+                .try_get::<Option<Vec<u8>>, _>("frames_sha256")?
                 .unwrap_or_default(),
         },
         link: ChainLink {
@@ -343,11 +357,22 @@ mod tests {
             stored_bytes: 9,
             data_key_id: 10,
             nonce_prefix: vec![0xcd],
+            frames_sha256: Vec::new(),
         };
         assert_eq!(
             String::from_utf8(segment_record(11, &s)).unwrap(),
             "mimamori-segment-v1\n3\nmain\n11\n1\n2\n3\n4\n5\n6\n7\n9\n8\n3/2026-11-23/main-2.seg\nab\n\
              e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n10\ncd\n"
+        );
+        // With the frames commitment: v2, one line more.
+        let v2 = NewSegment {
+            frames_sha256: vec![0xef; 2],
+            ..s
+        };
+        assert_eq!(
+            String::from_utf8(segment_record(11, &v2)).unwrap(),
+            "mimamori-segment-v2\n3\nmain\n11\n1\n2\n3\n4\n5\n6\n7\n9\n8\n3/2026-11-23/main-2.seg\nab\n\
+             e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n10\ncd\nefef\n"
         );
     }
 }

@@ -1,12 +1,14 @@
 //! Cryptography for footage at rest, with no I/O: segment files encrypted in
 //! chunks with AES-256-GCM (so byte ranges can be read without decrypting a whole
 //! file), data keys wrapped by the installation's master key, the SHA-256 hash
-//! chain over segments, Ed25519 signatures over chain heads, password hashes
+//! chain over segments, the capture-time commitment to their frames ([`frames`]),
+//! Ed25519 signatures over chain heads, password hashes
 //! (argon2id) and one-time codes (TOTP).
 //!
 //! Sure erasure (REQ-RET-5) rests on this: once a data key is destroyed, every
 //! segment it encrypted is noise, on this disk or any copy of it.
 
+pub mod frames;
 pub mod password;
 pub mod totp;
 

@@ -112,6 +112,7 @@ impl Env {
                 stored_bytes: written.stored_bytes as i64,
                 data_key_id: key_id,
                 nonce_prefix: nonce.to_vec(),
+                frames_sha256: Vec::new(),
             })
             .await
             .unwrap();

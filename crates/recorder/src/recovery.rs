@@ -128,6 +128,14 @@ async fn rebuild(
         return Ok(Err("no checkpoint covered a frame".into()));
     }
     plain.truncate(used);
+    // The frames commitment, as the segment writer would have made it.
+    let mut frames = mimamori_crypto::frames::FramesCommitment::default();
+    let mut at = 0usize;
+    for f in &index.samples {
+        let end = at + f.size as usize;
+        frames.push(&plain[at..end]);
+        at = end;
+    }
     let nonce = SegmentCipher::random_nonce_prefix();
     let mut w = store.create(
         new_name,
@@ -156,6 +164,7 @@ async fn rebuild(
             stored_bytes: i64::try_from(written.stored_bytes).unwrap_or(i64::MAX),
             data_key_id: h.data_key_id,
             nonce_prefix: nonce.to_vec(),
+            frames_sha256: frames.finish().to_vec(),
         })
         .await?;
     Ok(Ok((index.len(), duration as f64 / 90_000.0)))

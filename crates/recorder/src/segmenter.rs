@@ -10,6 +10,7 @@ use mimamori_base::{CameraId, Timestamp};
 use mimamori_catalog::keys::KeyRing;
 use mimamori_catalog::{Catalog, NewSegment, StreamKind};
 use mimamori_crypto::SegmentCipher;
+use mimamori_crypto::frames::FramesCommitment;
 use mimamori_media::{SampleIndex, SampleInfo};
 use mimamori_storage::{JournalFrame, OpenHeader, SegmentFileWriter, SegmentStore};
 use sha2::{Digest, Sha256};
@@ -49,6 +50,8 @@ struct OpenSegment {
     checkpoint_at: Timestamp,
     /// The chunk being filled, and when its first byte came.
     filling: (u32, Timestamp),
+    /// The capture-time commitment to the frames written so far.
+    frames: FramesCommitment,
 }
 
 struct Run {
@@ -249,12 +252,14 @@ impl Segmenter {
                 params_id,
                 checkpoint_at: now,
                 filling: (0, now),
+                frames: FramesCommitment::default(),
             });
         }
         let Some(seg) = run.segment.as_mut() else {
             return Ok(());
         };
         seg.writer.append(&frame.data)?;
+        seg.frames.push(&frame.data);
         let duration_u32 = u32::try_from(duration).unwrap_or(u32::MAX);
         let size = u32::try_from(frame.data.len()).unwrap_or(u32::MAX);
         seg.index.push(SampleInfo {
@@ -329,6 +334,7 @@ impl Segmenter {
                 stored_bytes: i64::try_from(written.stored_bytes).unwrap_or(i64::MAX),
                 data_key_id: seg.key_id,
                 nonce_prefix: seg.nonce_prefix.to_vec(),
+                frames_sha256: seg.frames.finish().to_vec(),
             })
             .await?;
         // Only now that the catalog holds it: until here the journal is how readers
@@ -420,6 +426,15 @@ mod tests {
             "no journal stays once its segment is catalogued"
         );
         assert_eq!(end, t0.add_90k(150 * 6_000));
+        // Each segment commits at capture time to exactly its frames, in its chain record.
+        let digests: Vec<[u8; 32]> = (60..120)
+            .map(|n| mimamori_crypto::frames::frame_digest(&[n as u8; 100]))
+            .collect();
+        assert_eq!(
+            segs[1].recorded.frames_sha256,
+            mimamori_crypto::frames::commitment_of(&digests).to_vec()
+        );
+        assert!(segs[1].canonical().starts_with(b"mimamori-segment-v2\n"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -293,6 +293,7 @@ async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
                 stored_bytes: written.stored_bytes as i64,
                 data_key_id: key_id,
                 nonce_prefix: nonce.to_vec(),
+                frames_sha256: Vec::new(),
             })
             .await?;
     }
@@ -433,6 +434,7 @@ async fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
                 stored_bytes: mimamori_crypto::encrypted_len(15_000_000) as i64,
                 data_key_id: key_id,
                 nonce_prefix: vec![0; 8],
+                frames_sha256: Vec::new(),
             });
             if batch.len() == 10_000 {
                 dir.catalog.segment_insert_batch(&batch).await?;
