@@ -37,6 +37,10 @@ fn context(camera: CameraId, period_start: Timestamp) -> Vec<u8> {
     .into_bytes()
 }
 
+fn file_context(name: &str) -> String {
+    format!("mimamori-file-key-v1 {name}")
+}
+
 pub struct KeyRing {
     catalog: Catalog,
     master: Key,
@@ -178,6 +182,29 @@ impl KeyRing {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(id, key.clone());
         Ok(Some(key))
+    }
+
+    /// A fresh key for one file that is not footage of a day (a request document,
+    /// an evidence package), and that key wrapped by the master key for its row.
+    /// `context` binds the wrapped key to the file it is for.
+    pub fn new_file_key(&self, context: &str) -> Result<(Key, Vec<u8>)> {
+        let key = Key::generate();
+        let wrapped = self
+            .master
+            .wrap(&key, file_context(context).as_bytes())
+            .map_err(|e| CatalogError::Key(e.to_string()))?;
+        Ok((key, wrapped))
+    }
+
+    /// The key of such a file, from its wrapped form.
+    pub fn file_key(&self, wrapped: &[u8], context: &str) -> Result<Key> {
+        self.master
+            .unwrap_key(wrapped, file_context(context).as_bytes())
+            .map_err(|_| {
+                CatalogError::Key(format!(
+                    "the key of {context} cannot be unwrapped: wrong master key file, or the catalog was altered"
+                ))
+            })
     }
 
     /// Forgets a destroyed key from the cache.

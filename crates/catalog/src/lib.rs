@@ -18,6 +18,7 @@ pub mod gaps;
 pub mod keys;
 mod migrate;
 pub mod people;
+pub mod provisions;
 pub mod retention;
 pub mod segments;
 pub mod users;
@@ -45,6 +46,9 @@ pub enum CatalogError {
     NotFound(String),
     #[error("{code}: {0} already exists", code = ErrorCode::Conflict)]
     Conflict(String),
+    /// A record is no longer in the state an update expected (another change came first).
+    #[error("{code}: {0}", code = ErrorCode::Conflict)]
+    Stale(String),
     #[error("{code}: migration {0} failed: {1}", code = ErrorCode::CatalogIo)]
     Migration(String, sqlx::Error),
     #[error("{code}: {0}", code = ErrorCode::Inconsistent)]
@@ -56,7 +60,7 @@ impl CatalogError {
         match self {
             CatalogError::Db(_) | CatalogError::Migration(..) => ErrorCode::CatalogIo,
             CatalogError::NotFound(_) => ErrorCode::NotFound,
-            CatalogError::Conflict(_) => ErrorCode::Conflict,
+            CatalogError::Conflict(_) | CatalogError::Stale(_) => ErrorCode::Conflict,
             CatalogError::Key(_) => ErrorCode::Inconsistent,
         }
     }

@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0006_frames_commitment",
         include_str!("../migrations/0006_frames_commitment.sql"),
     ),
+    (
+        7,
+        "0007_provision",
+        include_str!("../migrations/0007_provision.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

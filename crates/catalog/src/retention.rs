@@ -22,6 +22,8 @@ pub struct Hold {
     pub created_by: Option<UserId>,
     pub created_at: Timestamp,
     pub released_at: Option<Timestamp>,
+    /// The request for footage this hold keeps (REQ-RET-4), if it is one's.
+    pub provision_id: Option<i64>,
 }
 
 impl Hold {
@@ -172,7 +174,7 @@ impl Catalog {
     /// All holds, newest first.
     pub async fn holds(&self) -> Result<Vec<Hold>> {
         let rows = sqlx::query(
-            "SELECT id, from_us, to_us, until_us, reason, medium, created_by, created_at_us, released_at_us FROM hold \
+            "SELECT id, from_us, to_us, until_us, reason, medium, created_by, created_at_us, released_at_us, provision_id FROM hold \
              ORDER BY id DESC",
         )
         .fetch_all(&self.pool)
@@ -201,6 +203,7 @@ impl Catalog {
                     released_at: r
                         .try_get::<Option<i64>, _>("released_at_us")?
                         .map(Timestamp),
+                    provision_id: r.try_get("provision_id")?,
                 })
             })
             .collect()
@@ -517,6 +520,34 @@ impl Catalog {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// The first signed head of a stream at or after chain position `seq`:
+    /// (seq, head, signed_at, signature).
+    pub async fn chain_signature_from(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+        seq: i64,
+    ) -> Result<Option<(i64, Vec<u8>, Timestamp, Vec<u8>)>> {
+        let r = sqlx::query(
+            "SELECT seq, head, signed_at_us, signature FROM chain_signature \
+             WHERE camera_id = ? AND stream = ? AND seq >= ? ORDER BY seq, id LIMIT 1",
+        )
+        .bind(camera.0)
+        .bind(stream.as_str())
+        .bind(seq)
+        .fetch_optional(&self.pool)
+        .await?;
+        r.map(|r| {
+            Ok((
+                r.try_get("seq")?,
+                r.try_get("head")?,
+                Timestamp(r.try_get("signed_at_us")?),
+                r.try_get("signature")?,
+            ))
+        })
+        .transpose()
     }
 
     /// Signed heads of a stream: (seq, head, signed_at, signature), oldest first.

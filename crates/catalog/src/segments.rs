@@ -155,6 +155,29 @@ impl Catalog {
         rows.iter().map(segment_from_row).collect()
     }
 
+    /// The segments of a stream with chain sequence numbers in [from_seq, to_seq], in
+    /// chain order (erased ones are absent).
+    pub async fn segments_by_seq(
+        &self,
+        camera: CameraId,
+        stream: StreamKind,
+        from_seq: i64,
+        to_seq: i64,
+    ) -> Result<Vec<Segment>> {
+        let sql = format!(
+            "SELECT {SEGMENT_COLUMNS} FROM segment WHERE camera_id = ? AND stream = ? \
+             AND chain_seq >= ? AND chain_seq <= ? ORDER BY chain_seq"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(camera.0)
+            .bind(stream.as_str())
+            .bind(from_seq)
+            .bind(to_seq)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(segment_from_row).collect()
+    }
+
     /// Start, end and run start of the segments overlapping [from, to), oldest first,
     /// without their sample indexes: for timelines and calendars.
     pub async fn segment_times(

@@ -242,6 +242,28 @@ pub fn chain_link(previous: &[u8], record: &[u8]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// What a signature over a stream's chain head signs: camera, stream, the head's
+/// sequence number and hash, and when it was signed (µs since 1970). Recipients of
+/// evidence rebuild it to check a head, so its format never changes.
+pub fn chain_head_message(camera: i64, stream: &str, seq: i64, head: &[u8], at_us: i64) -> Vec<u8> {
+    format!(
+        "mimamori-chain-head-v1\n{camera}\n{stream}\n{seq}\n{}\n{at_us}\n",
+        hex::encode(head)
+    )
+    .into_bytes()
+}
+
+/// The fingerprint of a public key as people compare it (on a covering letter):
+/// SHA-256 of the key, in groups of four hex digits.
+pub fn key_fingerprint(public_key: &[u8]) -> String {
+    let h = hex::encode(Sha256::digest(public_key));
+    h.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The installation's Ed25519 signing key.
 pub struct Signer(ed25519_dalek::SigningKey);
 

@@ -215,6 +215,22 @@ pub fn required(v: &str, message: &str) -> Result<String> {
     Ok(v.to_string())
 }
 
+/// Free text of a form field: trimmed, without control characters (line breaks
+/// stay), at most `max` characters; the error names the field.
+pub fn bounded_text(name: &str, v: &str, max: usize) -> Result<String> {
+    let v: String = v
+        .trim()
+        .chars()
+        .filter(|c| *c == '\n' || !c.is_control())
+        .collect();
+    if v.chars().count() > max {
+        return Err(Error::bad_input(format!(
+            "{name}: at most {max} characters"
+        )));
+    }
+    Ok(v)
+}
+
 /// Trimmed text, `None` when empty.
 pub fn optional(v: Option<&str>) -> Option<&str> {
     v.map(str::trim).filter(|s| !s.is_empty())

@@ -107,13 +107,7 @@ fn head_message(
     head: &[u8],
     at: Timestamp,
 ) -> Vec<u8> {
-    format!(
-        "mimamori-chain-head-v1\n{camera}\n{}\n{seq}\n{}\n{}\n",
-        stream.as_str(),
-        hex::encode(head),
-        at.0
-    )
-    .into_bytes()
+    mimamori_crypto::chain_head_message(camera.0, stream.as_str(), seq, head, at.0)
 }
 
 /// Signs every chain head that moved since its last signature, in the catalog and

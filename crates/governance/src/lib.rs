@@ -7,7 +7,9 @@
 //! By area, each an `impl Governance` of its own: [`cameras`], [`people`]
 //! (designations, pledges, instructions), [`holds`] (retention seen and extended),
 //! [`viewing`] (recorded and live images), [`sessions`] (login, passwords, second
-//! factor), [`audit`] (the one writer and the reader of the log). Below them the
+//! factor), [`provisions`] (requests for footage from a written request to the
+//! register, with [`evidence`] building the packages), [`audit`] (the one writer
+//! and the reader of the log). Below them the
 //! rules: [`access`] decides who may do what from where; [`retention`] is the one
 //! place that decides erasure; [`integrity`] signs and verifies chains.
 
@@ -16,11 +18,13 @@ pub mod actor;
 pub mod audit;
 pub mod cameras;
 pub mod error;
+pub mod evidence;
 pub mod holds;
 pub mod input;
 pub mod integrity;
 pub mod journal;
 pub mod people;
+pub mod provisions;
 pub mod refusal;
 pub mod retention;
 pub mod sessions;
@@ -52,6 +56,12 @@ pub struct Parts {
     pub policy: Arc<Policy>,
     pub clock: SharedClock,
     pub sessions: SessionSettings,
+    /// The installation's signing key (chain heads, evidence manifests).
+    pub signer: Arc<mimamori_crypto::Signer>,
+    /// Where signed heads are also kept, outside the catalog.
+    pub heads: Option<journal::HeadJournal>,
+    /// Encrypted files that are not footage: request documents, evidence packages.
+    pub files: SegmentStore,
 }
 
 /// The application layer: one per installation, shared by every door.
@@ -67,6 +77,11 @@ pub struct Governance {
     throttle: LoginThrottle,
     /// The last one-time-code step each person used (a code works once).
     totp_steps: std::sync::Mutex<std::collections::HashMap<mimamori_base::UserId, i64>>,
+    signer: Arc<mimamori_crypto::Signer>,
+    heads: Option<journal::HeadJournal>,
+    files: SegmentStore,
+    /// Evidence packages being built, by request.
+    extractions: provisions::Extractions,
 }
 
 impl Governance {
@@ -89,6 +104,10 @@ impl Governance {
             session_settings: p.sessions,
             throttle: LoginThrottle::default(),
             totp_steps: std::sync::Mutex::default(),
+            signer: p.signer,
+            heads: p.heads,
+            files: p.files,
+            extractions: provisions::Extractions::default(),
         }
     }
 
@@ -98,6 +117,11 @@ impl Governance {
 
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// The fingerprint of the installation's signing key, as covering letters print it.
+    pub fn key_fingerprint(&self) -> String {
+        mimamori_crypto::key_fingerprint(&self.signer.public_key())
     }
 
     /// The retention sweeper (the one place that decides erasure), to run in the background.

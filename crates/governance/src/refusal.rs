@@ -25,6 +25,22 @@ pub enum Refusal {
     },
     #[error("no open instruction from the manager covers this camera and time ({basis})")]
     NoInstruction { basis: String },
+    #[error("footage leaves only through an approved request for provision ({basis})")]
+    OnlyThroughProvision { basis: String },
+    #[error("only the manager decides a request, in their own account ({basis})")]
+    ManagerDecides { basis: String },
+    #[error(
+        "request No.{request} is {status}: footage is extracted only after the manager approved it ({basis})"
+    )]
+    NotApproved {
+        request: i64,
+        status: String,
+        basis: String,
+    },
+    #[error("request No.{request} was approved for {approved}; this is outside it")]
+    OutsideApproval { request: i64, approved: String },
+    #[error("the manager named another person to extract request No.{request}")]
+    NotTheExtractor { request: i64 },
 }
 
 impl Refusal {
@@ -50,6 +66,25 @@ impl Refusal {
                 format!(
                     "このカメラ・期間についての管理責任者からの有効な指示がありません（{basis}）"
                 )
+            }
+            Refusal::OnlyThroughProvision { basis } => {
+                format!("画像の持ち出しは、承認された提供申請によってのみ行えます（{basis}）")
+            }
+            Refusal::ManagerDecides { basis } => {
+                format!("提供の可否は管理責任者が本人のアカウントで決定します（{basis}）")
+            }
+            Refusal::NotApproved {
+                request,
+                status,
+                basis,
+            } => format!(
+                "提供申請 No.{request} は「{status}」です。画像の抽出は管理責任者の承認後に限られます（{basis}）"
+            ),
+            Refusal::OutsideApproval { request, approved } => {
+                format!("提供申請 No.{request} で承認された範囲（{approved}）の外です")
+            }
+            Refusal::NotTheExtractor { request } => {
+                format!("提供申請 No.{request} の抽出は管理責任者が指名した者が行います")
             }
         }
     }

@@ -140,6 +140,9 @@ impl Env {
             policy: Arc::new(policy),
             clock: self.clock.clone(),
             sessions: crate::sessions::SessionSettings::default(),
+            signer: Arc::new(Signer::generate()),
+            heads: None,
+            files: SegmentStore::open_at(&self.dir.join("provisions")).unwrap(),
         })
     }
 

@@ -28,6 +28,7 @@ use crate::Governance;
 use crate::actor::Actor;
 use crate::audit::Entry;
 use crate::error::{Error, Result};
+use crate::refusal::Refusal;
 
 /// The longest range one request may assemble.
 pub const MAX_RANGE_MICROS: i64 = 24 * 3600 * 1_000_000;
@@ -42,7 +43,8 @@ pub struct FootageQuery {
     pub start: String,
     pub end: String,
     pub stream: Option<String>,
-    /// When set, the footage is offered as a file download (needs `export`).
+    /// A download was asked for: refused for every role and logged, since footage
+    /// leaves only through an approved request (REQ-STO-3).
     pub download: Option<String>,
     /// The purpose of viewing: an id from the policy's list (REQ-PUR-1).
     pub purpose: Option<String>,
@@ -171,10 +173,13 @@ fn read_piece(store: &SegmentStore, reader: &Reader, f: &FileSlice) -> std::io::
     }
 }
 
-/// Recorded footage ready to serve: its length, validator and headers' facts, and
-/// [`Footage::read`] for any byte range. The audit entry is already written.
+/// Recorded footage (or an evidence package) ready to serve: its length, validator
+/// and headers' facts, and [`Footage::read`] for any byte range. The audit entry is
+/// already written.
 pub struct Footage {
     pub len: u64,
+    /// `video/mp4`, or `application/zip` for an evidence package.
+    pub content_type: &'static str,
     /// A strong validator of exactly these bytes (progressive MP4).
     pub etag: Option<String>,
     /// The file name to offer, for a download.
@@ -189,6 +194,35 @@ pub struct Footage {
 }
 
 impl Footage {
+    /// A whole encrypted file of `store` (an evidence package), as a download.
+    pub(crate) fn whole_file(
+        store: SegmentStore,
+        file_name: &str,
+        cipher: SegmentCipher,
+        len: u64,
+        download_name: String,
+        content_type: &'static str,
+        etag: String,
+    ) -> Footage {
+        let mut readers = Readers::new();
+        readers.insert(file_name.to_string(), Reader::Closed(Arc::new(cipher), len));
+        Footage {
+            len,
+            content_type,
+            etag: Some(etag),
+            download_name: Some(download_name),
+            codecs: Vec::new(),
+            lead_seconds: None,
+            pieces: vec![Piece::File(FileSlice {
+                file_name: file_name.to_string(),
+                offset: 0,
+                len,
+            })],
+            readers: Arc::new(readers),
+            store,
+        }
+    }
+
     /// The bytes of `range` (clamped to the body), read and decrypted as the
     /// consumer takes them.
     pub fn read(&self, range: Range<u64>) -> BoxStream<'static, std::io::Result<Bytes>> {
@@ -277,14 +311,18 @@ fn assemble_error(e: AssembleError) -> Error {
 /// The sample entries (codec parameters) of the segments of a range, each once,
 /// in the order first met.
 #[derive(Default)]
-struct SampleEntries {
-    list: Vec<SampleEntry>,
+pub(crate) struct SampleEntries {
+    pub(crate) list: Vec<SampleEntry>,
     index: HashMap<i64, usize>,
 }
 
 impl SampleEntries {
     /// The place of the entry of `video_params_id`, read from the catalog the first time.
-    async fn index_of(&mut self, catalog: &Catalog, video_params_id: i64) -> Result<usize> {
+    pub(crate) async fn index_of(
+        &mut self,
+        catalog: &Catalog,
+        video_params_id: i64,
+    ) -> Result<usize> {
         if let Some(i) = self.index.get(&video_params_id) {
             return Ok(*i);
         }
@@ -309,8 +347,8 @@ struct Sources {
 
 impl Governance {
     /// Recorded footage of a camera for [start, end), for a stated purpose (needs
-    /// `playback`, or `export` for a download). The entry (`playback` or
-    /// `download`) is written before this returns; one viewing made of many Range
+    /// `playback`; a download is refused, see [`FootageQuery::download`]). The
+    /// `playback` entry is written before this returns; one viewing made of many Range
     /// requests is one entry.
     pub async fn footage(
         &self,
@@ -324,14 +362,27 @@ impl Governance {
         let end = parse_time("end", &q.end)?;
         let stream = parse_stream(q.stream.as_deref())?;
         let purpose = stated_purpose(&self.policy, q.purpose.as_deref(), q.note.as_deref())?;
-        let download = q.download.is_some() && shape == Shape::Progressive;
-        let (permission, action) = if download {
-            (Permission::Export, "download")
-        } else {
-            (Permission::Playback, "playback")
-        };
-        self.authorize(actor, permission, Some(camera), Some((start, end)), action)
-            .await?;
+        if q.download.is_some() {
+            // REQ-STO-3: outside an approved request no role takes footage away
+            // (Tottori 5(1), Chiba 第2-5(4), Kitakyushu 第6条2, Midori 第10条).
+            let refusal = Refusal::OnlyThroughProvision {
+                basis: self.policy.disclosure.basis.clone(),
+            };
+            let mut entry = Entry::new("refused", format!("download: {refusal}"));
+            entry.camera = Some(camera);
+            entry.range = Some((start, end));
+            self.audit.record(actor, entry).await?;
+            return Err(Error::Refused(refusal));
+        }
+        self.authorize(
+            actor,
+            Permission::Playback,
+            Some(camera),
+            Some((start, end)),
+            "playback",
+        )
+        .await?;
+        let action = "playback";
         let src = self.sources(camera, stream, start, end).await?;
         let (pieces, len, etag, codecs, lead_seconds) = match shape {
             Shape::Progressive => {
@@ -376,9 +427,9 @@ impl Governance {
             .await?;
         Ok(Footage {
             len,
+            content_type: "video/mp4",
             etag,
-            download_name: download
-                .then(|| format!("camera{camera}_{}.mp4", start.jst_format("%Y%m%d_%H%M%S"))),
+            download_name: None,
             codecs,
             lead_seconds,
             pieces,
@@ -535,6 +586,41 @@ impl Governance {
         Ok(days)
     }
 
+    /// A catalogued segment as the assembler sees it, and the cipher of its file.
+    pub(crate) async fn closed_source(
+        &self,
+        seg: &mimamori_catalog::Segment,
+        entries: &mut SampleEntries,
+    ) -> Result<(SegmentSource, Arc<SegmentCipher>)> {
+        let (id, s) = (seg.id, &seg.recorded);
+        let key = self.keys.key(s.data_key_id).await?.ok_or_else(|| {
+            Error::NotFound(format!("segment {id} was erased (its key is destroyed)"))
+        })?;
+        let nonce: [u8; 8] = s.nonce_prefix.as_slice().try_into().map_err(|_| {
+            Error::Inconsistent(format!(
+                "segment {id} has no valid nonce; run `mimamori verify`"
+            ))
+        })?;
+        let cipher = Arc::new(SegmentCipher::new(key, nonce, s.file_name.as_bytes()));
+        let sample_entry = entries.index_of(&self.catalog, s.video_params_id).await?;
+        let index = SampleIndex::decode(&s.sample_index).map_err(|e| {
+            tracing::error!(segment = id.0, "{e}");
+            Error::Inconsistent(format!(
+                "segment {id} has a corrupt index; run `mimamori check`"
+            ))
+        })?;
+        Ok((
+            SegmentSource {
+                segment_id: id.0,
+                file_name: s.file_name.clone(),
+                start: s.start,
+                samples: index.samples,
+                sample_entry,
+            },
+            cipher,
+        ))
+    }
+
     /// The stored segments overlapping [start, end) with their decoded indexes, the
     /// sample entries they use, and how to decrypt each file.
     async fn sources(
@@ -560,38 +646,13 @@ impl Governance {
         let mut entries = SampleEntries::default();
         let mut segments = Vec::with_capacity(stored.len());
         let mut readers = Readers::new();
-        for seg in stored {
-            let id = seg.id;
-            let s = seg.recorded;
-            let key = self.keys.key(s.data_key_id).await?.ok_or_else(|| {
-                Error::NotFound(format!("segment {id} was erased (its key is destroyed)"))
-            })?;
-            let nonce: [u8; 8] = s.nonce_prefix.as_slice().try_into().map_err(|_| {
-                Error::Inconsistent(format!(
-                    "segment {id} has no valid nonce; run `mimamori verify`"
-                ))
-            })?;
+        for seg in &stored {
+            let (source, cipher) = self.closed_source(seg, &mut entries).await?;
             readers.insert(
-                s.file_name.clone(),
-                Reader::Closed(
-                    Arc::new(SegmentCipher::new(key, nonce, s.file_name.as_bytes())),
-                    u64::try_from(s.bytes).unwrap_or(0),
-                ),
+                seg.recorded.file_name.clone(),
+                Reader::Closed(cipher, u64::try_from(seg.recorded.bytes).unwrap_or(0)),
             );
-            let idx = entries.index_of(&self.catalog, s.video_params_id).await?;
-            let index = SampleIndex::decode(&s.sample_index).map_err(|e| {
-                tracing::error!(segment = id.0, "{e}");
-                Error::Inconsistent(format!(
-                    "segment {id} has a corrupt index; run `mimamori check`"
-                ))
-            })?;
-            segments.push(SegmentSource {
-                segment_id: id.0,
-                file_name: s.file_name,
-                start: s.start,
-                samples: index.samples,
-                sample_entry: idx,
-            });
+            segments.push(source);
         }
         // The segment being written, as far as its last checkpoint (a second or so
         // ago): what was recorded a moment ago plays before its segment closes.

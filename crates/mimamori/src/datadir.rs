@@ -20,6 +20,8 @@ pub const CATALOG_FILE: &str = "catalog.db";
 pub const POLICY_FILE: &str = "policy.toml";
 pub const CONFIG_FILE: &str = "config.toml";
 pub const LOCK_FILE: &str = "mimamori.lock";
+/// Request documents and evidence packages, encrypted like segments.
+pub const PROVISIONS_DIR: &str = "provisions";
 
 pub struct DataDir {
     pub path: PathBuf,
@@ -84,7 +86,7 @@ pub struct Installation {
     pub config: Config,
     pub policy: Arc<Policy>,
     pub keyring: Arc<KeyRing>,
-    pub signer: mimamori_crypto::Signer,
+    pub signer: Arc<mimamori_crypto::Signer>,
     pub clock: SharedClock,
     pub gov: Arc<Governance>,
 }
@@ -99,6 +101,7 @@ impl Installation {
         let keys = load_keys(&master_path, &signing_path)?;
         let keyring = Arc::new(KeyRing::new(dir.catalog.clone(), keys.master));
         let clock: SharedClock = Arc::new(SystemClock);
+        let signer = Arc::new(keys.signer);
         let gov = Arc::new(Governance::new(Parts {
             catalog: dir.catalog.clone(),
             store: dir.store.clone(),
@@ -106,13 +109,16 @@ impl Installation {
             policy: policy.clone(),
             clock: clock.clone(),
             sessions: config.sessions(),
+            signer: signer.clone(),
+            heads: Some(config.heads_journal(path)),
+            files: SegmentStore::open_at(&path.join(PROVISIONS_DIR))?,
         }));
         Ok(Installation {
             dir,
             config,
             policy,
             keyring,
-            signer: keys.signer,
+            signer,
             clock,
             gov,
         })

@@ -36,6 +36,8 @@ enum Command {
     Check(cmd::check::Args),
     /// Verify that no stored byte or catalog row was changed, removed or reordered (exit 0 when intact).
     Verify(cmd::verify::Args),
+    /// Check an evidence package offline: signature, hashes, frames as recorded (exit 0 when valid).
+    VerifyExport(cmd::verify_export::Args),
     /// The audit log.
     #[command(subcommand)]
     Audit(cmd::audit::Command),
@@ -77,6 +79,7 @@ fn main() -> std::process::ExitCode {
             Command::User(c) => cmd::user::run(c).await,
             Command::Check(a) => cmd::check::run(a).await,
             Command::Verify(a) => cmd::verify::run(a).await,
+            Command::VerifyExport(a) => cmd::verify_export::run(a).await,
             Command::Audit(c) => cmd::audit::run(c).await,
             Command::Policy(c) => cmd::policy::run(c).await,
             Command::Bench(a) => cmd::bench::run(a).await,

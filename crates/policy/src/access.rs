@@ -82,10 +82,15 @@ pub enum Permission {
     Designate,
     /// Issue and revoke instructions (指示) to operators.
     Instruct,
+    /// Register requests for footage (申請・照会), record identity checks and
+    /// deliveries, read the register.
+    Provision,
+    /// Decide a request (提供の可否): the manager's alone.
+    ProvisionDecide,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 12] = [
         Permission::LiveView,
         Permission::Playback,
         Permission::Export,
@@ -96,6 +101,8 @@ impl Permission {
         Permission::AuditRead,
         Permission::Designate,
         Permission::Instruct,
+        Permission::Provision,
+        Permission::ProvisionDecide,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +117,8 @@ impl Permission {
             Permission::AuditRead => "audit_read",
             Permission::Designate => "designate",
             Permission::Instruct => "instruct",
+            Permission::Provision => "provision",
+            Permission::ProvisionDecide => "provision_decide",
         }
     }
 
@@ -119,6 +128,11 @@ impl Permission {
             self,
             Permission::LiveView | Permission::Playback | Permission::Export
         )
+    }
+
+    /// Permissions of the provision process (added to roles of older policy files).
+    pub fn is_provision(self) -> bool {
+        matches!(self, Permission::Provision | Permission::ProvisionDecide)
     }
 
     /// Permissions that act on one camera (instructions are per camera).
@@ -357,6 +371,72 @@ pub(crate) fn check(policy: &crate::Policy) -> Vec<Contradiction> {
             );
         }
     }
+    for (kind, rule) in &policy.roles {
+        if *kind != RoleKind::Manager && rule.permissions.contains(&Permission::ProvisionDecide) {
+            say(
+                &format!("roles.{kind}"),
+                0,
+                "permissions",
+                format!(
+                    "only the manager decides a request for footage (\"provision_decide\", {})",
+                    policy.disclosure.decision_basis
+                ),
+            );
+        }
+        if matches!(
+            kind,
+            RoleKind::Contractor | RoleKind::Sysadmin | RoleKind::Auditor
+        ) && rule.permissions.contains(&Permission::Provision)
+        {
+            say(
+                &format!("roles.{kind}"),
+                0,
+                "permissions",
+                "requests for footage are handled by the manager and operators".into(),
+            );
+        }
+    }
+    let d = &policy.disclosure;
+    if d.grounds.is_empty() {
+        say(
+            "disclosure",
+            0,
+            "grounds",
+            "no grounds are listed: no request could ever be registered".into(),
+        );
+    }
+    if d.methods.is_empty() {
+        say(
+            "disclosure",
+            0,
+            "methods",
+            "no methods of provision are listed".into(),
+        );
+    }
+    let mut seen_grounds = Vec::new();
+    for (i, g) in d.grounds.iter().enumerate() {
+        if g.id.is_empty() || g.label.is_empty() || seen_grounds.contains(&&g.id) {
+            say(
+                "disclosure.grounds",
+                i,
+                "id",
+                format!("ground {:?} needs a label and an id of its own", g.id),
+            );
+        }
+        seen_grounds.push(&g.id);
+    }
+    let mut seen_methods = Vec::new();
+    for (i, m) in d.methods.iter().enumerate() {
+        if m.id.is_empty() || m.label.is_empty() || seen_methods.contains(&&m.id) {
+            say(
+                "disclosure.methods",
+                i,
+                "id",
+                format!("method {:?} needs a label and an id of its own", m.id),
+            );
+        }
+        seen_methods.push(&m.id);
+    }
     if policy.roles.values().any(|r| r.requires_instruction)
         && !manager.permissions.contains(&Permission::Instruct)
     {
@@ -541,11 +621,13 @@ pub(crate) fn preset_access(name: &str, live_allowed: bool) -> Option<PresetAcce
         RetentionHold,
         AuditRead,
         Designate,
+        Provision,
+        ProvisionDecide,
     ]);
     // Instructions exist only where a regulation gates operators on them (Osaka 第4条3).
     let mut manager_with_instructions = manager_perms.clone();
     manager_with_instructions.push(Instruct);
-    let operator_perms = with_live(&[Playback, Export, CameraStatus, RetentionView]);
+    let operator_perms = with_live(&[Playback, Export, CameraStatus, RetentionView, Provision]);
     let auditor = rule(
         "監査担当者",
         "アクセス記録の点検（運用上の役割。画像は扱わない）",

@@ -1,13 +1,16 @@
 //! The policy: the installer's regulation as data that the code reads. Owns the
 //! policy file format (`policy.toml` in the data directory) and the presets for
 //! the five seed regulations: which regulation is in force, live view, retention,
-//! storage limits, and (in [`access`]) roles, terminals and purposes.
+//! storage limits, (in [`access`]) roles, terminals and purposes, and (in
+//! [`disclosure`]) the grounds and forms of provision to third parties.
 
 pub mod access;
+pub mod disclosure;
 
 use std::collections::BTreeMap;
 
 pub use access::{Access, Permission, Purpose, RoleKind, RoleRule, Terminal};
+pub use disclosure::{Disclosure, Ground, GroundKind, Method, MethodKind, RegisterLayout};
 use serde::{Deserialize, Serialize};
 
 /// The policy in force for one installation.
@@ -36,6 +39,8 @@ pub struct Policy {
     /// Registered terminals (viewing rooms, dedicated PCs).
     #[serde(default)]
     pub terminals: Vec<Terminal>,
+    /// Viewing by and provision to third parties (閲覧・提供).
+    pub disclosure: Disclosure,
 }
 
 /// How retention is counted.
@@ -113,7 +118,7 @@ pub struct LiveView {
 }
 
 /// Explanations written above each part of a policy file.
-const SECTION_NOTES: [(&str, &str); 8] = [
+const SECTION_NOTES: [(&str, &str); 9] = [
     (
         "[live_view]",
         "ライブ映像の表示 / live view: allowed = false where constant monitoring is forbidden.",
@@ -141,6 +146,10 @@ const SECTION_NOTES: [(&str, &str); 8] = [
     (
         "[[terminals]]",
         "登録端末 / registered terminals: replace the loopback addresses with the room's network (CIDR),\n# and/or list SHA-256 fingerprints of client certificates (with [tls] client_ca in config.toml).\n# roles = [] admits every role; otherwise only those listed.",
+    ),
+    (
+        "[disclosure]",
+        "閲覧・提供 / provision to third parties: grounds a request may choose, methods, identity checks,\n# the register layout (tottori | kitakyushu | chiba | midori | osaka), days provided footage stays held.",
     ),
     (
         "[retention.cameras]",
@@ -218,6 +227,8 @@ impl Policy {
         };
         let acc = access::preset_access(name, live)
             .ok_or_else(|| PolicyError::UnknownPreset(name.to_string()))?;
+        let disclosure = disclosure::preset_disclosure(name)
+            .ok_or_else(|| PolicyError::UnknownPreset(name.to_string()))?;
         Ok(Policy {
             access: acc.access,
             roles: acc.roles,
@@ -238,6 +249,7 @@ impl Policy {
                 cameras: Default::default(),
             },
             storage: StorageLimits::default(),
+            disclosure,
         })
     }
 
@@ -278,11 +290,13 @@ impl Policy {
         })
     }
 
-    /// A policy file written before roles, terminals and purposes existed: those parts
-    /// come from the preset it names; everything the file says is kept.
+    /// A policy file written before roles, terminals and purposes existed, or before
+    /// provision to third parties: those parts come from the preset it names (and
+    /// each role it defines gains the provision permissions the preset gives that
+    /// role); everything else the file says is kept.
     fn upgraded(text: &str) -> Option<Policy> {
         let mut table: toml::Table = toml::from_str(text).ok()?;
-        let missing = ["access", "roles", "purposes"]
+        let missing = ["access", "roles", "purposes", "disclosure"]
             .iter()
             .any(|k| !table.contains_key(*k));
         if !missing {
@@ -290,7 +304,25 @@ impl Policy {
         }
         let preset = Policy::preset(table.get("preset")?.as_str()?).ok()?;
         let defaults = toml::Table::try_from(&preset).ok()?;
-        for key in ["access", "roles", "purposes", "terminals"] {
+        if !table.contains_key("disclosure")
+            && let Some(toml::Value::Table(roles)) = table.get_mut("roles")
+        {
+            for (kind, rule) in &preset.roles {
+                let Some(toml::Value::Table(own)) = roles.get_mut(kind.as_str()) else {
+                    continue;
+                };
+                let Some(toml::Value::Array(perms)) = own.get_mut("permissions") else {
+                    continue;
+                };
+                for p in &rule.permissions {
+                    let v = toml::Value::String(p.as_str().to_string());
+                    if p.is_provision() && !perms.contains(&v) {
+                        perms.push(v);
+                    }
+                }
+            }
+        }
+        for key in ["access", "roles", "purposes", "terminals", "disclosure"] {
             if !table.contains_key(key)
                 && let Some(v) = defaults.get(key)
             {
@@ -474,6 +506,115 @@ mod tests {
         assert_eq!(back.retention.days, 5);
         assert_eq!(back.roles, Policy::preset("kitakyushu").unwrap().roles);
         assert!(Policy::from_toml("policy.toml", "preset = \"nowhere\"\n").is_err());
+    }
+
+    // REQ-DIS-1: a request chooses only the grounds its regulation allows, as the
+    // seed words them; REQ-DIS-5: the register is the seed's.
+    #[test]
+    fn presets_carry_their_seeds_grounds_of_provision() {
+        let labels = |name: &str| -> Vec<String> {
+            Policy::preset(name)
+                .unwrap()
+                .disclosure
+                .grounds
+                .iter()
+                .map(|g| g.label.clone())
+                .collect()
+        };
+        // Midori 様式第1号: the six checkboxes of 根拠法令等, and 第9条's other cases.
+        let midori = labels("midori-stations");
+        for law in [
+            "民事訴訟法第223条",
+            "弁護士法第23条の2第2項",
+            "刑事訴訟法第197条第2項",
+            "刑事訴訟法第279条",
+            "刑事訴訟法第507条",
+            "その他",
+            "本人の同意",
+        ] {
+            assert!(midori.iter().any(|l| l.contains(law)), "{law}");
+        }
+        // Kitakyushu 第6条(1)・2: a specific case, on a 捜査関係事項照会書.
+        let kk = Policy::preset("kitakyushu").unwrap().disclosure;
+        let inv = kk.ground("investigation").unwrap();
+        assert!(inv.detail_required && inv.document_required);
+        assert!(inv.basis.contains("第6条2"));
+        assert_eq!(kk.grounds.len(), 3);
+        // Tottori 6(3) public interest; Chiba 第2-7(1)エ and Osaka 第6条(3) consent.
+        assert!(
+            labels("tottori-city-hall")
+                .iter()
+                .any(|l| l.contains("公共の利益"))
+        );
+        for name in ["chiba-guideline", "osaka-nishinari"] {
+            let d = Policy::preset(name).unwrap().disclosure;
+            assert!(
+                d.grounds.iter().any(|g| g.kind == GroundKind::Consent),
+                "{name}"
+            );
+        }
+        assert!(labels("kitakyushu").iter().all(|l| !l.contains("本人")));
+        assert_eq!(
+            Policy::preset("midori-stations")
+                .unwrap()
+                .disclosure
+                .register,
+            RegisterLayout::Midori
+        );
+        for name in PRESET_NAMES {
+            assert!(
+                Policy::preset(name)
+                    .unwrap()
+                    .disclosure
+                    .notice
+                    .contains("漏らし")
+            );
+        }
+    }
+
+    // REQ-DIS-4: the manager decides; a policy giving the decision to anyone else is refused.
+    #[test]
+    fn only_the_manager_decides_a_request() {
+        for name in PRESET_NAMES {
+            let p = Policy::preset(name).unwrap();
+            assert!(
+                p.allows(RoleKind::Manager, Permission::ProvisionDecide),
+                "{name}"
+            );
+            assert!(
+                !p.allows(RoleKind::Operator, Permission::ProvisionDecide),
+                "{name}"
+            );
+        }
+        let mut p = Policy::preset("midori-stations").unwrap();
+        p.roles
+            .get_mut(&RoleKind::Operator)
+            .unwrap()
+            .permissions
+            .push(Permission::ProvisionDecide);
+        let err = Policy::from_toml("policy.toml", &p.to_toml())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("only the manager decides"), "{err}");
+        assert!(err.contains("第10条2"), "{err}");
+    }
+
+    #[test]
+    fn a_file_from_before_provisions_gets_its_presets_rules_and_permissions() {
+        let mut p = Policy::preset("chiba-guideline").unwrap();
+        p.retention.days = 10;
+        for r in p.roles.values_mut() {
+            r.permissions.retain(|x| !x.is_provision());
+        }
+        let text = p.to_toml();
+        let old = &text[..text.find("\n[disclosure]").unwrap()];
+        let back = Policy::from_toml("policy.toml", old).unwrap();
+        let preset = Policy::preset("chiba-guideline").unwrap();
+        assert_eq!(back.retention.days, 10);
+        assert_eq!(back.disclosure, preset.disclosure);
+        assert!(back.allows(RoleKind::Manager, Permission::ProvisionDecide));
+        assert!(back.allows(RoleKind::Operator, Permission::Provision));
+        assert!(!back.allows(RoleKind::Contractor, Permission::Provision));
     }
 
     #[test]

@@ -130,6 +130,15 @@ impl SegmentStore {
         Ok(SegmentStore { root })
     }
 
+    /// A store of the same encrypted files directly below `root`, for files that
+    /// are not segments (request documents, evidence packages).
+    pub fn open_at(root: &Path) -> Result<SegmentStore> {
+        fs::create_dir_all(root).map_err(err("creating", root))?;
+        Ok(SegmentStore {
+            root: root.to_path_buf(),
+        })
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -502,6 +511,19 @@ impl std::fmt::Debug for SegmentFileWriter {
         f.debug_struct("SegmentFileWriter")
             .field("file_name", &self.file_name)
             .finish()
+    }
+}
+
+/// Plaintext written in is encrypted as it goes (for writers such as a ZIP's).
+impl Write for SegmentFileWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.append(buf)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -1,9 +1,27 @@
-// mimamori page script: calendar, 24-hour timeline, player, range download and
-// live view. Served by the binary itself; talks only to this server.
+// mimamori page script: calendar, 24-hour timeline, player and live view; the
+// request document upload of the provision page. Served by the binary itself; talks only to this server.
 // Pages that show live status ask to be reloaded now and then.
 (() => {
   const r = document.querySelector('[data-refresh-seconds]');
   if (r) setTimeout(() => location.reload(), Number(r.dataset.refreshSeconds) * 1000);
+})();
+// The request document of a provision: sent as the body, with the CSRF header.
+(() => {
+  const form = document.getElementById('document-form');
+  if (!form) return;
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const file = document.getElementById('document-file').files[0];
+    const status = document.getElementById('document-status');
+    if (!file) return;
+    const csrf = document.querySelector('meta[name="csrf-token"]').content;
+    const r = await fetch(`${form.dataset.upload}?name=${encodeURIComponent(file.name)}`, {
+      method: 'POST', headers: { 'X-CSRF-Token': csrf, 'Content-Type': 'application/octet-stream' }, body: file,
+    });
+    if (r.ok) { location.reload(); return; }
+    const body = await r.json().catch(() => ({}));
+    status.textContent = (body.error && body.error.message) || r.statusText;
+  });
 })();
 (() => {
   'use strict';
@@ -16,7 +34,6 @@
     return { y: t.getUTCFullYear(), mo: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours(), mi: t.getUTCMinutes(), s: t.getUTCSeconds() };
   };
   const iso = (ms) => { const p = jstParts(ms); return `${p.y}-${pad(p.mo)}-${pad(p.d)}T${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}+09:00`; };
-  const local = (ms) => iso(ms).slice(0, 19);
   const hms = (ms) => { const p = jstParts(ms); return `${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}`; };
   const dayStart = (ymd) => Date.parse(`${ymd}T00:00:00+09:00`);
   const lang = document.documentElement.lang;
@@ -102,12 +119,6 @@
     for (let h = 0; h <= 24; h += 3) {
       const e = document.createElement('span'); e.style.left = `${(h / 24) * 100}%`; e.textContent = `${h}:00`; ticks.appendChild(e);
     }
-    const ds = document.getElementById('dl-start'), de = document.getElementById('dl-end');
-    if (ds && spans.length && !ds.value) {
-      const last = spans[spans.length - 1];
-      ds.value = local(Math.max(last[0], last[1] - 60000));
-      de.value = local(last[1]);
-    }
   }
 
   // The span at `ms`, or the nearest one within `slack` ms (at 24 h a pixel is over a minute).
@@ -165,15 +176,6 @@
     let c = tl.querySelector('.cursor');
     if (!c) { c = document.createElement('div'); c.className = 'cursor'; tl.appendChild(c); }
     c.style.left = `${((from - start) / DAY) * 100}%`;
-  }
-
-  const dlForm = document.getElementById('download-form');
-  if (dlForm) {
-    dlForm.addEventListener('submit', (ev) => {
-      if (!purposeSel || !purposeSel.value) { ev.preventDefault(); if (purposeSel) askPurpose(); return; }
-      document.getElementById('dl-purpose').value = purposeSel.value;
-      document.getElementById('dl-note').value = purposeNote.value;
-    });
   }
 
   document.getElementById('timeline').addEventListener('click', (ev) => {

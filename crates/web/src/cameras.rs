@@ -404,17 +404,11 @@ pub async fn camera_view_page(
                 p.legend { span.swatch.rec {} (s.view_recorded) " " span.swatch.gap {} (s.view_gap) }
                 ul id="gap-list" class="gap-list" {}
             }
-            @if user.has(P::Export) {
-                section.card {
+            @if user.has(P::Provision) {
+                section.card id="provision-card" {
                     h2 { (s.view_download) }
-                    form id="download-form" method="get" action={ "/api/cameras/" (cam.id) "/video.mp4" } {
-                        input type="hidden" name="download" value="1";
-                        input type="hidden" name="purpose" id="dl-purpose";
-                        input type="hidden" name="note" id="dl-note";
-                        label { (s.view_from) input type="datetime-local" step="1" name="start" id="dl-start" required; }
-                        label { (s.view_to) input type="datetime-local" step="1" name="end" id="dl-end" required; }
-                        button type="submit" id="dl-submit" { (s.view_download_button) }
-                    }
+                    p.muted { (policy.disclosure.basis) }
+                    a.button href="/provisions/new" { (s.view_download_button) }
                 }
             }
             @if !policy.live_view.allowed {

@@ -21,6 +21,7 @@ pub mod http;
 pub mod instructions;
 pub mod login;
 pub mod people;
+pub mod provisions;
 pub mod retention;
 pub mod server;
 pub mod state;
@@ -91,6 +92,19 @@ routes! {
     "/people/{id}/records" => { post people::record_submit => P(Designate) }
     "/instructions" => { get instructions::instructions_page => P(Instruct), post instructions::instruction_create_submit => P(Instruct) }
     "/instructions/{id}/revoke" => { post instructions::instruction_revoke_submit => P(Instruct) }
+    "/provisions" => { get provisions::provisions_page => P(Provision), post provisions::provision_create_submit => P(Provision) }
+    "/provisions/new" => { get provisions::provision_new_page => P(Provision) }
+    "/provisions/register" => { get provisions::register_page => P(Provision) }
+    "/provisions/register.csv" => { get provisions::register_csv => P(Provision) }
+    "/provisions/{id}" => { get provisions::provision_page => P(Provision) }
+    "/provisions/{id}/documents/{doc}" => { get provisions::document_get => P(Provision) }
+    "/provisions/{id}/identity" => { post provisions::identity_submit => P(Provision) }
+    "/provisions/{id}/decision" => { post provisions::decision_submit => P(ProvisionDecide) }
+    "/provisions/{id}/extract" => { post provisions::extract_submit => P(Export) }
+    "/provisions/{id}/delivery" => { post provisions::delivery_submit => P(Provision) }
+    "/provisions/{id}/withdraw" => { post provisions::withdraw_submit => P(Provision) }
+    "/provisions/{id}/letter" => { get provisions::letter_page => P(Provision) }
+    "/media" => { get provisions::media_page => P(Provision) }
     "/api/login" => { post login::login_api => Public }
     "/api/logout" => { post login::logout_api => Session }
     "/api/me" => { get login::me => Session }
@@ -114,6 +128,16 @@ routes! {
     "/api/people/{id}/records" => { post people::record_api => P(Designate) }
     "/api/instructions" => { get instructions::instructions_api => P(Instruct), post instructions::instruction_create_api => P(Instruct) }
     "/api/instructions/{id}/revoke" => { post instructions::instruction_revoke_api => P(Instruct) }
+    "/api/provisions" => { get provisions::provisions_api => P(Provision), post provisions::provision_create_api => P(Provision) }
+    "/api/provisions/{id}" => { get provisions::provision_api => P(Provision) }
+    "/api/provisions/{id}/documents" => { post provisions::document_upload_api => P(Provision) }
+    "/api/provisions/{id}/identity" => { post provisions::identity_api => P(Provision) }
+    "/api/provisions/{id}/decision" => { post provisions::decision_api => P(ProvisionDecide) }
+    "/api/provisions/{id}/extract" => { post provisions::extract_api => P(Export) }
+    "/api/provisions/{id}/packages/{package}" => { get provisions::package_get => P(Export) }
+    "/api/provisions/{id}/delivery" => { post provisions::delivery_api => P(Provision) }
+    "/api/provisions/{id}/withdraw" => { post provisions::withdraw_api => P(Provision) }
+    "/api/media" => { get provisions::media_api => P(Provision) }
 }
 
 /// The complete router: every declared route behind [`authz::guard`]; errors to

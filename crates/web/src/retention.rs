@@ -65,6 +65,7 @@ fn hold_json(h: &Hold, now: Timestamp) -> Value {
         "created_at": rfc(h.created_at),
         "active": h.released_at.is_none() && now < h.until,
         "released_at": h.released_at.map(rfc),
+        "provision": h.provision_id,
     })
 }
 

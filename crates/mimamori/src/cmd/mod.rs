@@ -10,3 +10,4 @@ pub mod policy;
 pub mod serve;
 pub mod user;
 pub mod verify;
+pub mod verify_export;

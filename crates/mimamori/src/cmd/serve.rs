@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 use mimamori_governance::integrity::start_head_signer;
@@ -79,7 +78,7 @@ pub async fn serve(
     let sweeper = start_sweeper(inst.gov.sweeper().clone());
     let signer = start_head_signer(
         inst.dir.catalog.clone(),
-        Arc::new(inst.signer),
+        inst.signer.clone(),
         inst.config.heads_journal(data),
         inst.clock.clone(),
     );

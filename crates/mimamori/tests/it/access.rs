@@ -111,6 +111,8 @@ fn concrete(path: &str) -> String {
         .replace("{name}", "app.css")
         .replace("{id}", "999999")
         .replace("{designation}", "999999")
+        .replace("{doc}", "999999")
+        .replace("{package}", "999999")
 }
 
 fn extra_for(role: RoleKind) -> Value {
@@ -392,7 +394,7 @@ async fn a_contractor_sees_camera_health_but_no_video() {
         page.contains("no-playback") && !page.contains("id=\"player\""),
         "no player"
     );
-    assert!(!page.contains("download-form") && !page.contains("live-start"));
+    assert!(!page.contains("provision-card") && !page.contains("live-start"));
     let q = format!(
         "start={}&end={}&purpose=crime-prevention",
         crate::app::urlenc(&start),

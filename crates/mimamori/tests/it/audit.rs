@@ -21,7 +21,8 @@ async fn every_access_is_logged_and_the_log_verifies_until_tampered_with() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    // A viewing (several Range requests: one entry) and a download.
+    // A viewing (several Range requests: one entry), and a download, which is
+    // refused outside a request (REQ-STO-3) and logged as a refusal.
     let url = app.url(&format!(
         "/api/cameras/{id}/video.mp4?purpose=crime-prevention&start={}&end={}",
         urlenc(&start),
@@ -43,7 +44,7 @@ async fn every_access_is_logged_and_the_log_verifies_until_tampered_with() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(r.status(), 403);
 
     let html = app.page("/audit").await;
     for action in [
@@ -51,7 +52,7 @@ async fn every_access_is_logged_and_the_log_verifies_until_tampered_with() {
         "login_failed",
         "camera_added",
         "playback",
-        "download",
+        "refused",
     ] {
         assert!(
             html.contains(&format!("data-action=\"{action}\"")),
@@ -101,11 +102,11 @@ async fn every_access_is_logged_and_the_log_verifies_until_tampered_with() {
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{d}/catalog.db"))
         .await
         .unwrap();
-    sqlx::query("UPDATE audit_entry SET username = 'someone else' WHERE action = 'download'")
+    sqlx::query("UPDATE audit_entry SET username = 'someone else' WHERE action = 'refused'")
         .execute(&pool)
         .await
         .unwrap();
-    let seq: i64 = sqlx::query_scalar("SELECT seq FROM audit_entry WHERE action = 'download'")
+    let seq: i64 = sqlx::query_scalar("SELECT seq FROM audit_entry WHERE action = 'refused'")
         .fetch_one(&pool)
         .await
         .unwrap();

@@ -1,5 +1,6 @@
 //! The shape of the house, checked: dependencies point one way (web →
-//! governance / recorder → catalog / storage / media → crypto / policy → base),
+//! governance / recorder → catalog / storage / media / evidence → crypto / policy
+//! → base),
 //! and the binary takes nothing from the web crate but the server entry point
 //! (every other door goes through the application layer).
 
@@ -14,6 +15,7 @@ const FLOORS: &[(&str, u32)] = &[
     ("mimamori-catalog", 2),
     ("mimamori-storage", 2),
     ("mimamori-media", 2),
+    ("mimamori-evidence", 2),
     ("mimamori-governance", 3),
     ("mimamori-recorder", 3),
     ("mimamori-web", 4),

@@ -18,6 +18,7 @@ mod media;
 mod playback;
 mod procs;
 mod props;
+mod provision;
 mod recording;
 mod retention;
 mod web;

@@ -32,7 +32,10 @@ impl http_serve::Entity for Entity {
     }
 
     fn add_headers(&self, h: &mut HeaderMap) {
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.0.content_type),
+        );
         if let Some(name) = &self.0.download_name
             && let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
         {

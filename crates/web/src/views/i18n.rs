@@ -105,10 +105,10 @@ strings! {
     view_recorded "view.recorded" => "録画あり", "Recorded";
     view_gap "view.gap" => "録画なし", "Not recorded";
     view_play_hint "view.play_hint" => "タイムラインをクリックすると、その時刻から再生します。", "Click the timeline to play from that time.";
-    view_download "view.download" => "範囲を指定してダウンロード（MP4）", "Download a range (MP4)";
+    view_download "view.download" => "画像の提供（持ち出しは承認された提供申請によってのみ）", "Provision of footage (only through an approved request)";
     view_from "view.from" => "開始", "From";
     view_to "view.to" => "終了", "To";
-    view_download_button "view.download_button" => "ダウンロード", "Download";
+    view_download_button "view.download_button" => "提供申請を登録", "Register a request";
     view_live "view.live" => "ライブ映像", "Live view";
     view_live_start "view.live_start" => "ライブ映像を表示", "Show live view";
     view_live_forbidden "view.live_forbidden" => "この規程ではライブ映像（常時監視）は許可されていません", "Live view (constant monitoring) is not allowed by this regulation";
@@ -230,6 +230,60 @@ strings! {
     acct_expires "acct.expires" => "有効期限", "Expires";
     acct_revoke "acct.revoke" => "終了させる", "End it";
     acct_this_session "acct.this_session" => "この端末", "this one";
+    nav_provisions "nav.provisions" => "提供申請", "Requests";
+    prov_title "prov.title" => "画像の提供申請", "Requests for footage";
+    prov_new "prov.new" => "申請・照会を登録", "Register a request";
+    prov_no "prov.no" => "No.", "No.";
+    prov_received_on "prov.received_on" => "申請受付日", "Received on";
+    prov_requester "prov.requester" => "申請者", "Requester";
+    prov_address "prov.address" => "住所", "Address";
+    prov_organisation "prov.organisation" => "機関名等", "Organisation";
+    prov_representative "prov.representative" => "代表者氏名", "Representative";
+    prov_contact "prov.contact" => "連絡先", "Contact";
+    prov_department "prov.department" => "部署名", "Department";
+    prov_person "prov.person" => "担当者名", "Person in charge";
+    prov_phone "prov.phone" => "電話番号", "Phone";
+    prov_cameras "prov.cameras" => "提供画像（設置カメラ）", "Cameras";
+    prov_period "prov.period" => "提供画像日時", "Footage period";
+    prov_reason "prov.reason" => "申請理由", "Reason";
+    prov_ground "prov.ground" => "根拠法令等", "Legal basis";
+    prov_ground_detail "prov.ground_detail" => "根拠の詳細（その他・事件名など）", "Detail of the basis (other, the case)";
+    prov_method "prov.method" => "提供方法", "Method";
+    prov_method_detail "prov.method_detail" => "提供方法の詳細", "Detail of the method";
+    prov_remarks "prov.remarks" => "特記事項", "Remarks";
+    prov_status "prov.status" => "状態", "Status";
+    prov_held "prov.held" => "申請された画像は、申請の処理が終わるまで消去されません（保存期間の延長）。", "The requested footage is held (not erased) while the request is handled.";
+    prov_documents "prov.documents" => "申請書・照会書（スキャン）", "Request document (scan)";
+    prov_attach "prov.attach" => "添付する（PDF・画像）", "Attach (PDF or image)";
+    prov_identity "prov.identity" => "相手方の身分確認", "Identity check of the requester";
+    prov_identity_method "prov.identity_method" => "確認方法", "How it was checked";
+    prov_identity_detail "prov.identity_detail" => "確認した内容", "What was checked";
+    prov_decision "prov.decision" => "提供の可否", "Decision";
+    prov_approve "prov.approve" => "提供可", "Approve";
+    prov_refuse "prov.refuse" => "提供不可", "Refuse";
+    prov_decision_reason "prov.decision_reason" => "特記事項または提供不可の理由", "Remarks, or the reason for refusal";
+    prov_extractor "prov.extractor" => "抽出を行う者", "Who extracts";
+    prov_extractor_manager "prov.extractor_manager" => "管理責任者（自分）", "The manager (myself)";
+    prov_extract "prov.extract" => "画像を抽出（証拠パッケージを作成）", "Extract (build the evidence package)";
+    prov_passphrase "prov.passphrase" => "記録媒体用のパスワード（12文字以上、任意。AES暗号化ZIP）", "Passphrase for a medium (12+ characters, optional; AES-encrypted ZIP)";
+    prov_building "prov.building" => "作成中", "Building";
+    prov_failed "prov.failed" => "作成できませんでした", "Building failed";
+    prov_packages "prov.packages" => "証拠パッケージ", "Evidence packages";
+    prov_download "prov.download" => "ダウンロード", "Download";
+    prov_letter "prov.letter" => "送付書", "Covering letter";
+    prov_delivery "prov.delivery" => "提供の記録", "Delivery";
+    prov_delivered_at "prov.delivered_at" => "提供日時", "Delivered at";
+    prov_recipient "prov.recipient" => "受領者（所属・職・氏名）", "Recipient (affiliation, title, name)";
+    prov_medium "prov.medium" => "記録媒体（種類・識別番号）", "Medium (kind, label)";
+    prov_note "prov.note" => "その他", "Notes";
+    prov_withdraw "prov.withdraw" => "取下げ", "Withdraw";
+    prov_register "prov.register" => "記録簿", "Register";
+    prov_media "prov.media" => "記録媒体の台帳", "Media register";
+    prov_handler "prov.handler" => "取扱者", "Handled by";
+    prov_approver "prov.approver" => "管理責任者", "Manager";
+    prov_fingerprint "prov.fingerprint" => "署名鍵の指紋", "Signing key fingerprint";
+    prov_notice "prov.notice" => "受領者の義務", "The recipient's duty";
+    prov_none "prov.none" => "まだ申請はありません。", "No requests yet.";
     error_title "error.title" => "エラー", "Error";
     error_back "error.back" => "戻る", "Back";
 }
@@ -271,6 +325,16 @@ pub fn japanese_era_year(date: chrono::NaiveDate) -> String {
     } else {
         format!("{y}年")
     }
+}
+
+/// A date in 和暦 as official forms print it: 令和8年12月1日.
+pub fn japanese_date(date: chrono::NaiveDate) -> String {
+    format!(
+        "{}{}月{}日",
+        japanese_era_year(date),
+        date.month(),
+        date.day()
+    )
 }
 
 fn era(name: &str, n: i32) -> String {
@@ -330,6 +394,8 @@ mod tests {
         let d = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
         assert_eq!(japanese_era_year(d(2026, 11, 23)), "令和8年");
         assert_eq!(japanese_era_year(d(2019, 5, 1)), "令和元年");
+        assert_eq!(japanese_date(d(2026, 12, 1)), "令和8年12月1日");
+        assert_eq!(japanese_date(d(2019, 5, 1)), "令和元年5月1日");
         assert_eq!(japanese_era_year(d(2019, 4, 30)), "平成31年");
     }
 }

@@ -35,8 +35,9 @@ pub fn alert(message: Option<&str>) -> Markup {
 type Label = fn(&i18n::Strings) -> &'static str;
 
 /// The navigation links, by the permission each needs.
-const NAV: [(P, &str, Label); 6] = [
+const NAV: [(P, &str, Label); 7] = [
     (P::CameraStatus, "/cameras", |s| s.nav_cameras),
+    (P::Provision, "/provisions", |s| s.nav_provisions),
     (P::CameraSettings, "/cameras/new", |s| s.nav_add_camera),
     (P::RetentionView, "/retention", |s| s.nav_retention),
     (P::Designate, "/people", |s| s.nav_people),

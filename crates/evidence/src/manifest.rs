@@ -1,0 +1,140 @@
+//! The manifest (`manifest.json`, signed in `manifest.sig`) and the clip proofs
+//! (`proof/*.json`). Field names are the format: recipients' tools read them.
+
+use serde::{Deserialize, Serialize};
+
+/// The format tag of every manifest this version writes.
+pub const FORMAT: &str = "mimamori-evidence-v1";
+pub const MANIFEST: &str = "manifest.json";
+/// Hex of the Ed25519 signature over the exact bytes of `manifest.json`.
+pub const SIGNATURE: &str = "manifest.sig";
+
+/// An instant, in UTC and in Japan time (RFC 3339 both).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moment {
+    pub utc: String,
+    pub jst: String,
+}
+
+/// 申請者: who asked and how to reach them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub organisation: String,
+    pub representative: String,
+    pub address: String,
+    pub department: String,
+    pub person: String,
+    pub phone: String,
+}
+
+/// The request the package answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestFacts {
+    pub number: i64,
+    pub received_on: String,
+    /// The ground (根拠) as the policy names it, with its article.
+    pub ground: String,
+    pub ground_basis: String,
+    pub ground_detail: String,
+    pub reason: String,
+    pub method: String,
+    pub recipient: Recipient,
+}
+
+/// One clip: an MP4 of one camera over the approved range, samples as recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClipEntry {
+    pub path: String,
+    pub camera_id: i64,
+    pub camera_name: String,
+    pub location: String,
+    pub stream: String,
+    pub approved_from: Moment,
+    pub approved_to: Moment,
+    /// The first frame in the clip (the first key frame at or after the approved start).
+    pub first_frame: Moment,
+    /// The end of the last frame.
+    pub end: Moment,
+    pub frames: u64,
+    pub bytes: u64,
+    pub sha256: String,
+    /// The clip's proof file (also listed in `files`).
+    pub proof: String,
+}
+
+/// Any other file of the package, with its hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    /// 設置者 and the regulation in force.
+    pub installer: String,
+    pub regulation: String,
+    pub request: RequestFacts,
+    /// The manager who approved, and when.
+    pub approved_by: String,
+    pub approved_at: Moment,
+    /// Who extracted, and when.
+    pub extracted_by: String,
+    pub extracted_at: Moment,
+    pub clips: Vec<ClipEntry>,
+    pub files: Vec<FileEntry>,
+    /// What the reader should know (a camera with nothing recorded in the range).
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// The installation's Ed25519 public key (hex) and its fingerprint.
+    pub public_key: String,
+    pub key_fingerprint: String,
+}
+
+/// Why a clip's frames are the frames recorded: for each segment the clip draws
+/// on, the digests of all its frames (those in the clip are recomputed by the
+/// verifier), the stream's chain from the first such segment up to a signed head,
+/// and that head's signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClipProof {
+    pub camera_id: i64,
+    pub stream: String,
+    pub segments: Vec<SegmentProof>,
+    /// The chain link before the first record (hex).
+    pub first_prev: String,
+    /// Consecutive chain records, the clip's segments first, up to the signed head.
+    pub chain: Vec<ChainRecord>,
+    pub head: SignedHead,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentProof {
+    /// The segment's place in its chain.
+    pub seq: i64,
+    /// SHA-256 of each of the segment's frames, in order (hex).
+    pub frame_digests: Vec<String>,
+    /// The segment's frames in the clip: from this index, this many, in clip order.
+    pub first_frame: usize,
+    pub frames_in_clip: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainRecord {
+    pub seq: i64,
+    /// The canonical record text the link covers.
+    pub record: String,
+    /// SHA-256(previous link ‖ record), hex.
+    pub link: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedHead {
+    pub seq: i64,
+    pub hash: String,
+    pub signed_at_us: i64,
+    pub signed_at: Moment,
+    /// Ed25519 over `mimamori_crypto::chain_head_message` (hex).
+    pub signature: String,
+}

@@ -1,0 +1,456 @@
+//! Provision to third parties, end to end through the real server: a police
+//! request registered with its document, its footage held, the identity check,
+//! the manager's decision, extraction by the operator the manager named, the
+//! evidence package checked by `mimamori verify-export` (and tampered with), the
+//! delivery with its medium, and the register.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::access::{PASSWORD, Person, add_person};
+use crate::app::{App, cli, spawn_app};
+use crate::camera::{CameraOptions, TestCamera};
+use crate::recording::wait_recorded;
+
+/// A request for footage of `cameras` over [from, to), as the police bring it
+/// (Chiba 第2-7(1)イ: 捜査機関からの要請, in writing; handed over on a USB stick).
+pub fn police_request(cameras: &[i64], from: &str, to: &str) -> Value {
+    json!({
+        "received_on": "2026-12-01",
+        "requester_address": "千葉市中央区長洲1丁目9番1号",
+        "requester_organisation": "千葉中央警察署",
+        "requester_representative": "署長 警視 千葉太郎",
+        "contact_department": "刑事第一課",
+        "contact_person": "巡査部長 中央一郎",
+        "contact_phone": "043-000-0110",
+        "cameras": cameras,
+        "from": from,
+        "to": to,
+        "reason": "令和8年11月30日発生の窃盗事件の捜査のため",
+        "ground": "investigation",
+        "ground_detail": "捜査関係事項照会書 千中刑第123号",
+        "method": "medium",
+        "method_detail": "USBメモリ",
+        "remarks": "",
+    })
+}
+
+/// Sends the document as the page's script does (the file as the body).
+pub async fn attach(
+    p: &Person,
+    base: &str,
+    id: i64,
+    name: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
+    p.client
+        .post(format!("{base}/api/provisions/{id}/documents?name={name}"))
+        .header("x-csrf-token", &p.csrf)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn scratch(app: &App, name: &str) -> PathBuf {
+    let d = app.data.with_extension(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn unzip(zip: &Path, into: &Path) {
+    let out = Command::new("unzip")
+        .args([
+            "-q",
+            "-o",
+            zip.to_str().unwrap(),
+            "-d",
+            into.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "unzip: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    let out = Command::new("cp")
+        .args(["-r", from.to_str().unwrap(), to.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+/// `mimamori verify-export` on a package: (exit code, output).
+pub fn verify_export(package: &Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["verify-export", package.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = cli(&args);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// The fingerprint printed on the covering letter.
+pub async fn letter_fingerprint(p: &Person, id: i64) -> String {
+    let letter = p
+        .get(&format!("/provisions/{id}/letter"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let at = letter.find("id=\"fingerprint\">").unwrap() + "id=\"fingerprint\">".len();
+    letter[at..at + letter[at..].find('<').unwrap()].to_string()
+}
+
+// REQ-DIS-2, REQ-DIS-3, REQ-DIS-4, REQ-DIS-5, REQ-DIS-6, REQ-RET-4, REQ-STO-3, REQ-STO-4, REQ-MED-1:
+// a police request from the written request to a package the recipient can check
+// without mimamori, and a register row (Chiba 第2-7).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_police_request_ends_in_a_package_the_recipient_can_verify() {
+    let cam = TestCamera::start(CameraOptions::default());
+    let app = spawn_app("provision").await;
+    let base = app.url("");
+    let id = app.add_camera("正面玄関", &cam.url(1), None).await;
+    app.wait_status(id, "recording", 20).await;
+    let (start, end) = wait_recorded(&app, id, 6.0, 40).await;
+    let operator = add_person(&app, "sousa", "operator", json!({})).await;
+    let op = Person::login(&app, "sousa", PASSWORD, None, None)
+        .await
+        .unwrap();
+    let boss = Person::login(
+        &app,
+        crate::app::ADMIN,
+        crate::app::ADMIN_PASSWORD,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+
+    // A ground the policy lacks cannot be chosen; a proper request is registered
+    // and its footage held at once.
+    let mut wrong = police_request(&[id], &start, &end);
+    wrong["ground"] = "curiosity".into();
+    let r = op.send(Method::POST, "/api/provisions", Some(wrong)).await;
+    assert_eq!(r.status(), 400, "{}", r.text().await.unwrap());
+    let r = op
+        .send(
+            Method::POST,
+            "/api/provisions",
+            Some(police_request(&[id], &start, &end)),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let req = created["id"].as_i64().unwrap();
+    let holds = app.get_json("/api/holds").await;
+    let hold = holds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == created["hold"])
+        .unwrap_or_else(|| panic!("no hold {created}: {holds}"));
+    assert_eq!(hold["active"], true, "{hold}");
+    assert_eq!(hold["provision"], req, "{hold}");
+
+    // Nothing leaves before approval: not by the operator, not as a plain download.
+    let r = op
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{req}/extract"),
+            Some(json!({"wait": true})),
+        )
+        .await;
+    assert_eq!(r.status(), 403, "extraction before approval");
+    let q = format!(
+        "start={}&end={}&purpose=investigation&download=1",
+        crate::app::urlenc(&start),
+        crate::app::urlenc(&end)
+    );
+    for who in [&op, &boss] {
+        let r = who.get(&format!("/api/cameras/{id}/video.mp4?{q}")).await;
+        assert_eq!(r.status(), 403, "a download outside a request");
+    }
+
+    // The document: a PDF is kept (encrypted), other files are refused.
+    let r = attach(
+        &op,
+        &base,
+        req,
+        "setup.exe",
+        b"MZ\x90\x00not a document".to_vec(),
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let pdf = b"%PDF-1.4\n% scanned inquiry\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
+    let r = attach(&op, &base, req, "shokai.pdf", pdf.clone()).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let stored = std::fs::read_dir(app.data.join("provisions/documents")).unwrap();
+    for f in stored {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(8).any(|w| w == b"%PDF-1.4"),
+            "stored encrypted"
+        );
+    }
+
+    // Only the manager decides, and only after the identity check.
+    let approve =
+        json!({"approve": true, "reason": "捜査関係事項照会書を確認", "extractor": operator});
+    let r = op
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{req}/decision"),
+            Some(approve.clone()),
+        )
+        .await;
+    assert_eq!(r.status(), 403, "an operator cannot decide");
+    let r = boss
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{req}/decision"),
+            Some(approve.clone()),
+        )
+        .await;
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("identity"),
+        "approval waits for the identity check: {text}"
+    );
+    let r = op
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{req}/identity"),
+            Some(json!({"method": "身分証明書（職員証・警察手帳等）", "detail": "警察手帳 巡査部長 中央一郎"})),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let r = boss
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{req}/decision"),
+            Some(approve),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
+    // Outside the approved range: refused and logged.
+    let later = crate::app::rfc3339_offset(3600);
+    let r = op
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{req}/extract"),
+            Some(json!({"to": later, "wait": true})),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    // The named operator extracts; once plain, once for a medium with a passphrase.
+    let r = op
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{req}/extract"),
+            Some(json!({"wait": true})),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let pkg: Value = r.json().await.unwrap();
+    let r = op
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{req}/extract"),
+            Some(json!({"wait": true, "passphrase": "usb-passphrase-2026"})),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let locked: Value = r.json().await.unwrap();
+
+    let dir = scratch(&app, "package");
+    let zip = dir.join("package.zip");
+    let r = op
+        .get(&format!(
+            "/api/provisions/{req}/packages/{}",
+            pkg["package"]
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/zip");
+    std::fs::write(&zip, r.bytes().await.unwrap()).unwrap();
+    let fingerprint = letter_fingerprint(&op, req).await;
+    let (code, out) = verify_export(&zip, &["--fingerprint", &fingerprint]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("VALID") && out.contains("each the frame recorded"),
+        "{out}"
+    );
+    // The clip plays, samples as recorded; the notice goes with it (Tottori 8(2)).
+    let unpacked = dir.join("unpacked");
+    unzip(&zip, &unpacked);
+    let clip = unpacked.join(format!("clips/camera{id}.mp4"));
+    let p = crate::media::probe(&clip);
+    assert_eq!(p.codec, "h264");
+    assert!(p.duration >= 3.0, "{p:?}");
+    crate::media::assert_decodes_cleanly(&clip);
+    let notice = std::fs::read_to_string(unpacked.join("notice-ja.txt")).unwrap();
+    assert!(notice.contains("漏らし"), "{notice}");
+    let (code, out) = verify_export(&unpacked, &["--fingerprint", &fingerprint]);
+    assert_eq!(code, 0, "{out}");
+
+    // Tampering is named: a changed frame, a changed manifest, another key.
+    let t = dir.join("flipped");
+    copy_dir(&unpacked, &t);
+    let clip_t = t.join(format!("clips/camera{id}.mp4"));
+    let mut bytes = std::fs::read(&clip_t).unwrap();
+    let at = bytes.len() - 100;
+    bytes[at] ^= 0x40;
+    std::fs::write(&clip_t, bytes).unwrap();
+    let (code, out) = verify_export(&t, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("clips/camera{id}.mp4: changed")),
+        "{out}"
+    );
+    assert!(out.contains("is not frame"), "{out}");
+
+    let t = dir.join("edited");
+    copy_dir(&unpacked, &t);
+    let m = std::fs::read_to_string(t.join("manifest.json")).unwrap();
+    std::fs::write(
+        t.join("manifest.json"),
+        m.replace("千葉中央警察署", "千葉西警察署"),
+    )
+    .unwrap();
+    let (code, out) = verify_export(&t, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("manifest.json was changed after it was signed"),
+        "{out}"
+    );
+
+    let t = dir.join("rekeyed");
+    copy_dir(&unpacked, &t);
+    let other = mimamori_crypto::Signer::generate();
+    let mut m: Value =
+        serde_json::from_str(&std::fs::read_to_string(t.join("manifest.json")).unwrap()).unwrap();
+    m["public_key"] = hex::encode(other.public_key()).into();
+    m["key_fingerprint"] = mimamori_crypto::key_fingerprint(&other.public_key()).into();
+    let text = serde_json::to_vec_pretty(&m).unwrap();
+    std::fs::write(t.join("manifest.json"), &text).unwrap();
+    std::fs::write(t.join("manifest.sig"), hex::encode(other.sign(&text))).unwrap();
+    let (code, out) = verify_export(&t, &["--fingerprint", &fingerprint]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not with the installation's key"), "{out}");
+    assert!(
+        out.contains("chain head's signature does not verify"),
+        "{out}"
+    );
+
+    // The medium's copy: an AES ZIP that 7-Zip opens with the passphrase (REQ-STO-4).
+    let r = op
+        .get(&format!(
+            "/api/provisions/{req}/packages/{}",
+            locked["package"]
+        ))
+        .await;
+    let locked_zip = dir.join("locked.zip");
+    std::fs::write(&locked_zip, r.bytes().await.unwrap()).unwrap();
+    let out = Command::new("7zz")
+        .args(["t", "-pusb-passphrase-2026", locked_zip.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "7-Zip: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = Command::new("7zz")
+        .args(["t", "-pwrong-passphrase", locked_zip.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a wrong passphrase opens nothing");
+    let pass = dir.join("pass.txt");
+    std::fs::write(&pass, "usb-passphrase-2026\n").unwrap();
+    let (code, out) = verify_export(&locked_zip, &["--passphrase-file", pass.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+
+    // Delivery on a medium: recorded, the medium in the media register.
+    let r = op
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{req}/delivery"),
+            Some(json!({"at": crate::app::rfc3339_offset(0), "recipient": "刑事第一課 巡査部長 中央一郎", "medium": "USBメモリ 1本（管理番号 U-3）"})),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let media: Value = op.get("/api/media").await.json().await.unwrap();
+    assert_eq!(
+        media["media"][0]["label"], "USBメモリ 1本（管理番号 U-3）",
+        "{media}"
+    );
+    assert_eq!(media["media"][0]["provision"], req);
+    let v: Value = op
+        .get(&format!("/api/provisions/{req}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "delivered", "{v}");
+
+    // The register (Chiba 第2-7(2)): identity, when, to whom, why, what — on the page and as CSV.
+    let page = op.get("/provisions/register").await.text().await.unwrap();
+    for want in [
+        "身分確認",
+        "提供日時",
+        "提供先",
+        "提供理由",
+        "提供した画像の内容",
+        "警察手帳",
+        "千葉中央警察署",
+    ] {
+        assert!(page.contains(want), "{want}: {page}");
+    }
+    let csv = op
+        .get("/provisions/register.csv")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&csv[..3], b"\xef\xbb\xbf");
+    let text = String::from_utf8(csv[3..].to_vec()).unwrap();
+    assert!(text.starts_with("身分確認,提供日時,提供先"), "{text}");
+    assert!(
+        text.contains("千葉中央警察署") && text.contains("令和"),
+        "{text}"
+    );
+
+    // Every step is on the record.
+    let audit = app.get_json("/api/audit").await;
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for a in [
+        "provision_registered",
+        "provision_document_added",
+        "provision_identity_checked",
+        "provision_decided",
+        "provision_extraction",
+        "provision_package_built",
+        "provision_package_downloaded",
+        "provision_delivered",
+        "refused",
+    ] {
+        assert!(actions.contains(&a), "{a} missing: {actions:?}");
+    }
+}
