@@ -227,6 +227,26 @@ impl Governance {
             .ok_or_else(|| Error::NotFound(format!("hold {id} not found")))
     }
 
+    /// A hold that keeps the footage of a request not yet closed ends with the
+    /// request (REQ-RET-4): it cannot be changed or released by hand.
+    async fn not_a_pending_request_hold(&self, id: i64) -> Result<()> {
+        let hold = self.catalog.holds().await?.into_iter().find(|h| h.id == id);
+        if let Some(request) = hold.and_then(|h| h.provision_id) {
+            let p = self.catalog.provision(request).await?;
+            if matches!(
+                crate::provisions::Status::of(&p),
+                crate::provisions::Status::Received
+                    | crate::provisions::Status::Reviewing
+                    | crate::provisions::Status::Approved
+            ) {
+                return Err(Error::rule(format!(
+                    "hold {id} keeps the footage of request No.{request}, which is not closed: it ends with the request (提供申請の処理中は解除できません)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// A new end date and reason for an active hold.
     pub async fn hold_change(
         &self,
@@ -236,6 +256,7 @@ impl Governance {
         reason: &str,
     ) -> Result<()> {
         self.require(actor, Permission::RetentionHold).await?;
+        self.not_a_pending_request_hold(id).await?;
         let reason = required(reason, REASON_REQUIRED)?;
         let until = parse_time("until", until)?;
         self.catalog.hold_update(id, until, &reason).await?;
@@ -254,6 +275,7 @@ impl Governance {
     /// Releases an active hold now: its footage goes at the next sweep if expired.
     pub async fn hold_release(&self, actor: &Actor, id: i64) -> Result<()> {
         self.require(actor, Permission::RetentionHold).await?;
+        self.not_a_pending_request_hold(id).await?;
         self.catalog
             .hold_release(id, actor.user_id(), self.clock.now())
             .await?;

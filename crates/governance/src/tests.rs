@@ -1061,3 +1061,73 @@ mod stored_cameras {
         assert_eq!(gov.seal_stored_credentials().await.unwrap(), 0);
     }
 }
+
+// ---- provision: a pending request holds its footage --------------------------------
+
+mod provision {
+    use super::*;
+    use crate::Actor;
+    use crate::provisions::RequestText;
+
+    // REQ-RET-4 (Midori 第7条3(2)): footage a pending request asks for outlives its
+    // retention; the hold ends with the request, not by hand; withdrawn, the
+    // footage goes at the next sweep.
+    #[tokio::test]
+    async fn a_pending_request_keeps_its_footage_past_retention_until_it_ends() {
+        let e = env("provision-hold").await;
+        for m in [0, 1, 20] {
+            e.segment(t0().add_micros(m * MIN)).await;
+        }
+        let policy = Policy::preset("midori-stations").unwrap();
+        let gov = e.gov(policy.clone());
+        let t = |x: Timestamp| x.to_rfc3339(mimamori_base::time::jst());
+        let (from, to) = (
+            t(t0().add_micros(10_000_000)),
+            t(t0().add_micros(50_000_000)),
+        );
+        let p = gov
+            .provision_register(
+                &Actor::console(),
+                &RequestText {
+                    received_on: "2026-11-23",
+                    requester_organisation: "桐生警察署",
+                    requester_representative: "署長",
+                    cameras: vec![e.camera.0],
+                    from: &from,
+                    to: &to,
+                    reason: "窃盗事件の捜査",
+                    ground: "criminal-197",
+                    method: "usb",
+                    ..RequestText::default()
+                },
+            )
+            .await
+            .unwrap();
+        let hold = p.hold_id.unwrap();
+        let holds = e.catalog.holds().await.unwrap();
+        let h = holds.iter().find(|h| h.id == hold).unwrap();
+        assert!(
+            h.reason.contains("刑事訴訟法第197条第2項"),
+            "the hold carries its ground: {}",
+            h.reason
+        );
+        let sweeper = e.sweeper(policy);
+        e.clock.set(t0().add_micros(15 * DAY));
+        assert_eq!(
+            sweeper.sweep_once().await.unwrap().expired_segments,
+            1,
+            "only footage the request does not ask for goes"
+        );
+        assert_eq!(e.starts().await, vec![t0(), t0().add_micros(MIN)]);
+        let manual = gov.hold_release(&Actor::console(), hold).await;
+        assert!(
+            manual.is_err(),
+            "not released by hand while the request is open"
+        );
+        gov.provision_withdraw(&Actor::console(), p.id, "照会の取下げ")
+            .await
+            .unwrap();
+        assert_eq!(sweeper.sweep_once().await.unwrap().expired_segments, 2);
+        assert!(e.starts().await.is_empty());
+    }
+}

@@ -527,8 +527,8 @@ pub async fn provision_new_page(
                     label.check { input type="checkbox" name="camera" value=(c.id); " " (c.name) }
                 }
             }
-            label { (s.prov_period) " (from)" input type="datetime-local" name="from" required; }
-            label { (s.prov_period) " (to)" input type="datetime-local" name="to" required; }
+            label { (s.prov_period) " (from)" input type="datetime-local" step="1" name="from" required; }
+            label { (s.prov_period) " (to)" input type="datetime-local" step="1" name="to" required; }
             label { (s.prov_reason) textarea name="reason" required {} }
             fieldset {
                 legend { (s.prov_ground) }

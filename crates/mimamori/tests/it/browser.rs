@@ -11,7 +11,7 @@ use crate::procs::Group;
 use crate::recording::wait_recorded;
 
 /// chromedriver and the browser it starts; dropping it stops both, on failure too.
-struct Driver {
+pub struct Driver {
     group: Group,
     profile: std::path::PathBuf,
 }
@@ -24,7 +24,7 @@ impl Drop for Driver {
     }
 }
 
-async fn browser() -> (Driver, fantoccini::Client) {
+pub async fn browser() -> (Driver, fantoccini::Client) {
     let port = free_port();
     let profile =
         std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("chrome-{port}"));

@@ -454,3 +454,286 @@ async fn a_police_request_ends_in_a_package_the_recipient_can_verify() {
         assert!(actions.contains(&a), "{a} missing: {actions:?}");
     }
 }
+
+/// Logs in through the login page (after forgetting whoever was logged in).
+async fn browser_login(c: &fantoccini::Client, app: &App, user: &str, password: &str) {
+    use fantoccini::Locator;
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&app.url("/login")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Id("login-form"))
+        .await
+        .unwrap();
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(password)
+        .await
+        .unwrap();
+    c.find(Locator::Id("login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("nav a.who"))
+        .await
+        .unwrap();
+}
+
+async fn click(c: &fantoccini::Client, css: &str) {
+    c.find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn fill(c: &fantoccini::Client, css: &str, text: &str) {
+    c.find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Waits until the page's text contains `want` (reloading when `reload`).
+async fn wait_text(c: &fantoccini::Client, want: &str, reload: bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let src = c.source().await.unwrap();
+        if src.contains(want) {
+            return src;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "page never showed {want:?}:\n{src}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        if reload {
+            c.refresh().await.unwrap();
+        }
+    }
+}
+
+/// What verify.html says about a package chosen in its ZIP field.
+async fn verify_html(
+    c: &fantoccini::Client,
+    page: &Path,
+    zip: &Path,
+    fingerprint: &str,
+) -> (String, String) {
+    use fantoccini::Locator;
+    c.goto(&format!("file://{}", page.display())).await.unwrap();
+    fill(c, "#fingerprint", fingerprint).await;
+    c.find(Locator::Id("zip"))
+        .await
+        .unwrap()
+        .send_keys(zip.to_str().unwrap())
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let v = c
+            .execute(
+                "const v = document.getElementById('verdict'); return [v.dataset.valid, document.getElementById('results').innerText];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let valid = v[0].as_str().unwrap_or("").to_string();
+        if !valid.is_empty() {
+            return (valid, v[1].as_str().unwrap_or("").to_string());
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "verify.html did not finish"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+// REQ-DIS-2..6 in the browser, in Japanese: the operator registers a police
+// request with its document, the manager approves, the operator extracts and
+// downloads the package, verify.html (in Chromium, no network) and
+// `verify-export` both say valid, a tampered copy is named, the register shows the row.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_police_request_walked_through_the_pages() {
+    use fantoccini::Locator;
+    let cam = TestCamera::start(CameraOptions::default());
+    let app = spawn_app("provision-ui").await;
+    let id = app.add_camera("正面玄関", &cam.url(1), None).await;
+    app.wait_status(id, "recording", 20).await;
+    let (start, end) = wait_recorded(&app, id, 6.0, 40).await;
+    add_person(
+        &app,
+        "sousa",
+        "operator",
+        json!({"display_name": "操作 太郎"}),
+    )
+    .await;
+    let dir = scratch(&app, "ui");
+    let pdf = dir.join("照会書.pdf");
+    std::fs::write(&pdf, "%PDF-1.4\n% 捜査関係事項照会書\n%%EOF\n").unwrap();
+    let local = |t: &str| {
+        crate::app::parse_time(t)
+            .with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap())
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string()
+    };
+
+    let (_driver, c) = crate::browser::browser().await;
+    browser_login(&c, &app, "sousa", PASSWORD).await;
+    c.goto(&app.url("/provisions")).await.unwrap();
+    assert!(c.source().await.unwrap().contains("画像の提供申請"));
+    click(&c, "a[href='/provisions/new']").await;
+    c.wait()
+        .for_element(Locator::Id("provision-form"))
+        .await
+        .unwrap();
+    fill(&c, "[name=requester_organisation]", "千葉中央警察署").await;
+    fill(&c, "[name=requester_representative]", "署長 千葉太郎").await;
+    fill(&c, "[name=contact_person]", "巡査部長 中央一郎").await;
+    click(&c, &format!("[name=camera][value='{id}']")).await;
+    c.execute(
+        "document.querySelector('[name=from]').value = arguments[0]; document.querySelector('[name=to]').value = arguments[1];",
+        vec![json!(local(&start)), json!(local(&end))],
+    )
+    .await
+    .unwrap();
+    fill(&c, "[name=reason]", "窃盗事件の捜査のため").await;
+    click(&c, "[name=ground][value=investigation]").await;
+    click(&c, "[name=method][value=medium]").await;
+    click(&c, "#provision-form button").await;
+    let page = wait_text(&c, "受付", false).await;
+    assert!(
+        page.contains("消去されません"),
+        "the footage is held: {page}"
+    );
+    let url = c.current_url().await.unwrap();
+    let req: i64 = url.path().rsplit('/').next().unwrap().parse().unwrap();
+
+    // The document, then the identity check.
+    c.find(Locator::Id("document-file"))
+        .await
+        .unwrap()
+        .send_keys(pdf.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&c, "#document-form button").await;
+    wait_text(&c, "照会書.pdf", false).await;
+    fill(&c, "#identity-form [name=detail]", "警察手帳を確認").await;
+    click(&c, "#identity-form button").await;
+    wait_text(&c, "審査中", false).await;
+    assert!(
+        c.find(Locator::Id("decision-form")).await.is_err(),
+        "an operator has no decision form"
+    );
+
+    // The manager decides.
+    browser_login(&c, &app, crate::app::ADMIN, crate::app::ADMIN_PASSWORD).await;
+    c.goto(&app.url(&format!("/provisions/{req}")))
+        .await
+        .unwrap();
+    click(&c, "#decision-form [value=approve]").await;
+    c.execute(
+        "const s = document.querySelector('#decision-form [name=extractor]'); s.value = [...s.options].find(o => o.text.includes('sousa')).value;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(&c, "#decision-form button").await;
+    wait_text(&c, "提供可", false).await;
+
+    // The operator extracts; the page follows the build, then offers the package.
+    browser_login(&c, &app, "sousa", PASSWORD).await;
+    c.goto(&app.url(&format!("/provisions/{req}")))
+        .await
+        .unwrap();
+    click(&c, "#extract-form button").await;
+    wait_text(&c, "data-package=", true).await;
+    let href = c
+        .find(Locator::Css("a[data-package]"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let b64 = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0]).then(r => r.blob()).then(b => { const f = new FileReader(); f.onload = () => done(f.result.split(',')[1]); f.readAsDataURL(b); });",
+            vec![json!(href)],
+        )
+        .await
+        .unwrap();
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_str().unwrap())
+        .unwrap();
+    let zip = dir.join("package.zip");
+    std::fs::write(&zip, &bytes).unwrap();
+    c.goto(&app.url(&format!("/provisions/{req}/letter")))
+        .await
+        .unwrap();
+    let fingerprint = c
+        .find(Locator::Id("fingerprint"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let letter = c.source().await.unwrap();
+    assert!(
+        letter.contains("令和") && letter.contains("受領者の義務"),
+        "{letter}"
+    );
+    let (code, out) = verify_export(&zip, &["--fingerprint", &fingerprint]);
+    assert_eq!(code, 0, "{out}");
+
+    // verify.html in Chromium, from the package itself, with no server.
+    let unpacked = dir.join("unpacked");
+    unzip(&zip, &unpacked);
+    let page = unpacked.join("verify.html");
+    let (valid, text) = verify_html(&c, &page, &zip, &fingerprint).await;
+    assert_eq!(valid, "true", "{text}");
+    assert!(text.contains("録画されたとおり"), "{text}");
+    // A byte of the clip flipped inside the ZIP (entries are stored as they are).
+    let clip = std::fs::read(unpacked.join(format!("clips/camera{id}.mp4"))).unwrap();
+    let at = bytes
+        .windows(64)
+        .position(|w| w == &clip[clip.len() - 64..])
+        .unwrap();
+    let mut tampered = bytes.clone();
+    tampered[at + 10] ^= 0x01;
+    let bad_zip = dir.join("tampered.zip");
+    std::fs::write(&bad_zip, &tampered).unwrap();
+    let (valid, text) = verify_html(&c, &page, &bad_zip, &fingerprint).await;
+    assert_eq!(valid, "false", "{text}");
+    assert!(
+        text.contains(&format!("clips/camera{id}.mp4: 変更されています")),
+        "{text}"
+    );
+    assert!(text.contains("録画されたものと違います"), "{text}");
+    let (valid, text) = verify_html(&c, &page, &zip, "0000 1111").await;
+    assert_eq!(valid, "false", "another key: {text}");
+    assert!(text.contains("送付書の鍵ではありません"), "{text}");
+
+    // The register shows the row.
+    c.goto(&app.url("/provisions/register")).await.unwrap();
+    let page = c.source().await.unwrap();
+    assert!(
+        page.contains("千葉中央警察署") && page.contains("警察手帳を確認"),
+        "{page}"
+    );
+}
