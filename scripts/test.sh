@@ -2,14 +2,15 @@
 # Runs every check and test of mimamori on a Debian machine with Rust.
 # Installs what the tests need first (GStreamer's RTSP server for the simulated
 # cameras, ffmpeg/ffprobe, headless Chromium with chromedriver, openssl for test
-# certificates) through apt.
+# certificates, the Japanese font of the PDF forms, poppler's pdftotext/pdftoppm
+# to read them, unzip and 7-Zip to open evidence packages) through apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
       gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-x
       gir1.2-gst-rtsp-server-1.0 python3-gi ffmpeg fonts-dejavu-core fonts-ipafont-gothic
-      chromium chromium-driver openssl)
+      chromium chromium-driver openssl fonts-ipaexfont-gothic poppler-utils unzip 7zip)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -96,6 +96,8 @@ routes! {
     "/provisions/new" => { get provisions::provision_new_page => P(Provision) }
     "/provisions/register" => { get provisions::register_page => P(Provision) }
     "/provisions/register.csv" => { get provisions::register_csv => P(Provision) }
+    "/provisions/register.pdf" => { get provisions::register_pdf => P(Provision) }
+    "/provisions/{id}/request.pdf" => { get provisions::request_pdf => P(Provision) }
     "/provisions/{id}" => { get provisions::provision_page => P(Provision) }
     "/provisions/{id}/documents/{doc}" => { get provisions::document_get => P(Provision) }
     "/provisions/{id}/identity" => { post provisions::identity_submit => P(Provision) }

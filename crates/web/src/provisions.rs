@@ -622,6 +622,7 @@ pub async fn provision_page(
             tr { th { (s.prov_method) } td { (f.method.as_ref().map(|m| m.label.clone()).unwrap_or_default()) " " (p.fields.method_detail) } }
             tr { th { (s.prov_remarks) } td { (p.fields.remarks) } }
         }
+        p { a href={ "/provisions/" (id) "/request.pdf" } id="request-pdf" { (s.prov_request_pdf) } }
         @if f.status.is_open() || f.status == Status::Approved { p.muted { (s.prov_held) } }
 
         section.card {
@@ -1013,7 +1014,11 @@ pub fn register_row(state: &AppState, f: &ProvisionFile, layout: RegisterLayout)
         "{cams}の録画画像（{}）",
         f.packages
             .iter()
-            .map(|x| format!("{} frames, SHA-256 {}", x.frames, hex::encode(&x.sha256)))
+            .map(|x| format!(
+                "{} frames, SHA-256 {}…",
+                x.frames,
+                &hex::encode(&x.sha256)[..16]
+            ))
             .collect::<Vec<_>>()
             .join("; ")
     );
@@ -1092,7 +1097,7 @@ pub async fn register_page(
     let body = html! {
         h1 { (s.prov_register) }
         p.muted { (d.register_basis) }
-        p { a href="/provisions/register.csv" { "CSV" } }
+        p { a href="/provisions/register.pdf" id="register-pdf" { "PDF" } " " a href="/provisions/register.csv" { "CSV" } }
         table id="register" {
             thead { tr { @for c in register_columns(d.register) { th { (c) } } } }
             tbody { @for r in &rows { tr { @for c in r { td { (c) } } } } }
@@ -1146,4 +1151,125 @@ pub async fn media_page(
         }
     };
     Ok(page(lang, s.prov_media, Some(&user.0), body).into_response())
+}
+
+// ---- printed forms ----------------------------------------------------------------
+
+fn pdf_response(pdf: Vec<u8>, name: &str) -> Response {
+    let mut r = pdf.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+async fn render(form: mimamori_forms::Form, data: Value) -> WebResult<Vec<u8>> {
+    tokio::task::spawn_blocking(move || mimamori_forms::render(form, &data))
+        .await
+        .map_err(|e| WebError(mimamori_governance::Error::Inconsistent(e.to_string())))?
+        .map_err(|e| WebError(mimamori_governance::Error::Inconsistent(e.to_string())))
+}
+
+/// 令和8年12月1日 午後3時05分, as the forms print a time.
+fn time_on_form(t: Timestamp) -> String {
+    let h: u32 = t.jst_format("%H").parse().unwrap_or(0);
+    let (half, h12) = if h < 12 {
+        ("午前", h)
+    } else {
+        ("午後", h - 12)
+    };
+    format!(
+        "{} {half}{h12}時{}分",
+        japanese_date(t.jst_date()),
+        t.jst_format("%M")
+    )
+}
+
+/// `GET /provisions/{id}/request.pdf`: the request as the request form (様式第1号).
+pub async fn request_pdf(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> WebResult<Response> {
+    let policy = state.gov.policy();
+    let d = &policy.disclosure;
+    let f = state.gov.provision_file(&user.actor(), id).await?;
+    let p = &f.provision;
+    let midori = d.register == RegisterLayout::Midori;
+    let title = if midori {
+        "みどり市内主要駅設置防犯カメラ画像提供申請書".to_string()
+    } else {
+        "防犯カメラ画像提供申請書".to_string()
+    };
+    let decision = p.decision.as_ref().map(|x| x.decision);
+    let data = json!({
+        "form_label": if midori { "様式第1号（規格A4）（第10条関係）".to_string() } else { format!("提供申請書（{}）", d.basis) },
+        "date": chrono::NaiveDate::parse_from_str(&p.fields.received_on, "%Y-%m-%d").map(japanese_date).unwrap_or_default(),
+        "addressee": format!("{}長 様", policy.installer),
+        "requester": {
+            "address": p.fields.requester_address,
+            "organisation": p.fields.requester_organisation,
+            "representative": p.fields.requester_representative,
+        },
+        "title": title,
+        "lead": if midori {
+            "みどり市内主要駅設置防犯カメラで撮影した画像の提供を受けたいので、次のとおり申請します。"
+        } else {
+            "防犯カメラで撮影した画像の提供を受けたいので、次のとおり申請します。"
+        },
+        "from": time_on_form(p.fields.from),
+        "to": time_on_form(p.fields.to),
+        "cameras": f.cameras.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join("、"),
+        "reason": p.fields.reason,
+        "grounds": d.grounds.iter().map(|g| json!({"label": format!("{}（{}）", g.label, g.basis), "checked": g.id == p.fields.ground})).collect::<Vec<_>>(),
+        "ground_detail": p.fields.ground_detail,
+        "methods": d.methods.iter().map(|m| json!({"label": m.label, "checked": m.id == p.fields.method})).collect::<Vec<_>>(),
+        "method_detail": p.fields.method_detail,
+        "contact": {
+            "department": p.fields.contact_department,
+            "person": p.fields.contact_person,
+            "phone": p.fields.contact_phone,
+        },
+        "remarks": p.fields.remarks,
+        "received": date_ja(&p.fields.received_on),
+        "number": p.id,
+        "approved": decision == Some(mimamori_catalog::provisions::Decision::Approved),
+        "refused": decision == Some(mimamori_catalog::provisions::Decision::Refused),
+        "decision_reason": p.decision.as_ref().map(|x| x.reason.clone()).unwrap_or_default(),
+        "footer": format!("{} — {}", policy.regulation, d.decision_basis),
+    });
+    let pdf = render(mimamori_forms::Form::Request, data).await?;
+    Ok(pdf_response(pdf, &format!("request-{id}.pdf")))
+}
+
+/// `GET /provisions/register.pdf`: the register in the seed's layout, landscape A4.
+pub async fn register_pdf(State(state): State<AppState>, user: CurrentUser) -> WebResult<Response> {
+    let policy = state.gov.policy();
+    let d = &policy.disclosure;
+    let rows = register_rows(&state, &user).await?;
+    let (label, title) = match d.register {
+        RegisterLayout::Tottori => ("別紙様式（6(4)）", "画像閲覧等記録書"),
+        RegisterLayout::Kitakyushu => ("第6条3", "画像提供記録"),
+        RegisterLayout::Chiba => ("第2-7(2)", "画像提供記録"),
+        RegisterLayout::Midori => (
+            "様式第2号（規格A4横）（第10条関係）",
+            "みどり市内主要駅設置防犯カメラ画像提供申請記録簿",
+        ),
+        RegisterLayout::Osaka => ("第1号様式（第7条関係）", "画像管理台帳"),
+    };
+    let data = json!({
+        "form_label": label,
+        "title": title,
+        "installer": policy.installer,
+        "printed": format!("{}印刷", japanese_date(state.gov.now().jst_date())),
+        "basis": format!("{} — {}", policy.regulation, d.register_basis),
+        "columns": register_columns(d.register),
+        "rows": rows,
+    });
+    let pdf = render(mimamori_forms::Form::Register, data).await?;
+    Ok(pdf_response(pdf, "register.pdf"))
 }

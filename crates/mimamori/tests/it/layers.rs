@@ -16,6 +16,7 @@ const FLOORS: &[(&str, u32)] = &[
     ("mimamori-storage", 2),
     ("mimamori-media", 2),
     ("mimamori-evidence", 2),
+    ("mimamori-forms", 1),
     ("mimamori-governance", 3),
     ("mimamori-recorder", 3),
     ("mimamori-web", 4),

@@ -100,6 +100,50 @@ pub fn verify_export(package: &Path, extra: &[&str]) -> (i32, String) {
     )
 }
 
+/// The text of a PDF, as pdftotext reads it (layout kept).
+pub fn pdf_text(pdf: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .args(["-layout", pdf.to_str().unwrap(), "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pdftotext: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The first page renders to an image that is not blank.
+pub fn assert_page_renders(pdf: &Path) {
+    let png = pdf.with_extension("page");
+    let out = Command::new("pdftoppm")
+        .args([
+            "-png",
+            "-r",
+            "50",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            pdf.to_str().unwrap(),
+            png.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pdftoppm: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(png.with_extension("page.png")).unwrap();
+    assert!(
+        bytes.len() > 2000 && bytes.starts_with(b"\x89PNG"),
+        "a rendered page"
+    );
+}
+
 /// The fingerprint printed on the covering letter.
 pub async fn letter_fingerprint(p: &Person, id: i64) -> String {
     let letter = p
@@ -431,6 +475,44 @@ async fn a_police_request_ends_in_a_package_the_recipient_can_verify() {
         text.contains("千葉中央警察署") && text.contains("令和"),
         "{text}"
     );
+
+    // The request form and the register print as PDF in the seed's layout, in 和暦.
+    let pdf = dir.join("request.pdf");
+    let r = op.get(&format!("/provisions/{req}/request.pdf")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    std::fs::write(&pdf, r.bytes().await.unwrap()).unwrap();
+    let text = pdf_text(&pdf);
+    for want in [
+        "画像提供申請書",
+        "千葉中央警察署",
+        "令和8年12月1日",
+        "提供画像日時",
+        "根拠法令等",
+        "■ 捜査機関から犯罪の捜査目的による要請",
+        "□ 法令の規定に基づく場合",
+        "捜査関係事項照会書 千中刑第123号",
+        "刑事第一課",
+        "■ 提供可",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    assert_page_renders(&pdf);
+    let pdf = dir.join("register.pdf");
+    let r = op.get("/provisions/register.pdf").await;
+    assert_eq!(r.status(), 200);
+    std::fs::write(&pdf, r.bytes().await.unwrap()).unwrap();
+    let text = pdf_text(&pdf);
+    for want in [
+        "画像提供記録",
+        "身分確認",
+        "提供した画像の内容",
+        "千葉中央警察署",
+        "令和",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    assert_page_renders(&pdf);
 
     // Every step is on the record.
     let audit = app.get_json("/api/audit").await;

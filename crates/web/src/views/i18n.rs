@@ -283,6 +283,7 @@ strings! {
     prov_approver "prov.approver" => "管理責任者", "Manager";
     prov_fingerprint "prov.fingerprint" => "署名鍵の指紋", "Signing key fingerprint";
     prov_notice "prov.notice" => "受領者の義務", "The recipient's duty";
+    prov_request_pdf "prov.request_pdf" => "申請書を印刷（PDF）", "Print the request form (PDF)";
     prov_none "prov.none" => "まだ申請はありません。", "No requests yet.";
     error_title "error.title" => "エラー", "Error";
     error_back "error.back" => "戻る", "Back";
