@@ -30,6 +30,8 @@ pub enum Args {
     Crypto,
     /// Audit append and verify throughput.
     Audit(AuditArgs),
+    /// Evidence package build and verify throughput.
+    Export(super::bench_export::ExportArgs),
 }
 
 #[derive(clap::Args)]
@@ -123,6 +125,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         Args::Sweep(a) => sweep(a).await,
         Args::Crypto => crypto(),
         Args::Audit(a) => audit(a).await,
+        Args::Export(a) => super::bench_export::run(a).await,
     }
 }
 

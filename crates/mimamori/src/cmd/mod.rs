@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod bench_export;
 pub mod camera;
 pub mod check;
 pub mod demo;
