@@ -277,11 +277,13 @@ const OPEN: &str = "decision IS NULL AND withdrawn_at_us IS NULL";
 
 impl Catalog {
     /// Registers a request and, in the same transaction, the hold that keeps its
-    /// footage (`hold_until`, `hold_reason`). Returns (request id, hold id).
+    /// footage from its start to `hold_to` until `hold_until`, with `hold_reason`.
+    /// Returns (request id, hold id).
     pub async fn provision_insert(
         &self,
         f: &RequestFields,
         registered: &Step,
+        hold_to: Timestamp,
         hold_until: Timestamp,
         hold_reason: &str,
     ) -> Result<(i64, i64)> {
@@ -316,7 +318,7 @@ impl Catalog {
              VALUES (?, ?, ?, ?, NULL, ?, ?, ?) RETURNING id",
         )
         .bind(f.from.0)
-        .bind(f.to.0)
+        .bind(hold_to.0)
         .bind(hold_until.0)
         .bind(hold_reason)
         .bind(registered.by.map(|u| u.0))
@@ -519,6 +521,15 @@ impl Catalog {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The file names of every request document and package (the provisions store's files).
+    pub async fn provision_file_names(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT file_name FROM provision_document UNION ALL SELECT file_name FROM provision_package",
+        )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn document_insert(&self, d: &NewDocument<'_>) -> Result<i64> {

@@ -353,13 +353,15 @@ impl Governance {
         };
         let now = self.clock.now();
         let hold_reason = format!("提供申請（{}）: {}", ground.label, ground.basis);
-        let held_to = RequestFields {
-            to: range.to.add_micros(HOLD_MARGIN_MICROS),
-            ..fields.clone()
-        };
         let (id, hold) = self
             .catalog
-            .provision_insert(&held_to, &step(actor, now), pending_until(), &hold_reason)
+            .provision_insert(
+                &fields,
+                &step(actor, now),
+                range.to.add_micros(HOLD_MARGIN_MICROS),
+                pending_until(),
+                &hold_reason,
+            )
             .await?;
         let cams: Vec<String> = cameras.iter().map(|c| c.to_string()).collect();
         self.audit
@@ -385,10 +387,8 @@ impl Governance {
                 },
             )
             .await?;
-        // The stored range is the requested one; the hold reaches a little further.
-        let mut p = self.provision_of(id).await?;
-        p.fields.to = range.to;
-        Ok(p)
+        // The request keeps the range asked for; its hold reaches a little further.
+        self.provision_of(id).await
     }
 
     /// Attaches the scanned request document (PDF or image; needs `provision`),
@@ -1153,6 +1153,27 @@ impl Governance {
             )
             .await?;
         Ok(())
+    }
+
+    /// At start: removes the documents and packages a crash left half-written (or
+    /// written but never recorded); they are encrypted and their keys were never
+    /// stored, so nothing readable is lost. Returns how many went.
+    pub async fn discard_unfinished_provision_files(&self) -> Result<usize> {
+        let known = self
+            .catalog
+            .provision_file_names()
+            .await?
+            .into_iter()
+            .collect();
+        let report = self.files.recover(&known)?;
+        for (name, bytes) in report
+            .discarded_partial
+            .iter()
+            .chain(&report.discarded_unreferenced)
+        {
+            tracing::warn!(file = %name, bytes, "discarded an unfinished request document or package");
+        }
+        Ok(report.discarded_partial.len() + report.discarded_unreferenced.len())
     }
 
     async fn people_by_id(&self) -> Result<HashMap<UserId, User>> {

@@ -1130,4 +1130,57 @@ mod provision {
         assert_eq!(sweeper.sweep_once().await.unwrap().expired_segments, 2);
         assert!(e.starts().await.is_empty());
     }
+
+    // A crash while a package or document was written leaves an encrypted file no
+    // row knows: the next start removes it, and keeps every recorded one.
+    #[tokio::test]
+    async fn unfinished_provision_files_go_at_start_recorded_ones_stay() {
+        let e = env("provision-files").await;
+        let gov = e.gov(Policy::preset("chiba-guideline").unwrap());
+        let t = |x: Timestamp| x.to_rfc3339(mimamori_base::time::jst());
+        let (from, to) = (t(t0()), t(t0().add_micros(MIN)));
+        let p = gov
+            .provision_register(
+                &Actor::console(),
+                &RequestText {
+                    received_on: "2026-11-23",
+                    requester_organisation: "千葉中央警察署",
+                    cameras: vec![e.camera.0],
+                    from: &from,
+                    to: &to,
+                    reason: "捜査",
+                    ground: "investigation",
+                    method: "medium",
+                    ..RequestText::default()
+                },
+            )
+            .await
+            .unwrap();
+        let doc = gov
+            .provision_attach(
+                &Actor::console(),
+                p.id,
+                &crate::provisions::DocumentUpload {
+                    original_name: "照会書.pdf",
+                    bytes: b"%PDF-1.4\n%%EOF\n",
+                },
+            )
+            .await
+            .unwrap();
+        let root = e.dir.join("provisions");
+        std::fs::create_dir_all(root.join("packages")).unwrap();
+        std::fs::write(root.join("packages/1-dead.zip.partial"), b"half").unwrap();
+        std::fs::write(root.join("packages/1-lost.zip"), b"never recorded").unwrap();
+        assert_eq!(gov.discard_unfinished_provision_files().await.unwrap(), 2);
+        assert!(
+            root.join(&doc.file_name).exists(),
+            "the recorded document stays"
+        );
+        assert!(!root.join("packages/1-lost.zip").exists());
+        let (_, bytes) = gov
+            .provision_document(&Actor::console(), p.id, doc.id)
+            .await
+            .unwrap();
+        assert!(bytes.starts_with(b"%PDF-1.4"));
+    }
 }

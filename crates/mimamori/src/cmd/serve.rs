@@ -55,6 +55,10 @@ pub async fn serve(
     )
     .await?;
     inst.dir.recover().await?;
+    inst.gov
+        .discard_unfinished_provision_files()
+        .await
+        .map_err(refused)?;
     inst.gov.seal_stored_credentials().await.map_err(refused)?;
     inst.gov.seal_stored_totp_secrets().await.map_err(refused)?;
     let cameras = inst.gov.cameras_to_record().await.map_err(refused)?;

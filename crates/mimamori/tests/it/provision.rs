@@ -206,6 +206,20 @@ async fn a_police_request_ends_in_a_package_the_recipient_can_verify() {
         .unwrap_or_else(|| panic!("no hold {created}: {holds}"));
     assert_eq!(hold["active"], true, "{hold}");
     assert_eq!(hold["provision"], req, "{hold}");
+    // The request keeps the period asked for; the hold covers it (and a little after).
+    let v: Value = op
+        .get(&format!("/api/provisions/{req}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let t = |v: &Value| crate::app::parse_time(v.as_str().unwrap());
+    assert_eq!(t(&v["from"]), crate::app::parse_time(&start), "{v}");
+    assert_eq!(t(&v["to"]), crate::app::parse_time(&end), "{v}");
+    assert!(
+        t(&hold["from"]) <= t(&v["from"]) && t(&hold["to"]) > t(&v["to"]),
+        "{hold}"
+    );
 
     // Nothing leaves before approval: not by the operator, not as a plain download.
     let r = op
