@@ -238,6 +238,20 @@ fn step(actor: &Actor, at: Timestamp) -> Step {
     }
 }
 
+/// Whether the actor is a person acting as manager.
+fn is_manager(actor: &Actor) -> bool {
+    actor.person().is_some_and(|x| x.role == RoleKind::Manager)
+}
+
+/// Whether the actor may extract under this request: the manager, or the
+/// person the decision named.
+fn extracts(actor: &Actor, p: &Provision) -> bool {
+    is_manager(actor)
+        || p.decision
+            .as_ref()
+            .is_some_and(|d| d.extractor.is_some() && d.extractor == actor.user_id())
+}
+
 impl Governance {
     /// Writes a refusal to the log and returns it.
     async fn refuse(&self, actor: &Actor, what: &str, r: Refusal) -> Error {
@@ -700,9 +714,7 @@ impl Governance {
                 "request No.{id} has no decision"
             )));
         };
-        let is_manager = actor.person().is_some_and(|x| x.role == RoleKind::Manager);
-        let named = decision.extractor.is_some() && decision.extractor == actor.user_id();
-        if !(is_manager || named) {
+        if !extracts(actor, &p) {
             return Err(self
                 .refuse(actor, "extract", Refusal::NotTheExtractor { request: id })
                 .await);
@@ -956,12 +968,7 @@ impl Governance {
                 )
                 .await);
         }
-        let is_manager = actor.person().is_some_and(|x| x.role == RoleKind::Manager);
-        let named = p
-            .decision
-            .as_ref()
-            .is_some_and(|d| d.extractor.is_some() && d.extractor == actor.user_id());
-        if !(is_manager || named) {
+        if !extracts(actor, &p) {
             return Err(self
                 .refuse(
                     actor,
@@ -1210,11 +1217,6 @@ impl Governance {
             cameras.push(self.catalog.camera(*c).await?);
         }
         let status = Status::of(&provision);
-        let is_manager = actor.person().is_some_and(|x| x.role == RoleKind::Manager);
-        let named = provision
-            .decision
-            .as_ref()
-            .is_some_and(|d| d.extractor.is_some() && d.extractor == actor.user_id());
         Ok(ProvisionFile {
             status,
             ground: self
@@ -1232,8 +1234,8 @@ impl Governance {
             packages: self.catalog.packages(id).await?,
             extraction: self.extractions.get(id),
             people: self.people_by_id().await?,
-            may_decide: is_manager && self.may(actor, Permission::ProvisionDecide),
-            may_extract: (is_manager || named) && self.may(actor, Permission::Export),
+            may_decide: is_manager(actor) && self.may(actor, Permission::ProvisionDecide),
+            may_extract: extracts(actor, &provision) && self.may(actor, Permission::Export),
             provision,
         })
     }

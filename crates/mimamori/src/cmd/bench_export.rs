@@ -9,12 +9,9 @@ use std::time::Instant;
 
 use futures::StreamExt as _;
 use mimamori_base::{Clock, SystemClock, Timestamp};
-use mimamori_catalog::{CameraSource, NewCamera, NewSegment, StreamKind};
-use mimamori_crypto::SegmentCipher;
-use mimamori_crypto::frames::FramesCommitment;
+use mimamori_catalog::{CameraSource, NewCamera};
 use mimamori_governance::provisions::{DecisionText, ExtractText, IdentityText, RequestText};
 use mimamori_governance::{Actor, Origin, Person};
-use mimamori_media::{SampleIndex, SampleInfo};
 
 use crate::datadir::{Installation, refused};
 
@@ -49,15 +46,7 @@ async fn bench(data: &std::path::Path, a: &ExportArgs) -> anyhow::Result<ExitCod
     let t0 = Timestamp(now.0 / 1_000_000 * 1_000_000 - i64::from(a.minutes + 5) * 60_000_000);
     let frame_bytes = (a.mbps * 1e6 / 8.0 / f64::from(FPS)) as usize;
     let frames_per_segment = FPS * 60;
-    let entry = mimamori_media::h264::avc1_sample_entry(
-        &[0x67, 0x64, 0x00, 0x1f],
-        &[0x68, 0xee],
-        1280,
-        720,
-    );
-    let params = catalog
-        .video_params_id("avc1.64001F", 1280, 720, &entry, &[1; 32])
-        .await?;
+    let params = super::bench::synthetic_video_params(catalog).await?;
     let mut cameras = Vec::new();
     let mut files = Vec::new();
     for c in 0..a.cameras {
@@ -73,47 +62,25 @@ async fn bench(data: &std::path::Path, a: &ExportArgs) -> anyhow::Result<ExitCod
             .await?;
         cameras.push(cam.0);
         for m in 0..i64::from(a.minutes) {
-            let start = t0.add_micros(m * 60_000_000);
-            let name = mimamori_storage::SegmentStore::file_name_for(cam, "main", start);
-            let (key_id, key) = inst.keyring.key_for_write(cam, start, start).await?;
-            let nonce = SegmentCipher::random_nonce_prefix();
-            let cipher = SegmentCipher::new(key.clone(), nonce, name.as_bytes());
-            let mut w = store.create(&name, cipher.clone())?;
-            let mut idx = SampleIndex::default();
-            let mut commit = FramesCommitment::default();
-            for f in 0..frames_per_segment {
-                let frame = vec![(f % 251) as u8; frame_bytes];
-                w.append(&frame)?;
-                commit.push(&frame);
-                idx.push(SampleInfo {
-                    size: frame_bytes as u32,
-                    duration_90k: 90_000 / FPS,
-                    key: f % 30 == 0,
-                });
-            }
-            let written = w.finish()?;
-            files.push((name.clone(), cipher, written.bytes));
-            catalog
-                .segment_insert(&NewSegment {
-                    camera_id: cam,
-                    stream: StreamKind::Main,
-                    run_start: t0,
-                    start,
-                    end: start.add_micros(60_000_000),
-                    duration_90k: idx.total_duration_90k(),
-                    frames: idx.len() as i64,
-                    key_frames: idx.key_frames() as i64,
-                    bytes: idx.total_bytes() as i64,
-                    video_params_id: params,
-                    file_name: name,
-                    sample_index: idx.encode(),
-                    sha256: written.sha256.to_vec(),
-                    stored_bytes: written.stored_bytes as i64,
-                    data_key_id: key_id,
-                    nonce_prefix: nonce.to_vec(),
-                    frames_sha256: commit.finish().to_vec(),
-                })
-                .await?;
+            let at = super::bench::Minute {
+                camera: cam,
+                params,
+                run_start: t0,
+                start: t0.add_micros(m * 60_000_000),
+            };
+            let frames =
+                (0..frames_per_segment).map(|f| (vec![(f % 251) as u8; frame_bytes], f % 30 == 0));
+            files.push(
+                super::bench::synthetic_segment(
+                    catalog,
+                    store,
+                    &inst.keyring,
+                    at,
+                    frames,
+                    90_000 / FPS,
+                )
+                .await?,
+            );
         }
     }
     mimamori_governance::integrity::sign_heads(catalog, &inst.signer, None, SystemClock.now())
