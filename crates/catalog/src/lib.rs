@@ -11,6 +11,7 @@
 //! SQLite is the embedded default. Queries are plain SQL strings with `?`
 //! placeholders; [`dialect`] is the one place where SQLite and PostgreSQL differ.
 
+pub mod agreements;
 pub mod audit;
 pub mod cameras;
 pub mod dialect;

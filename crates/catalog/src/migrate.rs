@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0007_provision",
         include_str!("../migrations/0007_provision.sql"),
     ),
+    (
+        8,
+        "0008_agreement",
+        include_str!("../migrations/0008_agreement.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

@@ -107,6 +107,21 @@ pub struct Provision {
     pub decision: Option<DecisionRecord>,
     pub delivery: Option<Delivery>,
     pub withdrawal: Option<Withdrawal>,
+    /// The agreement it was made under (the station's own extraction).
+    pub agreement: Option<i64>,
+}
+
+/// A request made under an agreement: identified and approved by the agreement
+/// itself, recorded with the request in one transaction.
+#[derive(Clone, Debug)]
+pub struct AgreementGrant {
+    pub agreement: i64,
+    pub identity_method: String,
+    pub identity_detail: String,
+    pub decision_reason: String,
+    /// Who approved: the manager who made the agreement.
+    pub approved_by: Option<UserId>,
+    pub extractor: UserId,
 }
 
 /// A request document to store (the file is already written, encrypted).
@@ -269,6 +284,7 @@ fn provision_from_row(r: &sqlx::sqlite::SqliteRow, cameras: Vec<CameraId>) -> Re
         decision,
         delivery,
         withdrawal,
+        agreement: r.try_get("agreement_id")?,
     })
 }
 
@@ -278,7 +294,8 @@ const OPEN: &str = "decision IS NULL AND withdrawn_at_us IS NULL";
 impl Catalog {
     /// Registers a request and, in the same transaction, the hold that keeps its
     /// footage from its start to `hold_to` until `hold_until`, with `hold_reason`.
-    /// Returns (request id, hold id).
+    /// A request under an agreement carries its identity check and approval
+    /// from the start (`grant`). Returns (request id, hold id).
     pub async fn provision_insert(
         &self,
         f: &RequestFields,
@@ -286,6 +303,7 @@ impl Catalog {
         hold_to: Timestamp,
         hold_until: Timestamp,
         hold_reason: &str,
+        grant: Option<&AgreementGrant>,
     ) -> Result<(i64, i64)> {
         let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
@@ -343,6 +361,27 @@ impl Catalog {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        if let Some(g) = grant {
+            let (by, at) = (registered.by.map(|u| u.0), registered.at.0);
+            sqlx::query(
+                "UPDATE provision_request SET agreement_id = ?, identity_method = ?, identity_detail = ?, \
+                 identity_by = ?, identity_at_us = ?, decision = ?, decision_reason = ?, decided_by = ?, \
+                 decided_at_us = ?, extractor_id = ? WHERE id = ?",
+            )
+            .bind(g.agreement)
+            .bind(&g.identity_method)
+            .bind(&g.identity_detail)
+            .bind(by)
+            .bind(at)
+            .bind(Decision::Approved.as_str())
+            .bind(&g.decision_reason)
+            .bind(g.approved_by.map(|u| u.0))
+            .bind(at)
+            .bind(g.extractor.0)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok((id, hold))
     }

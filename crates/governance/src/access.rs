@@ -1,10 +1,13 @@
 //! Access decisions, as pure rules over the policy and the catalog's records:
 //! which designation a person holds at an instant, whether their role may use a
 //! permission from where they are (terminals), whether an open instruction covers
-//! a camera operation, and what a designation must satisfy (temporary designees:
-//! staff only, with an end date). Operations ask here before they act.
+//! a camera operation, whether an agreement with a police station covers what its
+//! account does, and what a designation must satisfy (temporary designees: staff
+//! only, with an end date; a station's accounts name their station). Operations
+//! ask here before they act.
 
 use mimamori_base::{CameraId, Timestamp, UserId};
+use mimamori_catalog::agreements::Agreement;
 use mimamori_catalog::people::{Designation, Instruction};
 use mimamori_catalog::{Catalog, CatalogError};
 use mimamori_policy::{Permission, Policy, RoleKind, Terminal};
@@ -118,6 +121,56 @@ pub async fn instruction_for(
     }))
 }
 
+/// Whether the person's role acts only under an agreement with their
+/// organisation (a police station, Osaka 第8条).
+pub fn acts_under_agreement(policy: &Policy, role: RoleKind) -> bool {
+    policy.role(role).is_some_and(|r| r.requires_agreement)
+}
+
+/// The agreement-gated part of everything a police station's account does: an
+/// agreement in force with their station (the account's organisation) must
+/// cover the camera (and, for images, the footage range); on no particular camera, any
+/// agreement in force will do. Returns the agreements relied on.
+pub async fn agreements_for(
+    catalog: &Catalog,
+    policy: &Policy,
+    person: &Person,
+    permission: Permission,
+    camera: Option<CameraId>,
+    range: Option<(Timestamp, Timestamp)>,
+    now: Timestamp,
+) -> Result<Result<Vec<Agreement>, Refusal>, CatalogError> {
+    if !acts_under_agreement(policy, person.role) {
+        return Ok(Ok(Vec::new()));
+    }
+    // The footage range matters for images; a camera's status has none.
+    let range = range.filter(|_| permission.touches_images());
+    let station = person.user.organization.trim();
+    let found: Vec<Agreement> = catalog
+        .agreements()
+        .await?
+        .into_iter()
+        .filter(|a| !station.is_empty() && a.station == station && a.in_force(now))
+        .filter(|a| camera.is_none_or(|c| a.covers(c, range, now)))
+        .collect();
+    if found.is_empty() {
+        return Ok(Err(Refusal::NoAgreement {
+            station: if station.is_empty() {
+                "the account's station".into()
+            } else {
+                station.to_string()
+            },
+            basis: policy
+                .disclosure
+                .agreement
+                .as_ref()
+                .map(|a| a.basis.clone())
+                .unwrap_or_default(),
+        }));
+    }
+    Ok(Ok(found))
+}
+
 /// A designation to make.
 #[derive(Clone, Debug)]
 pub struct DesignationRequest {
@@ -146,6 +199,12 @@ pub fn check_designation(
         && until <= req.valid_from
     {
         return Err(Error::rule("the end date must be after the start"));
+    }
+    if req.role == RoleKind::Police && organization.trim().is_empty() {
+        return Err(Error::rule(format!(
+            "{} is an account of a police station: its organisation names the station, as the agreement does ({})",
+            rule.title, rule.basis
+        )));
     }
     if req.role == RoleKind::Temporary {
         if req.valid_until.is_none() {

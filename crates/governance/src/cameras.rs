@@ -16,10 +16,28 @@ use crate::holds::RetentionPicture;
 use crate::input::{CameraName, RtspCamera, credentials_out_of_addresses};
 
 impl Governance {
-    /// The cameras not removed, in id order (needs `camera_status`).
+    /// The cameras not removed, in id order (needs `camera_status`); a police
+    /// station's account sees only those of its agreements in force.
     pub async fn cameras(&self, actor: &Actor) -> Result<Vec<Camera>> {
         self.require(actor, Permission::CameraStatus).await?;
-        Ok(self.catalog.cameras().await?)
+        let mut cameras = self.catalog.cameras().await?;
+        if let Some(person) = actor.person()
+            && crate::access::acts_under_agreement(&self.policy, person.role)
+        {
+            let agreements = crate::access::agreements_for(
+                &self.catalog,
+                &self.policy,
+                person,
+                Permission::CameraStatus,
+                None,
+                None,
+                self.clock.now(),
+            )
+            .await?
+            .unwrap_or_default();
+            cameras.retain(|c| agreements.iter().any(|a| a.cameras.contains(&c.id)));
+        }
+        Ok(cameras)
     }
 
     /// One camera, removed or not (needs `camera_status`).

@@ -15,6 +15,7 @@
 
 pub mod access;
 pub mod actor;
+pub mod agreements;
 pub mod audit;
 pub mod cameras;
 pub mod error;
@@ -149,6 +150,20 @@ impl Governance {
         {
             Err(r) => Some(r),
             Ok(_) => access::instruction_for(
+                &self.catalog,
+                &self.policy,
+                person,
+                permission,
+                camera,
+                range,
+                self.clock.now(),
+            )
+            .await?
+            .err(),
+        };
+        let refusal = match refusal {
+            Some(r) => Some(r),
+            None => access::agreements_for(
                 &self.catalog,
                 &self.policy,
                 person,

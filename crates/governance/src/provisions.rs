@@ -32,13 +32,13 @@ use crate::viewing::Footage;
 /// The longest footage period one request may ask for.
 pub const MAX_REQUEST_MICROS: i64 = 31 * DAY_MICROS;
 /// Footage just after the range is held too, so its chain reaches a signed head.
-const HOLD_MARGIN_MICROS: i64 = 10 * 60 * 1_000_000;
+pub(crate) const HOLD_MARGIN_MICROS: i64 = 10 * 60 * 1_000_000;
 /// Form fields: short ones and long ones.
 const SHORT: usize = 200;
 const LONG: usize = 2000;
 
 /// A hold of a pending request lasts until the request ends (9999-12-31).
-fn pending_until() -> Timestamp {
+pub(crate) fn pending_until() -> Timestamp {
     Timestamp::from_secs(253_402_214_400)
 }
 
@@ -133,7 +133,7 @@ pub struct Extraction {
 pub struct Extractions(Mutex<HashMap<i64, Arc<Extraction>>>);
 
 impl Extractions {
-    fn get(&self, id: i64) -> Option<Arc<Extraction>> {
+    pub(crate) fn get(&self, id: i64) -> Option<Arc<Extraction>> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -231,7 +231,7 @@ pub fn document_type(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-fn step(actor: &Actor, at: Timestamp) -> Step {
+pub(crate) fn step(actor: &Actor, at: Timestamp) -> Step {
     Step {
         by: actor.user_id(),
         at,
@@ -239,7 +239,7 @@ fn step(actor: &Actor, at: Timestamp) -> Step {
 }
 
 /// Whether the actor is a person acting as manager.
-fn is_manager(actor: &Actor) -> bool {
+pub(crate) fn is_manager(actor: &Actor) -> bool {
     actor.person().is_some_and(|x| x.role == RoleKind::Manager)
 }
 
@@ -254,7 +254,7 @@ fn extracts(actor: &Actor, p: &Provision) -> bool {
 
 impl Governance {
     /// Writes a refusal to the log and returns it.
-    async fn refuse(&self, actor: &Actor, what: &str, r: Refusal) -> Error {
+    pub(crate) async fn refuse(&self, actor: &Actor, what: &str, r: Refusal) -> Error {
         let entry = Entry::new("refused", format!("{what}: {r}"));
         match self.audit.record(actor, entry).await {
             Ok(_) => Error::Refused(r),
@@ -327,6 +327,13 @@ impl Governance {
                     .join(", ")
             ))
         })?;
+        if d.agreement.as_ref().is_some_and(|a| a.method == method.id) {
+            return Err(Error::bad_input(format!(
+                "method: {} is for extractions by a police station under its agreement ({})",
+                method.label,
+                d.agreement.as_ref().map(|a| a.basis.as_str()).unwrap_or("")
+            )));
+        }
         if t.cameras.is_empty() {
             return Err(Error::bad_input(
                 "cameras: choose at least one (カメラを選んでください)",
@@ -375,6 +382,7 @@ impl Governance {
                 range.to.add_micros(HOLD_MARGIN_MICROS),
                 pending_until(),
                 &hold_reason,
+                None,
             )
             .await?;
         let cams: Vec<String> = cameras.iter().map(|c| c.to_string()).collect();
@@ -568,13 +576,10 @@ impl Governance {
         t: &DecisionText<'_>,
     ) -> Result<()> {
         let basis = self.policy.disclosure.decision_basis.clone();
-        match actor.person() {
-            Some(p) if p.role == RoleKind::Manager => {}
-            _ => {
-                return Err(self
-                    .refuse(actor, "provision_decide", Refusal::ManagerDecides { basis })
-                    .await);
-            }
+        if !is_manager(actor) {
+            return Err(self
+                .refuse(actor, "provision_decide", Refusal::ManagerDecides { basis })
+                .await);
         }
         self.require(actor, Permission::ProvisionDecide).await?;
         let p = self.provision_of(id).await?;
@@ -1002,6 +1007,11 @@ impl Governance {
                 },
             )
             .await?;
+        if p.agreement.is_some() && p.delivery.is_none() {
+            // Under an agreement the station takes the package itself: its
+            // download is the delivery (提供日時, 提供先) of the register.
+            self.record_station_delivery(actor, &p).await?;
+        }
         let key = self.keys.file_key(&pkg.wrapped_key, &pkg.file_name)?;
         let nonce: [u8; 8] =
             pkg.nonce_prefix.as_slice().try_into().map_err(|_| {
@@ -1124,6 +1134,50 @@ impl Governance {
                         medium_id
                             .map(|m| format!("; medium {m} ({medium}) registered"))
                             .unwrap_or_default()
+                    ),
+                ),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn record_station_delivery(&self, actor: &Actor, p: &Provision) -> Result<()> {
+        let now = self.clock.now();
+        let keep = i64::from(self.policy.disclosure.keep_days_after_delivery) * DAY_MICROS;
+        let recipient = [
+            p.fields.requester_organisation.as_str(),
+            actor
+                .person()
+                .map(|x| x.user.display_name.as_str())
+                .unwrap_or(""),
+        ]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+        self.catalog
+            .provision_deliver(
+                p.id,
+                &Delivery {
+                    recipient: recipient.clone(),
+                    medium: String::new(),
+                    note: "協定に基づき登録端末でダウンロード".into(),
+                    step: step(actor, now),
+                },
+                now.add_micros(keep),
+            )
+            .await?;
+        self.audit
+            .record(
+                actor,
+                Entry::new(
+                    "provision_delivered",
+                    format!(
+                        "request No.{}: downloaded under agreement No.{} at {} by {recipient}",
+                        p.id,
+                        p.agreement.unwrap_or_default(),
+                        now.jst_minute()
                     ),
                 ),
             )

@@ -41,6 +41,8 @@ pub enum Refusal {
     OutsideApproval { request: i64, approved: String },
     #[error("the manager named another person to extract request No.{request}")]
     NotTheExtractor { request: i64 },
+    #[error("no agreement in force with {station} covers this camera and period ({basis})")]
+    NoAgreement { station: String, basis: String },
 }
 
 impl Refusal {
@@ -62,6 +64,11 @@ impl Refusal {
             } => format!(
                 "この端末（{origin}）は{permission}の端末として登録されていません。{terminals}の端末を使ってください（{basis}）"
             ),
+            Refusal::NoAgreement { station, basis } => {
+                format!(
+                    "このカメラ・期間について、{station}との有効な協定がありません（停止中・期間外を含みます。{basis}）"
+                )
+            }
             Refusal::NoInstruction { basis } => {
                 format!(
                     "このカメラ・期間についての管理責任者からの有効な指示がありません（{basis}）"

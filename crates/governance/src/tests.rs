@@ -756,6 +756,108 @@ mod access {
     }
 
     // REQ-ROL-4: under instructions, only the cameras, footage and period instructed.
+    // REQ-DIS-7 (Osaka 第8条): a station's account acts only while an agreement with
+    // its own station is in force, on its cameras, for footage recorded while it was
+    // valid; a suspension ends that at once (simulated clock).
+    #[tokio::test]
+    async fn an_agreement_covers_its_station_cameras_and_period_only() {
+        use crate::access::agreements_for;
+        use mimamori_catalog::agreements::NewAgreement;
+        let e = env("agreements").await;
+        let policy = Policy::preset("osaka-nishinari").unwrap();
+        let other_camera = e
+            .catalog
+            .camera_insert(
+                &NewCamera {
+                    name: "cam2".into(),
+                    source: CameraSource::TestPattern,
+                    record_audio: false,
+                },
+                t0(),
+            )
+            .await
+            .unwrap();
+        let police = person(&e, "seian", "西成警察署", "police", t0()).await;
+        let elsewhere = person(&e, "tennoji", "天王寺警察署", "police", t0()).await;
+        let as_person = |u: &mimamori_catalog::User| {
+            let u = u.clone();
+            let c = e.catalog.clone();
+            async move {
+                Person {
+                    designation: c.designation_at(u.id, t0()).await.unwrap().unwrap(),
+                    user: u,
+                    role: RoleKind::Police,
+                    permissions: vec![],
+                    origin: Origin::default(),
+                }
+            }
+        };
+        let (seian, tennoji) = (as_person(&police).await, as_person(&elsewhere).await);
+        let id = e
+            .catalog
+            .agreement_insert(
+                &NewAgreement {
+                    station: "西成警察署",
+                    terms: "適正な取扱い",
+                    cameras: &[e.camera],
+                    valid_from: t0(),
+                    valid_until: t0().add_micros(30 * DAY),
+                },
+                &mimamori_catalog::provisions::Step { by: None, at: t0() },
+            )
+            .await
+            .unwrap();
+        let check = |who: &Person, perm, cam, range, now| {
+            let (c, p, a) = (e.catalog.clone(), policy.clone(), who.clone());
+            async move {
+                agreements_for(&c, &p, &a, perm, Some(cam), range, now)
+                    .await
+                    .unwrap()
+                    .is_ok()
+            }
+        };
+        let day1 = t0().add_micros(DAY);
+        let footage = Some((t0().add_micros(60 * MIN), t0().add_micros(70 * MIN)));
+        assert!(check(&seian, Permission::Playback, e.camera, footage, day1).await);
+        assert!(
+            !check(&tennoji, Permission::Playback, e.camera, footage, day1).await,
+            "another station"
+        );
+        assert!(
+            !check(&seian, Permission::Playback, other_camera, footage, day1).await,
+            "another camera"
+        );
+        let before = Some((t0().add_micros(-60 * MIN), t0().add_micros(10 * MIN)));
+        assert!(
+            !check(&seian, Permission::Export, e.camera, before, day1).await,
+            "footage from before it"
+        );
+        // A camera's status has no footage period.
+        assert!(check(&seian, Permission::CameraStatus, e.camera, before, day1).await);
+        let after = t0().add_micros(31 * DAY);
+        assert!(
+            !check(&seian, Permission::Playback, e.camera, footage, after).await,
+            "after its period"
+        );
+        e.catalog
+            .agreement_suspend(
+                id,
+                "是正を求める",
+                &mimamori_catalog::provisions::Step { by: None, at: day1 },
+            )
+            .await
+            .unwrap();
+        assert!(
+            !check(&seian, Permission::Playback, e.camera, footage, day1).await,
+            "suspended"
+        );
+        e.catalog.agreement_resume(id).await.unwrap();
+        assert!(
+            check(&seian, Permission::Playback, e.camera, footage, day1).await,
+            "resumed"
+        );
+    }
+
     #[tokio::test]
     async fn instructions_cover_their_cameras_range_and_period_only() {
         let e = env("instructions").await;

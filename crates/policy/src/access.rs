@@ -24,16 +24,20 @@ pub enum RoleKind {
     Auditor,
     /// Technical setup; no images.
     Sysadmin,
+    /// 協定を締結した警察署の職員: views and extracts only under an agreement in
+    /// force with their station (Osaka 第8条).
+    Police,
 }
 
 impl RoleKind {
-    pub const ALL: [RoleKind; 6] = [
+    pub const ALL: [RoleKind; 7] = [
         RoleKind::Manager,
         RoleKind::Operator,
         RoleKind::Temporary,
         RoleKind::Contractor,
         RoleKind::Auditor,
         RoleKind::Sysadmin,
+        RoleKind::Police,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +48,7 @@ impl RoleKind {
             RoleKind::Contractor => "contractor",
             RoleKind::Auditor => "auditor",
             RoleKind::Sysadmin => "sysadmin",
+            RoleKind::Police => "police",
         }
     }
 
@@ -156,6 +161,10 @@ pub struct RoleRule {
     /// Acts on cameras and images only under an open instruction from the manager.
     #[serde(default)]
     pub requires_instruction: bool,
+    /// Sees cameras and images only under an agreement in force with the
+    /// person's organisation (a police station, Osaka 第8条).
+    #[serde(default)]
+    pub requires_agreement: bool,
 }
 
 /// A registered terminal (a viewing room or a dedicated PC). A request comes from it
@@ -334,8 +343,12 @@ pub(crate) fn check(policy: &crate::Policy) -> Vec<Contradiction> {
                 ),
             );
         }
+        // An agreement overrides "only the manager handles images" (Osaka 第8条:
+        // 第5条第2項…にかかわらず、当該協定の定めるところ).
+        let under_agreement = rule.requires_agreement && policy.disclosure.agreement.is_some();
         if policy.access.images_manager_only
             && *kind != RoleKind::Manager
+            && !under_agreement
             && rule.permissions.iter().any(|p| p.touches_images())
         {
             say(
@@ -343,6 +356,37 @@ pub(crate) fn check(policy: &crate::Policy) -> Vec<Contradiction> {
                 0,
                 "permissions",
                 "only the manager handles images ([access] images_manager_only = true) but this role has an image permission".into(),
+            );
+        }
+        if (*kind == RoleKind::Police) != rule.requires_agreement {
+            say(
+                &table,
+                0,
+                "requires_agreement",
+                "a police station's accounts act only under an agreement, and only they do (requires_agreement = true for roles.police alone)".into(),
+            );
+        }
+        if rule.requires_agreement && policy.disclosure.agreement.is_none() {
+            say(
+                &table,
+                0,
+                "requires_agreement",
+                "this regulation provides for no agreement with a police station ([disclosure.agreement])".into(),
+            );
+        }
+        if *kind == RoleKind::Police
+            && rule.permissions.iter().any(|p| {
+                !matches!(
+                    p,
+                    Permission::CameraStatus | Permission::Playback | Permission::Export
+                )
+            })
+        {
+            say(
+                &table,
+                0,
+                "permissions",
+                "a police station's accounts see cameras, play and extract footage (camera_status, playback, export) and nothing else".into(),
             );
         }
         if rule.requires_instruction && !matches!(kind, RoleKind::Operator | RoleKind::Temporary) {
@@ -412,6 +456,24 @@ pub(crate) fn check(policy: &crate::Policy) -> Vec<Contradiction> {
             "methods",
             "no methods of provision are listed".into(),
         );
+    }
+    if let Some(a) = &d.agreement {
+        if d.ground(&a.ground).is_none() {
+            say(
+                "disclosure.agreement",
+                0,
+                "ground",
+                format!("{:?} is not one of the grounds", a.ground),
+            );
+        }
+        if d.method(&a.method).is_none() {
+            say(
+                "disclosure.agreement",
+                0,
+                "method",
+                format!("{:?} is not one of the methods", a.method),
+            );
+        }
     }
     let mut seen_grounds = Vec::new();
     for (i, g) in d.grounds.iter().enumerate() {
@@ -581,6 +643,7 @@ fn rule(title: &str, basis: &str, permissions: &[Permission]) -> RoleRule {
         permissions: permissions.to_vec(),
         totp_required: false,
         requires_instruction: false,
+        requires_agreement: false,
     }
 }
 
@@ -889,9 +952,19 @@ pub(crate) fn preset_access(name: &str, live_allowed: bool) -> Option<PresetAcce
             roles.insert(Operator, operator);
             roles.insert(Auditor, auditor);
             roles.insert(Sysadmin, sysadmin);
+            let mut police = rule(
+                "協定警察署の職員",
+                "第8条 協定を締結した警察署による閲覧及び抽出（当該協定の定めるところ）",
+                &[CameraStatus, Playback, Export],
+            );
+            police.requires_agreement = true;
+            roles.insert(Police, police);
             let basis = "第2条(3)・第12条 専用パソコン";
             (
-                vec![terminal("専用パソコン", basis, &[])],
+                vec![
+                    terminal("専用パソコン", basis, &[Manager, Operator]),
+                    terminal("協定警察署の登録端末", "第8条 協定に定める端末", &[Police]),
+                ],
                 vec![
                     purpose("child-safety", "子どもや女性等に対する犯罪の抑止", "第3条"),
                     purpose(

@@ -112,6 +112,25 @@ pub struct Disclosure {
     /// The largest request document accepted, in bytes.
     #[serde(default = "default_document_limit")]
     pub max_document_bytes: u64,
+    /// Direct viewing and extraction by a police station under an agreement
+    /// (Osaka 第8条); absent where the regulation has none.
+    #[serde(default)]
+    pub agreement: Option<AgreementRule>,
+}
+
+/// How the regulation provides for agreements with a police station.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementRule {
+    /// The article (第8条).
+    pub basis: String,
+    /// The ground of the policy an extraction under an agreement is recorded with.
+    pub ground: String,
+    /// The method of the policy it is recorded with (used by no other request).
+    pub method: String,
+    /// What the agreement must say (第8条3 適正な取扱い, 第8条4 是正措置),
+    /// shown when one is made.
+    pub terms_guidance: String,
 }
 
 fn default_document_limit() -> u64 {
@@ -366,6 +385,7 @@ pub(crate) fn preset_disclosure(name: &str) -> Option<Disclosure> {
                     method("view", "閲覧のみ", ViewOnly),
                     method("medium", "抽出した画像の提供（記録媒体）", Medium),
                     method("other", "その他", Other),
+                    method("agreement", "協定に基づく抽出（警察署の登録端末）", Network),
                 ],
                 RegisterLayout::Osaka,
                 "第7条2 画像管理台帳（第1号様式）",
@@ -385,5 +405,11 @@ pub(crate) fn preset_disclosure(name: &str) -> Option<Disclosure> {
         keep_days_after_delivery: 30,
         notice,
         max_document_bytes: default_document_limit(),
+        agreement: (name == "osaka-nishinari").then(|| AgreementRule {
+            basis: "第8条 警察署による閲覧及び抽出申請等の特例".into(),
+            ground: "law".into(),
+            method: "agreement".into(),
+            terms_guidance: "協定により提供した画像の適正な取扱い（第8条3）と、適正な取扱いがなされていない場合の是正措置（第8条4）を定めてください".into(),
+        }),
     })
 }

@@ -10,7 +10,9 @@ pub mod disclosure;
 use std::collections::BTreeMap;
 
 pub use access::{Access, Permission, Purpose, RoleKind, RoleRule, Terminal};
-pub use disclosure::{Disclosure, Ground, GroundKind, Method, MethodKind, RegisterLayout};
+pub use disclosure::{
+    AgreementRule, Disclosure, Ground, GroundKind, Method, MethodKind, RegisterLayout,
+};
 use serde::{Deserialize, Serialize};
 
 /// The policy in force for one installation.
@@ -493,6 +495,58 @@ mod tests {
             .to_string();
         assert!(err.contains("images_manager_only"), "{err}");
         assert!(err.contains("terminals.networks"), "{err}");
+    }
+
+    // REQ-DIS-7: only Osaka provides for a police station's agreement (第8条), and
+    // its accounts are the one exception to "only the manager handles images"
+    // (第8条: 第5条第2項…にかかわらず); elsewhere such a role is refused.
+    #[test]
+    fn a_police_station_acts_only_where_the_regulation_provides_an_agreement() {
+        let osaka = Policy::preset("osaka-nishinari").unwrap();
+        let agreement = osaka.disclosure.agreement.as_ref().unwrap();
+        assert!(agreement.basis.starts_with("第8条"));
+        assert!(osaka.disclosure.ground(&agreement.ground).is_some());
+        let police = osaka.role(RoleKind::Police).unwrap();
+        assert!(police.requires_agreement);
+        assert!(osaka.allows(RoleKind::Police, Permission::Export));
+        assert!(!osaka.allows(RoleKind::Police, Permission::Provision));
+        assert!(Policy::from_toml("policy.toml", &osaka.to_toml()).is_ok());
+        // The station's terminal admits the station; the ward's PC does not.
+        assert!(
+            osaka
+                .terminals
+                .iter()
+                .any(|t| t.roles == [RoleKind::Police])
+        );
+        assert!(
+            osaka
+                .terminals
+                .iter()
+                .filter(|t| t.admits(RoleKind::Police))
+                .all(|t| t.name.contains("警察署"))
+        );
+        for name in PRESET_NAMES.iter().filter(|n| **n != "osaka-nishinari") {
+            let p = Policy::preset(name).unwrap();
+            assert!(p.disclosure.agreement.is_none(), "{name}");
+            assert!(p.role(RoleKind::Police).is_none(), "{name}");
+        }
+        // A police role where no agreement is provided for, or one that is not
+        // bound to it, or one that designates: refused.
+        let mut p = Policy::preset("tottori-city-hall").unwrap();
+        p.roles.insert(RoleKind::Police, police.clone());
+        let err = Policy::from_toml("policy.toml", &p.to_toml())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("roles.police.requires_agreement"), "{err}");
+        let mut p = osaka.clone();
+        let police = p.roles.get_mut(&RoleKind::Police).unwrap();
+        police.requires_agreement = false;
+        police.permissions.push(Permission::Designate);
+        let err = Policy::from_toml("policy.toml", &p.to_toml())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("images_manager_only"), "{err}");
+        assert!(err.contains("nothing else"), "{err}");
     }
 
     #[test]

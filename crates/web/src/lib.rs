@@ -13,6 +13,7 @@
 //! point for the binary.
 
 pub mod account;
+pub mod agreements;
 pub mod assets;
 pub mod audit;
 pub mod authz;
@@ -107,6 +108,11 @@ routes! {
     "/provisions/{id}/withdraw" => { post provisions::withdraw_submit => P(Provision) }
     "/provisions/{id}/letter" => { get provisions::letter_page => P(Provision) }
     "/media" => { get provisions::media_page => P(Provision) }
+    "/agreements" => { get agreements::agreements_page => P(ProvisionDecide), post agreements::agreement_create_submit => P(ProvisionDecide) }
+    "/agreements/{id}/suspend" => { post agreements::agreement_suspend_submit => P(ProvisionDecide) }
+    "/agreements/{id}/resume" => { post agreements::agreement_resume_submit => P(ProvisionDecide) }
+    "/agreement" => { get agreements::station_page => P(Export) }
+    "/agreement/extract" => { post agreements::station_extract_submit => P(Export) }
     "/api/login" => { post login::login_api => Public }
     "/api/logout" => { post login::logout_api => Session }
     "/api/me" => { get login::me => Session }
@@ -140,6 +146,11 @@ routes! {
     "/api/provisions/{id}/delivery" => { post provisions::delivery_api => P(Provision) }
     "/api/provisions/{id}/withdraw" => { post provisions::withdraw_api => P(Provision) }
     "/api/media" => { get provisions::media_api => P(Provision) }
+    "/api/agreements" => { get agreements::agreements_api => P(ProvisionDecide), post agreements::agreement_create_api => P(ProvisionDecide) }
+    "/api/agreements/{id}/suspend" => { post agreements::agreement_suspend_api => P(ProvisionDecide) }
+    "/api/agreements/{id}/resume" => { post agreements::agreement_resume_api => P(ProvisionDecide) }
+    "/api/agreement" => { get agreements::station_api => P(Export) }
+    "/api/agreement/extract" => { post agreements::station_extract_api => P(Export) }
 }
 
 /// The complete router: every declared route behind [`authz::guard`]; errors to

@@ -102,7 +102,7 @@ fn who(people: &std::collections::HashMap<UserId, User>, u: Option<UserId>) -> S
         .unwrap_or_else(|| "(console)".into())
 }
 
-fn provision_json(p: &Provision, status: Status) -> Value {
+pub(crate) fn provision_json(p: &Provision, status: Status) -> Value {
     let f = &p.fields;
     json!({
         "id": p.id,
@@ -450,7 +450,7 @@ pub async fn media_api(State(state): State<AppState>, user: CurrentUser) -> WebR
 
 // ---- pages ----------------------------------------------------------------------
 
-fn status_badge(s: Status) -> Markup {
+pub(crate) fn status_badge(s: Status) -> Markup {
     html! { span class={ "status status-" (s.as_str()) } data-status=(s.as_str()) { (s.ja()) } }
 }
 
@@ -475,7 +475,8 @@ pub async fn provisions_page(
     let body = html! {
         h1 { (s.prov_title) }
         p.muted { (state.gov.policy().disclosure.basis) }
-        p { a.button href="/provisions/new" { (s.prov_new) } " " a href="/provisions/register" { (s.prov_register) } " " a href="/media" { (s.prov_media) } }
+        p { a.button href="/provisions/new" { (s.prov_new) } " " a href="/provisions/register" { (s.prov_register) } " " a href="/media" { (s.prov_media) }
+            @if state.gov.policy().disclosure.agreement.is_some() && user.0.person.has(mimamori_policy::Permission::ProvisionDecide) { " " a href="/agreements" { (s.agr_title) } } }
         @if list.is_empty() { p { (s.prov_none) } }
         table id="provisions" {
             thead { tr {

@@ -49,6 +49,8 @@ fn summary(p: &Policy) -> String {
             perms.join(", "),
             if rule.requires_instruction {
                 " [under instruction]"
+            } else if rule.requires_agreement {
+                " [under an agreement]"
             } else {
                 ""
             },

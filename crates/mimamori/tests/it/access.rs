@@ -119,12 +119,13 @@ fn extra_for(role: RoleKind) -> Value {
     match role {
         RoleKind::Temporary => json!({"valid_until": "2099-12-31"}),
         RoleKind::Contractor => json!({"organization": "見守り保守株式会社"}),
+        RoleKind::Police => json!({"organization": "西成警察署"}),
         _ => json!({}),
     }
 }
 
 /// What the policy says a role gets on a route (from 127.0.0.1, a registered terminal
-/// in every preset, with no instruction issued).
+/// in every preset, with no instruction issued and no agreement recorded).
 fn expected_allowed(policy: &Policy, role: RoleKind, need: Need) -> bool {
     match need {
         Need::Public | Need::Session => true,
@@ -132,9 +133,12 @@ fn expected_allowed(policy: &Policy, role: RoleKind, need: Need) -> bool {
             // No instruction is issued here; adding a camera cannot be instructed at all.
             let needs_instruction = policy.role(role).is_some_and(|r| r.requires_instruction)
                 && p.is_camera_operation();
+            // No agreement is recorded here: a station's account does nothing.
+            let needs_agreement = policy.role(role).is_some_and(|r| r.requires_agreement);
             policy.allows(role, p)
                 && (p != Permission::LiveView || policy.live_view.allowed)
                 && !needs_instruction
+                && !needs_agreement
         }
     }
 }
@@ -874,8 +878,8 @@ async fn totp_is_asked_when_enrolled_and_required_where_the_policy_says() {
         AppOptions {
             preset: "midori-stations",
             policy_edits: vec![(
-                "\"retention_view\",\n]\ntotp_required = false\nrequires_instruction = false\n\n[roles.sysadmin]",
-                "\"retention_view\",\n]\ntotp_required = true\nrequires_instruction = false\n\n[roles.sysadmin]".into(),
+                "\"retention_view\",\n]\ntotp_required = false\nrequires_instruction = false\nrequires_agreement = false\n\n[roles.sysadmin]",
+                "\"retention_view\",\n]\ntotp_required = true\nrequires_instruction = false\nrequires_agreement = false\n\n[roles.sysadmin]".into(),
             )],
             ..AppOptions::default()
         },

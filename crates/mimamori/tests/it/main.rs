@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test harness code: failing loudly is the point
 
 mod access;
+mod agreement;
 mod app;
 mod attacks;
 mod audit;

@@ -70,6 +70,9 @@ pub fn page(lang: Lang, title: &str, user: Option<&SignedIn>, body: Markup) -> H
                         @for (p, href, label) in NAV {
                             @if u.person.has(p) { " " a href=(href) { (label(s)) } }
                         }
+                        @if u.person.role == mimamori_policy::RoleKind::Police {
+                            " " a href="/agreement" { (s.nav_agreement) }
+                        }
                         span.spacer {}
                         a.who href="/account" { (u.person.user.display_name) }
                         a href={ "/lang/" (other) } { (s.nav_switch_lang) }
