@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0008_agreement",
         include_str!("../migrations/0008_agreement.sql"),
     ),
+    (
+        9,
+        "0009_masked_copy",
+        include_str!("../migrations/0009_masked_copy.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

@@ -168,6 +168,9 @@ pub struct NewPackage<'a> {
     pub to: Timestamp,
     pub frames: i64,
     pub built: Step,
+    /// For a masked copy: the package it was made from, and the areas (JSON).
+    pub derived_from: Option<i64>,
+    pub masks: &'a str,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -186,6 +189,9 @@ pub struct Package {
     pub to: Timestamp,
     pub frames: i64,
     pub built: Step,
+    /// A masked copy of this package of the request.
+    pub derived_from: Option<i64>,
+    pub masks: String,
 }
 
 /// 記録媒体 (REQ-MED-1): a removable medium holding images.
@@ -621,8 +627,8 @@ impl Catalog {
         let cameras: Vec<String> = p.cameras.iter().map(|c| c.to_string()).collect();
         Ok(sqlx::query_scalar(
             "INSERT INTO provision_package (request_id, file_name, bytes, sha256, manifest_sha256, wrapped_key, \
-             nonce_prefix, passphrase_protected, cameras, from_us, to_us, frames, built_by, built_at_us) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             nonce_prefix, passphrase_protected, cameras, from_us, to_us, frames, built_by, built_at_us, \
+             derived_from, masks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(p.request_id)
         .bind(p.file_name)
@@ -638,6 +644,8 @@ impl Catalog {
         .bind(p.frames)
         .bind(p.built.by.map(|u| u.0))
         .bind(p.built.at.0)
+        .bind(p.derived_from)
+        .bind(p.masks)
         .fetch_one(&self.pool)
         .await?)
     }
@@ -673,6 +681,8 @@ impl Catalog {
                         by: None,
                         at: Timestamp(0),
                     }),
+                    derived_from: r.try_get("derived_from")?,
+                    masks: r.try_get("masks")?,
                 })
             })
             .collect()

@@ -70,7 +70,7 @@ pub struct FileEntry {
     pub sha256: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format: String,
     /// 設置者 and the regulation in force.
@@ -91,6 +91,49 @@ pub struct Manifest {
     /// The installation's Ed25519 public key (hex) and its fingerprint.
     pub public_key: String,
     pub key_fingerprint: String,
+    /// A masked copy: its clips are re-encoded with areas filled, derived from a
+    /// package whose clips carry the proof (kept by the installation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived_from: Option<Derivation>,
+}
+
+/// What a masked copy was made from, and how.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Derivation {
+    /// The package masked (its ZIP and its manifest, SHA-256 hex).
+    pub package_sha256: String,
+    pub manifest_sha256: String,
+    /// Why (third parties appear in a person's own images), as the policy says.
+    pub reason: String,
+    pub clips: Vec<MaskedClip>,
+}
+
+/// One masked clip: its file (also listed in `files`) and the original's hash.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MaskedClip {
+    pub path: String,
+    pub camera_id: i64,
+    pub camera_name: String,
+    pub bytes: u64,
+    pub sha256: String,
+    /// The original clip in the package masked: its path and SHA-256.
+    pub original_path: String,
+    pub original_sha256: String,
+    pub masks: Vec<MaskArea>,
+}
+
+/// A rectangle filled over a time span of the clip (the whole clip when the
+/// span is absent), in the clip's pixels and seconds from its first frame.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MaskArea {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_seconds: Option<f64>,
 }
 
 /// Why a clip's frames are the frames recorded: for each segment the clip draws

@@ -52,8 +52,8 @@ impl Report {
     }
 }
 
-/// A package as a folder (unpacked) or as its ZIP.
-enum Package {
+/// A package as a folder (unpacked) or as its ZIP, to read its files.
+pub enum Package {
     Dir(PathBuf),
     Zip(Box<zip::ZipArchive<std::fs::File>>, Option<Vec<u8>>),
 }
@@ -66,7 +66,7 @@ fn safe_relative(p: &str) -> bool {
 }
 
 impl Package {
-    fn open(path: &Path, passphrase: Option<&str>) -> Result<Package, VerifyError> {
+    pub fn open(path: &Path, passphrase: Option<&str>) -> Result<Package, VerifyError> {
         let shown = path.display().to_string();
         if path.is_dir() {
             return Ok(Package::Dir(path.to_path_buf()));
@@ -90,7 +90,7 @@ impl Package {
     }
 
     /// Every file in the package (folders left out).
-    fn names(&self) -> Vec<String> {
+    pub fn names(&self) -> Vec<String> {
         match self {
             Package::Dir(root) => {
                 let mut out = Vec::new();
@@ -120,7 +120,7 @@ impl Package {
     }
 
     /// Feeds the file's bytes to `f`; `Ok(false)` when it is not there.
-    fn stream(&mut self, name: &str, f: &mut dyn FnMut(&[u8])) -> Result<bool, VerifyError> {
+    pub fn stream(&mut self, name: &str, f: &mut dyn FnMut(&[u8])) -> Result<bool, VerifyError> {
         if !safe_relative(name) {
             return Ok(false);
         }
@@ -164,7 +164,7 @@ impl Package {
     }
 
     /// A small file whole; `None` when it is not there or too large.
-    fn read(&mut self, name: &str) -> Result<Option<Vec<u8>>, VerifyError> {
+    pub fn read(&mut self, name: &str) -> Result<Option<Vec<u8>>, VerifyError> {
         let mut out = Vec::new();
         let mut too_large = false;
         let found = self.stream(name, &mut |b| {
@@ -377,6 +377,34 @@ pub fn verify_package(
     for clip in &manifest.clips {
         listed.insert(clip.path.clone());
         check_clip(&mut pkg, clip, &public_key, &mut r)?;
+    }
+    if let Some(d) = &manifest.derived_from {
+        for c in &d.clips {
+            let as_listed = manifest
+                .files
+                .iter()
+                .any(|f| f.path == c.path && f.sha256 == c.sha256 && f.bytes == c.bytes);
+            if as_listed {
+                r.checked.push(format!(
+                    "{}: a masked copy of {} (SHA-256 {}), {} area(s) filled",
+                    c.path,
+                    c.original_path,
+                    c.original_sha256,
+                    c.masks.len()
+                ));
+            } else {
+                r.problems.push(format!(
+                    "{}: the masked clip is not the file the manifest lists",
+                    c.path
+                ));
+            }
+        }
+        r.notes.push(format!(
+            "this is a masked copy ({}): its frames are re-encoded where areas are filled, so they \
+             are not the frames recorded; the original package (SHA-256 {}) that proves them is \
+             kept by the installation",
+            d.reason, d.package_sha256
+        ));
     }
     for name in pkg.names() {
         if !listed.contains(&name) {

@@ -81,7 +81,7 @@ struct ClipPlan {
     proof: ClipProof,
 }
 
-fn moment(t: Timestamp) -> Moment {
+pub(crate) fn moment(t: Timestamp) -> Moment {
     Moment {
         utc: t.to_rfc3339(chrono::FixedOffset::east_opt(0).unwrap_or(jst())),
         jst: t.to_rfc3339(jst()),
@@ -89,9 +89,9 @@ fn moment(t: Timestamp) -> Moment {
 }
 
 /// Counts what passes through, and hashes it.
-struct Hashing<W: Write> {
-    inner: W,
-    sha: Sha256,
+pub(crate) struct Hashing<W: Write> {
+    pub inner: W,
+    pub sha: Sha256,
 }
 
 impl<W: Write> Write for Hashing<W> {
@@ -306,7 +306,7 @@ struct Job {
     progress: Arc<Progress>,
 }
 
-fn zip_error(e: mimamori_evidence::writer::WriteError) -> Error {
+pub(crate) fn zip_error(e: mimamori_evidence::writer::WriteError) -> Error {
     Error::Inconsistent(e.to_string())
 }
 
@@ -395,6 +395,7 @@ impl Job {
             notes: self.notes.clone(),
             public_key: hex::encode(public_key),
             key_fingerprint: fingerprint,
+            derived_from: None,
         };
         let manifest_bytes =
             serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Inconsistent(e.to_string()))?;

@@ -24,6 +24,7 @@ pub mod holds;
 pub mod input;
 pub mod integrity;
 pub mod journal;
+pub mod masking;
 pub mod people;
 pub mod provisions;
 pub mod refusal;

@@ -128,6 +128,15 @@ pub struct Extraction {
     pub failed: Mutex<Option<String>>,
 }
 
+/// What is recorded with a built package besides the build's own facts.
+pub(crate) struct Kept {
+    pub passphrase_protected: bool,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub derived_from: Option<i64>,
+    pub masks: String,
+}
+
 /// Extractions by request (the latest of each).
 #[derive(Debug, Default)]
 pub struct Extractions(Mutex<HashMap<i64, Arc<Extraction>>>);
@@ -141,7 +150,7 @@ impl Extractions {
             .cloned()
     }
 
-    fn set(&self, id: i64, e: Arc<Extraction>) {
+    pub(crate) fn set(&self, id: i64, e: Arc<Extraction>) {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -245,7 +254,7 @@ pub(crate) fn is_manager(actor: &Actor) -> bool {
 
 /// Whether the actor may extract under this request: the manager, or the
 /// person the decision named.
-fn extracts(actor: &Actor, p: &Provision) -> bool {
+pub(crate) fn extracts(actor: &Actor, p: &Provision) -> bool {
     is_manager(actor)
         || p.decision
             .as_ref()
@@ -865,82 +874,105 @@ impl Governance {
         self.extractions.set(id, job.clone());
         let gov = self.clone();
         let actor = actor.clone();
-        let protected = passphrase.is_some();
+        let kept = Kept {
+            passphrase_protected: passphrase.is_some(),
+            from: range.from,
+            to: range.to,
+            derived_from: None,
+            masks: String::new(),
+        };
         Ok(tokio::spawn(async move {
             let built = gov
                 .build_package(&p, &cams, range.from, range.to, facts, job.progress.clone())
                 .await;
-            let result = match built {
-                Ok(b) => {
-                    let now = gov.clock.now();
-                    let stored = gov
-                        .catalog
-                        .package_insert(&NewPackage {
-                            request_id: id,
-                            file_name: &b.file_name,
-                            bytes: i64::try_from(b.bytes).unwrap_or(i64::MAX),
-                            sha256: &b.sha256,
-                            manifest_sha256: &b.manifest_sha256,
-                            wrapped_key: &b.wrapped_key,
-                            nonce_prefix: &b.nonce_prefix,
-                            passphrase_protected: protected,
-                            cameras: &b.cameras,
-                            from: range.from,
-                            to: range.to,
-                            frames: i64::try_from(b.frames).unwrap_or(i64::MAX),
-                            built: step(&actor, now),
-                        })
-                        .await;
-                    match stored {
-                        Ok(pkg) => gov
-                            .audit
-                            .record(
-                                &actor,
-                                Entry::new(
-                                    "provision_package_built",
-                                    format!(
-                                        "request No.{id}: package {pkg}, {} bytes, {} frames, sha256 {}",
-                                        b.bytes,
-                                        b.frames,
-                                        hex::encode(b.sha256)
-                                    ),
-                                ),
-                            )
-                            .await
-                            .map(|_| pkg),
-                        Err(e) => Err(e.into()),
-                    }
-                }
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(pkg) => {
-                    gov.extractions.clear(id);
-                    gov.catalog
-                        .packages(id)
-                        .await?
-                        .into_iter()
-                        .find(|x| x.id == pkg)
-                        .ok_or_else(|| Error::NotFound(format!("package {pkg}")))
-                }
-                Err(e) => {
-                    tracing::error!(request = id, "building the evidence package failed: {e}");
-                    *job.failed.lock().unwrap_or_else(PoisonError::into_inner) =
-                        Some(e.to_string());
-                    let _ = gov
+            gov.keep_built(&actor, id, &job, built, kept).await
+        }))
+    }
+
+    /// The end of a build task: the package is recorded and logged, or the
+    /// failure is shown on the request and logged.
+    pub(crate) async fn keep_built(
+        &self,
+        actor: &Actor,
+        id: i64,
+        job: &Extraction,
+        built: Result<crate::evidence::Built>,
+        kept: Kept,
+    ) -> Result<Package> {
+        let result = match built {
+            Ok(b) => {
+                let now = self.clock.now();
+                let stored = self
+                    .catalog
+                    .package_insert(&NewPackage {
+                        request_id: id,
+                        file_name: &b.file_name,
+                        bytes: i64::try_from(b.bytes).unwrap_or(i64::MAX),
+                        sha256: &b.sha256,
+                        manifest_sha256: &b.manifest_sha256,
+                        wrapped_key: &b.wrapped_key,
+                        nonce_prefix: &b.nonce_prefix,
+                        passphrase_protected: kept.passphrase_protected,
+                        cameras: &b.cameras,
+                        from: kept.from,
+                        to: kept.to,
+                        frames: i64::try_from(b.frames).unwrap_or(i64::MAX),
+                        built: step(actor, now),
+                        derived_from: kept.derived_from,
+                        masks: &kept.masks,
+                    })
+                    .await;
+                match stored {
+                    Ok(pkg) => self
                         .audit
                         .record(
-                            &actor,
+                            actor,
                             Entry::new(
-                                "provision_extraction_failed",
-                                format!("request No.{id}: {e}"),
+                                "provision_package_built",
+                                format!(
+                                    "request No.{id}: package {pkg}{}, {} bytes, {} frames, sha256 {}",
+                                    kept.derived_from
+                                        .map(|o| format!(" (a masked copy of package {o})"))
+                                        .unwrap_or_default(),
+                                    b.bytes,
+                                    b.frames,
+                                    hex::encode(b.sha256)
+                                ),
                             ),
                         )
-                        .await;
-                    Err(e)
+                        .await
+                        .map(|_| pkg),
+                    Err(e) => Err(e.into()),
                 }
             }
-        }))
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(pkg) => {
+                self.extractions.clear(id);
+                self.catalog
+                    .packages(id)
+                    .await?
+                    .into_iter()
+                    .find(|x| x.id == pkg)
+                    .ok_or_else(|| Error::NotFound(format!("package {pkg}")))
+            }
+            Err(e) => {
+                tracing::error!(request = id, "building the evidence package failed: {e}");
+                *job.failed.lock().unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
+                let _ = self
+                    .audit
+                    .record(
+                        actor,
+                        Entry::new(
+                            "provision_extraction_failed",
+                            format!("request No.{id}: {e}"),
+                        ),
+                    )
+                    .await;
+                Err(e)
+            }
+        }
     }
 
     /// A built package, to download (needs `export` for its cameras from a

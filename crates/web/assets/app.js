@@ -1,5 +1,5 @@
 // mimamori page script: calendar, 24-hour timeline, player and live view; the
-// request document upload of the provision page. Served by the binary itself; talks only to this server.
+// request document upload and the masked-copy areas of the provision page. Served by the binary itself; talks only to this server.
 // Pages that show live status ask to be reloaded now and then.
 (() => {
   const r = document.querySelector('[data-refresh-seconds]');
@@ -23,6 +23,48 @@
     status.textContent = (body.error && body.error.message) || r.statusText;
   });
 })();
+// Masked copies: the still loads when its section opens; a drag over it adds
+// the rectangle (in the clip's pixels) as a line of the areas field.
+document.querySelectorAll('details[data-mask-package]').forEach((details) => {
+  const area = details.querySelector('textarea[name="regions"]');
+  details.addEventListener('toggle', () => {
+    details.querySelectorAll('img[data-src]').forEach((img) => { if (!img.src) img.src = img.dataset.src; });
+  });
+  details.querySelectorAll('img[data-camera]').forEach((img) => {
+    const fig = img.parentElement;
+    fig.style.position = 'relative';
+    let start = null; let box = null;
+    const at = (ev) => {
+      const r = img.getBoundingClientRect();
+      const sx = img.naturalWidth / r.width; const sy = img.naturalHeight / r.height;
+      return { x: Math.max(0, (ev.clientX - r.left) * sx), y: Math.max(0, (ev.clientY - r.top) * sy), sx, sy };
+    };
+    img.addEventListener('mousedown', (ev) => {
+      ev.preventDefault();
+      start = at(ev);
+      box = document.createElement('div');
+      box.className = 'mask-box';
+      fig.appendChild(box);
+    });
+    window.addEventListener('mousemove', (ev) => {
+      if (!start) return;
+      const p = at(ev);
+      box.style.left = `${img.offsetLeft + Math.min(start.x, p.x) / p.sx}px`;
+      box.style.top = `${img.offsetTop + Math.min(start.y, p.y) / p.sy}px`;
+      box.style.width = `${Math.abs(p.x - start.x) / p.sx}px`;
+      box.style.height = `${Math.abs(p.y - start.y) / p.sy}px`;
+    });
+    window.addEventListener('mouseup', (ev) => {
+      if (!start) return;
+      const p = at(ev);
+      const x = Math.round(Math.min(start.x, p.x)); const y = Math.round(Math.min(start.y, p.y));
+      const w = Math.round(Math.abs(p.x - start.x)); const h = Math.round(Math.abs(p.y - start.y));
+      start = null;
+      if (w < 2 || h < 2) { box.remove(); return; }
+      area.value = `${area.value.trim()}\n${img.dataset.camera} ${x} ${y} ${w} ${h}`.trim();
+    });
+  });
+});
 (() => {
   'use strict';
   const S = JSON.parse(document.getElementById('i18n').textContent);

@@ -21,6 +21,7 @@ pub mod cameras;
 pub mod http;
 pub mod instructions;
 pub mod login;
+pub mod masking;
 pub mod people;
 pub mod provisions;
 pub mod retention;
@@ -107,6 +108,8 @@ routes! {
     "/provisions/{id}/delivery" => { post provisions::delivery_submit => P(Provision) }
     "/provisions/{id}/withdraw" => { post provisions::withdraw_submit => P(Provision) }
     "/provisions/{id}/letter" => { get provisions::letter_page => P(Provision) }
+    "/provisions/{id}/packages/{package}/still" => { get masking::still_get => P(Export) }
+    "/provisions/{id}/packages/{package}/mask" => { post masking::mask_submit => P(Export) }
     "/media" => { get provisions::media_page => P(Provision) }
     "/agreements" => { get agreements::agreements_page => P(ProvisionDecide), post agreements::agreement_create_submit => P(ProvisionDecide) }
     "/agreements/{id}/suspend" => { post agreements::agreement_suspend_submit => P(ProvisionDecide) }
@@ -143,6 +146,7 @@ routes! {
     "/api/provisions/{id}/decision" => { post provisions::decision_api => P(ProvisionDecide) }
     "/api/provisions/{id}/extract" => { post provisions::extract_api => P(Export) }
     "/api/provisions/{id}/packages/{package}" => { get provisions::package_get => P(Export) }
+    "/api/provisions/{id}/packages/{package}/mask" => { post masking::mask_api => P(Export) }
     "/api/provisions/{id}/delivery" => { post provisions::delivery_api => P(Provision) }
     "/api/provisions/{id}/withdraw" => { post provisions::withdraw_api => P(Provision) }
     "/api/media" => { get provisions::media_api => P(Provision) }

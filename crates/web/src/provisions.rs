@@ -697,8 +697,14 @@ pub async fn provision_page(
                             a href={ "/api/provisions/" (id) "/packages/" (pkg.id) } data-package=(pkg.id) { (s.prov_download) " #" (pkg.id) }
                             " " (pkg.bytes) " B, " (pkg.frames) " frames, SHA-256 " code { (hex::encode(&pkg.sha256)) }
                             @if pkg.passphrase_protected { " 🔒" }
+                            @if let Some(o) = pkg.derived_from { " " span.masked data-derived-from=(o) { (s.mask_copy_of) (o) "）" } }
                             " " a href={ "/provisions/" (id) "/letter?package=" (pkg.id) } { (s.prov_letter) }
                         }
+                    }
+                }
+                @if f.may_extract && building.is_none() {
+                    @for pkg in f.packages.iter().filter(|p| p.derived_from.is_none() && !p.passphrase_protected) {
+                        (crate::masking::mask_section(s, &user, id, pkg))
                     }
                 }
                 @if f.may_extract && f.status == Status::Approved && building.is_none() && f.method.as_ref().is_some_and(|m| m.kind.hands_over_data()) {

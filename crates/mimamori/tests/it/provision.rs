@@ -833,3 +833,221 @@ async fn a_police_request_walked_through_the_pages() {
         "{page}"
     );
 }
+
+/// Frame `n` of a clip, decoded by ffmpeg as 8-bit grey pixels.
+fn grey_frame(clip: &Path, n: u32, width: u32, height: u32) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i", clip.to_str().unwrap()])
+        .args(["-vf", &format!("select=eq(n\\,{n})"), "-frames:v", "1"])
+        .args(["-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ffmpeg: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.len(), (width * height) as usize);
+    out.stdout
+}
+
+// Osaka 第5条5, Chiba 第2-7(1)エ, REQ-STO-1: a person's own images, with a third
+// party masked: the copy differs from the original only in the masked area
+// (both decoded with ffmpeg, pixel regions compared), records both hashes, and
+// the original package is left as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_masked_copy_differs_from_the_original_only_in_its_areas() {
+    let cam = TestCamera::start(CameraOptions::default());
+    let app = spawn_app("masking").await;
+    let id = app.add_camera("ロビー", &cam.url(1), None).await;
+    app.wait_status(id, "recording", 20).await;
+    let (start, end) = wait_recorded(&app, id, 3.0, 40).await;
+    let boss = Person::login(
+        &app,
+        crate::app::ADMIN,
+        crate::app::ADMIN_PASSWORD,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let mut own = police_request(&[id], &start, &end);
+    own["requester_organisation"] = "".into();
+    own["requester_representative"] = "千葉花子".into();
+    own["ground"] = "consent".into();
+    own["ground_detail"] = "".into();
+    own["reason"] = "本人が映っている画像の提供を求めるため".into();
+    let r = boss.send(Method::POST, "/api/provisions", Some(own)).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let req = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    for (path, body) in [
+        (
+            "identity",
+            json!({"method": "運転免許証・マイナンバーカード等", "detail": "運転免許証"}),
+        ),
+        ("decision", json!({"approve": true, "reason": "本人の画像"})),
+    ] {
+        let r = boss
+            .send(
+                Method::POST,
+                &format!("/api/provisions/{req}/{path}"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{path}: {}", r.text().await.unwrap());
+    }
+    let r = boss
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{req}/extract"),
+            Some(json!({"wait": true})),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let original: Value = r.json().await.unwrap();
+    let original_id = original["package"].as_i64().unwrap();
+
+    // The still to draw on is a JPEG, and its viewing is logged.
+    let r = boss
+        .get(&format!(
+            "/provisions/{req}/packages/{original_id}/still?camera={id}&at=1"
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().await.unwrap().starts_with(&[0xFF, 0xD8, 0xFF]));
+    let log = app
+        .get_json("/api/audit?action=provision_still_viewed")
+        .await;
+    assert_eq!(log["entries"].as_array().unwrap().len(), 1, "{log}");
+
+    // An area outside the package's cameras, or empty: refused.
+    let r = boss
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{req}/packages/{original_id}/mask"),
+            Some(json!({"regions": [{"camera": id + 100, "x": 0, "y": 0, "width": 10, "height": 10}], "wait": true})),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let (x, y, w, h) = (16u32, 16u32, 96u32, 64u32);
+    let r = boss
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{req}/packages/{original_id}/mask"),
+            Some(json!({"regions": [{"camera": id, "x": x, "y": y, "width": w, "height": h}], "reason": "第三者が映り込んでいるため", "wait": true})),
+        )
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let masked: Value = r.json().await.unwrap();
+    let masked_id = masked["package"].as_i64().unwrap();
+
+    // Both download; the copy verifies and names the original's hashes.
+    let dir = scratch(&app, "masked");
+    let mut unpacked = Vec::new();
+    for (pkg, name) in [(original_id, "original"), (masked_id, "masked")] {
+        let r = boss
+            .get(&format!("/api/provisions/{req}/packages/{pkg}"))
+            .await;
+        assert_eq!(r.status(), 200);
+        let bytes = r.bytes().await.unwrap();
+        let zip = dir.join(format!("{name}.zip"));
+        std::fs::write(&zip, &bytes).unwrap();
+        let into = dir.join(name);
+        unzip(&zip, &into);
+        unpacked.push((zip, into, bytes));
+    }
+    let (orig_zip, orig_dir, orig_bytes) = &unpacked[0];
+    let (masked_zip, masked_dir, _) = &unpacked[1];
+    // The original is as it was built.
+    use sha2::Digest as _;
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(orig_bytes)),
+        original["sha256"].as_str().unwrap()
+    );
+    let (code, out) = verify_export(orig_zip, &[]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = verify_export(masked_zip, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("a masked copy"), "{out}");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(masked_dir.join("manifest.json")).unwrap()).unwrap();
+    let orig_manifest: Value =
+        serde_json::from_slice(&std::fs::read(orig_dir.join("manifest.json")).unwrap()).unwrap();
+    let derived = &manifest["derived_from"];
+    assert_eq!(derived["package_sha256"], original["sha256"], "{manifest}");
+    let clip = &derived["clips"][0];
+    assert_eq!(clip["original_sha256"], orig_manifest["clips"][0]["sha256"]);
+    assert_ne!(clip["sha256"], clip["original_sha256"]);
+    assert!(manifest["clips"].as_array().unwrap().is_empty());
+    assert!(
+        !masked_dir.join(format!("clips/camera{id}.mp4")).exists(),
+        "the unmasked clip stays home"
+    );
+
+    // Pixels: inside the area black, outside as the original (within re-encoding).
+    let a = orig_dir.join(format!("clips/camera{id}.mp4"));
+    let b = masked_dir.join(format!("clips/camera{id}.masked.mp4"));
+    let p = crate::media::probe(&a);
+    let q = crate::media::probe(&b);
+    assert_eq!((p.width, p.height, p.frames), (q.width, q.height, q.frames));
+    crate::media::assert_decodes_cleanly(&b);
+    let (fa, fb) = (
+        grey_frame(&a, 5, p.width, p.height),
+        grey_frame(&b, 5, p.width, p.height),
+    );
+    let inside = |px: u32, py: u32| px >= x && px < x + w && py >= y && py < y + h;
+    let (mut in_masked, mut in_orig, mut out_diff, mut in_n, mut out_n) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    for py in 0..p.height {
+        for px in 0..p.width {
+            let i = (py * p.width + px) as usize;
+            // A margin of 2 px: the encoder blurs an edge.
+            let near_edge = px + 2 >= x
+                && px < x + w + 2
+                && py + 2 >= y
+                && py < y + h + 2
+                && !(px >= x + 2 && px + 2 < x + w && py >= y + 2 && py + 2 < y + h);
+            if near_edge {
+                continue;
+            }
+            if inside(px, py) {
+                in_masked += u64::from(fb[i]);
+                in_orig += u64::from(fa[i]);
+                in_n += 1;
+            } else {
+                out_diff += u64::from(fa[i].abs_diff(fb[i]));
+                out_n += 1;
+            }
+        }
+    }
+    let (in_masked, in_orig, out_diff) = (
+        in_masked as f64 / in_n as f64,
+        in_orig as f64 / in_n as f64,
+        out_diff as f64 / out_n as f64,
+    );
+    assert!(in_masked < 24.0, "the area is filled: mean {in_masked}");
+    assert!(
+        in_orig > in_masked + 20.0,
+        "the original shows something there: {in_orig}"
+    );
+    assert!(
+        out_diff < 4.0,
+        "outside the area the copy is the original: mean difference {out_diff}"
+    );
+
+    // The page lists the copy as derived; the log has the masking before the build.
+    let page = boss
+        .get(&format!("/provisions/{req}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("data-derived-from=\"{original_id}\"")),
+        "{page}"
+    );
+    // Only the original can be masked again: one masking section.
+    assert_eq!(page.matches("data-mask-package=").count(), 1, "{page}");
+    let log = app.get_json("/api/audit?action=provision_masking").await;
+    assert_eq!(log["entries"].as_array().unwrap().len(), 1, "{log}");
+}

@@ -285,6 +285,14 @@ strings! {
     prov_notice "prov.notice" => "受領者の義務", "The recipient's duty";
     prov_request_pdf "prov.request_pdf" => "申請書を印刷（PDF）", "Print the request form (PDF)";
     prov_none "prov.none" => "まだ申請はありません。", "No requests yet.";
+    mask_title "mask.title" => "マスク処理した複製を作る", "Make a masked copy";
+    mask_help "mask.help" => "第三者が映る部分を静止画の上でドラッグして囲むと、下の欄に1行ずつ追加されます（カメラ番号 x y 幅 高さ [開始秒 終了秒]、時間を省くとクリップ全体）。元の画像は変更されません。", "Drag over a still to enclose where third parties appear; each area is added below as a line (camera x y width height [from to seconds]; without seconds, the whole clip). The original is never changed.";
+    mask_still "mask.still" => "静止画", "Still";
+    mask_regions "mask.regions" => "塗りつぶす範囲", "Areas to fill";
+    mask_reason "mask.reason" => "理由", "Reason";
+    mask_reason_hint "mask.reason_hint" => "第三者が映り込んでいるため", "Third parties appear";
+    mask_make "mask.make" => "マスク処理した複製を作成", "Make the masked copy";
+    mask_copy_of "mask.copy_of" => "マスク処理した複製（元: #", "Masked copy (of #";
     agr_title "agr.title" => "警察署との協定", "Police agreements";
     agr_station "agr.station" => "警察署", "Police station";
     agr_station_hint "agr.station_hint" => "警察署のアカウントの所属と同じ名称", "As the organisation of the station's accounts";
