@@ -25,7 +25,8 @@ pub const MIN_PASSPHRASE: usize = 12;
 pub struct PackageWriter<'p, W: Write> {
     zip: ZipWriter<StreamWriter<W>>,
     options: FileOptions<'p, 'static, ()>,
-    open: Option<(String, Sha256, u64)>,
+    /// The file being written: its path, its hash (unless the caller hashes it), its size.
+    open: Option<(String, Option<Sha256>, u64)>,
 }
 
 impl<'p, W: Write> PackageWriter<'p, W> {
@@ -46,14 +47,24 @@ impl<'p, W: Write> PackageWriter<'p, W> {
     /// Starts a file; its bytes follow with [`PackageWriter::write`].
     pub fn start(&mut self, path: &str) -> Result<(), WriteError> {
         self.zip.start_file(path, self.options)?;
-        self.open = Some((path.to_string(), Sha256::new(), 0));
+        self.open = Some((path.to_string(), Some(Sha256::new()), 0));
+        Ok(())
+    }
+
+    /// Starts a file the caller hashes itself (on another thread, say); it ends
+    /// with [`PackageWriter::end_hashed`].
+    pub fn start_hashed_by_caller(&mut self, path: &str) -> Result<(), WriteError> {
+        self.zip.start_file(path, self.options)?;
+        self.open = Some((path.to_string(), None, 0));
         Ok(())
     }
 
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), WriteError> {
         self.zip.write_all(bytes)?;
         if let Some((_, h, n)) = self.open.as_mut() {
-            h.update(bytes);
+            if let Some(h) = h {
+                h.update(bytes);
+            }
             *n += bytes.len() as u64;
         }
         Ok(())
@@ -65,7 +76,18 @@ impl<'p, W: Write> PackageWriter<'p, W> {
         FileEntry {
             path,
             bytes,
-            sha256: hex::encode(h.finalize()),
+            sha256: hex::encode(h.unwrap_or_default().finalize()),
+        }
+    }
+
+    /// Ends a file started with [`PackageWriter::start_hashed_by_caller`], with
+    /// the SHA-256 of exactly what was written.
+    pub fn end_hashed(&mut self, sha256: [u8; 32]) -> FileEntry {
+        let (path, _, bytes) = self.open.take().unwrap_or_default();
+        FileEntry {
+            path,
+            bytes,
+            sha256: hex::encode(sha256),
         }
     }
 

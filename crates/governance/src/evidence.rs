@@ -312,7 +312,12 @@ pub(crate) fn zip_error(e: mimamori_evidence::writer::WriteError) -> Error {
 
 impl Job {
     fn run(self) -> Result<Built> {
-        let writer = self.files.create(&self.file_name, self.cipher.clone())?;
+        // The package's own hash is of its plaintext (below): the stored bytes
+        // need no second one.
+        let writer = self
+            .files
+            .create(&self.file_name, self.cipher.clone())?
+            .without_stored_hash();
         let mut out = PackageWriter::new(
             Hashing {
                 inner: writer,
@@ -420,57 +425,107 @@ impl Job {
 
     /// Writes one clip: its header, then each segment's frames of the range, as
     /// stored; the proof gets every frame digest of each segment it draws on.
+    /// Reading, decrypting and hashing the next segment runs on a second thread
+    /// while this one writes (hashes, encrypts) the one before.
     fn write_clip<W: Write>(
         &self,
         out: &mut PackageWriter<'_, W>,
         clip: &ClipPlan,
         path: &str,
     ) -> Result<(FileEntry, ClipProof, u64)> {
-        out.start(path).map_err(zip_error)?;
+        out.start_hashed_by_caller(path).map_err(zip_error)?;
         out.write(&clip.plan.head).map_err(zip_error)?;
         let mut proof = clip.proof.clone();
         let mut frames = 0u64;
-        for slice in &clip.plan.slices {
-            let (seg, cipher, sizes) = clip.segments.get(&slice.file_name).ok_or_else(|| {
-                Error::Inconsistent(format!("{} is not a planned segment", slice.file_name))
-            })?;
-            let plain_len = u64::try_from(seg.recorded.bytes).unwrap_or(0);
-            let plain = self.store.read_range(
-                &seg.recorded.file_name,
-                cipher,
-                plain_len,
-                0,
-                usize::try_from(plain_len).unwrap_or(0),
-            )?;
-            let mut digests = Vec::with_capacity(sizes.len());
-            let (mut at, mut first, mut count) = (0u64, None, 0usize);
-            for (i, size) in sizes.iter().enumerate() {
-                let end = at + u64::from(*size);
-                let frame = plain.get(at as usize..end as usize).ok_or_else(|| {
-                    Error::Inconsistent(format!("segment {} is shorter than its index", seg.id))
-                })?;
-                digests.push(hex::encode(frame_digest(frame)));
-                if at >= slice.offset && end <= slice.offset + slice.len {
-                    first.get_or_insert(i);
-                    count += 1;
+        let sha256 = std::thread::scope(|scope| -> Result<[u8; 32]> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Slice>>(2);
+            // The reader also hashes the clip as it will be written.
+            let reader = scope.spawn(move || {
+                let mut clip_sha = Sha256::new();
+                clip_sha.update(&clip.plan.head);
+                for slice in &clip.plan.slices {
+                    let read = self.read_slice(clip, slice);
+                    if let Ok(s) = &read {
+                        clip_sha.update(&s.plain[s.part.clone()]);
+                    }
+                    let failed = read.is_err();
+                    if tx.send(read).is_err() || failed {
+                        return None;
+                    }
                 }
-                at = end;
+                Some(<[u8; 32]>::from(clip_sha.finalize()))
+            });
+            for _ in &clip.plan.slices {
+                let s = rx
+                    .recv()
+                    .map_err(|_| Error::Inconsistent("the segment reader stopped".into()))??;
+                out.write(&s.plain[s.part.clone()]).map_err(zip_error)?;
+                self.progress
+                    .done
+                    .fetch_add(s.part.len() as u64, Ordering::Relaxed);
+                frames += s.proof.frames_in_clip as u64;
+                proof.segments.push(s.proof);
             }
-            let part = plain
-                .get(slice.offset as usize..(slice.offset + slice.len) as usize)
-                .ok_or_else(|| {
-                    Error::Inconsistent(format!("segment {} is shorter than its index", seg.id))
-                })?;
-            out.write(part).map_err(zip_error)?;
-            self.progress.done.fetch_add(slice.len, Ordering::Relaxed);
-            frames += count as u64;
-            proof.segments.push(SegmentProof {
+            reader
+                .join()
+                .ok()
+                .flatten()
+                .ok_or_else(|| Error::Inconsistent("the segment reader failed".into()))
+        })?;
+        Ok((out.end_hashed(sha256), proof, frames))
+    }
+
+    /// One segment's part of a clip, read and decrypted, with every frame digest
+    /// of the segment.
+    fn read_slice(&self, clip: &ClipPlan, slice: &mp4::FileSlice) -> Result<Slice> {
+        let (seg, cipher, sizes) = clip.segments.get(&slice.file_name).ok_or_else(|| {
+            Error::Inconsistent(format!("{} is not a planned segment", slice.file_name))
+        })?;
+        let plain_len = u64::try_from(seg.recorded.bytes).unwrap_or(0);
+        let plain = self.store.read_range(
+            &seg.recorded.file_name,
+            cipher,
+            plain_len,
+            0,
+            usize::try_from(plain_len).unwrap_or(0),
+        )?;
+        let mut digests = Vec::with_capacity(sizes.len());
+        let (mut at, mut first, mut count) = (0u64, None, 0usize);
+        for (i, size) in sizes.iter().enumerate() {
+            let end = at + u64::from(*size);
+            let frame = plain.get(at as usize..end as usize).ok_or_else(|| {
+                Error::Inconsistent(format!("segment {} is shorter than its index", seg.id))
+            })?;
+            digests.push(hex::encode(frame_digest(frame)));
+            if at >= slice.offset && end <= slice.offset + slice.len {
+                first.get_or_insert(i);
+                count += 1;
+            }
+            at = end;
+        }
+        let part = slice.offset as usize..(slice.offset + slice.len) as usize;
+        if plain.get(part.clone()).is_none() {
+            return Err(Error::Inconsistent(format!(
+                "segment {} is shorter than its index",
+                seg.id
+            )));
+        }
+        Ok(Slice {
+            plain,
+            part,
+            proof: SegmentProof {
                 seq: seg.link.seq,
                 frame_digests: digests,
                 first_frame: first.unwrap_or(0),
                 frames_in_clip: count,
-            });
-        }
-        Ok((out.end(), proof, frames))
+            },
+        })
     }
+}
+
+/// A segment read for a clip: its plaintext, the clip's part of it, its proof.
+struct Slice {
+    plain: Vec<u8>,
+    part: std::ops::Range<usize>,
+    proof: SegmentProof,
 }

@@ -251,7 +251,10 @@ impl MaskJob {
             masked_files.push((clip, output, areas.clone()));
         }
 
-        let writer = self.files.create(&self.file_name, self.cipher.clone())?;
+        let writer = self
+            .files
+            .create(&self.file_name, self.cipher.clone())?
+            .without_stored_hash();
         let mut out = PackageWriter::new(
             Hashing {
                 inner: writer,

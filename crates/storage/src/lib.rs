@@ -307,7 +307,7 @@ impl SegmentStore {
             final_path,
             dir,
             out: BufWriter::with_capacity(256 * 1024, file),
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
             bytes: 0,
             stored: 0,
             cipher,
@@ -496,7 +496,8 @@ pub struct SegmentFileWriter {
     final_path: PathBuf,
     dir: PathBuf,
     out: BufWriter<File>,
-    hasher: Sha256,
+    /// SHA-256 of the stored bytes, unless the caller hashes what it writes itself.
+    hasher: Option<Sha256>,
     bytes: u64,
     stored: u64,
     cipher: SegmentCipher,
@@ -550,7 +551,9 @@ impl SegmentFileWriter {
         self.out
             .write_all(&ct)
             .map_err(err("writing", &self.partial))?;
-        self.hasher.update(&ct);
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(&ct);
+        }
         self.stored += ct.len() as u64;
         self.chunk.clear();
         self.chunk_no += 1;
@@ -559,6 +562,13 @@ impl SegmentFileWriter {
 
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// Skips hashing the stored (encrypted) bytes: for files whose writer hashes
+    /// their plaintext itself (evidence packages); [`WrittenFile::sha256`] is then zero.
+    pub fn without_stored_hash(mut self) -> Self {
+        self.hasher = None;
+        self
     }
 
     /// Notes a frame in the journal (it is durable at the next checkpoint).
@@ -643,7 +653,7 @@ impl SegmentFileWriter {
             file_name,
             bytes,
             stored_bytes: stored,
-            sha256: hasher.finalize().into(),
+            sha256: hasher.map(|h| h.finalize().into()).unwrap_or_default(),
         })
     }
 
