@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0009_masked_copy",
         include_str!("../migrations/0009_masked_copy.sql"),
     ),
+    (
+        10,
+        "0010_hold_ground",
+        include_str!("../migrations/0010_hold_ground.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

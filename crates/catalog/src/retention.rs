@@ -24,6 +24,8 @@ pub struct Hold {
     pub released_at: Option<Timestamp>,
     /// The request for footage this hold keeps (REQ-RET-4), if it is one's.
     pub provision_id: Option<i64>,
+    /// The policy's ground of the exception (a `hold_grounds` id), if any.
+    pub ground: String,
 }
 
 impl Hold {
@@ -54,6 +56,7 @@ pub struct NewHold<'a> {
     pub medium: Option<&'a str>,
     pub created_by: Option<UserId>,
     pub created_at: Timestamp,
+    pub ground: &'a str,
 }
 
 /// A segment as the sweeper sees it.
@@ -115,8 +118,8 @@ impl Catalog {
     pub async fn hold_create(&self, h: &NewHold<'_>) -> Result<i64> {
         let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO hold (from_us, to_us, until_us, reason, medium, created_by, created_at_us) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO hold (from_us, to_us, until_us, reason, medium, created_by, created_at_us, ground) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(h.from.0)
         .bind(h.to.0)
@@ -125,6 +128,7 @@ impl Catalog {
         .bind(h.medium)
         .bind(h.created_by.map(|u| u.0))
         .bind(h.created_at.0)
+        .bind(h.ground)
         .fetch_one(&mut *tx)
         .await?;
         for c in h.cameras {
@@ -174,7 +178,7 @@ impl Catalog {
     /// All holds, newest first.
     pub async fn holds(&self) -> Result<Vec<Hold>> {
         let rows = sqlx::query(
-            "SELECT id, from_us, to_us, until_us, reason, medium, created_by, created_at_us, released_at_us, provision_id FROM hold \
+            "SELECT id, from_us, to_us, until_us, reason, medium, created_by, created_at_us, released_at_us, provision_id, ground FROM hold \
              ORDER BY id DESC",
         )
         .fetch_all(&self.pool)
@@ -204,6 +208,7 @@ impl Catalog {
                         .try_get::<Option<i64>, _>("released_at_us")?
                         .map(Timestamp),
                     provision_id: r.try_get("provision_id")?,
+                    ground: r.try_get("ground")?,
                 })
             })
             .collect()

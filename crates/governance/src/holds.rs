@@ -69,6 +69,8 @@ pub struct HoldText<'a> {
     pub reason: &'a str,
     /// The external medium holding a copy, if the extension is kept on one.
     pub medium: Option<&'a str>,
+    /// A ground of the policy's `hold_grounds`, where it lists any (REQ-RET-4).
+    pub ground: Option<&'a str>,
 }
 
 const REASON_REQUIRED: &str = "reason: required (理由は必須です)";
@@ -169,6 +171,23 @@ impl Governance {
     pub async fn hold_create(&self, actor: &Actor, t: &HoldText<'_>) -> Result<Hold> {
         self.require(actor, Permission::RetentionHold).await?;
         let reason = required(t.reason, REASON_REQUIRED)?;
+        let grounds = &self.policy.retention.hold_grounds;
+        let ground = match t.ground.map(str::trim).filter(|g| !g.is_empty()) {
+            _ if grounds.is_empty() => None,
+            Some(g) => Some(self.policy.retention.hold_ground(g).ok_or_else(|| {
+                Error::bad_input(format!(
+                    "ground: one of {} (保存期間を過ぎて保存できるのは規程に定める場合に限られます)",
+                    grounds.iter().map(|g| g.id.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            })?),
+            None => {
+                return Err(Error::rule(format!(
+                    "ground: footage is kept past its days only {} ({})",
+                    grounds.iter().map(|g| g.label.as_str()).collect::<Vec<_>>().join("、"),
+                    grounds.iter().map(|g| g.basis.as_str()).collect::<Vec<_>>().join("・")
+                )));
+            }
+        };
         if t.cameras.is_empty() {
             return Err(Error::bad_input("cameras: choose at least one"));
         }
@@ -198,6 +217,7 @@ impl Governance {
                 medium,
                 created_by: actor.user_id(),
                 created_at: now,
+                ground: ground.map(|g| g.id.as_str()).unwrap_or(""),
             })
             .await?;
         let cams: Vec<String> = cameras.iter().map(|c| c.to_string()).collect();
@@ -207,11 +227,14 @@ impl Governance {
                 Entry::new(
                     "hold_created",
                     format!(
-                        "hold {id}: cameras [{}] from {} to {} until {}; reason: {reason}{}",
+                        "hold {id}: cameras [{}] from {} to {} until {}; {}reason: {reason}{}",
                         cams.join(","),
                         range.from.0,
                         range.to.0,
                         until.0,
+                        ground
+                            .map(|g| format!("ground: {} ({}); ", g.label, g.basis))
+                            .unwrap_or_default(),
                         medium
                             .map(|m| format!("; kept on medium: {m}"))
                             .unwrap_or_default()

@@ -167,6 +167,7 @@ impl Env {
                     until: &until,
                     reason,
                     medium,
+                    ground: None,
                 },
             )
             .await

@@ -457,6 +457,18 @@ pub(crate) fn check(policy: &crate::Policy) -> Vec<Contradiction> {
             "no methods of provision are listed".into(),
         );
     }
+    let mut seen_hold_grounds = Vec::new();
+    for (i, g) in policy.retention.hold_grounds.iter().enumerate() {
+        if g.id.is_empty() || g.label.is_empty() || seen_hold_grounds.contains(&&g.id) {
+            say(
+                "retention.hold_grounds",
+                i,
+                "id",
+                "each ground needs an id of its own and a label".into(),
+            );
+        }
+        seen_hold_grounds.push(&g.id);
+    }
     if let Some(a) = &d.agreement {
         if d.ground(&a.ground).is_none() {
             say(

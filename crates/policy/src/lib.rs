@@ -71,6 +71,26 @@ pub struct Retention {
     /// Cameras (by name) with their own number of days.
     #[serde(default)]
     pub cameras: std::collections::BTreeMap<String, u32>,
+    /// The only grounds on which footage may be kept past its days (Midori 第7条3:
+    /// 法令に基づく場合, 捜査機関からの要請); empty where the regulation leaves the
+    /// reason to the manager.
+    #[serde(default)]
+    pub hold_grounds: Vec<HoldGround>,
+}
+
+/// A ground for keeping footage past its retention.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldGround {
+    pub id: String,
+    pub label: String,
+    pub basis: String,
+}
+
+impl Retention {
+    pub fn hold_ground(&self, id: &str) -> Option<&HoldGround> {
+        self.hold_grounds.iter().find(|g| g.id == id)
+    }
 }
 
 fn default_sweep() -> u32 {
@@ -249,6 +269,22 @@ impl Policy {
                 basis: rbasis.to_string(),
                 sweep_interval_seconds: default_sweep(),
                 cameras: Default::default(),
+                hold_grounds: if name == "midori-stations" {
+                    vec![
+                        HoldGround {
+                            id: "law".into(),
+                            label: "法令に基づく場合".into(),
+                            basis: "第7条3(1)".into(),
+                        },
+                        HoldGround {
+                            id: "investigation".into(),
+                            label: "捜査機関から犯罪捜査等の目的による要請を受けた場合".into(),
+                            basis: "第7条3(2)".into(),
+                        },
+                    ]
+                } else {
+                    Vec::new()
+                },
             },
             storage: StorageLimits::default(),
             disclosure,

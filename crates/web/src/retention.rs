@@ -66,6 +66,7 @@ fn hold_json(h: &Hold, now: Timestamp) -> Value {
         "active": h.released_at.is_none() && now < h.until,
         "released_at": h.released_at.map(rfc),
         "provision": h.provision_id,
+        "ground": (!h.ground.is_empty()).then_some(&h.ground),
     })
 }
 
@@ -91,6 +92,9 @@ pub struct HoldBody {
     /// The external medium holding a copy, if the extension is kept on one.
     #[serde(default)]
     pub medium: Option<String>,
+    /// A ground of the policy's `hold_grounds`, where it lists any.
+    #[serde(default)]
+    pub ground: Option<String>,
 }
 
 /// `POST /api/holds`
@@ -111,6 +115,7 @@ pub async fn hold_create(
                 until: &b.until,
                 reason: &b.reason,
                 medium: b.medium.as_deref(),
+                ground: b.ground.as_deref(),
             },
         )
         .await?;
@@ -243,6 +248,7 @@ async fn retention_body(
                             td { (minute(h.from)) " – " (minute(h.to)) }
                             td { (minute(h.until)) }
                             td {
+                                @if let Some(g) = state.gov.policy().retention.hold_ground(&h.ground) { span.ground data-ground=(g.id) { (g.label) "（" (g.basis) "）" } " " }
                                 (h.reason)
                                 @if let Some(m) = &h.medium { " [" (s.ret_medium_short) ": " (m) "]" }
                             }
@@ -278,6 +284,13 @@ async fn retention_body(
                     label { (s.view_from) input type="datetime-local" name="from" required; }
                     label { (s.view_to) input type="datetime-local" name="to" required; }
                     label { (s.ret_until) input type="datetime-local" name="until" required; }
+                    @if !state.gov.policy().retention.hold_grounds.is_empty() {
+                        fieldset { legend { (s.ret_ground) }
+                            @for g in &state.gov.policy().retention.hold_grounds {
+                                label.check { input type="radio" name="ground" value=(g.id) required; " " (g.label) "（" (g.basis) "）" }
+                            }
+                        }
+                    }
                     label { (s.ret_reason) input name="reason" required; }
                     label { (s.ret_medium) input name="medium" placeholder="USB-001"; }
                     button type="submit" { (s.ret_create) }
@@ -355,6 +368,7 @@ pub async fn hold_create_submit(
                 until: f.get("until"),
                 reason: f.get("reason"),
                 medium: Some(f.get("medium")),
+                ground: Some(f.get("ground")),
             },
         )
         .await

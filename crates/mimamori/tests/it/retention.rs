@@ -133,6 +133,67 @@ async fn holds_are_created_changed_and_released_with_a_reason() {
     );
 }
 
+// REQ-RET-4 (Midori 第7条3): past its days footage is kept only 法令に基づく場合 or
+// 捜査機関から犯罪捜査等の目的による要請を受けた場合; a hold without one of those
+// grounds, or with another, is refused; the ground stays with the hold.
+#[tokio::test(flavor = "multi_thread")]
+async fn midori_keeps_footage_past_its_days_only_on_its_grounds() {
+    let app = crate::app::spawn_app_with(
+        "hold-grounds",
+        crate::app::AppOptions {
+            preset: "midori-stations",
+            ..crate::app::AppOptions::default()
+        },
+    )
+    .await;
+    let id = app
+        .add_camera("駅前", "rtsp://127.0.0.1:9/none", None)
+        .await;
+    let body = |ground: Option<&str>| {
+        let mut b = serde_json::json!({"cameras": [id], "from": rfc3339_offset(-3600), "to": rfc3339_offset(-60),
+                                       "until": rfc3339_offset(86_400 * 30), "reason": "桐生警察署からの要請"});
+        if let Some(g) = ground {
+            b["ground"] = g.into();
+        }
+        b
+    };
+    for (ground, status) in [
+        (None, 400),
+        (Some("curiosity"), 400),
+        (Some("investigation"), 201),
+    ] {
+        let r = app
+            .client
+            .post(app.url("/api/holds"))
+            .header("x-csrf-token", &app.csrf)
+            .json(&body(ground))
+            .send()
+            .await
+            .unwrap();
+        let code = r.status();
+        let text = r.text().await.unwrap();
+        assert_eq!(code, status, "{ground:?}: {text}");
+        if ground.is_none() {
+            assert!(text.contains("第7条3(1)"), "{text}");
+        }
+    }
+    let holds = app.get_json("/api/holds").await;
+    assert_eq!(holds[0]["ground"], "investigation", "{holds}");
+    let html = app.page("/retention").await;
+    assert!(
+        html.contains("name=\"ground\"") && html.contains("data-ground=\"investigation\""),
+        "{html}"
+    );
+    let log = app.get_json("/api/audit?action=hold_created").await;
+    assert!(
+        log["entries"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("第7条3(2)"),
+        "{log}"
+    );
+}
+
 // REQ-RET-2: on a disk that really fills, the oldest unheld footage goes, held footage
 // stays, the alarm shows, and recording continues.
 #[tokio::test(flavor = "multi_thread")]
