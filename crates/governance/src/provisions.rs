@@ -181,6 +181,8 @@ pub struct ProvisionFile {
     pub people: HashMap<UserId, User>,
     pub may_decide: bool,
     pub may_extract: bool,
+    /// May play the approved footage for in-person viewing.
+    pub may_view: bool,
 }
 
 /// An identity check as typed.
@@ -1060,6 +1062,110 @@ impl Governance {
         ))
     }
 
+    /// Plays an approved request's footage of one camera, for in-person viewing
+    /// (閲覧のみ) or its photographing (再生画像撮影): the approved range only, to
+    /// the person the manager named or the manager, with `playback` from a
+    /// registered terminal; logged (`provision_viewing`) before any byte leaves.
+    /// Nothing is handed over: the viewing is then recorded as the delivery.
+    pub async fn provision_viewing(
+        &self,
+        actor: &Actor,
+        id: i64,
+        camera: CameraId,
+    ) -> Result<Footage> {
+        let p = self.provision_of(id).await?;
+        let status = Status::of(&p);
+        if !matches!(status, Status::Approved | Status::Delivered) {
+            return Err(self
+                .refuse(
+                    actor,
+                    "provision viewing",
+                    Refusal::NotApproved {
+                        request: id,
+                        status: status.ja().to_string(),
+                        basis: self.policy.disclosure.decision_basis.clone(),
+                    },
+                )
+                .await);
+        }
+        let method = self.policy.disclosure.method(&p.fields.method).cloned();
+        if method.as_ref().is_none_or(|m| m.kind.hands_over_data()) {
+            return Err(Error::rule(format!(
+                "request No.{id} hands footage over as a package: extract it instead"
+            )));
+        }
+        if !extracts(actor, &p) {
+            return Err(self
+                .refuse(
+                    actor,
+                    "provision viewing",
+                    Refusal::NotTheExtractor { request: id },
+                )
+                .await);
+        }
+        if !p.fields.cameras.contains(&camera) {
+            let approved = format!(
+                "cameras [{}]",
+                p.fields
+                    .cameras
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            return Err(self
+                .refuse(
+                    actor,
+                    "provision viewing",
+                    Refusal::OutsideApproval {
+                        request: id,
+                        approved,
+                    },
+                )
+                .await);
+        }
+        let range = (p.fields.from, p.fields.to);
+        self.authorize(
+            actor,
+            Permission::Playback,
+            Some(camera),
+            Some(range),
+            "provision viewing",
+        )
+        .await?;
+        let ground = self.policy.disclosure.ground(&p.fields.ground);
+        let entry = Entry {
+            action: "provision_viewing",
+            camera: Some(camera),
+            range: Some(range),
+            purpose: format!(
+                "提供申請 No.{id}: {}",
+                method.map(|m| m.label).unwrap_or_default()
+            ),
+            detail: format!(
+                "request No.{id}: shown to {} ({})",
+                [
+                    p.fields.requester_organisation.as_str(),
+                    p.fields.requester_representative.as_str()
+                ]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" "),
+                ground.map(|g| g.basis.as_str()).unwrap_or("")
+            ),
+        };
+        self.progressive(
+            actor,
+            camera,
+            mimamori_catalog::StreamKind::Main,
+            range,
+            entry,
+        )
+        .await
+    }
+
     /// Records the delivery (REQ-DIS-5; needs `provision`): when, to whom, on
     /// what; a medium enters the media register (REQ-MED-1). The footage stays
     /// held for the policy's days after it.
@@ -1322,6 +1428,7 @@ impl Governance {
             people: self.people_by_id().await?,
             may_decide: is_manager(actor) && self.may(actor, Permission::ProvisionDecide),
             may_extract: extracts(actor, &provision) && self.may(actor, Permission::Export),
+            may_view: extracts(actor, &provision) && self.may(actor, Permission::Playback),
             provision,
         })
     }

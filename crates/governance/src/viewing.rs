@@ -382,49 +382,38 @@ impl Governance {
             "playback",
         )
         .await?;
-        let action = "playback";
-        let src = self.sources(camera, stream, start, end).await?;
-        let (pieces, len, etag, codecs, lead_seconds) = match shape {
-            Shape::Progressive => {
-                let plan = mp4::assemble(&src.segments, &src.entries, start, end)
-                    .map_err(assemble_error)?;
-                let mut pieces = vec![Piece::Bytes(Bytes::from(plan.head))];
-                pieces.extend(plan.slices.into_iter().map(Piece::File));
-                (pieces, plan.len, Some(plan.etag), Vec::new(), None)
-            }
-            Shape::Fragmented => {
-                let sel = mp4::select(&src.segments, start, end).map_err(assemble_error)?;
-                let frag = fmp4::assemble(&sel, &src.entries);
-                let codecs = frag
-                    .codec_entries
-                    .iter()
-                    .filter_map(|i| src.entries.get(*i).map(|e| e.codec.clone()))
-                    .collect();
-                let pieces = frag
-                    .parts
-                    .into_iter()
-                    .map(|p| match p {
-                        fmp4::Part::Bytes(b) => Piece::Bytes(Bytes::from(b)),
-                        fmp4::Part::File(f) => Piece::File(f),
-                    })
-                    .collect();
-                let lead = frag.lead_90k as f64 / 90_000.0;
-                (pieces, frag.len, None, codecs, Some(lead))
-            }
+        let entry = Entry {
+            action: "playback",
+            camera: Some(camera),
+            range: Some((start, end)),
+            purpose,
+            detail: format!("stream {}", stream.as_str()),
         };
+        if shape == Shape::Progressive {
+            return self
+                .progressive(actor, camera, stream, (start, end), entry)
+                .await;
+        }
+        let src = self.sources(camera, stream, start, end).await?;
+        // Fragmented, for Media Source Extensions.
+        let sel = mp4::select(&src.segments, start, end).map_err(assemble_error)?;
+        let frag = fmp4::assemble(&sel, &src.entries);
+        let codecs = frag
+            .codec_entries
+            .iter()
+            .filter_map(|i| src.entries.get(*i).map(|e| e.codec.clone()))
+            .collect();
+        let pieces = frag
+            .parts
+            .into_iter()
+            .map(|p| match p {
+                fmp4::Part::Bytes(b) => Piece::Bytes(Bytes::from(b)),
+                fmp4::Part::File(f) => Piece::File(f),
+            })
+            .collect();
+        let (len, etag, lead_seconds) = (frag.len, None, Some(frag.lead_90k as f64 / 90_000.0));
         // The audit entry is written before any image byte leaves.
-        self.audit
-            .record_view(
-                actor,
-                Entry {
-                    action,
-                    camera: Some(camera),
-                    range: Some((start, end)),
-                    purpose,
-                    detail: format!("stream {}", stream.as_str()),
-                },
-            )
-            .await?;
+        self.audit.record_view(actor, entry).await?;
         Ok(Footage {
             len,
             content_type: "video/mp4",
@@ -432,6 +421,36 @@ impl Governance {
             download_name: None,
             codecs,
             lead_seconds,
+            pieces,
+            readers: Arc::new(src.readers),
+            store: self.store.clone(),
+        })
+    }
+
+    /// The progressive MP4 of a camera's [start, end), once `entry` is written
+    /// (the caller has authorized it).
+    pub(crate) async fn progressive(
+        &self,
+        actor: &Actor,
+        camera: CameraId,
+        stream: StreamKind,
+        (start, end): (Timestamp, Timestamp),
+        entry: Entry,
+    ) -> Result<Footage> {
+        let src = self.sources(camera, stream, start, end).await?;
+        let plan =
+            mp4::assemble(&src.segments, &src.entries, start, end).map_err(assemble_error)?;
+        let mut pieces = vec![Piece::Bytes(Bytes::from(plan.head))];
+        pieces.extend(plan.slices.into_iter().map(Piece::File));
+        // The audit entry is written before any image byte leaves.
+        self.audit.record_view(actor, entry).await?;
+        Ok(Footage {
+            len: plan.len,
+            content_type: "video/mp4",
+            etag: Some(plan.etag),
+            download_name: None,
+            codecs: Vec::new(),
+            lead_seconds: None,
             pieces,
             readers: Arc::new(src.readers),
             store: self.store.clone(),

@@ -367,6 +367,25 @@ pub async fn extract_api(
         .into_response())
 }
 
+/// `GET /provisions/{id}/view/{camera}`: the approved footage of a camera, to
+/// show the requester (閲覧のみ); ranged, for the page's player.
+pub async fn viewing_get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, camera)): Path<(i64, i64)>,
+    req: Request,
+) -> WebResult<Response> {
+    let body = state
+        .gov
+        .provision_viewing(&user.actor(), id, mimamori_base::CameraId(camera))
+        .await?;
+    let (parts, _) = req.into_parts();
+    Ok(ranged::serve(
+        body,
+        &axum::http::Request::from_parts(parts, ()),
+    ))
+}
+
 /// `GET /api/provisions/{id}/packages/{package}` (and the page's link): the ZIP.
 pub async fn package_get(
     State(state): State<AppState>,
@@ -684,6 +703,18 @@ pub async fn provision_page(
             }
         }
 
+        @if f.may_view && (f.status == Status::Approved || f.status == Status::Delivered) && f.method.as_ref().is_some_and(|m| !m.kind.hands_over_data()) {
+            section.card id="viewing" {
+                h2 { (s.prov_viewing) }
+                p.muted { (s.prov_viewing_help) }
+                @for c in &f.cameras {
+                    figure {
+                        video controls preload="metadata" src={ "/provisions/" (id) "/view/" (c.id) } data-viewing=(c.id) {}
+                        figcaption { (c.name) " " (minute(p.fields.from)) " – " (minute(p.fields.to)) }
+                    }
+                }
+            }
+        }
         @if f.status == Status::Approved || f.status == Status::Delivered {
             section.card {
                 h2 { (s.prov_packages) }

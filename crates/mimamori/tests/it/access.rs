@@ -113,6 +113,7 @@ fn concrete(path: &str) -> String {
         .replace("{designation}", "999999")
         .replace("{doc}", "999999")
         .replace("{package}", "999999")
+        .replace("{camera}", "999999")
 }
 
 fn extra_for(role: RoleKind) -> Value {

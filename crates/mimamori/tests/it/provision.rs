@@ -1051,3 +1051,93 @@ async fn a_masked_copy_differs_from_the_original_only_in_its_areas() {
     let log = app.get_json("/api/audit?action=provision_masking").await;
     assert_eq!(log["entries"].as_array().unwrap().len(), 1, "{log}");
 }
+
+// REQ-DIS-5 (閲覧のみ, Tottori 画像閲覧等記録書, Midori 様式第1号 閲覧のみ): an in-person
+// viewing goes through request → decision → record without a package: only after
+// approval, only the approved cameras and period are played, the viewing is logged,
+// and it is recorded as the delivery.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_in_person_viewing_plays_only_the_approved_footage() {
+    let cam = TestCamera::start(CameraOptions::default());
+    let app = spawn_app("viewing").await;
+    let id = app.add_camera("窓口", &cam.url(1), None).await;
+    let other = app.add_camera("裏口", &cam.url(2), None).await;
+    app.wait_status(id, "recording", 20).await;
+    let (start, end) = wait_recorded(&app, id, 3.0, 40).await;
+    let boss = Person::login(
+        &app,
+        crate::app::ADMIN,
+        crate::app::ADMIN_PASSWORD,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let mut view = police_request(&[id], &start, &end);
+    view["method"] = "view".into();
+    view["ground"] = "consent".into();
+    view["ground_detail"] = "".into();
+    let r = boss.send(Method::POST, "/api/provisions", Some(view)).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let req = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let play = format!("/provisions/{req}/view/{id}");
+    assert_eq!(boss.get(&play).await.status(), 403, "before approval");
+    for (path, body) in [
+        (
+            "identity",
+            json!({"method": "身分証明書（職員証・警察手帳等）", "detail": "警察手帳"}),
+        ),
+        ("decision", json!({"approve": true, "reason": "閲覧のみ"})),
+    ] {
+        let r = boss
+            .send(
+                Method::POST,
+                &format!("/api/provisions/{req}/{path}"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status(), 200, "{path}: {}", r.text().await.unwrap());
+    }
+    let r = boss.get(&play).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "video/mp4");
+    let mp4 = app.data.with_extension("viewing.mp4");
+    std::fs::write(&mp4, r.bytes().await.unwrap()).unwrap();
+    let p = crate::media::probe(&mp4);
+    assert!(p.duration >= 2.0 && p.codec == "h264", "{p:?}");
+    assert_eq!(
+        boss.get(&format!("/provisions/{req}/view/{other}"))
+            .await
+            .status(),
+        403,
+        "a camera outside the approval"
+    );
+    // Nothing is extracted for a viewing.
+    let r = boss
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{req}/extract"),
+            Some(json!({"wait": true})),
+        )
+        .await;
+    assert_eq!(r.status(), 400, "{}", r.text().await.unwrap());
+    let page = boss
+        .get(&format!("/provisions/{req}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("data-viewing=\"{id}\"")), "{page}");
+    let r = boss
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{req}/delivery"),
+            Some(json!({"at": crate::app::rfc3339_offset(-5), "recipient": "千葉中央警察署 巡査部長 中央一郎", "medium": "", "note": "庁舎管理室で閲覧"})),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let v = app.get_json(&format!("/api/provisions/{req}")).await;
+    assert_eq!(v["status"], "delivered", "{v}");
+    let log = app.get_json("/api/audit?action=provision_viewing").await;
+    assert_eq!(log["entries"].as_array().unwrap().len(), 1, "{log}");
+}
