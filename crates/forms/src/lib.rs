@@ -21,6 +21,8 @@ pub enum Form {
     Request,
     /// The register (記録簿・台帳) in landscape, columns given by the data.
     Register,
+    /// The covering letter of a provision (送付書), with the fingerprint to compare.
+    Letter,
 }
 
 impl Form {
@@ -28,6 +30,7 @@ impl Form {
         match self {
             Form::Request => include_str!("templates/request.typ"),
             Form::Register => include_str!("templates/register.typ"),
+            Form::Letter => include_str!("templates/letter.typ"),
         }
     }
 }

@@ -108,6 +108,7 @@ routes! {
     "/provisions/{id}/delivery" => { post provisions::delivery_submit => P(Provision) }
     "/provisions/{id}/withdraw" => { post provisions::withdraw_submit => P(Provision) }
     "/provisions/{id}/letter" => { get provisions::letter_page => P(Provision) }
+    "/provisions/{id}/letter.pdf" => { get provisions::letter_pdf => P(Provision) }
     "/provisions/{id}/view/{camera}" => { get provisions::viewing_get => P(Playback) }
     "/provisions/{id}/packages/{package}/still" => { get masking::still_get => P(Export) }
     "/provisions/{id}/packages/{package}/mask" => { post masking::mask_submit => P(Export) }

@@ -27,7 +27,7 @@ use crate::http::form::{FormFields, json_body};
 use crate::http::ranged;
 use crate::http::session::CurrentUser;
 use crate::state::AppState;
-use crate::views::i18n::{Lang, japanese_date};
+use crate::views::i18n::{Lang, Strings, japanese_date};
 use crate::views::{csrf_field, minute, page};
 
 /// A request as the API takes it.
@@ -898,7 +898,94 @@ pub struct LetterQuery {
 }
 
 /// `GET /provisions/{id}/letter?package=`: the covering letter (送付書) to print,
-/// with the key fingerprint to compare out of band and the recipient's duty.
+/// What the covering letter says: its lines and its table.
+struct Letter {
+    date: String,
+    addressee: String,
+    installer: String,
+    lead: String,
+    rows: Vec<(&'static str, String)>,
+    fingerprint: String,
+    notice: String,
+}
+
+const LETTER_TITLE: &str = "画像の提供について（送付）";
+const LETTER_VERIFY: &str = "同封の verify.html をブラウザで開くか、mimamori verify-export で、画像が録画されたままであること及び設置者の署名を確認できます。署名鍵の指紋が上記と一致することを確認してください。";
+
+async fn letter(
+    state: &AppState,
+    s: &Strings,
+    user: &CurrentUser,
+    id: i64,
+    package: Option<i64>,
+) -> WebResult<Letter> {
+    let policy = state.gov.policy();
+    let f = state.gov.provision_file(&user.actor(), id).await?;
+    let p = &f.provision;
+    let pkg = f
+        .packages
+        .iter()
+        .find(|x| Some(x.id) == package)
+        .or(f.packages.last());
+    let mut rows = vec![
+        (
+            s.prov_cameras,
+            f.cameras
+                .iter()
+                .map(|c| c.name.clone())
+                .collect::<Vec<_>>()
+                .join("、"),
+        ),
+        (
+            s.prov_period,
+            format!("{} – {}", time_ja(p.fields.from), time_ja(p.fields.to)),
+        ),
+        (
+            s.prov_ground,
+            f.ground
+                .as_ref()
+                .map(|g| g.label.clone())
+                .unwrap_or_default(),
+        ),
+    ];
+    if let Some(pkg) = pkg {
+        rows.push((
+            "ファイル",
+            format!(
+                "mimamori-request{id}-package{}.zip（{} バイト）{}",
+                pkg.id,
+                pkg.bytes,
+                if pkg.derived_from.is_some() {
+                    "・マスク処理した複製"
+                } else {
+                    ""
+                }
+            ),
+        ));
+        rows.push(("SHA-256", hex::encode(&pkg.sha256)));
+    }
+    let fingerprint = state.gov.key_fingerprint();
+    rows.push((s.prov_fingerprint, fingerprint.clone()));
+    Ok(Letter {
+        date: japanese_date(state.gov.now().jst_date()),
+        addressee: format!(
+            "{} {} 様",
+            p.fields.requester_organisation, p.fields.requester_representative
+        ),
+        installer: policy.installer.clone(),
+        lead: format!(
+            "{}付けで申請のあった画像（提供申請 No.{}）を、次のとおり提供します。",
+            date_ja(&p.fields.received_on),
+            p.id
+        ),
+        rows,
+        fingerprint,
+        notice: policy.disclosure.notice.clone(),
+    })
+}
+
+/// `GET /provisions/{id}/letter?package=`: the covering letter (送付書), with
+/// the package's hash and the key fingerprint to compare out of band.
 pub async fn letter_page(
     State(state): State<AppState>,
     lang: Lang,
@@ -907,38 +994,61 @@ pub async fn letter_page(
     Query(q): Query<LetterQuery>,
 ) -> WebResult<Response> {
     let s = lang.strings();
-    let policy = state.gov.policy();
-    let f = state.gov.provision_file(&user.actor(), id).await?;
-    let p = &f.provision;
-    let pkg = f
-        .packages
-        .iter()
-        .find(|x| Some(x.id) == q.package)
-        .or(f.packages.last());
-    let fingerprint = state.gov.key_fingerprint();
+    let l = letter(&state, s, &user, id, q.package).await?;
+    let pdf_link = match q.package {
+        Some(p) => format!("/provisions/{id}/letter.pdf?package={p}"),
+        None => format!("/provisions/{id}/letter.pdf"),
+    };
     let body = html! {
+        p.noprint { a.button href=(pdf_link) { (s.prov_letter_pdf) } }
         article.letter {
-            p.right { (japanese_date(state.gov.now().jst_date())) }
-            p { (p.fields.requester_organisation) " " (p.fields.requester_representative) " 様" }
-            p.right { (policy.installer) }
-            h1 { "画像の提供について（送付）" }
-            p { (date_ja(&p.fields.received_on)) "付けで申請のあった画像（提供申請 No." (p.id) "）を、次のとおり提供します。" }
+            p.right { (l.date) }
+            p { (l.addressee) }
+            p.right { (l.installer) }
+            h1 { (LETTER_TITLE) }
+            p { (l.lead) }
             table.fields {
-                tr { th { (s.prov_cameras) } td { (f.cameras.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join("、")) } }
-                tr { th { (s.prov_period) } td { (time_ja(p.fields.from)) " – " (time_ja(p.fields.to)) } }
-                tr { th { (s.prov_ground) } td { (f.ground.as_ref().map(|g| g.label.clone()).unwrap_or_default()) } }
-                @if let Some(pkg) = pkg {
-                    tr { th { "ファイル" } td { "mimamori-request" (id) "-package" (pkg.id) ".zip（" (pkg.bytes) " バイト）" } }
-                    tr { th { "SHA-256" } td { code { (hex::encode(&pkg.sha256)) } } }
+                @for (label, value) in &l.rows {
+                    tr { th { (label) } td {
+                        @if *label == s.prov_fingerprint { code id="fingerprint" { (value) } }
+                        @else if *label == "SHA-256" { code { (value) } }
+                        @else { (value) }
+                    } }
                 }
-                tr { th { (s.prov_fingerprint) } td { code id="fingerprint" { (fingerprint) } } }
             }
-            p { "同封の verify.html をブラウザで開くか、mimamori verify-export で、画像が録画されたままであること及び設置者の署名を確認できます。署名鍵の指紋が上記と一致することを確認してください。" }
+            p { (LETTER_VERIFY) }
             h2 { (s.prov_notice) }
-            p id="notice" { (policy.disclosure.notice) }
+            p id="notice" { (l.notice) }
         }
     };
     Ok(page(lang, s.prov_letter, Some(&user.0), body).into_response())
+}
+
+/// `GET /provisions/{id}/letter.pdf?package=`: the covering letter as PDF (A4).
+pub async fn letter_pdf(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    Query(q): Query<LetterQuery>,
+) -> WebResult<Response> {
+    let s = Lang::Ja.strings();
+    let l = letter(&state, s, &user, id, q.package).await?;
+    let policy = state.gov.policy();
+    let data = json!({
+        "date": l.date,
+        "addressee": l.addressee,
+        "installer": l.installer,
+        "title": LETTER_TITLE,
+        "lead": l.lead,
+        "rows": l.rows.iter().map(|(label, value)| json!({"label": label, "value": value})).collect::<Vec<_>>(),
+        "verify": LETTER_VERIFY,
+        "notice_title": s.prov_notice,
+        "notice": l.notice,
+        "fingerprint": l.fingerprint,
+        "footer": format!("{} — {}", policy.regulation, policy.disclosure.basis),
+    });
+    let pdf = render(mimamori_forms::Form::Letter, data).await?;
+    Ok(pdf_response(pdf, &format!("letter-{id}.pdf")))
 }
 
 /// The register's columns for a layout, and each row's cells.

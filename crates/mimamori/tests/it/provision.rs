@@ -512,6 +512,29 @@ async fn a_police_request_ends_in_a_package_the_recipient_can_verify() {
         assert!(text.contains(want), "{want}: {text}");
     }
     assert_page_renders(&pdf);
+    // The covering letter prints too, with the package's hash and the key's
+    // fingerprint to compare out of band.
+    let pdf = dir.join("letter.pdf");
+    let r = op
+        .get(&format!(
+            "/provisions/{req}/letter.pdf?package={}",
+            pkg["package"]
+        ))
+        .await;
+    assert_eq!(r.status(), 200);
+    std::fs::write(&pdf, r.bytes().await.unwrap()).unwrap();
+    let text = pdf_text(&pdf);
+    let flat: String = text.split_whitespace().collect();
+    for want in [
+        "画像の提供について（送付）",
+        "千葉中央警察署",
+        "令和",
+        pkg["sha256"].as_str().unwrap(),
+        &fingerprint.replace(' ', ""),
+    ] {
+        assert!(flat.contains(want), "{want}: {text}");
+    }
+    assert_page_renders(&pdf);
     let pdf = dir.join("register.pdf");
     let r = op.get("/provisions/register.pdf").await;
     assert_eq!(r.status(), 200);
