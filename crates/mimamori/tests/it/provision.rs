@@ -1163,4 +1163,46 @@ async fn an_in_person_viewing_plays_only_the_approved_footage() {
     assert_eq!(v["status"], "delivered", "{v}");
     let log = app.get_json("/api/audit?action=provision_viewing").await;
     assert_eq!(log["entries"].as_array().unwrap().len(), 1, "{log}");
+
+    // REQ-DIS-4, REQ-STO-3: after a refusal nothing is extracted or shown, and
+    // the footage returns to its retention.
+    let mut refused = police_request(&[id], &start, &end);
+    refused["ground"] = "consent".into();
+    refused["ground_detail"] = "".into();
+    let r = boss
+        .send(Method::POST, "/api/provisions", Some(refused))
+        .await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let no = created["id"].as_i64().unwrap();
+    let r = boss
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{no}/decision"),
+            Some(json!({"approve": false, "reason": "本人であることが確認できないため"})),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let r = boss
+        .send(
+            Method::POST,
+            &format!("/api/provisions/{no}/extract"),
+            Some(json!({"wait": true})),
+        )
+        .await;
+    assert_eq!(r.status(), 403, "extraction after refusal");
+    assert_eq!(
+        boss.get(&format!("/provisions/{no}/view/{id}"))
+            .await
+            .status(),
+        403
+    );
+    let holds = app.get_json("/api/holds").await;
+    let hold = holds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == created["hold"])
+        .unwrap();
+    assert_eq!(hold["active"], false, "{hold}");
 }
