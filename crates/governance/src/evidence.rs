@@ -287,6 +287,40 @@ impl Governance {
     }
 }
 
+/// The package's writer: the ZIP hashed as it goes into an encrypted file.
+pub(crate) type PackageOut<'p> = PackageWriter<'p, Hashing<mimamori_storage::SegmentFileWriter>>;
+
+/// Ends a package: the manifest and its signature go last; the file is made
+/// durable; its plaintext hash and the manifest's are returned.
+pub(crate) fn seal(
+    mut out: PackageOut<'_>,
+    signer: &Signer,
+    manifest: &Manifest,
+    file_name: &str,
+    frames: u64,
+    cameras: Vec<CameraId>,
+) -> Result<Built> {
+    let manifest_bytes =
+        serde_json::to_vec_pretty(manifest).map_err(|e| Error::Inconsistent(e.to_string()))?;
+    out.add(MANIFEST, &manifest_bytes).map_err(zip_error)?;
+    let signature = hex::encode(signer.sign(&manifest_bytes));
+    out.add(SIGNATURE, signature.as_bytes())
+        .map_err(zip_error)?;
+    let hashing = out.finish().map_err(zip_error)?;
+    let sha256: [u8; 32] = hashing.sha.finalize().into();
+    let written = hashing.inner.finish()?;
+    Ok(Built {
+        file_name: file_name.to_string(),
+        bytes: written.bytes,
+        sha256,
+        manifest_sha256: Sha256::digest(&manifest_bytes).into(),
+        wrapped_key: Vec::new(),
+        nonce_prefix: [0; 8],
+        frames,
+        cameras,
+    })
+}
+
 /// The blocking part of a build.
 struct Job {
     store: SegmentStore,
@@ -402,25 +436,14 @@ impl Job {
             key_fingerprint: fingerprint,
             derived_from: None,
         };
-        let manifest_bytes =
-            serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Inconsistent(e.to_string()))?;
-        out.add(MANIFEST, &manifest_bytes).map_err(zip_error)?;
-        let signature = hex::encode(self.signer.sign(&manifest_bytes));
-        out.add(SIGNATURE, signature.as_bytes())
-            .map_err(zip_error)?;
-        let hashing = out.finish().map_err(zip_error)?;
-        let sha256: [u8; 32] = hashing.sha.finalize().into();
-        let written = hashing.inner.finish()?;
-        Ok(Built {
-            file_name: self.file_name.clone(),
-            bytes: written.bytes,
-            sha256,
-            manifest_sha256: Sha256::digest(&manifest_bytes).into(),
-            wrapped_key: Vec::new(),
-            nonce_prefix: [0; 8],
-            frames: frames_total,
+        seal(
+            out,
+            &self.signer,
+            &manifest,
+            &self.file_name,
+            frames_total,
             cameras,
-        })
+        )
     }
 
     /// Writes one clip: its header, then each segment's frames of the range, as

@@ -16,9 +16,7 @@ use mimamori_base::CameraId;
 use mimamori_catalog::provisions::{Package, Provision};
 use mimamori_crypto::{SegmentCipher, Signer, key_fingerprint};
 pub use mimamori_evidence::manifest::MaskArea;
-use mimamori_evidence::manifest::{
-    Derivation, FileEntry, MANIFEST, Manifest, MaskedClip, SIGNATURE,
-};
+use mimamori_evidence::manifest::{Derivation, FileEntry, MANIFEST, Manifest, MaskedClip};
 use mimamori_evidence::writer::PackageWriter;
 use mimamori_policy::Permission;
 use mimamori_storage::SegmentStore;
@@ -28,8 +26,8 @@ use crate::Governance;
 use crate::actor::Actor;
 use crate::audit::Entry;
 use crate::error::{Error, Result};
-use crate::evidence::{Built, Hashing, Progress, moment, zip_error};
-use crate::provisions::{Extraction, Kept, Status, extracts};
+use crate::evidence::{Built, Hashing, Progress, moment, seal, zip_error};
+use crate::provisions::{Extraction, Kept, extracts};
 use crate::refusal::Refusal;
 
 /// At most this many areas per copy; each side at most this many pixels.
@@ -375,26 +373,16 @@ impl MaskJob {
             }),
             ..src.manifest.clone()
         };
-        let manifest_bytes =
-            serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Inconsistent(e.to_string()))?;
-        out.add(MANIFEST, &manifest_bytes).map_err(zip_error)?;
-        let signature = hex::encode(self.signer.sign(&manifest_bytes));
-        out.add(SIGNATURE, signature.as_bytes())
-            .map_err(zip_error)?;
-        let hashing = out.finish().map_err(zip_error)?;
-        let sha256: [u8; 32] = hashing.sha.finalize().into();
-        let written = hashing.inner.finish()?;
-        self.progress.done.fetch_add(1, Ordering::Relaxed);
-        Ok(Built {
-            file_name: self.file_name.clone(),
-            bytes: written.bytes,
-            sha256,
-            manifest_sha256: Sha256::digest(&manifest_bytes).into(),
-            wrapped_key: Vec::new(),
-            nonce_prefix: [0; 8],
+        let built = seal(
+            out,
+            &self.signer,
+            &manifest,
+            &self.file_name,
             frames,
             cameras,
-        })
+        )?;
+        self.progress.done.fetch_add(1, Ordering::Relaxed);
+        Ok(built)
     }
 }
 
@@ -414,20 +402,7 @@ impl Governance {
             .provision(id)
             .await
             .map_err(|_| Error::NotFound(format!("request No.{id} not found")))?;
-        let status = Status::of(&p);
-        if !matches!(status, Status::Approved | Status::Delivered) {
-            return Err(self
-                .refuse(
-                    actor,
-                    what,
-                    Refusal::NotApproved {
-                        request: id,
-                        status: status.ja().to_string(),
-                        basis: self.policy.disclosure.decision_basis.clone(),
-                    },
-                )
-                .await);
-        }
+        self.require_approved(actor, &p, what, true).await?;
         if !extracts(actor, &p) {
             return Err(self
                 .refuse(actor, what, Refusal::NotTheExtractor { request: id })

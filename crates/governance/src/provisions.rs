@@ -273,6 +273,32 @@ impl Governance {
         }
     }
 
+    /// Refuses (and logs) unless the request is approved (or, with
+    /// `delivered_too`, approved and delivered already).
+    pub(crate) async fn require_approved(
+        &self,
+        actor: &Actor,
+        p: &Provision,
+        what: &str,
+        delivered_too: bool,
+    ) -> Result<()> {
+        let status = Status::of(p);
+        if status == Status::Approved || (delivered_too && status == Status::Delivered) {
+            return Ok(());
+        }
+        Err(self
+            .refuse(
+                actor,
+                what,
+                Refusal::NotApproved {
+                    request: p.id,
+                    status: status.ja().to_string(),
+                    basis: self.policy.disclosure.decision_basis.clone(),
+                },
+            )
+            .await)
+    }
+
     async fn provision_of(&self, id: i64) -> Result<Provision> {
         self.catalog
             .provision(id)
@@ -703,21 +729,7 @@ impl Governance {
         t: &ExtractText<'_>,
     ) -> Result<tokio::task::JoinHandle<Result<Package>>> {
         let p = self.provision_of(id).await?;
-        let status = Status::of(&p);
-        let basis = self.policy.disclosure.decision_basis.clone();
-        if status != Status::Approved {
-            return Err(self
-                .refuse(
-                    actor,
-                    "extract",
-                    Refusal::NotApproved {
-                        request: id,
-                        status: status.ja().to_string(),
-                        basis,
-                    },
-                )
-                .await);
-        }
+        self.require_approved(actor, &p, "extract", false).await?;
         let method = self.policy.disclosure.method(&p.fields.method).cloned();
         if method.as_ref().is_some_and(|m| !m.kind.hands_over_data()) {
             return Err(Error::rule(format!(
@@ -993,20 +1005,8 @@ impl Governance {
             .into_iter()
             .find(|x| x.id == package_id)
             .ok_or_else(|| Error::NotFound(format!("package {package_id} of request No.{id}")))?;
-        let status = Status::of(&p);
-        if !matches!(status, Status::Approved | Status::Delivered) {
-            return Err(self
-                .refuse(
-                    actor,
-                    "download package",
-                    Refusal::NotApproved {
-                        request: id,
-                        status: status.ja().to_string(),
-                        basis: self.policy.disclosure.decision_basis.clone(),
-                    },
-                )
-                .await);
-        }
+        self.require_approved(actor, &p, "download package", true)
+            .await?;
         if !extracts(actor, &p) {
             return Err(self
                 .refuse(
@@ -1074,20 +1074,8 @@ impl Governance {
         camera: CameraId,
     ) -> Result<Footage> {
         let p = self.provision_of(id).await?;
-        let status = Status::of(&p);
-        if !matches!(status, Status::Approved | Status::Delivered) {
-            return Err(self
-                .refuse(
-                    actor,
-                    "provision viewing",
-                    Refusal::NotApproved {
-                        request: id,
-                        status: status.ja().to_string(),
-                        basis: self.policy.disclosure.decision_basis.clone(),
-                    },
-                )
-                .await);
-        }
+        self.require_approved(actor, &p, "provision viewing", true)
+            .await?;
         let method = self.policy.disclosure.method(&p.fields.method).cloned();
         if method.as_ref().is_none_or(|m| m.kind.hands_over_data()) {
             return Err(Error::rule(format!(

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::http::error::{WebError, WebResult};
 use crate::http::form::{FormFields, json_body};
 use crate::http::session::CurrentUser;
-use crate::provisions::{provision_json, status_badge};
+use crate::provisions::{extraction_json, packages_json, provision_json, status_badge};
 use crate::state::AppState;
 use crate::views::i18n::{Lang, Strings};
 use crate::views::{csrf_field, minute, page};
@@ -289,18 +289,8 @@ pub async fn agreement_resume_submit(
 
 fn station_request_json(r: &StationRequest) -> Value {
     let mut v = provision_json(&r.provision, r.status);
-    v["packages"] = r
-        .packages
-        .iter()
-        .map(|p| json!({"id": p.id, "bytes": p.bytes, "sha256": hex::encode(&p.sha256), "frames": p.frames}))
-        .collect();
-    v["extraction"] = match &r.extraction {
-        Some(e) => json!({
-            "percent": e.progress.percent(),
-            "failed": e.failed.lock().ok().and_then(|x| x.clone()),
-        }),
-        None => Value::Null,
-    };
+    v["packages"] = packages_json(&r.packages);
+    v["extraction"] = extraction_json(r.extraction.as_deref());
     v
 }
 

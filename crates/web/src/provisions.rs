@@ -143,25 +143,35 @@ fn file_json(f: &ProvisionFile) -> Value {
         .iter()
         .map(|d| json!({"id": d.id, "name": d.original_name, "type": d.content_type, "bytes": d.bytes, "sha256": hex::encode(&d.sha256)}))
         .collect();
-    v["packages"] = f
-        .packages
+    v["packages"] = packages_json(&f.packages);
+    v["extraction"] = extraction_json(f.extraction.as_deref());
+    v
+}
+
+/// A request's packages, as the API shows them.
+pub(crate) fn packages_json(packages: &[mimamori_catalog::provisions::Package]) -> Value {
+    packages
         .iter()
         .map(|p| {
             json!({
                 "id": p.id, "bytes": p.bytes, "sha256": hex::encode(&p.sha256), "frames": p.frames,
                 "encrypted": p.passphrase_protected, "built_at": p.built.at.to_rfc3339(jst()),
                 "cameras": p.cameras.iter().map(|c| c.0).collect::<Vec<_>>(),
+                "derived_from": p.derived_from,
             })
         })
-        .collect();
-    v["extraction"] = match &f.extraction {
+        .collect()
+}
+
+/// A build under way (or failed), as the API shows it.
+pub(crate) fn extraction_json(e: Option<&mimamori_governance::provisions::Extraction>) -> Value {
+    match e {
         Some(e) => json!({
             "percent": e.progress.percent(),
             "failed": e.failed.lock().ok().and_then(|x| x.clone()),
         }),
         None => Value::Null,
-    };
-    v
+    }
 }
 
 /// `GET /api/provisions`
