@@ -181,7 +181,9 @@ pub struct DesignationRequest {
 }
 
 /// Checks a designation against the policy: the role exists here; a temporary
-/// designee is the installer's staff and has an end date (Kitakyushu 第3条2).
+/// designee is the installer's staff, has an end date and a stated reason why
+/// the manager and the operators cannot operate (Kitakyushu 第3条2); a
+/// staff-only role takes no one from outside; a police account names its station.
 /// A breach is [`Error::Rule`].
 pub fn check_designation(
     policy: &Policy,
@@ -200,6 +202,12 @@ pub fn check_designation(
     {
         return Err(Error::rule("the end date must be after the start"));
     }
+    if rule.staff_only && !organization.trim().is_empty() {
+        return Err(Error::rule(format!(
+            "{} is designated from the installer's own staff only ({}); {username} belongs to {organization}",
+            rule.title, rule.basis
+        )));
+    }
     if req.role == RoleKind::Police && organization.trim().is_empty() {
         return Err(Error::rule(format!(
             "{} is an account of a police station: its organisation names the station, as the agreement does ({})",
@@ -216,6 +224,12 @@ pub fn check_designation(
         if !organization.is_empty() {
             return Err(Error::rule(format!(
                 "{} is limited to the installer's own staff ({}); {username} belongs to {organization}",
+                rule.title, rule.basis
+            )));
+        }
+        if req.basis.trim().is_empty() {
+            return Err(Error::rule(format!(
+                "{}: state why the manager and the operators cannot operate ({})",
                 rule.title, rule.basis
             )));
         }

@@ -206,6 +206,12 @@ impl Governance {
             cameras.push(self.catalog.camera(CameraId(*c)).await?.id);
         }
         let medium = optional(t.medium);
+        if self.policy.retention.hold_needs_medium && medium.is_none() {
+            return Err(Error::rule(format!(
+                "medium: retention is extended only by keeping the images on an external medium ({}); name the medium",
+                self.policy.retention.hold_medium_basis
+            )));
+        }
         let id = self
             .catalog
             .hold_create(&NewHold {
@@ -221,6 +227,32 @@ impl Governance {
             })
             .await?;
         let cams: Vec<String> = cameras.iter().map(|c| c.to_string()).collect();
+        // The medium holding the copy enters the media register (REQ-MED-1).
+        let medium_id = match medium {
+            Some(m) => Some(
+                self.catalog
+                    .medium_insert(
+                        "保存期間の延長（外部記録媒体）",
+                        m,
+                        &format!(
+                            "hold {id}: cameras [{}] {} – {}",
+                            cams.join(","),
+                            range.from.jst_minute(),
+                            range.to.jst_minute()
+                        ),
+                        &self.policy.installer,
+                        "",
+                        now,
+                        None,
+                        &mimamori_catalog::provisions::Step {
+                            by: actor.user_id(),
+                            at: now,
+                        },
+                    )
+                    .await?,
+            ),
+            None => None,
+        };
         self.audit
             .record(
                 actor,
@@ -236,7 +268,10 @@ impl Governance {
                             .map(|g| format!("ground: {} ({}); ", g.label, g.basis))
                             .unwrap_or_default(),
                         medium
-                            .map(|m| format!("; kept on medium: {m}"))
+                            .map(|m| format!(
+                                "; kept on medium: {m} (media register {})",
+                                medium_id.unwrap_or_default()
+                            ))
                             .unwrap_or_default()
                     ),
                 ),

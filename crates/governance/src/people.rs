@@ -99,6 +99,8 @@ impl Governance {
             .transpose()?;
         let basis = match optional(Some(t.basis)) {
             Some(b) => b.to_string(),
+            // A temporary designation states its own reason (Kitakyushu 第3条2).
+            None if role == RoleKind::Temporary => String::new(),
             None => self
                 .policy
                 .role(role)

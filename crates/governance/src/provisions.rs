@@ -118,6 +118,49 @@ impl Status {
     pub fn is_open(self) -> bool {
         matches!(self, Status::Received | Status::Reviewing)
     }
+
+    pub const ALL: [Status; 6] = [
+        Status::Received,
+        Status::Reviewing,
+        Status::Approved,
+        Status::Refused,
+        Status::Delivered,
+        Status::Withdrawn,
+    ];
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// Which requests the register shows: a fiscal year (年度, April to March, by
+/// the date received), a status, a ground; each optional.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RegisterFilter {
+    pub fiscal_year: Option<i32>,
+    pub status: Option<Status>,
+    pub ground: Option<String>,
+}
+
+impl RegisterFilter {
+    pub fn admits(&self, p: &Provision) -> bool {
+        let year = chrono::NaiveDate::parse_from_str(&p.fields.received_on, "%Y-%m-%d")
+            .ok()
+            .map(fiscal_year_of);
+        self.fiscal_year.is_none_or(|y| year == Some(y))
+            && self.status.is_none_or(|s| Status::of(p) == s)
+            && self.ground.as_ref().is_none_or(|g| *g == p.fields.ground)
+    }
+}
+
+/// The fiscal year (年度) a date falls in: April to the next March.
+pub fn fiscal_year_of(d: chrono::NaiveDate) -> i32 {
+    use chrono::Datelike as _;
+    if d.month() >= 4 {
+        d.year()
+    } else {
+        d.year() - 1
+    }
 }
 
 /// An extraction under way or finished with an error.
@@ -1386,6 +1429,21 @@ impl Governance {
                 (p, s)
             })
             .collect())
+    }
+
+    /// The requests the register shows, oldest first (needs `provision`).
+    pub async fn register(
+        &self,
+        actor: &Actor,
+        filter: &RegisterFilter,
+    ) -> Result<Vec<ProvisionFile>> {
+        let mut out = Vec::new();
+        for (p, _) in self.provisions(actor).await?.into_iter().rev() {
+            if filter.admits(&p) {
+                out.push(self.provision_file(actor, p.id).await?);
+            }
+        }
+        Ok(out)
     }
 
     /// One request with everything the pages show (needs `provision`).

@@ -699,15 +699,44 @@ mod access {
     #[tokio::test]
     async fn designation_rules_follow_the_regulation() {
         let e = env("designation-rules").await;
+        // Operators are the installer's own staff where the seed says so (Tottori
+        // 3(4) 財産経営課課長補佐, Midori 第4条2 危機管理課職員, Osaka 第4条3
+        // 市民協働課職員); Chiba lets the operation be outsourced (第3-2).
+        let operator = DesignationRequest {
+            role: RoleKind::Operator,
+            valid_from: t0(),
+            valid_until: None,
+            basis: String::new(),
+        };
+        for (preset, outsiders) in [
+            ("tottori-city-hall", false),
+            ("midori-stations", false),
+            ("osaka-nishinari", false),
+            ("chiba-guideline", true),
+        ] {
+            let p = Policy::preset(preset).unwrap();
+            let outside = crate::access::check_designation(&p, "x", "委託株式会社", &operator);
+            assert_eq!(outside.is_ok(), outsiders, "{preset}: {outside:?}");
+            assert!(crate::access::check_designation(&p, "x", "", &operator).is_ok());
+        }
         let kk = Policy::preset("kitakyushu").unwrap();
+        let kk_for_reason = || kk.clone();
         let staff = person(&e, "staff", "", "operator", t0()).await;
         let vendor = person(&e, "vendor", "保守株式会社", "contractor", t0()).await;
         let temp = |until: Option<i64>| DesignationRequest {
             role: RoleKind::Temporary,
             valid_from: t0(),
             valid_until: until.map(|d| t0().add_micros(d * DAY)),
-            basis: String::new(),
+            basis: "取扱責任者が全員出張中のため".into(),
         };
+        // Kitakyushu 第3条2: only when the manager and the 取扱責任者 cannot
+        // operate — the designation says why.
+        let mut unexplained = temp(Some(2));
+        unexplained.basis = " ".into();
+        let err = crate::access::check_designation(&kk_for_reason(), "staff", "", &unexplained)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("第3条2"), "{err}");
         assert!(
             crate::access::check_designation(
                 &kk,

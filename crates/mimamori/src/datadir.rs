@@ -54,7 +54,11 @@ impl DataDir {
         let p = self.path.join(POLICY_FILE);
         let text =
             std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-        Ok(Policy::from_toml(&p.display().to_string(), &text)?)
+        let policy = Policy::from_toml(&p.display().to_string(), &text)?;
+        for w in policy.warnings() {
+            tracing::warn!(file = %p.display(), "policy: {w}");
+        }
+        Ok(policy)
     }
 
     /// Discards what a crash left half-written, and says so.

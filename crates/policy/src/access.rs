@@ -165,6 +165,10 @@ pub struct RoleRule {
     /// person's organisation (a police station, Osaka 第8条).
     #[serde(default)]
     pub requires_agreement: bool,
+    /// Only the installer's own staff are designated to it (Tottori 3(4),
+    /// Midori 第4条2, Osaka 第4条3): a person with an organisation is refused.
+    #[serde(default)]
+    pub staff_only: bool,
 }
 
 /// A registered terminal (a viewing room or a dedicated PC). A request comes from it
@@ -457,6 +461,33 @@ pub(crate) fn check(policy: &crate::Policy) -> Vec<Contradiction> {
             "no methods of provision are listed".into(),
         );
     }
+    let r = &policy.retention;
+    if let Some(max) = r.max_days.filter(|_| !r.max_days_approximate) {
+        if r.days > max {
+            say(
+                "retention",
+                0,
+                "days",
+                format!(
+                    "{} days is more than the regulation allows: at most {max} days ({})",
+                    r.days, r.max_days_basis
+                ),
+            );
+        }
+        for (camera, days) in &r.cameras {
+            if *days > max {
+                say(
+                    "retention.cameras",
+                    0,
+                    camera,
+                    format!(
+                        "camera {camera}: {days} days is more than the regulation allows: at most {max} days ({})",
+                        r.max_days_basis
+                    ),
+                );
+            }
+        }
+    }
     let mut seen_hold_grounds = Vec::new();
     for (i, g) in policy.retention.hold_grounds.iter().enumerate() {
         if g.id.is_empty() || g.label.is_empty() || seen_hold_grounds.contains(&&g.id) {
@@ -656,6 +687,7 @@ fn rule(title: &str, basis: &str, permissions: &[Permission]) -> RoleRule {
         totp_required: false,
         requires_instruction: false,
         requires_agreement: false,
+        staff_only: false,
     }
 }
 
@@ -705,12 +737,12 @@ pub(crate) fn preset_access(name: &str, live_allowed: bool) -> Option<PresetAcce
     let operator_perms = with_live(&[Playback, Export, CameraStatus, RetentionView, Provision]);
     let auditor = rule(
         "監査担当者",
-        "アクセス記録の点検（運用上の役割。画像は扱わない）",
+        "システム上の役割（規程に定めなし）: アクセス記録の点検。画像は扱わない",
         &[AuditRead, CameraStatus, RetentionView],
     );
     let sysadmin = rule(
         "システム管理者",
-        "技術的な設定（運用上の役割。画像・カメラ操作は扱わない）",
+        "システム上の役割（規程に定めなし）: 技術的な設定。画像・カメラ操作は扱わない",
         &[CameraStatus, RetentionView],
     );
     let image_bound = vec![LiveView, Playback, Export, CameraSettings];
@@ -725,14 +757,13 @@ pub(crate) fn preset_access(name: &str, live_allowed: bool) -> Option<PresetAcce
                     &manager_perms,
                 ),
             );
-            roles.insert(
-                Operator,
-                rule(
-                    "操作取扱者",
-                    "3(3)(4) 操作取扱者は財産経営課課長補佐（管理責任者の指導、監督を受ける）",
-                    &operator_perms,
-                ),
+            let mut operator = rule(
+                "操作取扱者",
+                "3(3)(4) 操作取扱者は財産経営課課長補佐（管理責任者の指導、監督を受ける）",
+                &operator_perms,
             );
+            operator.staff_only = true;
+            roles.insert(Operator, operator);
             roles.insert(
                 Contractor,
                 rule(
@@ -895,14 +926,13 @@ pub(crate) fn preset_access(name: &str, live_allowed: bool) -> Option<PresetAcce
                     &manager_perms,
                 ),
             );
-            roles.insert(
-                Operator,
-                rule(
-                    "操作員",
-                    "第4条2 操作員は総務部危機管理課職員",
-                    &operator_perms,
-                ),
+            let mut operator = rule(
+                "操作員",
+                "第4条2 操作員は総務部危機管理課職員",
+                &operator_perms,
             );
+            operator.staff_only = true;
+            roles.insert(Operator, operator);
             roles.insert(
                 Contractor,
                 rule(
@@ -938,6 +968,7 @@ pub(crate) fn preset_access(name: &str, live_allowed: bool) -> Option<PresetAcce
                         "捜査機関からの犯罪や事故捜査等の要請",
                         "第9条(4)",
                     ),
+                    purpose("consent", "本人の同意がある場合", "第9条"),
                 ],
                 Access {
                     images_manager_only: false,
@@ -961,6 +992,7 @@ pub(crate) fn preset_access(name: &str, live_allowed: bool) -> Option<PresetAcce
                 &[CameraStatus, CameraSettings, RetentionView],
             );
             operator.requires_instruction = true;
+            operator.staff_only = true;
             roles.insert(Operator, operator);
             roles.insert(Auditor, auditor);
             roles.insert(Sysadmin, sysadmin);

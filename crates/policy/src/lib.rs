@@ -71,6 +71,22 @@ pub struct Retention {
     /// Cameras (by name) with their own number of days.
     #[serde(default)]
     pub cameras: std::collections::BTreeMap<String, u32>,
+    /// The longest retention the regulation allows (Midori 第7条2 "2週間以内",
+    /// Chiba 第2-5(2) "概ね1箇月以内"): more days, for the installation or a
+    /// camera, are refused naming this bound — or only warned of where the
+    /// regulation says "about" (`max_days_approximate`).
+    #[serde(default)]
+    pub max_days: Option<u32>,
+    #[serde(default)]
+    pub max_days_basis: String,
+    #[serde(default)]
+    pub max_days_approximate: bool,
+    /// Retention is extended only by keeping the images on an external medium
+    /// (Tottori 5(3)): a hold names its medium, which enters the media register.
+    #[serde(default)]
+    pub hold_needs_medium: bool,
+    #[serde(default)]
+    pub hold_medium_basis: String,
     /// The only grounds on which footage may be kept past its days (Midori 第7条3:
     /// 法令に基づく場合, 捜査機関からの要請); empty where the regulation leaves the
     /// reason to the manager.
@@ -199,6 +215,15 @@ impl Policy {
     /// The policy of a named preset, as its seed regulation is written.
     pub fn preset(name: &str) -> Result<Policy, PolicyError> {
         use Counting::{FromNextDay, FromRecording};
+        // The regulation's bound on retention: days, where it says so, about or not.
+        let (max_days, max_days_basis, max_days_approximate) = match name {
+            "tottori-city-hall" => (14, "5(3) 保管期間は2週間", false),
+            "kitakyushu" => (7, "第5条(6) 保存期間は7日間", false),
+            "chiba-guideline" => (30, "第2-5(2) 概ね1箇月以内", true),
+            "midori-stations" => (14, "第7条2 原則として2週間以内", false),
+            "osaka-nishinari" => (7, "第5条3 7日間程度", true),
+            other => return Err(PolicyError::UnknownPreset(other.to_string())),
+        };
         let (installer, regulation, live, basis, days, counting, rbasis) = match name {
             "tottori-city-hall" => (
                 "鳥取市",
@@ -222,16 +247,16 @@ impl Policy {
                 "千葉市",
                 "千葉市防犯カメラの設置及び運用に関するガイドライン",
                 true,
-                "第3-2 取扱担当者がモニターを操作",
+                "第2-5(1) 取扱担当者がモニター・録画装置等を操作（それ以外の者の操作を禁止）",
                 30,
                 FromRecording,
-                "第3-3(2) 概ね1箇月以内で必要な保存期間を定める（設置者ごとに短くしてください）",
+                "第2-5(2) 概ね1箇月以内で必要な保存期間を定める（設置者ごとに短くしてください）",
             ),
             "midori-stations" => (
                 "みどり市",
                 "みどり市内主要駅における防犯カメラ運用要領",
                 true,
-                "第3条2 操作員が監視業務を行う",
+                "第4条2 操作員（危機管理課職員）が操作及び監視業務を行う",
                 14,
                 FromRecording,
                 "第7条2 原則として2週間以内",
@@ -269,6 +294,15 @@ impl Policy {
                 basis: rbasis.to_string(),
                 sweep_interval_seconds: default_sweep(),
                 cameras: Default::default(),
+                max_days: Some(max_days),
+                max_days_basis: max_days_basis.into(),
+                max_days_approximate,
+                hold_needs_medium: name == "tottori-city-hall",
+                hold_medium_basis: if name == "tottori-city-hall" {
+                    "5(3) 外部記録媒体に保管することにより保管期間を延長".into()
+                } else {
+                    String::new()
+                },
                 hold_grounds: if name == "midori-stations" {
                     vec![
                         HoldGround {
@@ -368,6 +402,32 @@ impl Policy {
             }
         }
         toml::Value::Table(table).try_into().ok()
+    }
+
+    /// What the policy may do against its regulation without contradicting it
+    /// (retention above an approximate bound): shown by `mimamori policy check`
+    /// and logged at start.
+    pub fn warnings(&self) -> Vec<String> {
+        let r = &self.retention;
+        let Some(max) = r.max_days.filter(|_| r.max_days_approximate) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if r.days > max {
+            out.push(format!(
+                "retention.days = {} is more than the regulation's bound of about {max} days ({})",
+                r.days, r.max_days_basis
+            ));
+        }
+        for (camera, days) in &r.cameras {
+            if *days > max {
+                out.push(format!(
+                    "retention.cameras.{camera} = {days} is more than the regulation's bound of about {max} days ({})",
+                    r.max_days_basis
+                ));
+            }
+        }
+        out
     }
 
     /// The rule of a role, if this regulation has that role.
@@ -583,6 +643,90 @@ mod tests {
             .to_string();
         assert!(err.contains("images_manager_only"), "{err}");
         assert!(err.contains("nothing else"), "{err}");
+    }
+
+    // Issue 10, preset fidelity: the articles shown to users are the ones the seeds
+    // number. Chiba 第2-5(1) 取扱担当者の指定 (… 防犯カメラ、モニター、録画装置等の操作),
+    // 第2-5(2) 画像の保存期間 (概ね１箇月以内); Midori 第4条2 (操作員 … 操作及び監視業務),
+    // 第9条 (本人の同意).
+    #[test]
+    fn presets_cite_the_articles_their_seeds_number() {
+        let chiba = Policy::preset("chiba-guideline").unwrap();
+        assert!(
+            chiba.live_view.basis.starts_with("第2-5(1)"),
+            "{}",
+            chiba.live_view.basis
+        );
+        assert!(
+            chiba.retention.basis.starts_with("第2-5(2)"),
+            "{}",
+            chiba.retention.basis
+        );
+        let midori = Policy::preset("midori-stations").unwrap();
+        assert!(
+            midori.live_view.basis.starts_with("第4条2"),
+            "{}",
+            midori.live_view.basis
+        );
+        assert!(
+            midori
+                .purposes
+                .iter()
+                .any(|p| p.id == "consent" && p.basis == "第9条")
+        );
+        for name in PRESET_NAMES {
+            let p = Policy::preset(name).unwrap();
+            assert!(!p.live_view.basis.contains("第3-2"), "{name}");
+            assert!(!p.retention.basis.contains("第3-3"), "{name}");
+        }
+    }
+
+    // Issue 10: retention above the regulation's bound is refused naming the bound
+    // (Midori 第7条2 "原則として2週間以内", Kitakyushu 第5条(6) "7日間", also per
+    // camera); where the seed says "about" (Chiba 第2-5(2) 概ね1箇月以内) it is a warning.
+    #[test]
+    fn retention_above_the_regulations_bound_is_refused_naming_it() {
+        for (name, max) in [
+            ("tottori-city-hall", 14),
+            ("kitakyushu", 7),
+            ("chiba-guideline", 30),
+            ("midori-stations", 14),
+            ("osaka-nishinari", 7),
+        ] {
+            let p = Policy::preset(name).unwrap();
+            assert_eq!(p.retention.max_days, Some(max), "{name}");
+            assert!(
+                p.retention.days <= max,
+                "{name}: the preset keeps to its bound"
+            );
+            assert!(p.warnings().is_empty(), "{name}");
+        }
+        let mut midori = Policy::preset("midori-stations").unwrap();
+        midori.retention.days = 15;
+        let err = Policy::from_toml("policy.toml", &midori.to_toml())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("retention.days") && err.contains("at most 14 days (第7条2"),
+            "{err}"
+        );
+        let mut kk = Policy::preset("kitakyushu").unwrap();
+        kk.retention.cameras.insert("正面".into(), 10);
+        let err = Policy::from_toml("policy.toml", &kk.to_toml())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("camera 正面") && err.contains("第5条(6)"),
+            "{err}"
+        );
+        let mut chiba = Policy::preset("chiba-guideline").unwrap();
+        chiba.retention.days = 40;
+        let back = Policy::from_toml("policy.toml", &chiba.to_toml()).unwrap();
+        let w = back.warnings();
+        assert!(
+            w.len() == 1 && w[0].contains("about 30 days") && w[0].contains("第2-5(2)"),
+            "{w:?}"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use mimamori_catalog::User;
 use mimamori_catalog::provisions::Provision;
 use mimamori_governance::provisions::{
     DecisionText, DeliveryText, DocumentUpload, ExtractText, IdentityText, ProvisionFile,
-    RequestText, Status,
+    RegisterFilter, RequestText, Status,
 };
 use mimamori_policy::RegisterLayout;
 use serde::Deserialize;
@@ -1233,14 +1233,76 @@ pub fn register_row(state: &AppState, f: &ProvisionFile, layout: RegisterLayout)
     }
 }
 
-async fn register_rows(state: &AppState, user: &CurrentUser) -> WebResult<Vec<Vec<String>>> {
-    let layout = state.gov.policy().disclosure.register;
-    let mut rows = Vec::new();
-    for (p, _) in state.gov.provisions(&user.actor()).await?.into_iter().rev() {
-        let f = state.gov.provision_file(&user.actor(), p.id).await?;
-        rows.push(register_row(state, &f, layout));
+/// The register's filters as the page's form sends them (each may be empty).
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct RegisterQuery {
+    /// 年度 (the Western year it starts in).
+    pub year: String,
+    pub status: String,
+    pub ground: String,
+}
+
+impl RegisterQuery {
+    fn filter(&self) -> WebResult<RegisterFilter> {
+        let bad = |m: &str| WebError(mimamori_governance::Error::BadInput(m.to_string()));
+        let year = self.year.trim();
+        let status = self.status.trim();
+        let ground = self.ground.trim();
+        Ok(RegisterFilter {
+            fiscal_year: match year {
+                "" => None,
+                y => Some(
+                    y.parse::<i32>()
+                        .ok()
+                        .filter(|y| (1970..=9998).contains(y))
+                        .ok_or_else(|| bad("year: a fiscal year (2026 for 令和8年度)"))?,
+                ),
+            },
+            status: match status {
+                "" => None,
+                s => Some(Status::parse(s).ok_or_else(|| {
+                    bad("status: received, reviewing, approved, refused, delivered or withdrawn")
+                })?),
+            },
+            ground: (!ground.is_empty()).then(|| ground.to_string()),
+        })
     }
-    Ok(rows)
+
+    /// The same filters for the PDF and CSV links.
+    fn as_query(&self) -> String {
+        let mut q = url_pairs();
+        for (k, v) in [
+            ("year", &self.year),
+            ("status", &self.status),
+            ("ground", &self.ground),
+        ] {
+            if !v.trim().is_empty() {
+                q.append_pair(k, v.trim());
+            }
+        }
+        let q = q.finish();
+        if q.is_empty() { q } else { format!("?{q}") }
+    }
+}
+
+fn url_pairs() -> url::form_urlencoded::Serializer<'static, String> {
+    url::form_urlencoded::Serializer::new(String::new())
+}
+
+async fn register_rows(
+    state: &AppState,
+    user: &CurrentUser,
+    q: &RegisterQuery,
+) -> WebResult<Vec<Vec<String>>> {
+    let layout = state.gov.policy().disclosure.register;
+    Ok(state
+        .gov
+        .register(&user.actor(), &q.filter()?)
+        .await?
+        .iter()
+        .map(|f| register_row(state, f, layout))
+        .collect())
 }
 
 /// `GET /provisions/register`: the register in the policy's layout.
@@ -1248,14 +1310,28 @@ pub async fn register_page(
     State(state): State<AppState>,
     lang: Lang,
     user: CurrentUser,
+    Query(q): Query<RegisterQuery>,
 ) -> WebResult<Response> {
     let s = lang.strings();
     let d = &state.gov.policy().disclosure;
-    let rows = register_rows(&state, &user).await?;
+    let rows = register_rows(&state, &user, &q).await?;
+    let links = q.as_query();
     let body = html! {
         h1 { (s.prov_register) }
         p.muted { (d.register_basis) }
-        p { a href="/provisions/register.pdf" id="register-pdf" { "PDF" } " " a href="/provisions/register.csv" { "CSV" } }
+        form.inline-form method="get" action="/provisions/register" id="register-filter" {
+            label { (s.reg_year) input type="number" name="year" min="1970" max="9998" value=(q.year) placeholder="2026"; }
+            label { (s.prov_status) select name="status" {
+                option value="" { "—" }
+                @for st in Status::ALL { option value=(st.as_str()) selected[q.status == st.as_str()] { (st.ja()) } }
+            } }
+            label { (s.prov_ground) select name="ground" {
+                option value="" { "—" }
+                @for g in &d.grounds { option value=(g.id) selected[q.ground == g.id] { (g.label) } }
+            } }
+            button { (s.reg_filter) }
+        }
+        p { a href={ "/provisions/register.pdf" (links) } id="register-pdf" { "PDF" } " " a href={ "/provisions/register.csv" (links) } { "CSV" } }
         table id="register" {
             thead { tr { @for c in register_columns(d.register) { th { (c) } } } }
             tbody { @for r in &rows { tr { @for c in r { td { (c) } } } } }
@@ -1265,9 +1341,13 @@ pub async fn register_page(
 }
 
 /// `GET /provisions/register.csv`: the register for Excel (UTF-8 with BOM).
-pub async fn register_csv(State(state): State<AppState>, user: CurrentUser) -> WebResult<Response> {
+pub async fn register_csv(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<RegisterQuery>,
+) -> WebResult<Response> {
     let d = &state.gov.policy().disclosure;
-    let rows = register_rows(&state, &user).await?;
+    let rows = register_rows(&state, &user, &q).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| WebError(mimamori_governance::Error::Inconsistent(e.to_string()));
     w.write_record(register_columns(d.register)).map_err(io)?;
@@ -1405,10 +1485,14 @@ pub async fn request_pdf(
 }
 
 /// `GET /provisions/register.pdf`: the register in the seed's layout, landscape A4.
-pub async fn register_pdf(State(state): State<AppState>, user: CurrentUser) -> WebResult<Response> {
+pub async fn register_pdf(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<RegisterQuery>,
+) -> WebResult<Response> {
     let policy = state.gov.policy();
     let d = &policy.disclosure;
-    let rows = register_rows(&state, &user).await?;
+    let rows = register_rows(&state, &user, &q).await?;
     let (label, title) = match d.register {
         RegisterLayout::Tottori => ("別紙様式（6(4)）", "画像閲覧等記録書"),
         RegisterLayout::Kitakyushu => ("第6条3", "画像提供記録"),

@@ -40,6 +40,9 @@ fn read(data: &std::path::Path) -> anyhow::Result<Policy> {
 /// Who may do what: one line per role.
 fn summary(p: &Policy) -> String {
     let mut out = format!("{} — {}\n", p.installer, p.regulation);
+    for w in p.warnings() {
+        out.push_str(&format!("  warning: {w}\n"));
+    }
     for (kind, rule) in &p.roles {
         let perms: Vec<&str> = rule.permissions.iter().map(|x| x.as_str()).collect();
         out.push_str(&format!(

@@ -46,7 +46,7 @@ pub struct AddArgs {
     /// Name shown in the UI (default: the user name).
     #[arg(long)]
     pub display_name: Option<String>,
-    /// manager, operator, temporary, contractor, auditor or sysadmin (as the policy allows).
+    /// manager, operator, temporary, contractor, auditor, sysadmin or police (as the policy allows).
     #[arg(long, default_value = "manager")]
     pub role: String,
     /// Company of a contractor or outsourced operator (empty: the installer's staff).
@@ -55,6 +55,10 @@ pub struct AddArgs {
     /// Last day of the designation (YYYY-MM-DD, Japan time); required for temporary designees.
     #[arg(long)]
     pub until: Option<String>,
+    /// Why this designation (default: the role's article); a temporary designee
+    /// states why the manager and the operators cannot operate (Kitakyushu 第3条2).
+    #[arg(long, default_value = "")]
+    pub basis: String,
 }
 
 #[derive(clap::Args)]
@@ -90,7 +94,7 @@ pub async fn run(c: Command) -> anyhow::Result<ExitCode> {
                             role: &a.role,
                             valid_from: None,
                             valid_until: a.until.as_deref(),
-                            basis: "",
+                            basis: &a.basis,
                         },
                     },
                 )

@@ -118,7 +118,9 @@ fn concrete(path: &str) -> String {
 
 fn extra_for(role: RoleKind) -> Value {
     match role {
-        RoleKind::Temporary => json!({"valid_until": "2099-12-31"}),
+        RoleKind::Temporary => {
+            json!({"valid_until": "2099-12-31", "basis": "取扱責任者が不在のため"})
+        }
         RoleKind::Contractor => json!({"organization": "見守り保守株式会社"}),
         RoleKind::Police => json!({"organization": "西成警察署"}),
         _ => json!({}),
@@ -283,7 +285,7 @@ async fn temporary_designees_expire_and_designation_history_is_kept() {
         &app,
         "yesterday",
         "temporary",
-        json!({"valid_from": day(-3), "valid_until": day(-2)}),
+        json!({"valid_from": day(-3), "valid_until": day(-2), "basis": "取扱責任者が研修中のため"}),
     )
     .await;
     let (status, v) = Person::login(&app, "yesterday", PASSWORD, None, None)
@@ -297,7 +299,13 @@ async fn temporary_designees_expire_and_designation_history_is_kept() {
     );
 
     // One valid through today: logs in, works, then is ended by the manager.
-    let id = add_person(&app, "today", "temporary", json!({"valid_until": day(0)})).await;
+    let id = add_person(
+        &app,
+        "today",
+        "temporary",
+        json!({"valid_until": day(0), "basis": "取扱責任者が不在のため"}),
+    )
+    .await;
     let p = Person::login(&app, "today", PASSWORD, None, None)
         .await
         .unwrap();
@@ -879,8 +887,8 @@ async fn totp_is_asked_when_enrolled_and_required_where_the_policy_says() {
         AppOptions {
             preset: "midori-stations",
             policy_edits: vec![(
-                "\"retention_view\",\n]\ntotp_required = false\nrequires_instruction = false\nrequires_agreement = false\n\n[roles.sysadmin]",
-                "\"retention_view\",\n]\ntotp_required = true\nrequires_instruction = false\nrequires_agreement = false\n\n[roles.sysadmin]".into(),
+                "\"retention_view\",\n]\ntotp_required = false\nrequires_instruction = false\nrequires_agreement = false\nstaff_only = false\n\n[roles.sysadmin]",
+                "\"retention_view\",\n]\ntotp_required = true\nrequires_instruction = false\nrequires_agreement = false\nstaff_only = false\n\n[roles.sysadmin]".into(),
             )],
             ..AppOptions::default()
         },

@@ -1205,4 +1205,40 @@ async fn an_in_person_viewing_plays_only_the_approved_footage() {
         .find(|h| h["id"] == created["hold"])
         .unwrap();
     assert_eq!(hold["active"], false, "{hold}");
+
+    // The register filters by fiscal year, status and ground (page, CSV, PDF alike).
+    let rows = |q: &'static str| {
+        let boss = &boss;
+        async move {
+            let r = boss.get(&format!("/provisions/register.csv{q}")).await;
+            assert_eq!(r.status(), 200, "{q}");
+            let text = r.text().await.unwrap();
+            text.lines().count() - 1
+        }
+    };
+    assert_eq!(rows("").await, 2);
+    assert_eq!(rows("?status=refused").await, 1);
+    assert_eq!(rows("?status=delivered&ground=consent").await, 1);
+    assert_eq!(
+        rows("?year=2026").await,
+        2,
+        "received 2026-12-01: 令和8年度"
+    );
+    assert_eq!(rows("?year=2025").await, 0);
+    assert_eq!(
+        boss.get("/provisions/register.csv?status=lost")
+            .await
+            .status(),
+        400
+    );
+    let page = boss
+        .get("/provisions/register?status=refused")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("href=\"/provisions/register.pdf?status=refused\""),
+        "{page}"
+    );
 }

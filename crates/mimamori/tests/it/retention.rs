@@ -194,6 +194,35 @@ async fn midori_keeps_footage_past_its_days_only_on_its_grounds() {
     );
 }
 
+// Tottori 5(3), REQ-RET-3, REQ-MED-1: retention is extended only by keeping the
+// images on an external medium; the hold names it and it enters the media register.
+#[tokio::test(flavor = "multi_thread")]
+async fn tottori_extends_retention_only_onto_an_external_medium() {
+    let app = crate::app::spawn_app_with(
+        "hold-medium",
+        crate::app::AppOptions {
+            preset: "tottori-city-hall",
+            ..crate::app::AppOptions::default()
+        },
+    )
+    .await;
+    let id = app
+        .add_camera("正面玄関", "rtsp://127.0.0.1:9/none", None)
+        .await;
+    let mut body = serde_json::json!({"cameras": [id], "from": rfc3339_offset(-3600), "to": rfc3339_offset(-60),
+                                      "until": rfc3339_offset(86_400 * 30), "reason": "警察からの照会に備えるため"});
+    let r = app.post_json("/api/holds", &body).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("5(3)"));
+    body["medium"] = "DVD-R TOT-001 管理室金庫".into();
+    let r = app.post_json("/api/holds", &body).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let media = app.get_json("/api/media").await;
+    let m = &media["media"][0];
+    assert_eq!(m["label"], "DVD-R TOT-001 管理室金庫", "{media}");
+    assert!(m["contents"].as_str().unwrap().contains("hold"), "{media}");
+}
+
 // REQ-RET-2: on a disk that really fills, the oldest unheld footage goes, held footage
 // stays, the alarm shows, and recording continues.
 #[tokio::test(flavor = "multi_thread")]
@@ -226,7 +255,8 @@ async fn a_filling_disk_overwrites_the_oldest_unheld_footage_and_keeps_recording
         .post_json(
             "/api/holds",
             &serde_json::json!({"cameras": [id], "from": start, "to": plus(&start, 2.0),
-                                  "until": rfc3339_offset(86_400), "reason": "incident"}),
+                                  "until": rfc3339_offset(86_400), "reason": "incident",
+                                  "medium": "外付けディスク TOT-HDD-1"}),
         )
         .await;
     assert_eq!(r.status(), 201);

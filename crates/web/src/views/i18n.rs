@@ -285,6 +285,8 @@ strings! {
     prov_notice "prov.notice" => "受領者の義務", "The recipient's duty";
     prov_request_pdf "prov.request_pdf" => "申請書を印刷（PDF）", "Print the request form (PDF)";
     prov_none "prov.none" => "まだ申請はありません。", "No requests yet.";
+    reg_year "reg.year" => "年度（西暦）", "Fiscal year";
+    reg_filter "reg.filter" => "絞り込む", "Filter";
     prov_letter_pdf "prov.letter_pdf" => "送付書を印刷（PDF）", "Print the covering letter (PDF)";
     prov_viewing "prov.viewing" => "閲覧（承認された範囲の再生）", "Viewing (the approved footage)";
     prov_viewing_help "prov.viewing_help" => "承認されたカメラ・期間の画像だけを再生します。閲覧の後、下の「提供の記録」に閲覧日時を記録してください。", "Plays only the approved cameras and period. After the viewing, record it below.";
