@@ -46,7 +46,7 @@ async fn bench(data: &std::path::Path, a: &ExportArgs) -> anyhow::Result<ExitCod
     let t0 = Timestamp(now.0 / 1_000_000 * 1_000_000 - i64::from(a.minutes + 5) * 60_000_000);
     let frame_bytes = (a.mbps * 1e6 / 8.0 / f64::from(FPS)) as usize;
     let frames_per_segment = FPS * 60;
-    let params = super::bench::synthetic_video_params(catalog).await?;
+    let params = super::synthetic::synthetic_video_params(catalog).await?;
     let mut cameras = Vec::new();
     let mut files = Vec::new();
     for c in 0..a.cameras {
@@ -62,7 +62,7 @@ async fn bench(data: &std::path::Path, a: &ExportArgs) -> anyhow::Result<ExitCod
             .await?;
         cameras.push(cam.0);
         for m in 0..i64::from(a.minutes) {
-            let at = super::bench::Minute {
+            let at = super::synthetic::Minute {
                 camera: cam,
                 params,
                 run_start: t0,
@@ -71,7 +71,7 @@ async fn bench(data: &std::path::Path, a: &ExportArgs) -> anyhow::Result<ExitCod
             let frames =
                 (0..frames_per_segment).map(|f| (vec![(f % 251) as u8; frame_bytes], f % 30 == 0));
             files.push(
-                super::bench::synthetic_segment(
+                super::synthetic::synthetic_segment(
                     catalog,
                     store,
                     &inst.keyring,

@@ -1,4 +1,4 @@
-//! One module per subcommand.
+//! One module per subcommand, and `synthetic`, the benchmarks' footage.
 
 pub mod audit;
 pub mod bench;
@@ -9,6 +9,7 @@ pub mod demo;
 pub mod init;
 pub mod policy;
 pub mod serve;
+pub mod synthetic;
 pub mod user;
 pub mod verify;
 pub mod verify_export;
