@@ -22,8 +22,8 @@ use crate::audit::Entry;
 use crate::error::{Error, Result};
 use crate::input::{TimeRange, bounded_text};
 use crate::provisions::{
-    ExtractText, Extraction, HOLD_MARGIN_MICROS, MAX_REQUEST_MICROS, Status, is_manager,
-    pending_until, step,
+    ExtractText, Extraction, HOLD_MARGIN_MICROS, Status, ground_detail, is_manager, pending_until,
+    requested_period, step,
 };
 use crate::refusal::Refusal;
 
@@ -382,33 +382,13 @@ impl Governance {
             .ground(&rule.ground)
             .cloned()
             .ok_or_else(|| Error::Inconsistent(format!("no ground {}", rule.ground)))?;
-        let ground_detail = bounded_text("ground_detail", t.ground_detail, LONG)?;
-        if ground.detail_required && ground_detail.is_empty() {
-            return Err(Error::bad_input(format!(
-                "ground_detail: {} is required ({})",
-                if ground.detail_label.is_empty() {
-                    "a detail"
-                } else {
-                    &ground.detail_label
-                },
-                ground.basis
-            )));
-        }
+        let ground_detail = ground_detail(&ground, t.ground_detail)?;
         if t.cameras.is_empty() {
             return Err(Error::bad_input(
                 "cameras: choose at least one (カメラを選んでください)",
             ));
         }
-        let range = TimeRange::new(
-            parse_time("from", t.from)?,
-            parse_time("to", t.to)?,
-            "to must be after from",
-        )?;
-        if range.to.0.saturating_sub(range.from.0) > MAX_REQUEST_MICROS {
-            return Err(Error::bad_input(
-                "at most 31 days of footage per extraction",
-            ));
-        }
+        let range = requested_period(t.from, t.to)?;
         let mut cameras = Vec::new();
         for c in &t.cameras {
             let c = CameraId(*c);

@@ -42,6 +42,37 @@ pub(crate) fn pending_until() -> Timestamp {
     Timestamp::from_secs(253_402_214_400)
 }
 
+/// What a ground's blank says (根拠法令等, the case), required where the ground
+/// says so.
+pub(crate) fn ground_detail(ground: &Ground, typed: &str) -> Result<String> {
+    let detail = bounded_text("ground_detail", typed, LONG)?;
+    if ground.detail_required && detail.is_empty() {
+        return Err(Error::bad_input(format!(
+            "ground_detail: {} is required for this ground ({})",
+            if ground.detail_label.is_empty() {
+                "a detail"
+            } else {
+                &ground.detail_label
+            },
+            ground.basis
+        )));
+    }
+    Ok(detail)
+}
+
+/// The footage period a request asks for: at most [`MAX_REQUEST_MICROS`].
+pub(crate) fn requested_period(from: &str, to: &str) -> Result<TimeRange> {
+    let range = TimeRange::new(
+        parse_time("from", from)?,
+        parse_time("to", to)?,
+        "to must be after from",
+    )?;
+    if range.to.0.saturating_sub(range.from.0) > MAX_REQUEST_MICROS {
+        return Err(Error::bad_input("at most 31 days of footage per request"));
+    }
+    Ok(range)
+}
+
 /// A request as typed (every field of Midori 様式第1号).
 #[derive(Clone, Debug, Default)]
 pub struct RequestText<'a> {
@@ -385,18 +416,7 @@ impl Governance {
                     .join(", ")
             ))
         })?;
-        let ground_detail = bounded_text("ground_detail", t.ground_detail, LONG)?;
-        if ground.detail_required && ground_detail.is_empty() {
-            return Err(Error::bad_input(format!(
-                "ground_detail: {} is required for this ground ({})",
-                if ground.detail_label.is_empty() {
-                    "a detail"
-                } else {
-                    &ground.detail_label
-                },
-                ground.basis
-            )));
-        }
+        let ground_detail = ground_detail(ground, t.ground_detail)?;
         let method = d.method(t.method.trim()).ok_or_else(|| {
             Error::bad_input(format!(
                 "method: one of {}",
@@ -426,14 +446,7 @@ impl Governance {
                 cameras.push(cam.id);
             }
         }
-        let range = TimeRange::new(
-            parse_time("from", t.from)?,
-            parse_time("to", t.to)?,
-            "to must be after from",
-        )?;
-        if range.to.0.saturating_sub(range.from.0) > MAX_REQUEST_MICROS {
-            return Err(Error::bad_input("at most 31 days of footage per request"));
-        }
+        let range = requested_period(t.from, t.to)?;
         let fields = RequestFields {
             received_on: received.format("%Y-%m-%d").to_string(),
             requester_address: bounded_text("requester_address", t.requester_address, SHORT)?,
