@@ -20,6 +20,8 @@ const SECONDS: u64 = 60;
 struct Tally {
     /// (kind, milliseconds, status)
     samples: Vec<(&'static str, f64, u16)>,
+    /// The requests that did not succeed: (status, url).
+    failed: Vec<(u16, String)>,
 }
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
@@ -97,11 +99,15 @@ async fn sixteen_cameras_record_without_a_gap_while_two_hundred_clients_use_the_
                 .send()
                 .await;
             let status = r.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
-            tally.lock().unwrap().samples.push((
-                "login",
-                t.elapsed().as_secs_f64() * 1000.0,
-                status,
-            ));
+            {
+                let mut tally = tally.lock().unwrap();
+                tally
+                    .samples
+                    .push(("login", t.elapsed().as_secs_f64() * 1000.0, status));
+                if status != 200 {
+                    tally.failed.push((status, format!("{base}/api/login")));
+                }
+            }
             signed_in.wait().await;
             if status != 200 {
                 return;
@@ -144,11 +150,27 @@ async fn sixteen_cameras_record_without_a_gap_while_two_hundred_clients_use_the_
                     }
                     Err(_) => 0,
                 };
-                tally.lock().unwrap().samples.push((
-                    kind,
-                    t.elapsed().as_secs_f64() * 1000.0,
-                    status,
-                ));
+                let ms = t.elapsed().as_secs_f64() * 1000.0;
+                let mut failed = None;
+                if !(200..300).contains(&status) {
+                    // What the server had recorded of that camera at that moment.
+                    let seen = client
+                        .get(format!(
+                            "{base}/api/cameras/{id}/recordings?from={}&to={}",
+                            urlenc(&rfc3339_offset(-30)),
+                            urlenc(&rfc3339_offset(0))
+                        ))
+                        .send()
+                        .await;
+                    let seen = match seen {
+                        Ok(r) => r.text().await.unwrap_or_default(),
+                        Err(e) => e.to_string(),
+                    };
+                    failed = Some((status, format!("{url} after {ms:.0} ms; then {seen}")));
+                }
+                let mut tally = tally.lock().unwrap();
+                tally.samples.push((kind, ms, status));
+                tally.failed.extend(failed);
             }
         }));
     }
@@ -168,10 +190,7 @@ async fn sixteen_cameras_record_without_a_gap_while_two_hundred_clients_use_the_
     tokio::time::sleep(Duration::from_secs(4)).await;
     let samples = std::mem::take(&mut tally.lock().unwrap().samples);
     let peak = *peak.lock().unwrap();
-    let failures: Vec<_> = samples
-        .iter()
-        .filter(|(_, _, s)| !(200..300).contains(s))
-        .collect();
+    let failures = std::mem::take(&mut tally.lock().unwrap().failed);
     let mut report = format!(
         "load: {CAMERAS} cameras, {CLIENTS} clients signed in within {login_seconds:.1} s, then {elapsed:.0} s: {} requests ({:.0}/s), peak RSS {:.0} MiB (from {:.0})\n",
         samples.len() - CLIENTS,
@@ -192,6 +211,17 @@ async fn sixteen_cameras_record_without_a_gap_while_two_hundred_clients_use_the_
             percentile(&mut ms, 0.99)
         ));
     }
+    // What each camera recorded through the window, with its gaps: a failed
+    // request is then seen next to what the recorder did at that moment.
+    let mut recorded = Vec::new();
+    for id in &ids {
+        recorded.push((*id, app.recordings(*id, &window_start, &window_end).await));
+    }
+    for (id, v) in &recorded {
+        if !v["gaps"].as_array().unwrap().is_empty() {
+            report.push_str(&format!("  camera {id}: gaps {}\n", v["gaps"]));
+        }
+    }
     println!("{report}");
     assert!(
         failures.is_empty(),
@@ -204,8 +234,7 @@ async fn sixteen_cameras_record_without_a_gap_while_two_hundred_clients_use_the_
         "memory grew without bound\n{report}"
     );
     // Not a frame lost: every camera's recording runs through the window unbroken.
-    for id in &ids {
-        let v = app.recordings(*id, &window_start, &window_end).await;
+    for (id, v) in &recorded {
         let spans = v["spans"].as_array().unwrap();
         assert_eq!(spans.len(), 1, "camera {id}: {v}\n{report}");
         assert!(v["gaps"].as_array().unwrap().is_empty(), "camera {id}: {v}");
