@@ -181,8 +181,53 @@ pub fn parse_day_or_time(name: &str, v: &str, end: bool) -> Result<Timestamp, Ba
     parse_time(name, v)
 }
 
+/// 和暦 for a Gregorian date, e.g. 令和8年 for 2026 (Reiwa began 2019-05-01).
+pub fn japanese_era_year(date: chrono::NaiveDate) -> String {
+    let (y, m, d) = (
+        chrono::Datelike::year(&date),
+        chrono::Datelike::month(&date),
+        chrono::Datelike::day(&date),
+    );
+    let ymd = (y, m, d);
+    if ymd >= (2019, 5, 1) {
+        era("令和", y - 2018)
+    } else if ymd >= (1989, 1, 8) {
+        era("平成", y - 1988)
+    } else {
+        format!("{y}年")
+    }
+}
+
+/// A date in 和暦 as official forms print it: 令和8年12月1日.
+pub fn japanese_date(date: chrono::NaiveDate) -> String {
+    format!(
+        "{}{}月{}日",
+        japanese_era_year(date),
+        chrono::Datelike::month(&date),
+        chrono::Datelike::day(&date)
+    )
+}
+
+fn era(name: &str, n: i32) -> String {
+    if n == 1 {
+        format!("{name}元年")
+    } else {
+        format!("{name}{n}年")
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn japanese_era_years() {
+        let d = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(japanese_era_year(d(2026, 11, 23)), "令和8年");
+        assert_eq!(japanese_era_year(d(2019, 5, 1)), "令和元年");
+        assert_eq!(japanese_date(d(2026, 12, 1)), "令和8年12月1日");
+        assert_eq!(japanese_date(d(2019, 5, 1)), "令和元年5月1日");
+        assert_eq!(japanese_era_year(d(2019, 4, 30)), "平成31年");
+    }
+
     use super::*;
 
     #[test]

@@ -20,6 +20,7 @@ pub mod keys;
 mod migrate;
 pub mod people;
 pub mod provisions;
+pub mod records;
 pub mod retention;
 pub mod segments;
 pub mod users;

@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0010_hold_ground",
         include_str!("../migrations/0010_hold_ground.sql"),
     ),
+    (
+        11,
+        "0011_records",
+        include_str!("../migrations/0011_records.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

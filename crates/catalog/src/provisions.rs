@@ -206,6 +206,8 @@ pub struct Medium {
     pub since: Timestamp,
     pub provision_id: Option<i64>,
     pub registered: Step,
+    /// Its disposal, once begun ([`crate::records`]).
+    pub disposal: Option<crate::records::Disposal>,
 }
 
 fn step(r: &sqlx::sqlite::SqliteRow, by: &str, at: &str) -> Result<Option<Step>> {
@@ -722,7 +724,8 @@ impl Catalog {
         let rows = sqlx::query("SELECT * FROM medium ORDER BY id DESC")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
+        let mut media: Vec<Medium> = rows
+            .iter()
             .map(|r| {
                 Ok(Medium {
                     id: r.try_get("id")?,
@@ -737,9 +740,12 @@ impl Catalog {
                         by: None,
                         at: Timestamp(0),
                     }),
+                    disposal: crate::records::disposal_of(r)?,
                 })
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        self.fill_confirmations(&mut media).await?;
+        Ok(media)
     }
 }
 

@@ -2,7 +2,10 @@
 //! typst engine with the record's data given as JSON (never spliced into the
 //! template, so nothing a person typed can change the layout), in a Japanese
 //! font found on the system (Debian's `fonts-ipaexfont-gothic` or
-//! `fonts-noto-cjk`, or the file `MIMAMORI_FONT` names), embedded as a subset.
+//! `fonts-noto-cjk`, or the file `MIMAMORI_FONT` names), embedded as a subset. The
+//! yearly report, a static page and CSV rather than a form, is [`report`].
+
+pub mod report;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

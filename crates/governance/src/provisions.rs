@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use mimamori_base::time::{DAY_MICROS, parse_date, parse_time};
 use mimamori_base::{CameraId, Timestamp, UserId};
 use mimamori_catalog::provisions::{
-    Decision, DecisionRecord, Delivery, Document, Medium, NewDocument, NewPackage, Package,
-    Provision, RequestFields, Step, Withdrawal,
+    Decision, DecisionRecord, Delivery, Document, NewDocument, NewPackage, Package, Provision,
+    RequestFields, Step, Withdrawal,
 };
 use mimamori_catalog::{Camera, User};
 use mimamori_crypto::SegmentCipher;
@@ -1490,12 +1490,6 @@ impl Governance {
             may_view: extracts(actor, &provision) && self.may(actor, Permission::Playback),
             provision,
         })
-    }
-
-    /// The media register (REQ-MED-1; needs `provision`).
-    pub async fn media(&self, actor: &Actor) -> Result<Vec<Medium>> {
-        self.require(actor, Permission::Provision).await?;
-        Ok(self.catalog.media().await?)
     }
 
     /// The people who may be named to extract (designated now with `export`).

@@ -44,6 +44,8 @@ enum Command {
     /// Check or show the policy (roles, terminals, purposes, retention).
     #[command(subcommand)]
     Policy(cmd::policy::Command),
+    /// Write the yearly report of a fiscal year (static HTML and CSV).
+    Report(cmd::report::Args),
     /// Measure recording cost per stream against RTSP cameras.
     #[command(subcommand)]
     Bench(cmd::bench::Args),
@@ -82,6 +84,7 @@ fn main() -> std::process::ExitCode {
             Command::VerifyExport(a) => cmd::verify_export::run(a).await,
             Command::Audit(c) => cmd::audit::run(c).await,
             Command::Policy(c) => cmd::policy::run(c).await,
+            Command::Report(a) => cmd::report::run(a).await,
             Command::Bench(a) => cmd::bench::run(a).await,
         }
     });

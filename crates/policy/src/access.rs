@@ -92,10 +92,13 @@ pub enum Permission {
     Provision,
     /// Decide a request (提供の可否): the manager's alone.
     ProvisionDecide,
+    /// Keep the records beside the footage: complaints and inquiries, the media
+    /// register and disposals (confirming one), the yearly report.
+    Records,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::LiveView,
         Permission::Playback,
         Permission::Export,
@@ -108,6 +111,7 @@ impl Permission {
         Permission::Instruct,
         Permission::Provision,
         Permission::ProvisionDecide,
+        Permission::Records,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -124,6 +128,7 @@ impl Permission {
             Permission::Instruct => "instruct",
             Permission::Provision => "provision",
             Permission::ProvisionDecide => "provision_decide",
+            Permission::Records => "records",
         }
     }
 
@@ -730,11 +735,19 @@ pub(crate) fn preset_access(name: &str, live_allowed: bool) -> Option<PresetAcce
         Designate,
         Provision,
         ProvisionDecide,
+        Records,
     ]);
     // Instructions exist only where a regulation gates operators on them (Osaka 第4条3).
     let mut manager_with_instructions = manager_perms.clone();
     manager_with_instructions.push(Instruct);
-    let operator_perms = with_live(&[Playback, Export, CameraStatus, RetentionView, Provision]);
+    let operator_perms = with_live(&[
+        Playback,
+        Export,
+        CameraStatus,
+        RetentionView,
+        Provision,
+        Records,
+    ]);
     let auditor = rule(
         "監査担当者",
         "システム上の役割（規程に定めなし）: アクセス記録の点検。画像は扱わない",

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod disclosure;
+pub mod records;
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ pub use access::{Access, Permission, Purpose, RoleKind, RoleRule, Terminal};
 pub use disclosure::{
     AgreementRule, Disclosure, Ground, GroundKind, Method, MethodKind, RegisterLayout,
 };
+pub use records::{ComplaintRule, DisposalMethod, DisposalRule, Records};
 use serde::{Deserialize, Serialize};
 
 /// The policy in force for one installation.
@@ -43,6 +45,9 @@ pub struct Policy {
     pub terminals: Vec<Terminal>,
     /// Viewing by and provision to third parties (閲覧・提供).
     pub disclosure: Disclosure,
+    /// Media disposal and complaints (記録媒体の廃棄・苦情処理).
+    #[serde(default)]
+    pub records: Records,
 }
 
 /// How retention is counted.
@@ -276,6 +281,8 @@ impl Policy {
             .ok_or_else(|| PolicyError::UnknownPreset(name.to_string()))?;
         let disclosure = disclosure::preset_disclosure(name)
             .ok_or_else(|| PolicyError::UnknownPreset(name.to_string()))?;
+        let records = records::preset_records(name)
+            .ok_or_else(|| PolicyError::UnknownPreset(name.to_string()))?;
         Ok(Policy {
             access: acc.access,
             roles: acc.roles,
@@ -322,6 +329,7 @@ impl Policy {
             },
             storage: StorageLimits::default(),
             disclosure,
+            records,
         })
     }
 
@@ -340,7 +348,19 @@ impl Policy {
                 }
             },
         };
-        let problems = access::check(&policy);
+        let mut policy = policy;
+        policy.fill_records_from_preset(text);
+        let mut problems = access::check(&policy);
+        problems.extend(
+            records::check(&policy.records)
+                .into_iter()
+                .map(|(key, message)| access::Contradiction {
+                    table: "records".into(),
+                    index: 0,
+                    key: key.into(),
+                    message,
+                }),
+        );
         if problems.is_empty() {
             return Ok(policy);
         }
@@ -360,6 +380,30 @@ impl Policy {
             path: path.to_string(),
             message,
         })
+    }
+
+    /// A policy file written before `[records]` existed gets its preset's rules,
+    /// and each role the preset lets keep records gains `records`.
+    fn fill_records_from_preset(&mut self, text: &str) {
+        let has_records = toml::from_str::<toml::Table>(text)
+            .map(|t| t.contains_key("records"))
+            .unwrap_or(true);
+        if has_records {
+            return;
+        }
+        let Ok(preset) = Policy::preset(&self.preset) else {
+            return;
+        };
+        self.records = preset.records.clone();
+        for (kind, rule) in &mut self.roles {
+            let gives = preset
+                .roles
+                .get(kind)
+                .is_some_and(|r| r.permissions.contains(&Permission::Records));
+            if gives && !rule.permissions.contains(&Permission::Records) {
+                rule.permissions.push(Permission::Records);
+            }
+        }
     }
 
     /// A policy file written before roles, terminals and purposes existed, or before
@@ -494,6 +538,31 @@ mod tests {
     }
 
     // REQ-RET-1: each preset carries its seed's retention and counting rule.
+    /// A Tottori policy file written before `[records]` keeps 5(4): two people,
+    /// the manager among them, and the manager and operators keep the records.
+    #[test]
+    fn an_older_policy_file_gains_its_presets_records() {
+        let p = Policy::preset("tottori-city-hall").unwrap();
+        let mut table = toml::Table::try_from(&p).unwrap();
+        table.remove("records");
+        let text = toml::to_string(&table)
+            .unwrap()
+            .replace(", \"records\"", "")
+            .replace("\"records\", ", "");
+        assert!(!text.contains("records"), "{text}");
+        let q = Policy::from_toml("policy.toml", &text).unwrap();
+        assert_eq!(q.records, p.records);
+        assert_eq!(q.records.disposal.confirmations, 2);
+        for kind in [RoleKind::Manager, RoleKind::Operator] {
+            assert!(q.roles[&kind].permissions.contains(&Permission::Records));
+        }
+        assert!(
+            !q.roles[&RoleKind::Contractor]
+                .permissions
+                .contains(&Permission::Records)
+        );
+    }
+
     #[test]
     fn presets_carry_their_seeds_retention() {
         let r = |n| Policy::preset(n).unwrap().retention;

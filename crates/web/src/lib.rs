@@ -24,6 +24,8 @@ pub mod login;
 pub mod masking;
 pub mod people;
 pub mod provisions;
+pub mod records;
+pub mod report;
 pub mod retention;
 pub mod server;
 pub mod state;
@@ -112,7 +114,14 @@ routes! {
     "/provisions/{id}/view/{camera}" => { get provisions::viewing_get => P(Playback) }
     "/provisions/{id}/packages/{package}/still" => { get masking::still_get => P(Export) }
     "/provisions/{id}/packages/{package}/mask" => { post masking::mask_submit => P(Export) }
-    "/media" => { get provisions::media_page => P(Provision) }
+    "/complaints" => { get records::complaints_page => P(Records), post records::complaint_receive_submit => P(Records) }
+    "/complaints/{id}/close" => { post records::complaint_close_submit => P(Records) }
+    "/media" => { get records::media_page => P(Records), post records::medium_register_submit => P(Records) }
+    "/media/{id}/dispose" => { post records::medium_dispose_submit => P(Records) }
+    "/media/{id}/confirm" => { post records::medium_confirm_submit => P(Records) }
+    "/report" => { get report::report_page => P(Records) }
+    "/report.html" => { get report::report_html_get => P(Records) }
+    "/report.csv" => { get report::report_csv_get => P(Records) }
     "/agreements" => { get agreements::agreements_page => P(ProvisionDecide), post agreements::agreement_create_submit => P(ProvisionDecide) }
     "/agreements/{id}/suspend" => { post agreements::agreement_suspend_submit => P(ProvisionDecide) }
     "/agreements/{id}/resume" => { post agreements::agreement_resume_submit => P(ProvisionDecide) }
@@ -151,7 +160,11 @@ routes! {
     "/api/provisions/{id}/packages/{package}/mask" => { post masking::mask_api => P(Export) }
     "/api/provisions/{id}/delivery" => { post provisions::delivery_api => P(Provision) }
     "/api/provisions/{id}/withdraw" => { post provisions::withdraw_api => P(Provision) }
-    "/api/media" => { get provisions::media_api => P(Provision) }
+    "/api/complaints" => { get records::complaints_api => P(Records), post records::complaint_receive_api => P(Records) }
+    "/api/complaints/{id}/close" => { post records::complaint_close_api => P(Records) }
+    "/api/media" => { get records::media_api => P(Records), post records::medium_register_api => P(Records) }
+    "/api/media/{id}/dispose" => { post records::medium_dispose_api => P(Records) }
+    "/api/media/{id}/confirm" => { post records::medium_confirm_api => P(Records) }
     "/api/agreements" => { get agreements::agreements_api => P(ProvisionDecide), post agreements::agreement_create_api => P(ProvisionDecide) }
     "/api/agreements/{id}/suspend" => { post agreements::agreement_suspend_api => P(ProvisionDecide) }
     "/api/agreements/{id}/resume" => { post agreements::agreement_resume_api => P(ProvisionDecide) }

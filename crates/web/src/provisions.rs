@@ -465,18 +465,6 @@ pub async fn withdraw_api(
     Ok(Json(json!({"id": id})))
 }
 
-/// `GET /api/media`: the media register.
-pub async fn media_api(State(state): State<AppState>, user: CurrentUser) -> WebResult<Json<Value>> {
-    let media = state.gov.media(&user.actor()).await?;
-    Ok(Json(json!({
-        "media": media.iter().map(|m| json!({
-            "id": m.id, "kind": m.kind, "label": m.label, "contents": m.contents,
-            "holder": m.holder, "location": m.location, "since": m.since.to_rfc3339(jst()),
-            "provision": m.provision_id,
-        })).collect::<Vec<_>>()
-    })))
-}
-
 // ---- pages ----------------------------------------------------------------------
 
 pub(crate) fn status_badge(s: Status) -> Markup {
@@ -1366,29 +1354,6 @@ pub async fn register_csv(
         HeaderValue::from_static("attachment; filename=\"register.csv\""),
     );
     Ok(r)
-}
-
-/// `GET /media`: the media register (REQ-MED-1).
-pub async fn media_page(
-    State(state): State<AppState>,
-    lang: Lang,
-    user: CurrentUser,
-) -> WebResult<Response> {
-    let s = lang.strings();
-    let media = state.gov.media(&user.actor()).await?;
-    let body = html! {
-        h1 { (s.prov_media) }
-        table id="media" {
-            thead { tr { th { "#" } th { "種類" } th { "識別" } th { "内容" } th { "保管者" } th { "保管場所" } th { "以降" } th { (s.prov_no) } } }
-            tbody {
-                @for m in &media {
-                    tr { td { (m.id) } td { (m.kind) } td { (m.label) } td { (m.contents) } td { (m.holder) } td { (m.location) } td { (minute(m.since)) }
-                         td { @if let Some(p) = m.provision_id { a href={ "/provisions/" (p) } { (p) } } } }
-                }
-            }
-        }
-    };
-    Ok(page(lang, s.prov_media, Some(&user.0), body).into_response())
 }
 
 // ---- printed forms ----------------------------------------------------------------

@@ -8,6 +8,7 @@ pub mod check;
 pub mod demo;
 pub mod init;
 pub mod policy;
+pub mod report;
 pub mod serve;
 pub mod synthetic;
 pub mod user;

@@ -21,5 +21,6 @@ mod procs;
 mod props;
 mod provision;
 mod recording;
+mod records;
 mod retention;
 mod web;

@@ -3,8 +3,6 @@
 //! and the table below gives each key both languages or it does not compile
 //! either. The page script gets the same table as JSON (`S['view.gap']`).
 
-use chrono::Datelike;
-
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Lang {
     Ja,
@@ -321,6 +319,35 @@ strings! {
     agr_mine "agr.mine" => "抽出の記録", "Extractions";
     agr_view_cameras "agr.view_cameras" => "カメラの映像を見る", "View the cameras";
     nav_agreement "nav.agreement" => "協定に基づく抽出", "Extraction";
+    nav_records "nav.records" => "記録簿", "Records";
+    rec_complaints "rec.complaints" => "苦情・問い合わせ", "Complaints and inquiries";
+    rec_media "rec.media" => "記録媒体の台帳", "Media register";
+    rec_report "rec.report" => "運用状況の報告（年度）", "Yearly report";
+    rec_due "rec.due" => "回答期限", "Answer due";
+    rec_overdue "rec.overdue" => "期限超過", "Overdue";
+    rec_open "rec.open" => "対応中", "Open";
+    rec_closed "rec.closed" => "完了", "Closed";
+    rec_receive "rec.receive" => "受け付ける", "Record intake";
+    rec_new_complaint "rec.new_complaint" => "苦情・問い合わせの受付", "Take in a complaint or inquiry";
+    rec_kind "rec.kind" => "種別", "Kind";
+    rec_received "rec.received" => "受付日時", "Received";
+    rec_channel "rec.channel" => "受付方法", "Channel";
+    rec_summary "rec.summary" => "内容", "What was said";
+    rec_contact "rec.contact" => "連絡先（申出があった場合のみ）", "Contact (only if given)";
+    rec_owner "rec.owner" => "担当者", "Owner";
+    rec_response "rec.response" => "対応内容", "Response";
+    rec_close "rec.close" => "対応を記録して完了", "Record the response and close";
+    rec_register_medium "rec.register_medium" => "記録媒体を登録", "Register a medium";
+    rec_dispose "rec.dispose" => "廃棄を開始（自分の確認を記録）", "Begin disposal (records your confirmation)";
+    rec_confirm "rec.confirm" => "廃棄を確認する", "Confirm the disposal";
+    rec_method "rec.method" => "廃棄方法", "Method";
+    rec_note "rec.note" => "備考", "Note";
+    rec_held "rec.held" => "保管中", "Held";
+    rec_pending "rec.pending" => "廃棄確認待ち", "Disposal pending";
+    rec_disposed "rec.disposed" => "廃棄済み", "Disposed of";
+    rec_confirmed_by "rec.confirmed_by" => "確認者", "Confirmed by";
+    rec_needs_manager "rec.needs_manager" => "管理責任者の確認が必要", "the manager must confirm";
+    rec_more "rec.more" => "あと確認が必要な人数", "confirmations still needed";
     error_title "error.title" => "エラー", "Error";
     error_back "error.back" => "戻る", "Back";
 }
@@ -351,36 +378,7 @@ pub fn json_table(lang: Lang) -> String {
     serde_json::Value::Object(map).to_string()
 }
 
-/// 和暦 for a Gregorian date, e.g. 令和8年 for 2026 (Reiwa began 2019-05-01).
-pub fn japanese_era_year(date: chrono::NaiveDate) -> String {
-    let (y, m, d) = (date.year(), date.month(), date.day());
-    let ymd = (y, m, d);
-    if ymd >= (2019, 5, 1) {
-        era("令和", y - 2018)
-    } else if ymd >= (1989, 1, 8) {
-        era("平成", y - 1988)
-    } else {
-        format!("{y}年")
-    }
-}
-
-/// A date in 和暦 as official forms print it: 令和8年12月1日.
-pub fn japanese_date(date: chrono::NaiveDate) -> String {
-    format!(
-        "{}{}月{}日",
-        japanese_era_year(date),
-        date.month(),
-        date.day()
-    )
-}
-
-fn era(name: &str, n: i32) -> String {
-    if n == 1 {
-        format!("{name}元年")
-    } else {
-        format!("{name}{n}年")
-    }
-}
+pub use mimamori_base::time::{japanese_date, japanese_era_year};
 
 #[cfg(test)]
 mod tests {
@@ -424,15 +422,5 @@ mod tests {
                 "app.js uses {k:?}, which the table lacks"
             );
         }
-    }
-
-    #[test]
-    fn japanese_era_years() {
-        let d = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
-        assert_eq!(japanese_era_year(d(2026, 11, 23)), "令和8年");
-        assert_eq!(japanese_era_year(d(2019, 5, 1)), "令和元年");
-        assert_eq!(japanese_date(d(2026, 12, 1)), "令和8年12月1日");
-        assert_eq!(japanese_date(d(2019, 5, 1)), "令和元年5月1日");
-        assert_eq!(japanese_era_year(d(2019, 4, 30)), "平成31年");
     }
 }

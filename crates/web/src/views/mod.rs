@@ -35,13 +35,14 @@ pub fn alert(message: Option<&str>) -> Markup {
 type Label = fn(&i18n::Strings) -> &'static str;
 
 /// The navigation links, by the permission each needs.
-const NAV: [(P, &str, Label); 7] = [
+const NAV: [(P, &str, Label); 8] = [
     (P::CameraStatus, "/cameras", |s| s.nav_cameras),
     (P::Provision, "/provisions", |s| s.nav_provisions),
     (P::CameraSettings, "/cameras/new", |s| s.nav_add_camera),
     (P::RetentionView, "/retention", |s| s.nav_retention),
     (P::Designate, "/people", |s| s.nav_people),
     (P::Instruct, "/instructions", |s| s.nav_instructions),
+    (P::Records, "/complaints", |s| s.nav_records),
     (P::AuditRead, "/audit", |s| s.nav_audit),
 ];
 

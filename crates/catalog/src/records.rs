@@ -1,0 +1,259 @@
+//! Catalog side of the records kept beside the footage: complaints and inquiries
+//! (intake, owner, answer, closing), and the disposal of a registered medium with
+//! each person's confirmation. Every change is an update that applies only in
+//! the state it expects; how many confirmations complete a disposal is decided
+//! by the governance layer from the policy.
+
+use mimamori_base::{Timestamp, UserId};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::provisions::{Medium, Step};
+use crate::{Catalog, CatalogError, Result};
+
+/// A complaint or an inquiry as recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Complaint {
+    pub id: i64,
+    /// `complaint` or `inquiry`.
+    pub kind: String,
+    pub received_at: Timestamp,
+    /// `counter`, `phone`, `mail`, `letter` or `other`.
+    pub channel: String,
+    pub summary: String,
+    /// The person's contact, only if they gave it (personal information).
+    pub contact: String,
+    pub owner: Option<UserId>,
+    pub due_at: Timestamp,
+    pub response: Option<String>,
+    pub closed: Option<Step>,
+    pub created: Step,
+}
+
+/// What an intake records.
+#[derive(Clone, Debug)]
+pub struct NewComplaint<'a> {
+    pub kind: &'a str,
+    pub received_at: Timestamp,
+    pub channel: &'a str,
+    pub summary: &'a str,
+    pub contact: &'a str,
+    pub owner: Option<UserId>,
+    pub due_at: Timestamp,
+}
+
+/// A medium's disposal: begun by someone with a method, confirmed by people.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Disposal {
+    /// `erasure` or `destruction`.
+    pub method: String,
+    pub note: String,
+    pub started_at: Timestamp,
+    /// Set once the confirmations the policy requires are in.
+    pub disposed_at: Option<Timestamp>,
+    pub confirmations: Vec<Confirmation>,
+}
+
+/// One person's confirmation, in their own account.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Confirmation {
+    pub user: UserId,
+    pub as_manager: bool,
+    pub at: Timestamp,
+}
+
+pub(crate) fn disposal_of(r: &SqliteRow) -> Result<Option<Disposal>> {
+    let Some(method) = r.try_get::<Option<String>, _>("disposal_method")? else {
+        return Ok(None);
+    };
+    Ok(Some(Disposal {
+        method,
+        note: r
+            .try_get::<Option<String>, _>("disposal_note")?
+            .unwrap_or_default(),
+        started_at: Timestamp(
+            r.try_get::<Option<i64>, _>("disposal_started_at_us")?
+                .unwrap_or(0),
+        ),
+        disposed_at: r
+            .try_get::<Option<i64>, _>("disposed_at_us")?
+            .map(Timestamp),
+        confirmations: Vec::new(),
+    }))
+}
+
+fn complaint_of(r: &SqliteRow) -> Result<Complaint> {
+    let closed = r.try_get::<Option<i64>, _>("closed_at_us")?.map(|at| Step {
+        by: r
+            .try_get::<Option<i64>, _>("closed_by")
+            .ok()
+            .flatten()
+            .map(UserId),
+        at: Timestamp(at),
+    });
+    Ok(Complaint {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        received_at: Timestamp(r.try_get("received_at_us")?),
+        channel: r.try_get("channel")?,
+        summary: r.try_get("summary")?,
+        contact: r.try_get("contact")?,
+        owner: r.try_get::<Option<i64>, _>("owner")?.map(UserId),
+        due_at: Timestamp(r.try_get("due_at_us")?),
+        response: r.try_get("response")?,
+        closed,
+        created: Step {
+            by: r.try_get::<Option<i64>, _>("created_by")?.map(UserId),
+            at: Timestamp(r.try_get("created_at_us")?),
+        },
+    })
+}
+
+impl Catalog {
+    pub async fn complaint_insert(&self, c: &NewComplaint<'_>, created: &Step) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO complaint (kind, received_at_us, channel, summary, contact, owner, due_at_us, \
+             created_by, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(c.kind)
+        .bind(c.received_at.0)
+        .bind(c.channel)
+        .bind(c.summary)
+        .bind(c.contact)
+        .bind(c.owner.map(|u| u.0))
+        .bind(c.due_at.0)
+        .bind(created.by.map(|u| u.0))
+        .bind(created.at.0)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Records the answer and closes the complaint (once).
+    pub async fn complaint_close(&self, id: i64, response: &str, s: &Step) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE complaint SET response = ?, closed_at_us = ?, closed_by = ? \
+             WHERE id = ? AND closed_at_us IS NULL",
+        )
+        .bind(response)
+        .bind(s.at.0)
+        .bind(s.by.map(|u| u.0))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(CatalogError::Stale(format!(
+                "complaint {id} is closed already (or does not exist)"
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn complaint(&self, id: i64) -> Result<Complaint> {
+        let r = sqlx::query("SELECT * FROM complaint WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| CatalogError::NotFound(format!("complaint {id}")))?;
+        complaint_of(&r)
+    }
+
+    /// Every complaint, newest first.
+    pub async fn complaints(&self) -> Result<Vec<Complaint>> {
+        sqlx::query("SELECT * FROM complaint ORDER BY received_at_us DESC, id DESC")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(complaint_of)
+            .collect()
+    }
+
+    pub async fn medium(&self, id: i64) -> Result<Medium> {
+        self.media()
+            .await?
+            .into_iter()
+            .find(|m| m.id == id)
+            .ok_or_else(|| CatalogError::NotFound(format!("medium {id}")))
+    }
+
+    /// Begins a medium's disposal (once) with its method.
+    pub async fn disposal_begin(
+        &self,
+        medium: i64,
+        method: &str,
+        note: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE medium SET disposal_method = ?, disposal_note = ?, disposal_started_at_us = ? \
+             WHERE id = ? AND disposal_method IS NULL",
+        )
+        .bind(method)
+        .bind(note)
+        .bind(at.0)
+        .bind(medium)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(CatalogError::Stale(format!(
+                "the disposal of medium {medium} has begun already"
+            )));
+        }
+        Ok(())
+    }
+
+    /// One person's confirmation of a disposal under way (once per person).
+    pub async fn disposal_confirm(&self, medium: i64, c: &Confirmation) -> Result<()> {
+        let done = sqlx::query(
+            "INSERT INTO medium_confirmation (medium_id, user_id, as_manager, at_us) \
+             SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM medium WHERE id = ? \
+             AND disposal_method IS NOT NULL AND disposed_at_us IS NULL) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(medium)
+        .bind(c.user.0)
+        .bind(c.as_manager)
+        .bind(c.at.0)
+        .bind(medium)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(CatalogError::Stale(format!(
+                "medium {medium}: already confirmed by this person, disposed of, or not being disposed of"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Marks the disposal complete.
+    pub async fn disposal_complete(&self, medium: i64, at: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE medium SET disposed_at_us = ? WHERE id = ? AND disposed_at_us IS NULL")
+            .bind(at.0)
+            .bind(medium)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn fill_confirmations(&self, media: &mut [Medium]) -> Result<()> {
+        let rows = sqlx::query(
+            "SELECT medium_id, user_id, as_manager, at_us FROM medium_confirmation ORDER BY at_us",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let id: i64 = r.try_get("medium_id")?;
+            if let Some(d) = media
+                .iter_mut()
+                .find(|m| m.id == id)
+                .and_then(|m| m.disposal.as_mut())
+            {
+                d.confirmations.push(Confirmation {
+                    user: UserId(r.try_get("user_id")?),
+                    as_manager: r.try_get("as_manager")?,
+                    at: Timestamp(r.try_get("at_us")?),
+                });
+            }
+        }
+        Ok(())
+    }
+}

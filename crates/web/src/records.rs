@@ -1,0 +1,492 @@
+//! The records kept beside the footage: the complaints page (intake form, open
+//! complaints with their due dates and overdue flags, the form that records the
+//! answer), the media register (register a medium, begin its disposal, confirm
+//! it in one's own account), and their JSON API. The rules are the governance
+//! layer's; these handlers parse and render.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use mimamori_base::time::jst;
+use mimamori_governance::records::{
+    CHANNELS, ComplaintBook, ComplaintText, DisposalState, KINDS, MediaBook, MediumText,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::http::error::WebResult;
+use crate::http::form::{FormFields, json_body};
+use crate::http::session::CurrentUser;
+use crate::state::AppState;
+use crate::views::i18n::{Lang, Strings};
+use crate::views::{csrf_field, minute, page};
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct ComplaintBody {
+    pub kind: String,
+    #[serde(default)]
+    pub received: String,
+    pub channel: String,
+    pub summary: String,
+    #[serde(default)]
+    pub contact: String,
+    pub owner: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct CloseBody {
+    pub response: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct MediumBody {
+    pub kind: String,
+    pub label: String,
+    pub contents: String,
+    pub holder: String,
+    pub location: String,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct DisposeBody {
+    pub method: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+fn channel_label(c: &str) -> &'static str {
+    match c {
+        "counter" => "窓口",
+        "phone" => "電話",
+        "mail" => "電子メール",
+        "letter" => "文書",
+        _ => "その他",
+    }
+}
+
+fn kind_label(k: &str) -> &'static str {
+    if k == "inquiry" {
+        "問い合わせ"
+    } else {
+        "苦情"
+    }
+}
+
+fn state_json(st: &DisposalState) -> Value {
+    match st {
+        DisposalState::Held => json!({"state": "held"}),
+        DisposalState::Pending {
+            missing,
+            needs_manager,
+        } => json!({"state": "pending", "missing": missing, "needs_manager": needs_manager}),
+        DisposalState::Disposed => json!({"state": "disposed"}),
+    }
+}
+
+fn complaints_json(b: &ComplaintBook) -> Value {
+    json!({
+        "rule": {
+            "answer_within_days": b.rule.answer_within_days,
+            "days_basis": b.rule.days_basis,
+            "basis": b.rule.basis,
+        },
+        "overdue": b.overdue(),
+        "complaints": b.items.iter().map(|i| {
+            let c = &i.complaint;
+            json!({
+                "id": c.id, "kind": c.kind, "channel": c.channel,
+                "received": c.received_at.to_rfc3339(jst()),
+                "due": c.due_at.to_rfc3339(jst()),
+                "summary": c.summary, "contact": c.contact,
+                "owner": c.owner.map(|u| u.0),
+                "response": c.response,
+                "closed": c.closed.as_ref().map(|s| s.at.to_rfc3339(jst())),
+                "overdue": i.overdue,
+            })
+        }).collect::<Vec<_>>(),
+    })
+}
+
+fn media_json(b: &MediaBook) -> Value {
+    json!({
+        "rule": {
+            "methods": b.rule.methods.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+            "confirmations": b.rule.confirmations,
+            "manager_confirms": b.rule.manager_confirms,
+            "basis": b.rule.basis,
+        },
+        "media": b.items.iter().map(|i| {
+            let m = &i.medium;
+            json!({
+                "id": m.id, "kind": m.kind, "label": m.label, "contents": m.contents,
+                "holder": m.holder, "location": m.location, "since": m.since.to_rfc3339(jst()),
+                "provision": m.provision_id,
+                "disposal": m.disposal.as_ref().map(|d| json!({
+                    "method": d.method,
+                    "note": d.note,
+                    "begun": d.started_at.to_rfc3339(jst()),
+                    "disposed": d.disposed_at.map(|t| t.to_rfc3339(jst())),
+                    "confirmed_by": d.confirmations.iter().map(|c| json!({
+                        "user": c.user.0, "name": b.name_of(c.user),
+                        "as_manager": c.as_manager, "at": c.at.to_rfc3339(jst()),
+                    })).collect::<Vec<_>>(),
+                })),
+                "status": state_json(&i.state),
+                "may_confirm": i.may_confirm,
+            })
+        }).collect::<Vec<_>>(),
+    })
+}
+
+fn complaint_text(b: &ComplaintBody) -> ComplaintText<'_> {
+    ComplaintText {
+        kind: &b.kind,
+        received: &b.received,
+        channel: &b.channel,
+        summary: &b.summary,
+        contact: &b.contact,
+        owner: b.owner,
+    }
+}
+
+// ---- JSON API ---------------------------------------------------------------------
+
+/// `GET /api/complaints`
+pub async fn complaints_api(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> WebResult<Json<Value>> {
+    let b = state.gov.complaints(&user.actor()).await?;
+    Ok(Json(complaints_json(&b)))
+}
+
+/// `POST /api/complaints` `{kind, channel, summary, received?, contact?, owner?}`
+pub async fn complaint_receive_api(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    b: Option<Json<ComplaintBody>>,
+) -> WebResult<Json<Value>> {
+    let b = json_body(b, "{kind, channel, summary}")?;
+    let id = state
+        .gov
+        .complaint_receive(&user.actor(), &complaint_text(&b))
+        .await?;
+    Ok(Json(json!({ "id": id })))
+}
+
+/// `POST /api/complaints/{id}/close` `{response}`
+pub async fn complaint_close_api(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    b: Option<Json<CloseBody>>,
+) -> WebResult<Json<Value>> {
+    let b = json_body(b, "{response}")?;
+    state
+        .gov
+        .complaint_close(&user.actor(), id, &b.response)
+        .await?;
+    Ok(Json(json!({ "closed": id })))
+}
+
+/// `GET /api/media`: the media register with disposal states.
+pub async fn media_api(State(state): State<AppState>, user: CurrentUser) -> WebResult<Json<Value>> {
+    let b = state.gov.media_book(&user.actor()).await?;
+    Ok(Json(media_json(&b)))
+}
+
+/// `POST /api/media` `{kind, label, contents, holder, location}`
+pub async fn medium_register_api(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    b: Option<Json<MediumBody>>,
+) -> WebResult<Json<Value>> {
+    let b = json_body(b, "{kind, label, contents, holder, location}")?;
+    let id = state
+        .gov
+        .medium_register(
+            &user.actor(),
+            &MediumText {
+                kind: &b.kind,
+                label: &b.label,
+                contents: &b.contents,
+                holder: &b.holder,
+                location: &b.location,
+            },
+        )
+        .await?;
+    Ok(Json(json!({ "id": id })))
+}
+
+/// `POST /api/media/{id}/dispose` `{method, note?}`
+pub async fn medium_dispose_api(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    b: Option<Json<DisposeBody>>,
+) -> WebResult<Json<Value>> {
+    let b = json_body(b, "{method}")?;
+    let st = state
+        .gov
+        .medium_dispose(&user.actor(), id, &b.method, &b.note)
+        .await?;
+    Ok(Json(state_json(&st)))
+}
+
+/// `POST /api/media/{id}/confirm`
+pub async fn medium_confirm_api(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> WebResult<Json<Value>> {
+    let st = state.gov.medium_confirm(&user.actor(), id).await?;
+    Ok(Json(state_json(&st)))
+}
+
+// ---- pages ------------------------------------------------------------------------
+
+fn records_nav(s: &Strings) -> Markup {
+    html! {
+        p.records-nav {
+            a href="/complaints" { (s.rec_complaints) } " · "
+            a href="/media" { (s.rec_media) } " · "
+            a href="/report" { (s.rec_report) }
+        }
+    }
+}
+
+/// `GET /complaints`
+pub async fn complaints_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    user: CurrentUser,
+) -> WebResult<Response> {
+    let s = lang.strings();
+    let b = state.gov.complaints(&user.actor()).await?;
+    let body = html! {
+        (records_nav(s))
+        h1 { (s.rec_complaints) }
+        p.muted { (b.rule.basis) " — " (s.rec_due) ": " (b.rule.answer_within_days) "日（" (b.rule.days_basis) "）" }
+        @if b.overdue() > 0 {
+            p.warning id="complaints-overdue" { (s.rec_overdue) ": " (b.overdue()) }
+        }
+        table id="complaints" {
+            thead { tr { th { "#" } th { (s.rec_kind) } th { (s.rec_received) } th { (s.rec_channel) } th { (s.rec_summary) } th { (s.rec_owner) } th { (s.rec_due) } th { (s.rec_response) } } }
+            tbody {
+                @for i in &b.items {
+                    @let c = &i.complaint;
+                    tr data-complaint=(c.id) data-state=(if c.closed.is_some() { "closed" } else if i.overdue { "overdue" } else { "open" }) {
+                        td { (c.id) }
+                        td { (kind_label(&c.kind)) }
+                        td { (minute(c.received_at)) }
+                        td { (channel_label(&c.channel)) }
+                        td.pre { (c.summary) }
+                        td { (b.name_of(c.owner)) }
+                        td {
+                            (minute(c.due_at))
+                            @if i.overdue { " " span.status.status-refused { (s.rec_overdue) } }
+                        }
+                        td {
+                            @match (&c.closed, &c.response) {
+                                (Some(st), Some(r)) => { span.status.status-approved { (s.rec_closed) } " " (minute(st.at)) div.pre { (r) } },
+                                _ => {
+                                    form method="post" action={ "/complaints/" (c.id) "/close" } {
+                                        (csrf_field(&user.0))
+                                        textarea name="response" rows="2" required {}
+                                        button { (s.rec_close) }
+                                    }
+                                },
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card.narrow {
+            h2 { (s.rec_new_complaint) }
+            form method="post" action="/complaints" id="complaint-form" {
+                (csrf_field(&user.0))
+                label { (s.rec_kind) select name="kind" { @for k in KINDS { option value=(k) { (kind_label(k)) } } } }
+                label { (s.rec_channel) select name="channel" { @for c in CHANNELS { option value=(c) { (channel_label(c)) } } } }
+                label { (s.rec_received) " (YYYY-MM-DD)" input name="received" type="date"; }
+                label { (s.rec_summary) textarea name="summary" rows="4" required {} }
+                label { (s.rec_contact) input name="contact"; }
+                label { (s.rec_owner) select name="owner" {
+                    @for u in &b.people { option value=(u.id.0) selected[Some(u.id) == user.actor().user_id()] { (u.display_name) } }
+                } }
+                button { (s.rec_receive) }
+            }
+        }
+    };
+    Ok(page(lang, s.rec_complaints, Some(&user.0), body).into_response())
+}
+
+/// `POST /complaints`
+pub async fn complaint_receive_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    body: String,
+) -> WebResult<Redirect> {
+    let f = FormFields::parse(&body);
+    let owner = f.get("owner").trim().parse().ok();
+    state
+        .gov
+        .complaint_receive(
+            &user.actor(),
+            &ComplaintText {
+                kind: f.get("kind"),
+                received: f.get("received"),
+                channel: f.get("channel"),
+                summary: f.get("summary"),
+                contact: f.get("contact"),
+                owner,
+            },
+        )
+        .await?;
+    Ok(Redirect::to("/complaints"))
+}
+
+/// `POST /complaints/{id}/close`
+pub async fn complaint_close_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    body: String,
+) -> WebResult<Redirect> {
+    let f = FormFields::parse(&body);
+    state
+        .gov
+        .complaint_close(&user.actor(), id, f.get("response"))
+        .await?;
+    Ok(Redirect::to("/complaints"))
+}
+
+fn state_label(s: &Strings, st: &DisposalState) -> Markup {
+    match st {
+        DisposalState::Held => html! { span.status { (s.rec_held) } },
+        DisposalState::Pending {
+            missing,
+            needs_manager,
+        } => html! {
+            span.status.status-pending { (s.rec_pending) }
+            " (" @if *missing > 0 { (s.rec_more) ": " (missing) } @if *missing > 0 && *needs_manager { "; " } @if *needs_manager { (s.rec_needs_manager) } ")"
+        },
+        DisposalState::Disposed => html! { span.status.status-approved { (s.rec_disposed) } },
+    }
+}
+
+/// `GET /media`: the media register (REQ-MED-1/2).
+pub async fn media_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    user: CurrentUser,
+) -> WebResult<Response> {
+    let s = lang.strings();
+    let b = state.gov.media_book(&user.actor()).await?;
+    let body = html! {
+        (records_nav(s))
+        h1 { (s.rec_media) }
+        p.muted { (b.rule.basis) " — " (s.rec_confirmed_by) ": " (b.rule.confirmations) "人"
+            @if b.rule.manager_confirms { "（管理責任者を含む）" } }
+        table id="media" {
+            thead { tr { th { "#" } th { "種類" } th { "識別" } th { "内容" } th { "保管者" } th { "保管場所" } th { "以降" } th { (s.prov_no) } th { (s.rec_method) } } }
+            tbody {
+                @for i in &b.items {
+                    @let m = &i.medium;
+                    tr data-medium=(m.id) data-state=(state_json(&i.state)["state"].as_str().unwrap_or_default()) {
+                        td { (m.id) } td { (m.kind) } td { (m.label) } td { (m.contents) } td { (m.holder) } td { (m.location) } td { (minute(m.since)) }
+                        td { @if let Some(p) = m.provision_id { a href={ "/provisions/" (p) } { (p) } } }
+                        td {
+                            (state_label(s, &i.state))
+                            @if let Some(d) = &m.disposal {
+                                div { (mimamori_policy::DisposalMethod::parse(&d.method).map_or("", |x| x.label())) " " (d.note) }
+                                div { (s.rec_confirmed_by) ": "
+                                    @for c in &d.confirmations { (b.name_of(c.user)) @if c.as_manager { "（管理責任者）" } " " (minute(c.at)) "; " } }
+                            }
+                            @if i.may_confirm {
+                                form.inline method="post" action={ "/media/" (m.id) "/confirm" } {
+                                    (csrf_field(&user.0))
+                                    button { (s.rec_confirm) }
+                                }
+                            }
+                            @if matches!(i.state, DisposalState::Held) {
+                                form.inline method="post" action={ "/media/" (m.id) "/dispose" } {
+                                    (csrf_field(&user.0))
+                                    select name="method" { @for x in &b.rule.methods { option value=(x.as_str()) { (x.label()) } } }
+                                    input name="note" placeholder=(s.rec_note);
+                                    button.danger { (s.rec_dispose) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card.narrow {
+            h2 { (s.rec_register_medium) }
+            form method="post" action="/media" id="medium-form" {
+                (csrf_field(&user.0))
+                label { "種類 (USB, DVD, HDD…)" input name="kind" required; }
+                label { "識別" input name="label" required; }
+                label { "内容" input name="contents" required; }
+                label { "保管者" input name="holder" required; }
+                label { "保管場所" input name="location" required; }
+                button { (s.rec_register_medium) }
+            }
+        }
+    };
+    Ok(page(lang, s.rec_media, Some(&user.0), body).into_response())
+}
+
+/// `POST /media`
+pub async fn medium_register_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    body: String,
+) -> WebResult<Redirect> {
+    let f = FormFields::parse(&body);
+    state
+        .gov
+        .medium_register(
+            &user.actor(),
+            &MediumText {
+                kind: f.get("kind"),
+                label: f.get("label"),
+                contents: f.get("contents"),
+                holder: f.get("holder"),
+                location: f.get("location"),
+            },
+        )
+        .await?;
+    Ok(Redirect::to("/media"))
+}
+
+/// `POST /media/{id}/dispose`
+pub async fn medium_dispose_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    body: String,
+) -> WebResult<Redirect> {
+    let f = FormFields::parse(&body);
+    state
+        .gov
+        .medium_dispose(&user.actor(), id, f.get("method"), f.get("note"))
+        .await?;
+    Ok(Redirect::to("/media"))
+}
+
+/// `POST /media/{id}/confirm`
+pub async fn medium_confirm_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> WebResult<Redirect> {
+    state.gov.medium_confirm(&user.actor(), id).await?;
+    Ok(Redirect::to("/media"))
+}

@@ -1,0 +1,94 @@
+//! The yearly report in the UI: the preview (`/report?fy=2026`) and the two
+//! downloads, the static HTML page and the CSV, as `mimamori_forms::report`
+//! lays them out (the same that `mimamori report` writes).
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use mimamori_forms::report::{report_body, report_csv, report_html};
+use serde::Deserialize;
+
+use crate::http::error::WebResult;
+use crate::http::session::CurrentUser;
+use crate::state::AppState;
+use crate::views::i18n::Lang;
+use crate::views::page;
+
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    pub fy: Option<i32>,
+}
+
+fn year_of(state: &AppState, q: &ReportQuery) -> i32 {
+    q.fy.unwrap_or_else(|| {
+        mimamori_governance::provisions::fiscal_year_of(state.gov.now().jst_date())
+    })
+}
+
+/// `GET /report?fy=2026`: the manager's preview, with the downloads.
+pub async fn report_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    user: CurrentUser,
+    Query(q): Query<ReportQuery>,
+) -> WebResult<Response> {
+    let s = lang.strings();
+    let fy = year_of(&state, &q);
+    let r = state.gov.yearly_report(&user.actor(), fy).await?;
+    let body = html! {
+        p.records-nav {
+            a href="/complaints" { (s.rec_complaints) } " · "
+            a href="/media" { (s.rec_media) } " · "
+            a href="/report" { (s.rec_report) }
+        }
+        form method="get" action="/report" {
+            label { "年度 " input name="fy" type="number" value=(fy) min="2000" max="2200"; }
+            " " button { "表示" }
+            " " a href={ "/report.html?fy=" (fy) } id="report-html" download { "HTML" }
+            " " a href={ "/report.csv?fy=" (fy) } id="report-csv" { "CSV" }
+        }
+        section.card { (report_body(&r)) }
+    };
+    Ok(page(lang, s.rec_report, Some(&user.0), body).into_response())
+}
+
+fn download(body: Vec<u8>, content_type: &'static str, name: String) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+/// `GET /report.html?fy=2026`: the static page.
+pub async fn report_html_get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ReportQuery>,
+) -> WebResult<Response> {
+    let fy = year_of(&state, &q);
+    let r = state.gov.yearly_report(&user.actor(), fy).await?;
+    Ok(download(
+        report_html(&r).into_bytes(),
+        "text/html; charset=utf-8",
+        format!("report-{fy}.html"),
+    ))
+}
+
+/// `GET /report.csv?fy=2026`
+pub async fn report_csv_get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ReportQuery>,
+) -> WebResult<Response> {
+    let fy = year_of(&state, &q);
+    let r = state.gov.yearly_report(&user.actor(), fy).await?;
+    Ok(download(
+        report_csv(&r),
+        "text/csv; charset=utf-8",
+        format!("report-{fy}.csv"),
+    ))
+}
