@@ -30,3 +30,17 @@ CREATE TABLE medium_confirmation (
     at_us INTEGER NOT NULL,
     PRIMARY KEY (medium_id, user_id)
 );
+
+-- Periodic checks of a camera: placement reviews, inspections, its sign.
+CREATE TABLE camera_check (
+    id INTEGER PRIMARY KEY,
+    camera_id INTEGER NOT NULL REFERENCES camera (id),
+    kind TEXT NOT NULL,              -- placement_review | inspection | signage
+    done_at_us INTEGER NOT NULL,
+    done_by TEXT NOT NULL,           -- the reviewer, inspector or contractor company
+    outcome TEXT NOT NULL,
+    action TEXT NOT NULL DEFAULT '',
+    recorded_by INTEGER REFERENCES app_user (id),
+    recorded_at_us INTEGER NOT NULL
+);
+CREATE INDEX camera_check_by_camera ON camera_check (camera_id, kind, done_at_us);

@@ -257,3 +257,60 @@ impl Catalog {
         Ok(())
     }
 }
+
+/// A periodic check of a camera as recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CameraCheck {
+    pub id: i64,
+    pub camera: mimamori_base::CameraId,
+    /// `placement_review`, `inspection` or `signage`.
+    pub kind: String,
+    pub done_at: Timestamp,
+    pub done_by: String,
+    pub outcome: String,
+    pub action: String,
+    pub recorded: Step,
+}
+
+impl Catalog {
+    pub async fn check_insert(&self, c: &CameraCheck) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO camera_check (camera_id, kind, done_at_us, done_by, outcome, action, \
+             recorded_by, recorded_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(c.camera.0)
+        .bind(&c.kind)
+        .bind(c.done_at.0)
+        .bind(&c.done_by)
+        .bind(&c.outcome)
+        .bind(&c.action)
+        .bind(c.recorded.by.map(|u| u.0))
+        .bind(c.recorded.at.0)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Every check, newest first.
+    pub async fn checks(&self) -> Result<Vec<CameraCheck>> {
+        sqlx::query("SELECT * FROM camera_check ORDER BY done_at_us DESC, id DESC")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(CameraCheck {
+                    id: r.try_get("id")?,
+                    camera: mimamori_base::CameraId(r.try_get("camera_id")?),
+                    kind: r.try_get("kind")?,
+                    done_at: Timestamp(r.try_get("done_at_us")?),
+                    done_by: r.try_get("done_by")?,
+                    outcome: r.try_get("outcome")?,
+                    action: r.try_get("action")?,
+                    recorded: Step {
+                        by: r.try_get::<Option<i64>, _>("recorded_by")?.map(UserId),
+                        at: Timestamp(r.try_get("recorded_at_us")?),
+                    },
+                })
+            })
+            .collect()
+    }
+}

@@ -26,6 +26,8 @@ pub enum Form {
     Register,
     /// The covering letter of a provision (送付書), with the fingerprint to compare.
     Letter,
+    /// The A4 sign of a camera's area (設置の表示).
+    Sign,
 }
 
 impl Form {
@@ -34,6 +36,7 @@ impl Form {
             Form::Request => include_str!("templates/request.typ"),
             Form::Register => include_str!("templates/register.typ"),
             Form::Letter => include_str!("templates/letter.typ"),
+            Form::Sign => include_str!("templates/sign.typ"),
         }
     }
 }

@@ -3,14 +3,18 @@
 //! closing; due by the policy's target, flagged when overdue) and the media
 //! register with disposal (REQ-MED-1/2: a medium registered by hand, a disposal
 //! begun with a method the policy allows, confirmed by as many people as it
-//! requires, each in their own account, the manager among them where it says so).
+//! requires, each in their own account, the manager among them where it says so),
+//! and every camera's periodic checks (REQ-PUR-3 placement reviews, REQ-MNT-1
+//! inspections, REQ-SIG-1 its sign), due again after the policy's days.
 
-use mimamori_base::UserId;
 use mimamori_base::time::{DAY_MICROS, parse_day_or_time};
-use mimamori_catalog::User;
+use mimamori_base::{CameraId, Timestamp, UserId};
 use mimamori_catalog::provisions::Medium;
-use mimamori_catalog::records::{Complaint, Confirmation, NewComplaint};
-use mimamori_policy::{ComplaintRule, DisposalMethod, DisposalRule, Permission, RoleKind};
+use mimamori_catalog::records::{CameraCheck, Complaint, Confirmation, NewComplaint};
+use mimamori_catalog::{Camera, User};
+use mimamori_policy::{
+    CheckKind, ComplaintRule, DisposalMethod, DisposalRule, Permission, RoleKind,
+};
 
 use crate::Governance;
 use crate::actor::Actor;
@@ -438,5 +442,164 @@ fn one_of<'a>(name: &str, v: &'a str, allowed: &[&str]) -> Result<&'a str> {
             "{name}: one of {}",
             allowed.join(", ")
         )))
+    }
+}
+
+/// What recording a check says.
+#[derive(Clone, Debug, Default)]
+pub struct CheckText<'a> {
+    pub camera: i64,
+    /// `placement_review`, `inspection` or `signage`.
+    pub kind: &'a str,
+    /// The day it was done (today when empty).
+    pub done_on: &'a str,
+    /// The reviewer, the inspector, or the contractor company.
+    pub done_by: &'a str,
+    pub outcome: &'a str,
+    pub action: &'a str,
+}
+
+/// One camera's state for one kind of check.
+#[derive(Clone, Debug)]
+pub struct CheckDue {
+    pub kind: CheckKind,
+    pub last: Option<CameraCheck>,
+    /// When the next is due: after the last, or now when none was ever made.
+    pub due: Timestamp,
+    pub overdue: bool,
+}
+
+/// A camera with its checks.
+#[derive(Clone, Debug)]
+pub struct CameraChecks {
+    pub camera: Camera,
+    pub checks: Vec<CheckDue>,
+}
+
+/// The checks page: every camera's checks and the history.
+#[derive(Clone, Debug)]
+pub struct CheckBook {
+    pub records: mimamori_policy::Records,
+    pub cameras: Vec<CameraChecks>,
+    pub history: Vec<CameraCheck>,
+}
+
+impl CheckBook {
+    pub fn overdue(&self) -> usize {
+        self.cameras
+            .iter()
+            .flat_map(|c| &c.checks)
+            .filter(|c| c.overdue)
+            .count()
+    }
+}
+
+impl Governance {
+    /// Every camera's placement review, inspection and sign check, with when each
+    /// is due under the policy and whether it is overdue (needs `records`).
+    pub async fn check_book(&self, actor: &Actor) -> Result<CheckBook> {
+        self.require(actor, Permission::Records).await?;
+        let now = self.clock.now();
+        let history = self.catalog.checks().await?;
+        let records = self.policy.records.clone();
+        let cameras = self
+            .catalog
+            .cameras()
+            .await?
+            .into_iter()
+            .filter(|c| c.removed_at.is_none())
+            .map(|camera| {
+                let checks = CheckKind::ALL
+                    .into_iter()
+                    .map(|kind| {
+                        let last = history
+                            .iter()
+                            .find(|c| c.camera == camera.id && c.kind == kind.as_str())
+                            .cloned();
+                        let every = i64::from(records.check(kind).every_days) * DAY_MICROS;
+                        // A camera never checked is due from its installation.
+                        let from = last.as_ref().map_or(camera.created_at, |c| c.done_at);
+                        let due = from.add_micros(every);
+                        CheckDue {
+                            kind,
+                            overdue: now > due,
+                            due,
+                            last,
+                        }
+                    })
+                    .collect();
+                CameraChecks { camera, checks }
+            })
+            .collect();
+        Ok(CheckBook {
+            records,
+            cameras,
+            history,
+        })
+    }
+
+    /// Overdue checks and complaints, for the home page's warning (nothing is
+    /// logged; `None` without `records`).
+    pub async fn records_overdue(&self, actor: &Actor) -> Result<Option<(usize, usize)>> {
+        if !self.may(actor, Permission::Records) {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let complaints = self
+            .catalog
+            .complaints()
+            .await?
+            .iter()
+            .filter(|c| c.closed.is_none() && now > c.due_at)
+            .count();
+        let checks = self.check_book(actor).await?.overdue();
+        Ok(Some((checks, complaints)))
+    }
+
+    /// Records a check of a camera; the next is due after the policy's days.
+    pub async fn check_record(&self, actor: &Actor, t: &CheckText<'_>) -> Result<i64> {
+        self.require(actor, Permission::Records).await?;
+        let kind = CheckKind::parse(t.kind.trim())
+            .ok_or_else(|| Error::bad_input("kind: placement_review, inspection or signage"))?;
+        let camera = self.catalog.camera(CameraId(t.camera)).await?;
+        let done_by = required(
+            &bounded_text("done_by", t.done_by, SHORT)?,
+            "done_by: who reviewed or inspected (the company, for a contractor)",
+        )?;
+        let outcome = required(
+            &bounded_text("outcome", t.outcome, LONG)?,
+            "outcome: what was found (結果は必須です)",
+        )?;
+        let action = bounded_text("action", t.action, LONG)?;
+        let now = self.clock.now();
+        let done_at = if t.done_on.trim().is_empty() {
+            now
+        } else {
+            parse_day_or_time("done_on", t.done_on, false)?
+        };
+        if done_at > now {
+            return Err(Error::bad_input("done_on: not in the future"));
+        }
+        let id = self
+            .catalog
+            .check_insert(&CameraCheck {
+                id: 0,
+                camera: camera.id,
+                kind: kind.as_str().into(),
+                done_at,
+                done_by,
+                outcome,
+                action,
+                recorded: step(actor, now),
+            })
+            .await?;
+        self.audit
+            .record(
+                actor,
+                Entry::new("camera_checked", format!("{} No.{id}", kind.as_str()))
+                    .camera(camera.id),
+            )
+            .await?;
+        Ok(id)
     }
 }

@@ -14,7 +14,9 @@ pub use access::{Access, Permission, Purpose, RoleKind, RoleRule, Terminal};
 pub use disclosure::{
     AgreementRule, Disclosure, Ground, GroundKind, Method, MethodKind, RegisterLayout,
 };
-pub use records::{ComplaintRule, DisposalMethod, DisposalRule, Records};
+pub use records::{
+    CheckKind, CheckRule, ComplaintRule, DisposalMethod, DisposalRule, Records, SignageRule,
+};
 use serde::{Deserialize, Serialize};
 
 /// The policy in force for one installation.

@@ -68,12 +68,97 @@ pub struct ComplaintRule {
     pub basis: String,
 }
 
+/// A periodic check of every camera (a placement review, an inspection, a look
+/// at its sign): due again `every_days` after the last.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRule {
+    pub every_days: u32,
+    /// Where that number comes from.
+    pub days_basis: String,
+    /// The clause that asks for the check.
+    pub basis: String,
+}
+
+/// The sign at each camera (設置の表示, REQ-SIG-1): its lines, as the regulation
+/// words them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignageRule {
+    pub lines: Vec<String>,
+    pub basis: String,
+}
+
+/// The kinds of periodic check.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// 設置場所・撮影範囲の見直し (REQ-PUR-3).
+    PlacementReview,
+    /// 保守点検 (REQ-MNT-1), by staff or a contractor.
+    Inspection,
+    /// The sign is in place and legible (REQ-SIG-1).
+    Signage,
+}
+
+impl CheckKind {
+    pub const ALL: [CheckKind; 3] = [
+        CheckKind::PlacementReview,
+        CheckKind::Inspection,
+        CheckKind::Signage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::PlacementReview => "placement_review",
+            CheckKind::Inspection => "inspection",
+            CheckKind::Signage => "signage",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CheckKind> {
+        CheckKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckKind::PlacementReview => "設置場所・撮影範囲の見直し",
+            CheckKind::Inspection => "保守点検",
+            CheckKind::Signage => "表示板の確認",
+        }
+    }
+}
+
 /// Everything of this module, as `[records]` in the policy file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Records {
     pub disposal: DisposalRule,
     pub complaints: ComplaintRule,
+    pub signage: SignageRule,
+    pub placement_review: CheckRule,
+    pub inspection: CheckRule,
+    pub signage_check: CheckRule,
+}
+
+impl Records {
+    /// The rule of a kind of check.
+    pub fn check(&self, kind: CheckKind) -> &CheckRule {
+        match kind {
+            CheckKind::PlacementReview => &self.placement_review,
+            CheckKind::Inspection => &self.inspection,
+            CheckKind::Signage => &self.signage_check,
+        }
+    }
+}
+
+/// A yearly check where the regulation says only 「適宜」 or 「必要に応じて」.
+fn yearly(basis: &str) -> CheckRule {
+    CheckRule {
+        every_days: 365,
+        days_basis: TARGET.into(),
+        basis: basis.into(),
+    }
 }
 
 impl Default for Records {
@@ -90,12 +175,19 @@ impl Default for Records {
                 days_basis: TARGET.into(),
                 basis: String::new(),
             },
+            signage: SignageRule {
+                lines: vec!["防犯カメラ作動中".into()],
+                basis: String::new(),
+            },
+            placement_review: yearly(""),
+            inspection: yearly(""),
+            signage_check: yearly(""),
         }
     }
 }
 
-/// No seed gives a number of days for 「迅速に」: the presets' target is the
-/// installer's own, and says so.
+/// No seed gives a number of days for 「迅速に」, 「適宜」 or 「必要に応じて」: the
+/// presets' targets are the installer's own, and say so.
 const TARGET: &str = "運用上の目標（規程は日数を定めていない）";
 
 /// The records rules of a preset, clause by clause.
@@ -139,6 +231,50 @@ pub(crate) fn preset_records(name: &str) -> Option<Records> {
         ),
         _ => return None,
     };
+    let (lines, sbasis): (&[&str], &str) = match name {
+        "tottori-city-hall" => (
+            &["防犯カメラ作動中"],
+            "4(2) 撮影区域内の見やすい位置に「防犯カメラ作動中」と記載した表示板を掲示",
+        ),
+        "kitakyushu" => (
+            &["防犯カメラ作動中", "防犯カメラ設置管理者 北九州市"],
+            "第4条(2) 別表2を基準として「防犯カメラ作動中及び防犯カメラ設置管理者」を表示",
+        ),
+        "chiba-guideline" => (
+            &["防犯カメラ作動中"],
+            "第2-3 撮影区域の出入り口付近に分かりやすく表示（規程例5 「防犯カメラ作動中」）",
+        ),
+        "midori-stations" => (
+            &["防犯カメラ作動中", "設置者 みどり市"],
+            "第6条 設置者名及び防犯カメラが作動している旨を表示",
+        ),
+        _ => (
+            &["見守りカメラ作動中", "設置者 大阪市西成区"],
+            "第10条 市民が見守りカメラを認識できるよう表示板等を掲示（文言は規程に定めなし）",
+        ),
+    };
+    let (review, inspection) = match name {
+        "tottori-city-hall" => (
+            "4(4) 設置場所や撮影範囲が適切かなど適宜見直し",
+            "7 機能維持のため必要に応じて保守点検",
+        ),
+        "kitakyushu" => (
+            "規程に定めなし（運用上の見直し）",
+            "第5条(2) 運用保守（保守業者による）",
+        ),
+        "chiba-guideline" => (
+            "規程に定めなし（運用上の見直し）",
+            "規程に定めなし（運用上の点検）",
+        ),
+        "midori-stations" => (
+            "規程に定めなし（運用上の見直し）",
+            "規程に定めなし（運用上の点検）",
+        ),
+        _ => (
+            "規程に定めなし（運用上の見直し）",
+            "規程に定めなし（運用上の点検）",
+        ),
+    };
     Some(Records {
         disposal: DisposalRule {
             methods,
@@ -151,6 +287,13 @@ pub(crate) fn preset_records(name: &str) -> Option<Records> {
             days_basis: TARGET.into(),
             basis: cbasis.into(),
         },
+        signage: SignageRule {
+            lines: lines.iter().map(|l| l.to_string()).collect(),
+            basis: sbasis.into(),
+        },
+        placement_review: yearly(review),
+        inspection: yearly(inspection),
+        signage_check: yearly(sbasis),
     })
 }
 
@@ -168,6 +311,18 @@ pub(crate) fn check(r: &Records) -> Vec<(&'static str, String)> {
             "disposal.confirmations",
             "a disposal is confirmed by at least one person".to_string(),
         ));
+    }
+    if r.signage.lines.iter().all(|l| l.trim().is_empty()) {
+        out.push(("signage.lines", "the sign says something".to_string()));
+    }
+    for (key, rule) in [
+        ("placement_review.every_days", &r.placement_review),
+        ("inspection.every_days", &r.inspection),
+        ("signage_check.every_days", &r.signage_check),
+    ] {
+        if rule.every_days == 0 {
+            out.push((key, "at least one day between checks".to_string()));
+        }
     }
     if r.complaints.answer_within_days == 0 {
         out.push((
@@ -218,6 +373,35 @@ mod tests {
             assert!(c.basis.starts_with(article), "{n}: {}", c.basis);
             assert!(c.days_basis.contains("規程は日数を定めていない"), "{n}");
         }
+    }
+
+    /// Each seed's sign, as it words it: Kitakyushu 第4条(2) names the manager of
+    /// the cameras, Midori 第6条 the installer; Tottori 4(2) only 「防犯カメラ作動中」.
+    #[test]
+    fn signs_say_what_each_regulation_asks() {
+        let l = |n| preset_records(n).unwrap().signage.lines;
+        assert_eq!(l("tottori-city-hall"), ["防犯カメラ作動中"]);
+        assert!(
+            l("kitakyushu")
+                .iter()
+                .any(|x| x.contains("防犯カメラ設置管理者"))
+        );
+        assert!(l("midori-stations").iter().any(|x| x.contains("みどり市")));
+        assert!(l("osaka-nishinari")[0].contains("見守りカメラ"));
+        assert!(
+            preset_records("kitakyushu")
+                .unwrap()
+                .signage
+                .basis
+                .starts_with("第4条(2)")
+        );
+        assert!(
+            preset_records("midori-stations")
+                .unwrap()
+                .signage
+                .basis
+                .starts_with("第6条")
+        );
     }
 
     #[test]

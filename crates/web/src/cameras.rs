@@ -134,8 +134,21 @@ pub async fn cameras_page(
 ) -> WebResult<Response> {
     let s = lang.strings();
     let cams = state.gov.cameras(&user.actor()).await?;
+    // Checks and complaints past their dates, for those who keep the records.
+    let overdue = state
+        .gov
+        .records_overdue(&user.actor())
+        .await?
+        .filter(|(checks, complaints)| checks + complaints > 0);
     let body = html! {
         h1 { (s.cameras_title) }
+        @if let Some((checks, complaints)) = overdue {
+            p.warning id="records-overdue" {
+                (s.rec_attention) ": "
+                a href="/checks" { (s.rec_checks) " " (checks) } " · "
+                a href="/complaints" { (s.rec_complaints) " " (complaints) }
+            }
+        }
         @if cams.is_empty() {
             p { (s.cameras_none) }
         } @else {

@@ -119,6 +119,8 @@ routes! {
     "/media" => { get records::media_page => P(Records), post records::medium_register_submit => P(Records) }
     "/media/{id}/dispose" => { post records::medium_dispose_submit => P(Records) }
     "/media/{id}/confirm" => { post records::medium_confirm_submit => P(Records) }
+    "/checks" => { get records::checks_page => P(Records), post records::check_record_submit => P(Records) }
+    "/checks/sign.pdf" => { get records::sign_pdf => P(Records) }
     "/report" => { get report::report_page => P(Records) }
     "/report.html" => { get report::report_html_get => P(Records) }
     "/report.csv" => { get report::report_csv_get => P(Records) }
@@ -163,6 +165,7 @@ routes! {
     "/api/complaints" => { get records::complaints_api => P(Records), post records::complaint_receive_api => P(Records) }
     "/api/complaints/{id}/close" => { post records::complaint_close_api => P(Records) }
     "/api/media" => { get records::media_api => P(Records), post records::medium_register_api => P(Records) }
+    "/api/checks" => { get records::checks_api => P(Records), post records::check_record_api => P(Records) }
     "/api/media/{id}/dispose" => { post records::medium_dispose_api => P(Records) }
     "/api/media/{id}/confirm" => { post records::medium_confirm_api => P(Records) }
     "/api/agreements" => { get agreements::agreements_api => P(ProvisionDecide), post agreements::agreement_create_api => P(ProvisionDecide) }

@@ -1358,7 +1358,7 @@ pub async fn register_csv(
 
 // ---- printed forms ----------------------------------------------------------------
 
-fn pdf_response(pdf: Vec<u8>, name: &str) -> Response {
+pub(crate) fn pdf_response(pdf: Vec<u8>, name: &str) -> Response {
     let mut r = pdf.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -1370,7 +1370,7 @@ fn pdf_response(pdf: Vec<u8>, name: &str) -> Response {
     r
 }
 
-async fn render(form: mimamori_forms::Form, data: Value) -> WebResult<Vec<u8>> {
+pub(crate) async fn render(form: mimamori_forms::Form, data: Value) -> WebResult<Vec<u8>> {
     tokio::task::spawn_blocking(move || mimamori_forms::render(form, &data))
         .await
         .map_err(|e| WebError(mimamori_governance::Error::Inconsistent(e.to_string())))?

@@ -1,21 +1,24 @@
 //! The records kept beside the footage: the complaints page (intake form, open
 //! complaints with their due dates and overdue flags, the form that records the
 //! answer), the media register (register a medium, begin its disposal, confirm
-//! it in one's own account), and their JSON API. The rules are the governance
+//! it in one's own account), every camera's periodic checks with the A4 sign
+//! sheet, and their JSON API. The rules are the governance
 //! layer's; these handlers parse and render.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use mimamori_base::time::jst;
 use mimamori_governance::records::{
-    CHANNELS, ComplaintBook, ComplaintText, DisposalState, KINDS, MediaBook, MediumText,
+    CHANNELS, CheckBook, CheckText, ComplaintBook, ComplaintText, DisposalState, KINDS, MediaBook,
+    MediumText,
 };
+use mimamori_policy::CheckKind;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::http::error::WebResult;
+use crate::http::error::{WebError, WebResult};
 use crate::http::form::{FormFields, json_body};
 use crate::http::session::CurrentUser;
 use crate::state::AppState;
@@ -255,6 +258,7 @@ fn records_nav(s: &Strings) -> Markup {
         p.records-nav {
             a href="/complaints" { (s.rec_complaints) } " · "
             a href="/media" { (s.rec_media) } " · "
+            a href="/checks" { (s.rec_checks) } " · "
             a href="/report" { (s.rec_report) }
         }
     }
@@ -489,4 +493,203 @@ pub async fn medium_confirm_submit(
 ) -> WebResult<Redirect> {
     state.gov.medium_confirm(&user.actor(), id).await?;
     Ok(Redirect::to("/media"))
+}
+
+// ---- periodic checks and the sign -------------------------------------------------
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct CheckBody {
+    pub camera: i64,
+    pub kind: String,
+    pub done_on: String,
+    pub done_by: String,
+    pub outcome: String,
+    pub action: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignQuery {
+    pub camera: i64,
+}
+
+fn checks_json(b: &CheckBook) -> Value {
+    json!({
+        "overdue": b.overdue(),
+        "rules": CheckKind::ALL.iter().map(|k| {
+            let r = b.records.check(*k);
+            json!({"kind": k.as_str(), "every_days": r.every_days, "days_basis": r.days_basis, "basis": r.basis})
+        }).collect::<Vec<_>>(),
+        "sign": {"lines": b.records.signage.lines, "basis": b.records.signage.basis},
+        "cameras": b.cameras.iter().map(|c| json!({
+            "id": c.camera.id.0,
+            "name": c.camera.name,
+            "checks": c.checks.iter().map(|d| json!({
+                "kind": d.kind.as_str(),
+                "last": d.last.as_ref().map(|l| json!({
+                    "id": l.id, "done": l.done_at.to_rfc3339(jst()), "by": l.done_by,
+                    "outcome": l.outcome, "action": l.action,
+                })),
+                "due": d.due.to_rfc3339(jst()),
+                "overdue": d.overdue,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `GET /api/checks`
+pub async fn checks_api(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> WebResult<Json<Value>> {
+    let b = state.gov.check_book(&user.actor()).await?;
+    Ok(Json(checks_json(&b)))
+}
+
+/// `POST /api/checks` `{camera, kind, done_by, outcome, done_on?, action?}`
+pub async fn check_record_api(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    b: Option<Json<CheckBody>>,
+) -> WebResult<Json<Value>> {
+    let b = json_body(b, "{camera, kind, done_by, outcome}")?;
+    let id = state
+        .gov
+        .check_record(
+            &user.actor(),
+            &CheckText {
+                camera: b.camera,
+                kind: &b.kind,
+                done_on: &b.done_on,
+                done_by: &b.done_by,
+                outcome: &b.outcome,
+                action: &b.action,
+            },
+        )
+        .await?;
+    Ok(Json(json!({ "id": id })))
+}
+
+/// `GET /checks`: every camera's reviews, inspections and sign checks.
+pub async fn checks_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    user: CurrentUser,
+) -> WebResult<Response> {
+    let s = lang.strings();
+    let b = state.gov.check_book(&user.actor()).await?;
+    let body = html! {
+        (records_nav(s))
+        h1 { (s.rec_checks) }
+        @if b.overdue() > 0 {
+            p.warning id="checks-overdue" { (s.rec_overdue) ": " (b.overdue()) }
+        }
+        ul.muted {
+            @for k in CheckKind::ALL {
+                @let r = b.records.check(k);
+                li { (k.label()) ": " (r.every_days) "日ごと（" (r.days_basis) "） — " (r.basis) }
+            }
+        }
+        table id="checks" {
+            thead { tr { th { (s.prov_cameras) } @for k in CheckKind::ALL { th { (k.label()) } } th { (s.rec_sign) } } }
+            tbody {
+                @for c in &b.cameras {
+                    tr data-camera=(c.camera.id.0) {
+                        td { (c.camera.name) }
+                        @for d in &c.checks {
+                            td data-kind=(d.kind.as_str()) data-state=(if d.overdue { "overdue" } else { "ok" }) {
+                                @if let Some(l) = &d.last { (minute(l.done_at)) " " (l.done_by) br; (l.outcome) br; }
+                                (s.rec_due) ": " (minute(d.due))
+                                @if d.overdue { " " span.status.status-refused { (s.rec_overdue) } }
+                            }
+                        }
+                        td { a href={ "/checks/sign.pdf?camera=" (c.camera.id.0) } { "PDF" } }
+                    }
+                }
+            }
+        }
+        section.card.narrow {
+            h2 { (s.rec_record_check) }
+            form method="post" action="/checks" id="check-form" {
+                (csrf_field(&user.0))
+                label { (s.prov_cameras) select name="camera" { @for c in &b.cameras { option value=(c.camera.id.0) { (c.camera.name) } } } }
+                label { (s.rec_kind) select name="kind" { @for k in CheckKind::ALL { option value=(k.as_str()) { (k.label()) } } } }
+                label { (s.rec_done_on) " (YYYY-MM-DD)" input name="done_on" type="date"; }
+                label { (s.rec_done_by) input name="done_by" required; }
+                label { (s.rec_outcome) textarea name="outcome" rows="2" required {} }
+                label { (s.rec_action) textarea name="action" rows="2" {} }
+                button { (s.rec_record_check) }
+            }
+        }
+        h2 { (s.rec_history) }
+        table id="check-history" {
+            thead { tr { th { "#" } th { (s.prov_cameras) } th { (s.rec_kind) } th { (s.rec_done_on) } th { (s.rec_done_by) } th { (s.rec_outcome) } th { (s.rec_action) } } }
+            tbody {
+                @for h in &b.history {
+                    tr {
+                        td { (h.id) }
+                        td { (b.cameras.iter().find(|c| c.camera.id == h.camera).map(|c| c.camera.name.as_str()).unwrap_or("-")) }
+                        td { (CheckKind::parse(&h.kind).map_or("", |k| k.label())) }
+                        td { (minute(h.done_at)) } td { (h.done_by) } td.pre { (h.outcome) } td.pre { (h.action) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(lang, s.rec_checks, Some(&user.0), body).into_response())
+}
+
+/// `POST /checks`
+pub async fn check_record_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    body: String,
+) -> WebResult<Redirect> {
+    let f = FormFields::parse(&body);
+    state
+        .gov
+        .check_record(
+            &user.actor(),
+            &CheckText {
+                camera: f.get("camera").trim().parse().unwrap_or(0),
+                kind: f.get("kind"),
+                done_on: f.get("done_on"),
+                done_by: f.get("done_by"),
+                outcome: f.get("outcome"),
+                action: f.get("action"),
+            },
+        )
+        .await?;
+    Ok(Redirect::to("/checks"))
+}
+
+/// `GET /checks/sign.pdf?camera=ID`: the A4 sign of a camera's area, worded as
+/// the policy says (REQ-SIG-1).
+pub async fn sign_pdf(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<SignQuery>,
+) -> WebResult<Response> {
+    let b = state.gov.check_book(&user.actor()).await?;
+    let camera = b
+        .cameras
+        .iter()
+        .find(|c| c.camera.id.0 == q.camera)
+        .ok_or_else(|| {
+            WebError(mimamori_governance::Error::NotFound(format!(
+                "camera {}",
+                q.camera
+            )))
+        })?;
+    let policy = state.gov.policy();
+    let data = json!({
+        "lines": b.records.signage.lines,
+        "camera": camera.camera.name,
+        "footer": format!("{} — {}", policy.regulation, b.records.signage.basis),
+    });
+    let pdf = crate::provisions::render(mimamori_forms::Form::Sign, data).await?;
+    Ok(crate::provisions::pdf_response(
+        pdf,
+        &format!("sign-{}.pdf", q.camera),
+    ))
 }

@@ -40,6 +40,7 @@ pub async fn report_page(
         p.records-nav {
             a href="/complaints" { (s.rec_complaints) } " · "
             a href="/media" { (s.rec_media) } " · "
+            a href="/checks" { (s.rec_checks) } " · "
             a href="/report" { (s.rec_report) }
         }
         form method="get" action="/report" {

@@ -320,3 +320,89 @@ async fn chiba_disposes_of_media_by_destruction_only() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["state"], "disposed");
 }
+
+// REQ-MNT-1, REQ-PUR-3, REQ-SIG-1 (Kitakyushu 第4条(2), 別表2): every camera's
+// inspection, placement review and sign check is due a year after the last (the
+// installer's own interval: the regulation gives none); one past it is flagged
+// on the checks page and the camera list until it is done again. The A4 sign
+// says 「防犯カメラ作動中」 and names the 防犯カメラ設置管理者, as 第4条(2) asks.
+#[tokio::test(flavor = "multi_thread")]
+async fn kitakyushu_checks_fall_due_and_its_sign_names_the_manager_of_the_cameras() {
+    let app = spawn_app_with(
+        "records-checks",
+        AppOptions {
+            preset: "kitakyushu",
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let camera = app
+        .add_camera("小倉駅前", "rtsp://127.0.0.1:9/none", None)
+        .await;
+    let v = app.get_json("/api/checks").await;
+    assert_eq!(v["overdue"], 0, "a new camera is not overdue: {v}");
+    assert!(v["sign"]["basis"].as_str().unwrap().starts_with("第4条(2)"));
+    let check = |kind: &str, done_on: String| {
+        json!({"camera": camera, "kind": kind, "done_on": done_on,
+               "done_by": "北九州保守株式会社", "outcome": "映像・録画とも正常", "action": "レンズ清掃"})
+    };
+    let r = app
+        .post_json("/api/checks", &check("inspection", days_ago(400)))
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let v = app.get_json("/api/checks").await;
+    assert_eq!(v["overdue"], 1, "{v}");
+    let page = app.page("/cameras").await;
+    assert!(page.contains("id=\"records-overdue\""), "{page}");
+    let page = app.page("/checks").await;
+    assert!(
+        page.contains("data-kind=\"inspection\" data-state=\"overdue\""),
+        "{page}"
+    );
+    for bad in [
+        check("polishing", days_ago(1)),
+        check("inspection", days_ago(-2)),
+        json!({"camera": camera, "kind": "inspection", "done_by": "x", "outcome": ""}),
+        json!({"camera": 9999, "kind": "inspection", "done_by": "x", "outcome": "y"}),
+    ] {
+        let r = app.post_json("/api/checks", &bad).await;
+        assert!(
+            r.status() == 400 || r.status() == 404,
+            "{bad}: {}",
+            r.status()
+        );
+    }
+    // Done again today: nothing is overdue any more.
+    let r = app
+        .post_json("/api/checks", &check("inspection", days_ago(0)))
+        .await;
+    assert_eq!(r.status(), 200);
+    let v = app.get_json("/api/checks").await;
+    assert_eq!(v["overdue"], 0, "{v}");
+    assert!(
+        !app.page("/cameras")
+            .await
+            .contains("id=\"records-overdue\"")
+    );
+    let audit = app.get_json("/api/audit").await.to_string();
+    assert!(audit.contains("camera_checked"), "{audit}");
+
+    // The sign sheet.
+    let r = app
+        .client
+        .get(app.url(&format!("/checks/sign.pdf?camera={camera}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = app.data.with_extension("sign.pdf");
+    std::fs::write(&pdf, r.bytes().await.unwrap()).unwrap();
+    let text = crate::provision::pdf_text(&pdf);
+    crate::provision::assert_page_renders(&pdf);
+    assert!(text.contains("防犯カメラ作動中"), "{text}");
+    assert!(text.contains("防犯カメラ設置管理者"), "{text}");
+    assert!(text.contains("北九州市"), "{text}");
+    assert!(text.contains("小倉駅前"), "{text}");
+    std::fs::remove_file(&pdf).ok();
+}

@@ -348,6 +348,15 @@ strings! {
     rec_confirmed_by "rec.confirmed_by" => "確認者", "Confirmed by";
     rec_needs_manager "rec.needs_manager" => "管理責任者の確認が必要", "the manager must confirm";
     rec_more "rec.more" => "あと確認が必要な人数", "confirmations still needed";
+    rec_checks "rec.checks" => "見直し・点検・表示", "Reviews, inspections, signs";
+    rec_sign "rec.sign" => "表示板（A4）", "Sign (A4)";
+    rec_record_check "rec.record_check" => "実施を記録", "Record a check";
+    rec_done_on "rec.done_on" => "実施日", "Done on";
+    rec_done_by "rec.done_by" => "実施者（業者名）", "Done by (company)";
+    rec_outcome "rec.outcome" => "結果", "Findings";
+    rec_action "rec.action" => "措置", "Action";
+    rec_history "rec.history" => "実施の記録", "History";
+    rec_attention "rec.attention" => "記録簿の期限超過", "Overdue records";
     error_title "error.title" => "エラー", "Error";
     error_back "error.back" => "戻る", "Back";
 }
