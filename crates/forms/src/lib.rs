@@ -5,6 +5,7 @@
 //! `fonts-noto-cjk`, or the file `MIMAMORI_FONT` names), embedded as a subset. The
 //! yearly report, a static page and CSV rather than a form, is [`report`].
 
+pub mod document;
 pub mod report;
 
 use std::path::{Path, PathBuf};

@@ -18,6 +18,7 @@ pub mod actor;
 pub mod agreements;
 pub mod audit;
 pub mod cameras;
+pub mod documents;
 pub mod error;
 pub mod evidence;
 pub mod holds;

@@ -122,6 +122,8 @@ routes! {
     "/checks" => { get records::checks_page => P(Records), post records::check_record_submit => P(Records) }
     "/checks/sign.pdf" => { get records::sign_pdf => P(Records) }
     "/report" => { get report::report_page => P(Records) }
+    "/documents/regulation.html" => { get report::regulation_html => P(Records) }
+    "/documents/personal-file.html" => { get report::personal_file_html => P(Records) }
     "/report.html" => { get report::report_html_get => P(Records) }
     "/report.csv" => { get report::report_csv_get => P(Records) }
     "/agreements" => { get agreements::agreements_page => P(ProvisionDecide), post agreements::agreement_create_submit => P(ProvisionDecide) }

@@ -259,7 +259,9 @@ fn records_nav(s: &Strings) -> Markup {
             a href="/complaints" { (s.rec_complaints) } " · "
             a href="/media" { (s.rec_media) } " · "
             a href="/checks" { (s.rec_checks) } " · "
-            a href="/report" { (s.rec_report) }
+            a href="/report" { (s.rec_report) } " · "
+            a href="/documents/regulation.html" { (s.rec_regulation) } " · "
+            a href="/documents/personal-file.html" { (s.rec_personal_file) }
         }
     }
 }

@@ -41,7 +41,9 @@ pub async fn report_page(
             a href="/complaints" { (s.rec_complaints) } " · "
             a href="/media" { (s.rec_media) } " · "
             a href="/checks" { (s.rec_checks) } " · "
-            a href="/report" { (s.rec_report) }
+            a href="/report" { (s.rec_report) } " · "
+            a href="/documents/regulation.html" { (s.rec_regulation) } " · "
+            a href="/documents/personal-file.html" { (s.rec_personal_file) }
         }
         form method="get" action="/report" {
             label { "年度 " input name="fy" type="number" value=(fy) min="2000" max="2200"; }
@@ -92,4 +94,32 @@ pub async fn report_csv_get(
         "text/csv; charset=utf-8",
         format!("report-{fy}.csv"),
     ))
+}
+
+fn html_page(body: String) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+/// `GET /documents/regulation.html`: the regulation generated from the policy in
+/// force (REQ-REG-1), ready to print or publish.
+pub async fn regulation_html(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> WebResult<Response> {
+    let d = state.gov.regulation_document(&user.actor()).await?;
+    Ok(html_page(mimamori_forms::document::document_html(&d)))
+}
+
+/// `GET /documents/personal-file.html`: the 個人情報ファイル簿 entry of the footage.
+pub async fn personal_file_html(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> WebResult<Response> {
+    let d = state.gov.personal_file_entry(&user.actor()).await?;
+    Ok(html_page(mimamori_forms::document::document_html(&d)))
 }

@@ -406,3 +406,66 @@ async fn kitakyushu_checks_fall_due_and_its_sign_names_the_manager_of_the_camera
     assert!(text.contains("小倉駅前"), "{text}");
     std::fs::remove_file(&pdf).ok();
 }
+
+// REQ-REG-1 (Chiba 第3-1 and its model regulation): the regulation is generated
+// from the policy the system enforces; changing a policy value changes the
+// document. The 個人情報ファイル簿 entry comes from the same policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_regulation_and_the_personal_file_entry_follow_the_policy_in_force() {
+    let app = spawn_app_with(
+        "records-regulation",
+        AppOptions {
+            policy_edits: vec![
+                ("days = 30", "days = 20".into()),
+                ("answer_within_days = 14", "answer_within_days = 10".into()),
+            ],
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    app.add_camera("駐輪場入口", "rtsp://127.0.0.1:9/none", None)
+        .await;
+    let r = app
+        .client
+        .get(app.url("/documents/regulation.html"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("千葉市 防犯カメラの設置及び運用に関する規程"),
+        "{html}"
+    );
+    assert!(html.contains("撮影の時から起算して20日"), "{html}");
+    assert!(!html.contains("起算して30日"), "{html}");
+    assert!(html.contains("10日以内に回答"), "{html}");
+    assert!(html.contains("駐輪場入口"), "the cameras: {html}");
+    assert!(html.contains("第2-5(5)"), "the disposal clause: {html}");
+    assert!(html.contains("取扱担当者"), "the operators: {html}");
+    assert!(!html.contains("<script"));
+    let r = app
+        .client
+        .get(app.url("/documents/personal-file.html"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    for field in [
+        "個人情報ファイルの名称",
+        "行政機関等の名称",
+        "記録項目",
+        "記録範囲",
+        "記録情報の収集方法",
+        "要配慮個人情報",
+        "経常的提供先",
+        "開示請求等を受理する組織",
+        "訂正及び利用停止",
+        "個人情報ファイルの種別",
+    ] {
+        assert!(html.contains(field), "{field}: {html}");
+    }
+    assert!(html.contains("千葉市 防犯カメラ画像ファイル"), "{html}");
+    assert!(html.contains("20日"), "{html}");
+}

@@ -357,6 +357,8 @@ strings! {
     rec_action "rec.action" => "措置", "Action";
     rec_history "rec.history" => "実施の記録", "History";
     rec_attention "rec.attention" => "記録簿の期限超過", "Overdue records";
+    rec_regulation "rec.regulation" => "運用規程（ポリシーから生成）", "Regulation (from the policy)";
+    rec_personal_file "rec.personal_file" => "個人情報ファイル簿", "Personal information file register";
     error_title "error.title" => "エラー", "Error";
     error_back "error.back" => "戻る", "Back";
 }
