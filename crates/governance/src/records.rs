@@ -24,6 +24,8 @@ use crate::input::{bounded_text, required};
 use crate::provisions::{is_manager, step};
 
 const SHORT: usize = 200;
+const NOT_THE_CONSOLE: &str =
+    "a disposal is confirmed by a person in their own account, not from the console";
 const LONG: usize = 4000;
 
 /// The channels a complaint arrives by.
@@ -315,6 +317,11 @@ impl Governance {
         note: &str,
     ) -> Result<DisposalState> {
         self.require(actor, Permission::Records).await?;
+        // The one who begins is the first confirmation: a person, never the console
+        // (nothing is begun that could not be confirmed).
+        if actor.user_id().is_none() {
+            return Err(Error::rule(NOT_THE_CONSOLE));
+        }
         let rule = &self.policy.records.disposal;
         let method = DisposalMethod::parse(method)
             .filter(|m| rule.methods.contains(m))
@@ -359,9 +366,7 @@ impl Governance {
     pub async fn medium_confirm(&self, actor: &Actor, id: i64) -> Result<DisposalState> {
         self.require(actor, Permission::Records).await?;
         let Some(user) = actor.user_id() else {
-            return Err(Error::rule(
-                "a disposal is confirmed by a person in their own account, not from the console",
-            ));
+            return Err(Error::rule(NOT_THE_CONSOLE));
         };
         let now = self.clock.now();
         self.catalog

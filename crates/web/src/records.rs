@@ -253,7 +253,8 @@ pub async fn medium_confirm_api(
 
 // ---- pages ------------------------------------------------------------------------
 
-fn records_nav(s: &Strings) -> Markup {
+/// The links between the record pages.
+pub(crate) fn records_nav(s: &Strings) -> Markup {
     html! {
         p.records-nav {
             a href="/complaints" { (s.rec_complaints) } " · "

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use mimamori_forms::report::{report_body, report_csv, report_html};
+use mimamori_forms::report::{YearlyReport, report_body, report_csv, report_html};
 use serde::Deserialize;
 
 use crate::http::error::WebResult;
@@ -37,14 +37,7 @@ pub async fn report_page(
     let fy = year_of(&state, &q);
     let r = state.gov.yearly_report(&user.actor(), fy).await?;
     let body = html! {
-        p.records-nav {
-            a href="/complaints" { (s.rec_complaints) } " · "
-            a href="/media" { (s.rec_media) } " · "
-            a href="/checks" { (s.rec_checks) } " · "
-            a href="/report" { (s.rec_report) } " · "
-            a href="/documents/regulation.html" { (s.rec_regulation) } " · "
-            a href="/documents/personal-file.html" { (s.rec_personal_file) }
-        }
+        (crate::records::records_nav(s))
         form method="get" action="/report" {
             label { "年度 " input name="fy" type="number" value=(fy) min="2000" max="2200"; }
             " " button { "表示" }
@@ -66,18 +59,29 @@ fn download(body: Vec<u8>, content_type: &'static str, name: String) -> Response
     r
 }
 
+/// The report a download asks for.
+async fn requested(
+    state: &AppState,
+    user: &CurrentUser,
+    q: &ReportQuery,
+) -> WebResult<YearlyReport> {
+    Ok(state
+        .gov
+        .yearly_report(&user.actor(), year_of(state, q))
+        .await?)
+}
+
 /// `GET /report.html?fy=2026`: the static page.
 pub async fn report_html_get(
     State(state): State<AppState>,
     user: CurrentUser,
     Query(q): Query<ReportQuery>,
 ) -> WebResult<Response> {
-    let fy = year_of(&state, &q);
-    let r = state.gov.yearly_report(&user.actor(), fy).await?;
+    let r = requested(&state, &user, &q).await?;
     Ok(download(
         report_html(&r).into_bytes(),
         "text/html; charset=utf-8",
-        format!("report-{fy}.html"),
+        format!("report-{}.html", r.fiscal_year),
     ))
 }
 
@@ -87,12 +91,11 @@ pub async fn report_csv_get(
     user: CurrentUser,
     Query(q): Query<ReportQuery>,
 ) -> WebResult<Response> {
-    let fy = year_of(&state, &q);
-    let r = state.gov.yearly_report(&user.actor(), fy).await?;
+    let r = requested(&state, &user, &q).await?;
     Ok(download(
         report_csv(&r),
         "text/csv; charset=utf-8",
-        format!("report-{fy}.csv"),
+        format!("report-{}.csv", r.fiscal_year),
     ))
 }
 
