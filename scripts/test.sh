@@ -25,6 +25,13 @@ if ((${#missing[@]})); then
 fi
 
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# Clippy lints our crates while their tests are built: clippy-driver wraps rustc for
+# the workspace's crates only, with -D warnings, exactly as `cargo clippy --all-targets
+# -- -D warnings` sets it up (there are no benches or examples, so the test build covers
+# every target). The dependencies are then compiled once, instead of once checked for
+# clippy and once built for the tests: that was a third of CI's time.
+export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+cargo test --workspace --locked --no-run
 # The integration tests mostly wait on cameras and the clock: run more at once than cores.
 RUST_TEST_THREADS=${RUST_TEST_THREADS:-4} cargo test --workspace --locked
