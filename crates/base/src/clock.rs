@@ -1,5 +1,6 @@
 //! The clock, injected everywhere time matters (recording timestamps, sessions,
-//! retention). Production uses [`SystemClock`]; tests drive a [`SimClock`].
+//! retention). Production uses [`SystemClock`]; unit tests drive a [`SimClock`];
+//! the binary's own tests move a running server's days on with an [`AheadClock`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -55,6 +56,39 @@ impl Clock for SimClock {
     }
 }
 
+/// The wall clock plus an offset that only grows: days pass for a running server
+/// (retention, due dates, expiry) while its cameras still record in real time.
+/// Never backwards, so audit entries and chains stay in order.
+#[derive(Debug, Default)]
+pub struct AheadClock {
+    offset_us: AtomicI64,
+}
+
+impl AheadClock {
+    /// Moves the clock to `offset_us` ahead of the wall clock; an offset smaller
+    /// than the current one is refused (returns false).
+    pub fn set_ahead(&self, offset_us: i64) -> bool {
+        let mut ok = true;
+        let _ = self
+            .offset_us
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |old| {
+                ok = offset_us >= old;
+                ok.then_some(offset_us)
+            });
+        ok
+    }
+
+    pub fn ahead_us(&self) -> i64 {
+        self.offset_us.load(Ordering::SeqCst)
+    }
+}
+
+impl Clock for AheadClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(SystemClock.now().0.saturating_add(self.ahead_us()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +99,15 @@ mod tests {
         assert_eq!(c.now(), Timestamp(10));
         c.advance_micros(5);
         assert_eq!(c.now(), Timestamp(15));
+    }
+
+    #[test]
+    fn ahead_clock_moves_forward_only() {
+        let c = AheadClock::default();
+        let before = SystemClock.now();
+        assert!(c.set_ahead(86_400_000_000));
+        assert!(c.now().0 >= before.0 + 86_400_000_000);
+        assert!(!c.set_ahead(1), "never backwards");
+        assert_eq!(c.ahead_us(), 86_400_000_000);
     }
 }

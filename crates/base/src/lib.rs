@@ -10,7 +10,7 @@ pub mod rtsp;
 pub mod task;
 pub mod time;
 
-pub use clock::{Clock, SharedClock, SimClock, SystemClock};
+pub use clock::{AheadClock, Clock, SharedClock, SimClock, SystemClock};
 pub use error::ErrorCode;
 pub use id::{CameraId, SegmentId, UserId};
 pub use rtsp::RtspUrl;

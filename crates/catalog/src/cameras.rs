@@ -1,6 +1,7 @@
 //! The `camera` table: registered cameras, how each is reached (its RTSP
 //! addresses and sealed credentials, or the built-in test pattern), and their
-//! removal (a camera with footage is marked removed and keeps its id).
+//! removal (a camera with footage is marked removed and keeps its id), and its
+//! description: where it is, what it is for, what it sees, where its sign hangs.
 
 use mimamori_base::{CameraId, Timestamp};
 use sqlx::Row;
@@ -30,6 +31,21 @@ pub struct Camera {
     pub record_audio: bool,
     pub created_at: Timestamp,
     pub removed_at: Option<Timestamp>,
+    pub description: CameraDescription,
+}
+
+/// What a camera is for and what it sees (REQ-PUR-1, Kitakyushu 別表1), and
+/// where its sign hangs (REQ-SIG-1). Empty strings until described.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CameraDescription {
+    /// 設置場所: the site and the place on it.
+    pub location: String,
+    /// 設置目的: the installation purpose of this camera.
+    pub purpose: String,
+    /// 撮影範囲: what the camera shoots, in words.
+    pub coverage: String,
+    /// 表示の場所: where the sign of this camera hangs.
+    pub sign_location: String,
 }
 
 #[derive(Clone, Debug)]
@@ -39,7 +55,8 @@ pub struct NewCamera {
     pub record_audio: bool,
 }
 
-const CAMERA_COLUMNS: &str = "id, name, kind, main_url, sub_url, username, password, record_audio, created_at_us, removed_at_us";
+const CAMERA_COLUMNS: &str = "id, name, kind, main_url, sub_url, username, password, record_audio, created_at_us, removed_at_us, \
+     location, purpose, coverage, sign_location";
 
 impl Catalog {
     pub async fn camera_insert(&self, cam: &NewCamera, now: Timestamp) -> Result<CameraId> {
@@ -91,6 +108,25 @@ impl Catalog {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Replaces a camera's description.
+    pub async fn camera_describe(&self, id: CameraId, d: &CameraDescription) -> Result<()> {
+        let r = sqlx::query(
+            "UPDATE camera SET location = ?, purpose = ?, coverage = ?, sign_location = ? \
+             WHERE id = ? AND removed_at_us IS NULL",
+        )
+        .bind(&d.location)
+        .bind(&d.purpose)
+        .bind(&d.coverage)
+        .bind(&d.sign_location)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(CatalogError::NotFound(format!("camera {id}")));
+        }
+        Ok(())
     }
 
     /// Cameras not removed, in id order.
@@ -200,5 +236,11 @@ fn camera_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Camera> {
         record_audio: r.try_get("record_audio")?,
         created_at: Timestamp(r.try_get("created_at_us")?),
         removed_at: r.try_get::<Option<i64>, _>("removed_at_us")?.map(Timestamp),
+        description: CameraDescription {
+            location: r.try_get("location")?,
+            purpose: r.try_get("purpose")?,
+            coverage: r.try_get("coverage")?,
+            sign_location: r.try_get("sign_location")?,
+        },
     })
 }

@@ -34,7 +34,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use cameras::{Camera, CameraSource, NewCamera};
+pub use cameras::{Camera, CameraDescription, CameraSource, NewCamera};
 pub use gaps::{Gap, GapReason};
 pub use segments::{ChainLink, NewSegment, Segment, segment_record};
 pub use users::{Session, User};

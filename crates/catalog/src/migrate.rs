@@ -63,6 +63,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0011_records",
         include_str!("../migrations/0011_records.sql"),
     ),
+    (
+        12,
+        "0012_camera_description",
+        include_str!("../migrations/0012_camera_description.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

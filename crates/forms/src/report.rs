@@ -31,6 +31,14 @@ pub struct SignedHead {
     pub signature_hex: String,
 }
 
+/// A camera as the public may know it (Kitakyushu 別表1): name, where, what for.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CameraLine {
+    pub name: String,
+    pub location: String,
+    pub purpose: String,
+}
+
 /// The report of one fiscal year.
 #[derive(Clone, Debug)]
 pub struct YearlyReport {
@@ -39,7 +47,7 @@ pub struct YearlyReport {
     pub to: Timestamp,
     pub installer: String,
     pub regulation: String,
-    pub cameras: Vec<String>,
+    pub cameras: Vec<CameraLine>,
     /// (label, basis)
     pub purposes: Vec<(String, String)>,
     pub retention_days: u32,
@@ -94,7 +102,14 @@ pub fn report_body(r: &YearlyReport) -> Markup {
         p.muted { "根拠: " (r.regulation) "。個人を識別できる情報は含みません。" }
         h2 { "設置しているカメラ" }
         p { (r.cameras.len()) " 台" }
-        ul { @for c in &r.cameras { li { (c) } } }
+        table id="cameras" {
+            thead { tr { th { "名称" } th { "設置場所" } th { "設置目的" } } }
+            tbody {
+                @for c in &r.cameras {
+                    tr { td { (c.name) } td { (c.location) } td { (c.purpose) } }
+                }
+            }
+        }
         h2 { "利用目的" }
         ul { @for (label, basis) in &r.purposes { li { (label) " " span.muted { "(" (basis) ")" } } } }
         h2 { "画像の保存期間" }

@@ -1,11 +1,12 @@
 //! Cameras: registering (by RTSP address, or the built-in test pattern),
-//! changing and removing them, and reading them back. Camera passwords are sealed
+//! changing, describing (location, purpose, shooting range, sign) and removing
+//! them, and reading them back. Camera passwords are sealed
 //! with the master key before they are stored and never returned. Recorders are
 //! brought in line by the caller (the server does it at once; a running server
 //! notices command-line changes within seconds).
 
 use mimamori_base::CameraId;
-use mimamori_catalog::{Camera, CameraSource, NewCamera};
+use mimamori_catalog::{Camera, CameraDescription, CameraSource, NewCamera};
 use mimamori_policy::Permission;
 
 use crate::Governance;
@@ -13,7 +14,7 @@ use crate::actor::Actor;
 use crate::audit::Entry;
 use crate::error::{Error, Result};
 use crate::holds::RetentionPicture;
-use crate::input::{CameraName, RtspCamera, credentials_out_of_addresses};
+use crate::input::{CameraName, RtspCamera, bounded_text, credentials_out_of_addresses};
 
 impl Governance {
     /// The cameras not removed, in id order (needs `camera_status`); a police
@@ -121,6 +122,38 @@ impl Governance {
             .record(actor, Entry::new("camera_changed", name).camera(id))
             .await?;
         Ok(self.catalog.camera(id).await?)
+    }
+
+    /// Describes a camera (REQ-PUR-1, Kitakyushu 別表1: where it is installed, its
+    /// installation purpose and shooting range; REQ-SIG-1: where its sign hangs).
+    /// Needs `camera_settings`; each text is bounded; the change is logged.
+    pub async fn camera_describe(
+        &self,
+        actor: &Actor,
+        id: CameraId,
+        typed: &CameraDescription,
+    ) -> Result<Camera> {
+        self.require_camera(actor, Permission::CameraSettings, id)
+            .await?;
+        let d = CameraDescription {
+            location: bounded_text("location", &typed.location, 200)?,
+            purpose: bounded_text("purpose", &typed.purpose, 200)?,
+            coverage: bounded_text("coverage", &typed.coverage, 400)?,
+            sign_location: bounded_text("sign_location", &typed.sign_location, 200)?,
+        };
+        self.catalog.camera_describe(id, &d).await?;
+        let camera = self.catalog.camera(id).await?;
+        self.audit
+            .record(
+                actor,
+                Entry::new(
+                    "camera_described",
+                    format!("{}: {} / {}", camera.name, d.location, d.purpose),
+                )
+                .camera(id),
+            )
+            .await?;
+        Ok(camera)
     }
 
     /// Removes a camera. Its footage stays until retention erases it; returns

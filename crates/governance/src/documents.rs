@@ -21,6 +21,22 @@ fn section(heading: impl Into<String>, paragraphs: Vec<String>, items: Vec<Strin
     }
 }
 
+/// One camera as the regulation lists it: name（設置場所）, then its purpose and
+/// shooting range where described.
+fn camera_line(name: &str, d: &mimamori_catalog::CameraDescription) -> String {
+    let mut line = name.to_string();
+    if !d.location.is_empty() {
+        line.push_str(&format!("（{}）", d.location));
+    }
+    if !d.purpose.is_empty() {
+        line.push_str(&format!(" 設置目的: {}", d.purpose));
+    }
+    if !d.coverage.is_empty() {
+        line.push_str(&format!(" 撮影範囲: {}", d.coverage));
+    }
+    line
+}
+
 impl Governance {
     /// The regulation as the policy makes it (needs `records`).
     pub async fn regulation_document(&self, actor: &Actor) -> Result<Document> {
@@ -32,7 +48,7 @@ impl Governance {
             .await?
             .into_iter()
             .filter(|c| c.removed_at.is_none())
-            .map(|c| c.name)
+            .map(|c| camera_line(&c.name, &c.description))
             .collect();
         let r = &p.records;
         let mut articles = Vec::new();

@@ -16,7 +16,7 @@ use crate::audit::Entry;
 use crate::error::{Error, Result};
 use crate::provisions::{RegisterFilter, Status};
 
-pub use mimamori_forms::report::{GroundCount, SignedHead, YearlyReport};
+pub use mimamori_forms::report::{CameraLine, GroundCount, SignedHead, YearlyReport};
 
 /// The first instant of fiscal year `fy` and of the next one, in Japan time.
 pub fn fiscal_year_bounds(fy: i32) -> Option<(Timestamp, Timestamp)> {
@@ -152,7 +152,11 @@ impl Governance {
                 .cameras()
                 .await?
                 .into_iter()
-                .map(|c| c.name)
+                .map(|c| CameraLine {
+                    name: c.name,
+                    location: c.description.location,
+                    purpose: c.description.purpose,
+                })
                 .collect(),
             purposes: policy
                 .purposes

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use mimamori_base::{SharedClock, SystemClock};
+use mimamori_base::SharedClock;
 use mimamori_catalog::Catalog;
 use mimamori_catalog::keys::KeyRing;
 use mimamori_governance::{Governance, Parts};
@@ -96,7 +96,8 @@ pub struct Installation {
 }
 
 impl Installation {
-    /// Opens an initialized data directory with the system clock.
+    /// Opens an initialized data directory on the installation's clock
+    /// ([`crate::clock::installation_clock`]).
     pub async fn open(path: &Path) -> anyhow::Result<Installation> {
         let config = Config::load(path)?;
         let dir = DataDir::open(path).await?;
@@ -104,7 +105,7 @@ impl Installation {
         let (master_path, signing_path) = config.key_paths(path);
         let keys = load_keys(&master_path, &signing_path)?;
         let keyring = Arc::new(KeyRing::new(dir.catalog.clone(), keys.master));
-        let clock: SharedClock = Arc::new(SystemClock);
+        let clock: SharedClock = crate::clock::installation_clock();
         let signer = Arc::new(keys.signer);
         let gov = Arc::new(Governance::new(Parts {
             catalog: dir.catalog.clone(),

@@ -1,6 +1,7 @@
 //! `mimamori`: the one binary. Each subcommand lives in its own module under
 //! `cmd/` with an `Args` struct and a `run`; the work happens in the library crates.
 
+mod clock;
 mod cmd;
 mod config;
 mod datadir;

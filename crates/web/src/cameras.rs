@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use mimamori_base::CameraId;
 use mimamori_base::time::jst;
-use mimamori_catalog::{Camera, CameraSource, StreamKind};
+use mimamori_catalog::{Camera, CameraDescription, CameraSource, StreamKind};
 use mimamori_governance::input::{CameraText, RtspCamera};
 use mimamori_policy::Permission as P;
 use mimamori_recorder::CameraState;
@@ -53,6 +53,10 @@ pub fn camera_json(state: &AppState, c: &Camera) -> Value {
         "sub_url": sub_url,
         "username": username,
         "record_audio": c.record_audio,
+        "location": c.description.location,
+        "purpose": c.description.purpose,
+        "coverage": c.description.coverage,
+        "sign_location": c.description.sign_location,
         "status": status.as_ref().map_or(CameraState::Stopped.as_str(), |s| s.state.as_str()),
         "status_reason": status.as_ref().and_then(|s| s.reason.as_ref()).map(|(code, msg)| json!({"code": code, "message": msg})),
         "status_since": status.as_ref().map(|s| rfc3339(s.since)),
@@ -124,6 +128,30 @@ impl CameraForm {
     }
 }
 
+/// A camera's description as a form or a JSON body sends it.
+#[derive(Debug, Deserialize, Default)]
+pub struct DescriptionBody {
+    #[serde(default)]
+    pub location: String,
+    #[serde(default)]
+    pub purpose: String,
+    #[serde(default)]
+    pub coverage: String,
+    #[serde(default)]
+    pub sign_location: String,
+}
+
+impl DescriptionBody {
+    fn description(self) -> CameraDescription {
+        CameraDescription {
+            location: self.location,
+            purpose: self.purpose,
+            coverage: self.coverage,
+            sign_location: self.sign_location,
+        }
+    }
+}
+
 // ---- pages ------------------------------------------------------------------
 
 /// `GET /cameras`
@@ -159,7 +187,12 @@ pub async fn cameras_page(
                         @let st = state.recorders.hub().get(c.id, StreamKind::Main);
                         @let sc = st.as_ref().map_or(CameraState::Stopped, |x| x.state).as_str();
                         tr data-camera-id=(c.id) {
-                            td { a href={ "/cameras/" (c.id) } { (c.name) } }
+                            td {
+                                a href={ "/cameras/" (c.id) } { (c.name) }
+                                @if !c.description.location.is_empty() {
+                                    div.muted data-location { (c.description.location) }
+                                }
+                            }
                             td {
                                 @match &c.source {
                                     CameraSource::TestPattern => span.badge.test { (s.cameras_test_pattern) },
@@ -299,9 +332,20 @@ pub async fn camera_settings_page(
             None,
         ),
     };
+    let d = &cam.description;
     let body = html! {
         h1 { (s.form_edit_title) ": " (cam.name) }
         (form)
+        form.card method="post" action={ "/cameras/" (id) "/description" } id="camera-description" {
+            (csrf_field(&user.0))
+            h2 { (s.desc_title) }
+            p.muted { (s.desc_note) }
+            label { (s.desc_location) input name="location" id="location" value=(d.location) maxlength="200"; }
+            label { (s.desc_purpose) input name="purpose" id="purpose" value=(d.purpose) maxlength="200"; }
+            label { (s.desc_coverage) textarea name="coverage" id="coverage" maxlength="400" { (d.coverage) } }
+            label { (s.desc_sign_location) input name="sign_location" id="sign_location" value=(d.sign_location) maxlength="200"; }
+            button type="submit" id="description-save" { (s.desc_save) }
+        }
         form.card.danger method="post" action={ "/cameras/" (id) "/remove" } id="camera-remove" {
             (csrf_field(&user.0))
             p { (s.form_remove_note) }
@@ -325,6 +369,20 @@ pub async fn camera_settings_submit(
         .await?;
     sync_recorders(&state).await?;
     Ok(Redirect::to(&format!("/cameras/{id}")))
+}
+
+/// `POST /cameras/{id}/description`
+pub async fn camera_description_submit(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    user: CurrentUser,
+    axum::Form(f): axum::Form<DescriptionBody>,
+) -> WebResult<Redirect> {
+    state
+        .gov
+        .camera_describe(&user.actor(), CameraId(id), &f.description())
+        .await?;
+    Ok(Redirect::to(&format!("/cameras/{id}/settings")))
 }
 
 /// `POST /cameras/{id}/remove`
@@ -479,6 +537,24 @@ pub async fn camera_add(
     let c = state.gov.camera_add(&user.actor(), cam).await?;
     sync_recorders(&state).await?;
     Ok((StatusCode::CREATED, Json(camera_json(&state, &c))).into_response())
+}
+
+/// `PUT /api/cameras/{id}/description` `{location, purpose, coverage, sign_location}`
+pub async fn camera_description_api(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    user: CurrentUser,
+    body: Option<Json<DescriptionBody>>,
+) -> WebResult<Json<Value>> {
+    let d = json_body(
+        body,
+        "{\"location\", \"purpose\", \"coverage\", \"sign_location\"}",
+    )?;
+    let c = state
+        .gov
+        .camera_describe(&user.actor(), CameraId(id), &d.description())
+        .await?;
+    Ok(Json(camera_json(&state, &c)))
 }
 
 /// `DELETE /api/cameras/{id}`

@@ -77,6 +77,7 @@ routes! {
         get cameras::camera_settings_page => P(CameraSettings),
         post cameras::camera_settings_submit => P(CameraSettings),
     }
+    "/cameras/{id}/description" => { post cameras::camera_description_submit => P(CameraSettings) }
     "/cameras/{id}/remove" => { post cameras::camera_remove_submit => P(CameraSettings) }
     "/account" => { get account::account_page => Session }
     "/account/password" => { post account::password_submit => Session }
@@ -137,6 +138,7 @@ routes! {
     "/api/password" => { post account::password_api => Session }
     "/api/cameras" => { get cameras::cameras_list => P(CameraStatus), post cameras::camera_add => P(CameraSettings) }
     "/api/cameras/{id}" => { get cameras::camera_get => P(CameraStatus), delete cameras::camera_remove => P(CameraSettings) }
+    "/api/cameras/{id}/description" => { put cameras::camera_description_api => P(CameraSettings) }
     "/api/cameras/{id}/recordings" => { get cameras::recordings => P(CameraStatus) }
     "/api/cameras/{id}/days" => { get cameras::recorded_days => P(CameraStatus) }
     "/api/cameras/{id}/video.mp4" => { get viewing::video_mp4 => P(Playback) }

@@ -1124,6 +1124,18 @@ pub fn register_row(state: &AppState, f: &ProvisionFile, layout: RegisterLayout)
         .map(|c| c.name.clone())
         .collect::<Vec<_>>()
         .join("、");
+    // Where the cameras are and what they shoot, as their descriptions say
+    // (Osaka 第1号様式 対象カメラの設置場所, Tottori 別紙様式 撮影範囲).
+    let described = |part: fn(&mimamori_catalog::CameraDescription) -> &str| {
+        f.cameras
+            .iter()
+            .map(|c| match part(&c.description) {
+                "" => c.name.clone(),
+                d => format!("{}（{d}）", c.name),
+            })
+            .collect::<Vec<_>>()
+            .join("、")
+    };
     let period = format!("{} – {}", time_ja(p.fields.from), time_ja(p.fields.to));
     let delivered = p
         .delivery
@@ -1185,7 +1197,7 @@ pub fn register_row(state: &AppState, f: &ProvisionFile, layout: RegisterLayout)
             ),
             reason,
             content,
-            cams,
+            described(|d| d.coverage.as_str()),
             period,
             method,
             handler,
@@ -1211,7 +1223,7 @@ pub fn register_row(state: &AppState, f: &ProvisionFile, layout: RegisterLayout)
         RegisterLayout::Osaka => vec![
             p.fields.reason.clone(),
             format!("{ground} {}", p.fields.ground_detail),
-            cams,
+            described(|d| d.location.as_str()),
             period,
             recipient,
             method,

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mimamori_base::{Clock, SystemClock, Timestamp};
+use mimamori_base::Timestamp;
 use mimamori_governance::integrity::{VerifyScope, verify};
 
 use crate::config::Config;
@@ -81,7 +81,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         .collect();
     dir.catalog
         .verify_run_insert(
-            SystemClock.now(),
+            mimamori_base::Clock::now(&*crate::clock::installation_clock()),
             report.segments as i64,
             report.bytes as i64,
             report.problems.len() as i64,

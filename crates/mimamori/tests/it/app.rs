@@ -21,6 +21,9 @@ pub struct App {
     pub client: reqwest::Client,
     pub csrf: String,
     mount: Option<PathBuf>,
+    /// How far the server's clock runs ahead of the wall clock (test builds
+    /// follow `MIMAMORI_TEST_CLOCK_FILE`): days passed with [`App::pass_days`].
+    pub ahead_secs: i64,
 }
 
 pub fn bin() -> &'static str {
@@ -134,6 +137,7 @@ pub async fn spawn_app_with(tag: &str, o: AppOptions) -> App {
         child: None,
         client: client(),
         csrf: String::new(),
+        ahead_secs: 0,
     };
     app.start().await;
     app
@@ -160,6 +164,7 @@ impl App {
             Command::new(bin())
                 .args(["serve", "--data", self.data.to_str().unwrap()])
                 .env("MIMAMORI_LOG", "info,retina=warn,sqlx=warn")
+                .env("MIMAMORI_TEST_CLOCK_FILE", self.clock_file())
                 .stdout(Stdio::from(log.try_clone().unwrap()))
                 .stderr(Stdio::from(log)),
         )
@@ -190,6 +195,33 @@ impl App {
         }
         self.client = client();
         self.login(ADMIN, ADMIN_PASSWORD).await;
+    }
+
+    fn clock_file(&self) -> PathBuf {
+        self.data.with_extension("clock")
+    }
+
+    /// Lets `days` pass for the server (and for [`App::cli`]): its clock moves
+    /// on while its cameras go on recording in real time. Sessions expire as
+    /// they would; the server reads the file within 100 ms.
+    pub async fn pass_days(&mut self, days: i64) {
+        self.ahead_secs += days * 86_400;
+        std::fs::write(self.clock_file(), self.ahead_secs.to_string()).unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+
+    /// The server's now ± seconds, as RFC 3339 (UTC).
+    pub fn at(&self, secs: i64) -> String {
+        rfc3339_offset(self.ahead_secs + secs)
+    }
+
+    /// Runs a `mimamori` subcommand to completion on the server's clock.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(bin())
+            .args(args)
+            .env("MIMAMORI_TEST_CLOCK_FILE", self.clock_file())
+            .output()
+            .unwrap()
     }
 
     /// The server's process id (0 when stopped).

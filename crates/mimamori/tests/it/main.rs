@@ -23,4 +23,5 @@ mod provision;
 mod recording;
 mod records;
 mod retention;
+mod scenario;
 mod web;

@@ -98,6 +98,13 @@ strings! {
     form_remove_note "form.remove_note" => "録画済みの映像は保存期間が過ぎるまで残ります。", "Recorded footage stays until its retention ends.";
     form_add_title "form.add_title" => "カメラを追加", "Add a camera";
     form_edit_title "form.edit_title" => "カメラの設定", "Camera settings";
+    desc_title "desc.title" => "設置場所・目的・撮影範囲", "Location, purpose and shooting range";
+    desc_note "desc.note" => "規程・設置台帳の記載どおりに（設置目的外の利用は禁止）。年次報告と規程の文書にも載ります。", "As in the regulation and the installation list (no use beyond the purpose). Also shown in the yearly report and the regulation.";
+    desc_location "desc.location" => "設置場所", "Location";
+    desc_purpose "desc.purpose" => "設置目的", "Installation purpose";
+    desc_coverage "desc.coverage" => "撮影範囲", "Shooting range";
+    desc_sign_location "desc.sign_location" => "表示（ステッカー等）の場所", "Where the sign hangs";
+    desc_save "desc.save" => "記載を保存", "Save the description";
     view_calendar "view.calendar" => "日付", "Date";
     view_timeline "view.timeline" => "タイムライン（24時間）", "Timeline (24 hours)";
     view_recorded "view.recorded" => "録画あり", "Recorded";
