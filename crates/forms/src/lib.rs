@@ -29,6 +29,9 @@ pub enum Form {
     Letter,
     /// The A4 sign of a camera's area (設置の表示).
     Sign,
+    /// A document of sections ([`document::Document`]): the regulation, the
+    /// 個人情報ファイル簿 entry, the yearly report.
+    Document,
 }
 
 impl Form {
@@ -38,6 +41,7 @@ impl Form {
             Form::Register => include_str!("templates/register.typ"),
             Form::Letter => include_str!("templates/letter.typ"),
             Form::Sign => include_str!("templates/sign.typ"),
+            Form::Document => include_str!("templates/document.typ"),
         }
     }
 }

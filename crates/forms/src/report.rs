@@ -1,10 +1,14 @@
 //! The yearly report on operation and disclosure (運用状況の公表, REQ-PUB-1,
 //! Kitakyushu 第8条) as a document: its figures (gathered by the governance
 //! layer from the records), one static HTML page (no script, no external asset:
-//! ready for the city's website), and the same figures as CSV. Counts only: no
+//! ready for the city's website), the same as PDF (a [`Document`]), and the
+//! figures as CSV. Counts only: no
 //! name, contact, reason or image of anyone. Dates in 和暦 and Gregorian.
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use crate::FormError;
+use crate::document::{Document, Section, Table, document_pdf};
 use mimamori_base::Timestamp;
 use mimamori_base::time::{japanese_date, japanese_era_year};
 
@@ -179,6 +183,156 @@ pub fn report_html(r: &YearlyReport) -> String {
         }
     }
     .into_string()
+}
+
+/// Long hexadecimal split into groups, so that a printed line can break.
+fn grouped(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(16)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn table(header: &[&str], rows: Vec<Vec<String>>) -> Option<Table> {
+    Some(Table {
+        header: header.iter().map(|h| h.to_string()).collect(),
+        rows,
+    })
+}
+
+/// The report as a document of sections, with the static page's content.
+pub fn report_document(r: &YearlyReport) -> Document {
+    let (received, approved, refused) = r.requests_total();
+    let last_day = r.to.add_micros(-1);
+    let n = |v: u32| v.to_string();
+    let mut requests: Vec<Vec<String>> = r
+        .requests
+        .iter()
+        .map(|g| {
+            vec![
+                if g.basis.is_empty() {
+                    g.label.clone()
+                } else {
+                    format!("{}（{}）", g.label, g.basis)
+                },
+                n(g.received),
+                n(g.approved),
+                n(g.refused),
+                n(g.withdrawn),
+                n(g.undecided),
+            ]
+        })
+        .collect();
+    requests.push(vec![
+        "計".into(),
+        n(received),
+        n(approved),
+        n(refused),
+        String::new(),
+        String::new(),
+    ]);
+    let sections = vec![
+        Section {
+            heading: "設置しているカメラ".into(),
+            paragraphs: vec![format!("{} 台", r.cameras.len())],
+            table: table(
+                &["名称", "設置場所", "設置目的"],
+                r.cameras
+                    .iter()
+                    .map(|c| vec![c.name.clone(), c.location.clone(), c.purpose.clone()])
+                    .collect(),
+            ),
+            ..Section::default()
+        },
+        Section {
+            heading: "利用目的".into(),
+            items: r
+                .purposes
+                .iter()
+                .map(|(label, basis)| format!("{label}（{basis}）"))
+                .collect(),
+            ..Section::default()
+        },
+        Section {
+            heading: "画像の保存期間".into(),
+            paragraphs: vec![format!("{} 日（{}）", r.retention_days, r.retention_basis)],
+            ..Section::default()
+        },
+        Section {
+            heading: "画像の提供の申請・照会".into(),
+            table: table(&["根拠", "受付", "提供", "不提供", "取下げ", "審査中"], requests),
+            ..Section::default()
+        },
+        Section {
+            heading: "提供の方法（提供済みのもの）".into(),
+            rows: r
+                .deliveries
+                .iter()
+                .map(|(m, k)| (m.clone(), n(*k)))
+                .collect(),
+            ..Section::default()
+        },
+        Section {
+            heading: "保存期間の延長・消去".into(),
+            rows: vec![
+                ("保存期間の延長（保全）".into(), n(r.holds_made)),
+                ("期間経過による消去の実施回数".into(), n(r.erasures)),
+                ("消去した録画ファイル数".into(), r.erased_segments.to_string()),
+                ("廃棄した記録媒体".into(), n(r.media_disposed)),
+            ],
+            ..Section::default()
+        },
+        Section {
+            heading: "苦情・問い合わせ".into(),
+            table: table(
+                &["", "受付", "対応完了"],
+                vec![
+                    vec!["苦情".into(), n(r.complaints_received), n(r.complaints_closed)],
+                    vec!["問い合わせ".into(), n(r.inquiries_received), n(r.inquiries_closed)],
+                ],
+            ),
+            ..Section::default()
+        },
+        Section {
+            heading: "操作記録の署名（改ざん検出用）".into(),
+            paragraphs: vec![
+                "操作記録（アクセスログ）は連鎖ハッシュで記録され、その先頭が定期的に署名されています。下の公開鍵と署名により、後日、記録が書き換えられていないことを誰でも確かめられます（mimamori audit verify）。".into(),
+                format!("公開鍵 (Ed25519): {}", grouped(&r.public_key_hex)),
+            ],
+            table: table(
+                &["署名日時", "番号", "先頭ハッシュ", "署名"],
+                r.signed_heads
+                    .iter()
+                    .map(|h| {
+                        vec![
+                            h.at.jst_minute(),
+                            h.seq.to_string(),
+                            grouped(&h.head_hex),
+                            grouped(&h.signature_hex),
+                        ]
+                    })
+                    .collect(),
+            ),
+            ..Section::default()
+        },
+    ];
+    Document {
+        title: format!("{} 防犯カメラの運用状況 {}", r.installer, fy_title(r)),
+        lead: format!(
+            "対象期間: {} 〜 {}。根拠: {}。個人を識別できる情報は含みません。",
+            date(r.from),
+            date(last_day),
+            r.regulation
+        ),
+        sections,
+        footer: format!("作成: {}", date(r.generated_at)),
+    }
+}
+
+/// The report as PDF (the same content as the static page).
+pub fn report_pdf(r: &YearlyReport) -> Result<Vec<u8>, FormError> {
+    document_pdf(&report_document(r))
 }
 
 /// The figures as CSV (UTF-8 with BOM, for Excel): section, item, basis, value.

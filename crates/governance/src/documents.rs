@@ -17,7 +17,7 @@ fn section(heading: impl Into<String>, paragraphs: Vec<String>, items: Vec<Strin
         heading: heading.into(),
         paragraphs,
         items,
-        rows: Vec::new(),
+        ..Section::default()
     }
 }
 

@@ -125,6 +125,9 @@ routes! {
     "/report" => { get report::report_page => P(Records) }
     "/documents/regulation.html" => { get report::regulation_html => P(Records) }
     "/documents/personal-file.html" => { get report::personal_file_html => P(Records) }
+    "/documents/regulation.pdf" => { get report::regulation_pdf => P(Records) }
+    "/documents/personal-file.pdf" => { get report::personal_file_pdf => P(Records) }
+    "/report.pdf" => { get report::report_pdf_get => P(Records) }
     "/report.html" => { get report::report_html_get => P(Records) }
     "/report.csv" => { get report::report_csv_get => P(Records) }
     "/agreements" => { get agreements::agreements_page => P(ProvisionDecide), post agreements::agreement_create_submit => P(ProvisionDecide) }

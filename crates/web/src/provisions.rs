@@ -1383,7 +1383,15 @@ pub(crate) fn pdf_response(pdf: Vec<u8>, name: &str) -> Response {
 }
 
 pub(crate) async fn render(form: mimamori_forms::Form, data: Value) -> WebResult<Vec<u8>> {
-    tokio::task::spawn_blocking(move || mimamori_forms::render(form, &data))
+    lay_out(move || mimamori_forms::render(form, &data)).await
+}
+
+/// Lays out a PDF on a blocking thread (typst takes a while for a long document).
+pub(crate) async fn lay_out<F>(f: F) -> WebResult<Vec<u8>>
+where
+    F: FnOnce() -> Result<Vec<u8>, mimamori_forms::FormError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| WebError(mimamori_governance::Error::Inconsistent(e.to_string())))?
         .map_err(|e| WebError(mimamori_governance::Error::Inconsistent(e.to_string())))

@@ -261,8 +261,10 @@ pub(crate) fn records_nav(s: &Strings) -> Markup {
             a href="/media" { (s.rec_media) } " · "
             a href="/checks" { (s.rec_checks) } " · "
             a href="/report" { (s.rec_report) } " · "
-            a href="/documents/regulation.html" { (s.rec_regulation) } " · "
-            a href="/documents/personal-file.html" { (s.rec_personal_file) }
+            a href="/documents/regulation.html" { (s.rec_regulation) } " ("
+            a href="/documents/regulation.pdf" id="regulation-pdf" { "PDF" } ") · "
+            a href="/documents/personal-file.html" { (s.rec_personal_file) } " ("
+            a href="/documents/personal-file.pdf" id="personal-file-pdf" { "PDF" } ")"
         }
     }
 }

@@ -1,12 +1,13 @@
-//! The yearly report in the UI: the preview (`/report?fy=2026`) and the two
-//! downloads, the static HTML page and the CSV, as `mimamori_forms::report`
-//! lays them out (the same that `mimamori report` writes).
+//! The yearly report in the UI: the preview (`/report?fy=2026`) and the
+//! downloads, the static HTML page, the PDF and the CSV, as
+//! `mimamori_forms::report` lays them out (the same that `mimamori report`
+//! writes); the regulation and the 個人情報ファイル簿 entry as HTML and PDF.
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use maud::html;
-use mimamori_forms::report::{YearlyReport, report_body, report_csv, report_html};
+use mimamori_forms::report::{YearlyReport, report_body, report_csv, report_html, report_pdf};
 use serde::Deserialize;
 
 use crate::http::error::WebResult;
@@ -42,6 +43,7 @@ pub async fn report_page(
             label { "年度 " input name="fy" type="number" value=(fy) min="2000" max="2200"; }
             " " button { "表示" }
             " " a href={ "/report.html?fy=" (fy) } id="report-html" download { "HTML" }
+            " " a href={ "/report.pdf?fy=" (fy) } id="report-pdf" { "PDF" }
             " " a href={ "/report.csv?fy=" (fy) } id="report-csv" { "CSV" }
         }
         section.card { (report_body(&r)) }
@@ -85,6 +87,18 @@ pub async fn report_html_get(
     ))
 }
 
+/// `GET /report.pdf?fy=2026`: the same report laid out on A4.
+pub async fn report_pdf_get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<ReportQuery>,
+) -> WebResult<Response> {
+    let r = requested(&state, &user, &q).await?;
+    let name = format!("report-{}.pdf", r.fiscal_year);
+    let pdf = crate::provisions::lay_out(move || report_pdf(&r)).await?;
+    Ok(crate::provisions::pdf_response(pdf, &name))
+}
+
 /// `GET /report.csv?fy=2026`
 pub async fn report_csv_get(
     State(state): State<AppState>,
@@ -125,4 +139,26 @@ pub async fn personal_file_html(
 ) -> WebResult<Response> {
     let d = state.gov.personal_file_entry(&user.actor()).await?;
     Ok(html_page(mimamori_forms::document::document_html(&d)))
+}
+
+/// `GET /documents/regulation.pdf`: the regulation on A4.
+pub async fn regulation_pdf(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> WebResult<Response> {
+    let d = state.gov.regulation_document(&user.actor()).await?;
+    let pdf =
+        crate::provisions::lay_out(move || mimamori_forms::document::document_pdf(&d)).await?;
+    Ok(crate::provisions::pdf_response(pdf, "regulation.pdf"))
+}
+
+/// `GET /documents/personal-file.pdf`: the 個人情報ファイル簿 entry on A4.
+pub async fn personal_file_pdf(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> WebResult<Response> {
+    let d = state.gov.personal_file_entry(&user.actor()).await?;
+    let pdf =
+        crate::provisions::lay_out(move || mimamori_forms::document::document_pdf(&d)).await?;
+    Ok(crate::provisions::pdf_response(pdf, "personal-file.pdf"))
 }

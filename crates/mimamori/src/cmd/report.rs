@@ -1,6 +1,7 @@
 //! `mimamori report`: writes the yearly report of a fiscal year (年度) into a
 //! directory: `index.html` (a static page for the city's website: no script, no
-//! external asset) and `report.csv`, from the records of the data directory.
+//! external asset), the same as `report.pdf`, and `report.csv`, from the records
+//! of the data directory.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,7 +18,7 @@ pub struct Args {
     /// The fiscal year: 2026 is April 2026 to March 2027.
     #[arg(long)]
     pub fiscal_year: i32,
-    /// Where to write index.html and report.csv (created if absent).
+    /// Where to write index.html, report.pdf and report.csv (created if absent).
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -36,6 +37,9 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let csv = a.out.join("report.csv");
     std::fs::write(&csv, mimamori_forms::report::report_csv(&report))
         .with_context(|| format!("writing {}", csv.display()))?;
+    let pdf = a.out.join("report.pdf");
+    let laid_out = mimamori_forms::report::report_pdf(&report).context("laying out report.pdf")?;
+    std::fs::write(&pdf, laid_out).with_context(|| format!("writing {}", pdf.display()))?;
     let (received, approved, refused) = report.requests_total();
     println!(
         "fiscal year {}: {} cameras, {received} requests ({approved} provided, {refused} refused), {} complaints",
@@ -43,6 +47,11 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         report.cameras.len(),
         report.complaints_received
     );
-    println!("wrote {} and {}", html.display(), csv.display());
+    println!(
+        "wrote {}, {} and {}",
+        html.display(),
+        pdf.display(),
+        csv.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

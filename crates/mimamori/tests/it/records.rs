@@ -468,4 +468,38 @@ async fn the_regulation_and_the_personal_file_entry_follow_the_policy_in_force()
     }
     assert!(html.contains("千葉市 防犯カメラ画像ファイル"), "{html}");
     assert!(html.contains("20日"), "{html}");
+
+    // Both print as PDF from the same description (issue 10: "as PDF and HTML").
+    for (path, wants) in [
+        (
+            "/documents/regulation.pdf",
+            &[
+                "防犯カメラの設置及び運用に関する規程",
+                "撮影の時から起算して20日",
+                "駐輪場入口",
+            ][..],
+        ),
+        (
+            "/documents/personal-file.pdf",
+            &[
+                "個人情報ファイルの名称",
+                "千葉市防犯カメラ画像ファイル",
+                "20日",
+            ][..],
+        ),
+    ] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["content-type"], "application/pdf");
+        let pdf = app.data.with_extension(path.rsplit('/').next().unwrap());
+        std::fs::write(&pdf, r.bytes().await.unwrap()).unwrap();
+        let flat: String = crate::provision::pdf_text(&pdf)
+            .split_whitespace()
+            .collect();
+        for want in wants {
+            let want: String = want.split_whitespace().collect();
+            assert!(flat.contains(&want), "{path}: {want}: {flat}");
+        }
+        crate::provision::assert_page_renders(&pdf);
+    }
 }

@@ -513,6 +513,24 @@ impl Scenario {
                 "no personal information: {personal}"
             );
         }
+        // The same as PDF, for the city's bulletin board.
+        let pdf = out.join("report.pdf");
+        let flat: String = pdf_text(&pdf).split_whitespace().collect();
+        for want in [
+            "防犯カメラの運用状況",
+            "年度",
+            "本庁舎正面玄関風除室上部",
+            "操作記録の署名",
+        ] {
+            assert!(flat.contains(want), "report.pdf: {want}: {flat}");
+        }
+        for personal in ["090-0000", "中央一郎"] {
+            assert!(
+                !flat.contains(personal),
+                "no personal information: {personal}"
+            );
+        }
+        crate::provision::assert_page_renders(&pdf);
         html
     }
 }
