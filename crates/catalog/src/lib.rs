@@ -16,6 +16,7 @@ pub mod audit;
 pub mod cameras;
 pub mod dialect;
 pub mod gaps;
+pub mod hold_copies;
 pub mod keys;
 mod migrate;
 pub mod people;

@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0012_camera_description",
         include_str!("../migrations/0012_camera_description.sql"),
     ),
+    (
+        13,
+        "0013_hold_copy",
+        include_str!("../migrations/0013_hold_copy.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

@@ -573,7 +573,8 @@ impl Catalog {
     /// The file names of every request document and package (the provisions store's files).
     pub async fn provision_file_names(&self) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT file_name FROM provision_document UNION ALL SELECT file_name FROM provision_package",
+            "SELECT file_name FROM provision_document UNION ALL SELECT file_name FROM provision_package \
+             UNION ALL SELECT file_name FROM hold_copy",
         )
         .fetch_all(&self.pool)
         .await?)

@@ -27,9 +27,15 @@ pub struct Recipient {
     pub phone: String,
 }
 
-/// The request the package answers.
+/// The request the package answers (or the hold, for a copy kept on an
+/// external medium).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestFacts {
+    /// `"hold"` for the copy of a hold's footage onto its medium (Tottori 5(3));
+    /// absent for a request (packages before this field have none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    /// The request's number, or the hold's.
     pub number: i64,
     pub received_on: String,
     /// The ground (根拠) as the policy names it, with its article.

@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use mimamori_base::time::jst;
 use mimamori_base::{CameraId, Timestamp};
-use mimamori_catalog::provisions::Provision;
 use mimamori_catalog::{Camera, Segment, StreamKind};
 use mimamori_crypto::frames::frame_digest;
 use mimamori_crypto::{SegmentCipher, Signer, key_fingerprint};
@@ -227,10 +226,11 @@ impl Governance {
         }))
     }
 
-    /// Builds the package of `p` for these cameras over [from, to).
+    /// Builds a package for these cameras over [from, to), its file named after
+    /// what it is for (`12` for request No.12, `hold-3` for a hold's copy).
     pub(crate) async fn build_package(
         &self,
-        p: &Provision,
+        file_stem: &str,
         cameras: &[Camera],
         from: Timestamp,
         to: Timestamp,
@@ -255,7 +255,10 @@ impl Governance {
         }
         let total: u64 = clips.iter().map(|c| c.plan.len).sum();
         progress.total.store(total, Ordering::Relaxed);
-        let file_name = format!("packages/{}-{}.zip", p.id, mimamori_crypto::random_hex(8));
+        let file_name = format!(
+            "packages/{file_stem}-{}.zip",
+            mimamori_crypto::random_hex(8)
+        );
         let (key, wrapped_key) = self.keys.new_file_key(&file_name)?;
         let nonce_prefix = SegmentCipher::random_nonce_prefix();
         let cipher = SegmentCipher::new(key, nonce_prefix, file_name.as_bytes());
@@ -408,7 +411,7 @@ impl Job {
                 path,
                 camera_id: clip.camera.id.0,
                 camera_name: clip.camera.name.clone(),
-                location: String::new(),
+                location: clip.camera.description.location.clone(),
                 stream: StreamKind::Main.as_str().to_string(),
                 approved_from: moment(self.from),
                 approved_to: moment(self.to),

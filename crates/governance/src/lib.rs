@@ -21,6 +21,7 @@ pub mod cameras;
 pub mod documents;
 pub mod error;
 pub mod evidence;
+pub mod hold_copies;
 pub mod holds;
 pub mod input;
 pub mod integrity;

@@ -914,6 +914,7 @@ impl Governance {
         };
         let facts = PackageFacts {
             request: RequestFacts {
+                kind: String::new(),
                 number: id,
                 received_on: p.fields.received_on.clone(),
                 ground: ground.as_ref().map(|g| g.label.clone()).unwrap_or_default(),
@@ -953,7 +954,14 @@ impl Governance {
         };
         Ok(tokio::spawn(async move {
             let built = gov
-                .build_package(&p, &cams, range.from, range.to, facts, job.progress.clone())
+                .build_package(
+                    &p.id.to_string(),
+                    &cams,
+                    range.from,
+                    range.to,
+                    facts,
+                    job.progress.clone(),
+                )
                 .await;
             gov.keep_built(&actor, id, &job, built, kept).await
         }))

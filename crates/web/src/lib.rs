@@ -90,6 +90,7 @@ routes! {
     "/retention/holds" => { post retention::hold_create_submit => P(RetentionHold) }
     "/retention/holds/{id}/change" => { post retention::hold_change_submit => P(RetentionHold) }
     "/retention/holds/{id}/release" => { post retention::hold_release_submit => P(RetentionHold) }
+    "/retention/holds/{id}/copies" => { post retention::hold_copy_submit => P(RetentionHold) }
     "/people" => { get people::people_page => P(Designate), post people::person_create_submit => P(Designate) }
     "/people/{id}" => { get people::person_page => P(Designate) }
     "/people/{id}/designations" => { post people::designate_submit => P(Designate) }
@@ -151,6 +152,8 @@ routes! {
     "/api/holds" => { get retention::holds_list => P(RetentionView), post retention::hold_create => P(RetentionHold) }
     "/api/holds/{id}" => { put retention::hold_change => P(RetentionHold) }
     "/api/holds/{id}/release" => { post retention::hold_release => P(RetentionHold) }
+    "/api/holds/{id}/copies" => { post retention::hold_copy_api => P(RetentionHold) }
+    "/api/holds/{id}/copies/{copy}" => { get retention::hold_copy_get => P(RetentionHold) }
     "/api/erasures" => { get retention::erasures_list => P(RetentionView) }
     "/api/audit" => { get audit::audit_api => P(AuditRead) }
     "/api/people" => { get people::people_api => P(Designate), post people::person_create_api => P(Designate) }

@@ -208,6 +208,7 @@ async fn retention_body(
             .unwrap_or_else(|| id.to_string())
     };
     let policy = state.gov.policy();
+    let copies = state.gov.hold_copies(&user.actor()).await?;
     Ok(html! {
         h1 { (s.ret_title) }
         @if let Some(m) = o.alarm.message.as_deref() {
@@ -251,6 +252,20 @@ async fn retention_body(
                                 @if let Some(g) = state.gov.policy().retention.hold_ground(&h.ground) { span.ground data-ground=(g.id) { (g.label) "（" (g.basis) "）" } " " }
                                 (h.reason)
                                 @if let Some(m) = &h.medium { " [" (s.ret_medium_short) ": " (m) "]" }
+                                // Tottori 5(3): the copy kept on the medium, made and logged here.
+                                @for c in copies.iter().filter(|c| c.hold_id == h.id) {
+                                    div.copy data-copy-id=(c.id) {
+                                        a href={ "/api/holds/" (h.id) "/copies/" (c.id) } { (s.ret_copy_file) " " (c.id) }
+                                        " " small { (minute(c.built.at)) " · SHA-256 " code { (hex::encode(&c.sha256)[..16]) "…" } }
+                                    }
+                                }
+                                @if active && o.may_hold && h.medium.as_deref().is_some_and(|m| !m.is_empty()) {
+                                    form.inline-form method="post" action={ "/retention/holds/" (h.id) "/copies" } {
+                                        (csrf_field(&user.0))
+                                        input type="password" name="passphrase" placeholder=(s.ret_copy_passphrase) autocomplete="new-password";
+                                        button { (s.ret_copy) }
+                                    }
+                                }
                             }
                             td {
                                 @if active && o.may_hold {
@@ -392,6 +407,66 @@ pub async fn hold_change_submit(
         .await
         .map_err(WebError);
     form_result(&state, lang, &user, result).await
+}
+
+/// `POST /retention/holds/{id}/copies`: the copy of a hold's footage for its medium.
+pub async fn hold_copy_submit(
+    State(state): State<AppState>,
+    lang: Lang,
+    Path(id): Path<i64>,
+    user: CurrentUser,
+    body: String,
+) -> WebResult<Response> {
+    let f = FormFields::parse(&body);
+    let result = state
+        .gov
+        .hold_copy(&user.actor(), id, Some(f.get("passphrase")))
+        .await
+        .map(|_| ())
+        .map_err(WebError);
+    form_result(&state, lang, &user, result).await
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct CopyBody {
+    pub passphrase: String,
+}
+
+/// `POST /api/holds/{id}/copies` `{passphrase?}` → the copy (201).
+pub async fn hold_copy_api(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    user: CurrentUser,
+    body: Option<Json<CopyBody>>,
+) -> WebResult<Response> {
+    let b = body.map(|Json(b)| b).unwrap_or_default();
+    let c = state
+        .gov
+        .hold_copy(&user.actor(), id, Some(&b.passphrase))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"copy": c.id, "hold": c.hold_id, "bytes": c.bytes, "frames": c.frames,
+                    "sha256": hex::encode(&c.sha256), "passphrase_protected": c.passphrase_protected,
+                    "built_at": rfc(c.built.at)})),
+    )
+        .into_response())
+}
+
+/// `GET /api/holds/{id}/copies/{copy}`: the copy's ZIP, to write onto the medium.
+pub async fn hold_copy_get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, copy)): Path<(i64, i64)>,
+    req: axum::extract::Request,
+) -> WebResult<Response> {
+    let body = state.gov.hold_copy_file(&user.actor(), id, copy).await?;
+    let (parts, _) = req.into_parts();
+    Ok(crate::http::ranged::serve(
+        body,
+        &axum::http::Request::from_parts(parts, ()),
+    ))
 }
 
 /// `POST /retention/holds/{id}/release`

@@ -31,8 +31,13 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     })
     .await??;
     if let Some(m) = &report.manifest {
+        let of = if m.request.kind == "hold" {
+            "copy of hold"
+        } else {
+            "package of request"
+        };
         println!(
-            "package of request No.{} from {} ({} clip(s))",
+            "{of} No.{} from {} ({} clip(s))",
             m.request.number,
             m.installer,
             m.clips.len()

@@ -114,6 +114,7 @@ fn concrete(path: &str) -> String {
         .replace("{doc}", "999999")
         .replace("{package}", "999999")
         .replace("{camera}", "999999")
+        .replace("{copy}", "999999")
 }
 
 fn extra_for(role: RoleKind) -> Value {

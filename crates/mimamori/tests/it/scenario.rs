@@ -376,7 +376,11 @@ impl Scenario {
             body[k] = v.clone();
         }
         let r = self.app.post_json("/api/holds", &body).await;
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        assert_eq!(r.status(), 201);
+        let hold = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        if body.get("medium").is_some() {
+            self.copy_onto_the_medium(hold).await;
+        }
         drop(self.camera_feed.take());
         let held = (self.start.clone(), plus(&self.start, 2.0));
         let middle = (plus(&self.start, 5.5), plus(&self.end, -5.5));
@@ -425,6 +429,46 @@ impl Scenario {
             self.spans(&provided.0, &provided.1).await > 0,
             provided_stays
         );
+    }
+
+    /// Tottori 5(3): the held footage is copied for the hold's medium by the
+    /// package machinery (verifiable offline), from the registered terminal only,
+    /// recorded against the hold and logged, not as a provision.
+    async fn copy_onto_the_medium(&self, hold: i64) {
+        let path = format!("/api/holds/{hold}/copies");
+        let elsewhere = Person::login(&self.app, ADMIN, ADMIN_PASSWORD, None, None)
+            .await
+            .unwrap();
+        let r = elsewhere.send(Method::POST, &path, Some(json!({}))).await;
+        assert_eq!(r.status(), 403, "not from the registered terminal");
+        let r = self
+            .manager
+            .send(Method::POST, &path, Some(json!({})))
+            .await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        let copy: Value = r.json().await.unwrap();
+        assert!(copy["frames"].as_i64().unwrap() > 0, "{copy}");
+        let r = self.manager.get(&format!("{path}/{}", copy["copy"])).await;
+        assert_eq!(r.status(), 200);
+        let zip = self.app.data.with_extension("copy.zip");
+        std::fs::write(&zip, r.bytes().await.unwrap()).unwrap();
+        let (code, out) = verify_export(&zip, &[]);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains(&format!("copy of hold No.{hold}")), "{out}");
+        let provisions = self.app.get_json("/api/provisions").await.to_string();
+        assert!(
+            !provisions.contains("保存期間の延長"),
+            "a copy is no provision: {provisions}"
+        );
+        let page = self.app.page("/retention").await;
+        assert!(
+            page.contains(&format!("data-copy-id=\"{}\"", copy["copy"])),
+            "{page}"
+        );
+        let log = self.app.get_json("/api/audit").await.to_string();
+        for action in ["hold_copy", "hold_copy_built", "hold_copy_downloaded"] {
+            assert!(log.contains(&format!("\"{action}\"")), "{action}: {log}");
+        }
     }
 
     /// A medium registered and disposed of by the seed's method, confirmed by as

@@ -146,6 +146,9 @@ strings! {
     ret_reason "ret.reason" => "理由", "Reason";
     ret_medium "ret.medium" => "外部記録媒体に保管する場合はその媒体（任意）", "External medium holding the copy (optional)";
     ret_medium_short "ret.medium_short" => "媒体", "medium";
+    ret_copy "ret.copy" => "媒体への写しを作成", "Make the copy for the medium";
+    ret_copy_passphrase "ret.copy_passphrase" => "パスワード（任意・8文字以上）", "Passphrase (optional, 8 characters or more)";
+    ret_copy_file "ret.copy_file" => "写し", "copy";
     ret_change "ret.change" => "変更", "Change";
     ret_release "ret.release" => "解除", "Release";
     ret_released "ret.released" => "解除済み", "released";
