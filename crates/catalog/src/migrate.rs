@@ -73,6 +73,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0013_hold_copy",
         include_str!("../migrations/0013_hold_copy.sql"),
     ),
+    (
+        14,
+        "0014_sign_photo",
+        include_str!("../migrations/0014_sign_photo.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

@@ -574,7 +574,7 @@ impl Catalog {
     pub async fn provision_file_names(&self) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
             "SELECT file_name FROM provision_document UNION ALL SELECT file_name FROM provision_package \
-             UNION ALL SELECT file_name FROM hold_copy",
+             UNION ALL SELECT file_name FROM hold_copy UNION ALL SELECT file_name FROM sign_photo",
         )
         .fetch_all(&self.pool)
         .await?)

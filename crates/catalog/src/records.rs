@@ -314,3 +314,62 @@ impl Catalog {
             .collect()
     }
 }
+
+/// A photograph of a camera's sign (REQ-SIG-1), sealed in the provisions store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignPhoto {
+    pub id: i64,
+    pub camera: mimamori_base::CameraId,
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: i64,
+    pub sha256: Vec<u8>,
+    pub wrapped_key: Vec<u8>,
+    pub nonce_prefix: Vec<u8>,
+    pub added: Step,
+}
+
+impl Catalog {
+    pub async fn sign_photo_insert(&self, p: &SignPhoto) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO sign_photo (camera_id, file_name, content_type, bytes, sha256, wrapped_key, \
+             nonce_prefix, added_by, added_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(p.camera.0)
+        .bind(&p.file_name)
+        .bind(&p.content_type)
+        .bind(p.bytes)
+        .bind(&p.sha256)
+        .bind(&p.wrapped_key)
+        .bind(&p.nonce_prefix)
+        .bind(p.added.by.map(|u| u.0))
+        .bind(p.added.at.0)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Every sign photo, newest first.
+    pub async fn sign_photos(&self) -> Result<Vec<SignPhoto>> {
+        let rows = sqlx::query("SELECT * FROM sign_photo ORDER BY id DESC")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SignPhoto {
+                    id: r.try_get("id")?,
+                    camera: mimamori_base::CameraId(r.try_get("camera_id")?),
+                    file_name: r.try_get("file_name")?,
+                    content_type: r.try_get("content_type")?,
+                    bytes: r.try_get("bytes")?,
+                    sha256: r.try_get("sha256")?,
+                    wrapped_key: r.try_get("wrapped_key")?,
+                    nonce_prefix: r.try_get("nonce_prefix")?,
+                    added: Step {
+                        by: r.try_get::<Option<i64>, _>("added_by")?.map(UserId),
+                        at: Timestamp(r.try_get("added_at_us")?),
+                    },
+                })
+            })
+            .collect()
+    }
+}

@@ -301,6 +301,14 @@ pub struct DocumentUpload<'a> {
     pub bytes: &'a [u8],
 }
 
+/// A small file sealed into the provisions store.
+pub(crate) struct Sealed {
+    pub wrapped: Vec<u8>,
+    pub nonce: [u8; 8],
+    /// SHA-256 of the plaintext.
+    pub sha: Vec<u8>,
+}
+
 /// The type of a request document, from its first bytes; only these are kept.
 pub fn document_type(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"%PDF-") {
@@ -533,20 +541,11 @@ impl Governance {
         })?;
         let original = bounded_text("document name", up.original_name, SHORT)?;
         let file_name = format!("documents/{id}-{}.doc", mimamori_crypto::random_hex(8));
-        let (key, wrapped) = self.keys.new_file_key(&file_name)?;
-        let nonce = SegmentCipher::random_nonce_prefix();
-        let mut w = self.files.create(
-            &file_name,
-            SegmentCipher::new(key, nonce, file_name.as_bytes()),
-        )?;
-        w.append(up.bytes)?;
-        tokio::task::spawn_blocking(move || w.finish())
-            .await
-            .map_err(|e| Error::Inconsistent(e.to_string()))??;
-        let sha = {
-            use sha2::Digest;
-            sha2::Sha256::digest(up.bytes).to_vec()
-        };
+        let Sealed {
+            wrapped,
+            nonce,
+            sha,
+        } = self.seal_file(&file_name, up.bytes).await?;
         let now = self.clock.now();
         let doc_id = self
             .catalog
@@ -607,21 +606,60 @@ impl Governance {
                 ),
             )
             .await?;
-        let key = self.keys.file_key(&doc.wrapped_key, &doc.file_name)?;
-        let nonce: [u8; 8] =
-            doc.nonce_prefix.as_slice().try_into().map_err(|_| {
-                Error::Inconsistent(format!("document {doc_id} has no valid nonce"))
-            })?;
-        let cipher = SegmentCipher::new(key, nonce, doc.file_name.as_bytes());
-        let len = u64::try_from(doc.bytes).unwrap_or(0);
-        let bytes = self.files.read_range(
+        let bytes = self.open_file(
             &doc.file_name,
+            &doc.wrapped_key,
+            &doc.nonce_prefix,
+            doc.bytes,
+        )?;
+        Ok((doc, bytes))
+    }
+
+    /// Writes a small file (a document, a photo) encrypted under a key of its
+    /// own into the provisions store, durably.
+    pub(crate) async fn seal_file(&self, file_name: &str, bytes: &[u8]) -> Result<Sealed> {
+        let (key, wrapped) = self.keys.new_file_key(file_name)?;
+        let nonce = SegmentCipher::random_nonce_prefix();
+        let mut w = self.files.create(
+            file_name,
+            SegmentCipher::new(key, nonce, file_name.as_bytes()),
+        )?;
+        w.append(bytes)?;
+        tokio::task::spawn_blocking(move || w.finish())
+            .await
+            .map_err(|e| Error::Inconsistent(e.to_string()))??;
+        let sha = {
+            use sha2::Digest;
+            sha2::Sha256::digest(bytes).to_vec()
+        };
+        Ok(Sealed {
+            wrapped,
+            nonce,
+            sha,
+        })
+    }
+
+    /// Reads a small sealed file back whole.
+    pub(crate) fn open_file(
+        &self,
+        file_name: &str,
+        wrapped_key: &[u8],
+        nonce_prefix: &[u8],
+        bytes: i64,
+    ) -> Result<Vec<u8>> {
+        let key = self.keys.file_key(wrapped_key, file_name)?;
+        let nonce: [u8; 8] = nonce_prefix
+            .try_into()
+            .map_err(|_| Error::Inconsistent(format!("{file_name} has no valid nonce")))?;
+        let cipher = SegmentCipher::new(key, nonce, file_name.as_bytes());
+        let len = u64::try_from(bytes).unwrap_or(0);
+        Ok(self.files.read_range(
+            file_name,
             &cipher,
             len,
             0,
             usize::try_from(len).unwrap_or(0),
-        )?;
-        Ok((doc, bytes))
+        )?)
     }
 
     /// Records how the requester's identity was checked (REQ-DIS-3; needs `provision`).

@@ -10,7 +10,7 @@
 use mimamori_base::time::{DAY_MICROS, parse_day_or_time};
 use mimamori_base::{CameraId, Timestamp, UserId};
 use mimamori_catalog::provisions::Medium;
-use mimamori_catalog::records::{CameraCheck, Complaint, Confirmation, NewComplaint};
+use mimamori_catalog::records::{CameraCheck, Complaint, Confirmation, NewComplaint, SignPhoto};
 use mimamori_catalog::{Camera, User};
 use mimamori_policy::{
     CheckKind, ComplaintRule, DisposalMethod, DisposalRule, Permission, RoleKind,
@@ -479,6 +479,8 @@ pub struct CheckDue {
 pub struct CameraChecks {
     pub camera: Camera,
     pub checks: Vec<CheckDue>,
+    /// The newest photograph of its sign as it hangs (REQ-SIG-1).
+    pub sign_photo: Option<SignPhoto>,
 }
 
 /// The checks page: every camera's checks and the history.
@@ -506,6 +508,7 @@ impl Governance {
         self.require(actor, Permission::Records).await?;
         let now = self.clock.now();
         let history = self.catalog.checks().await?;
+        let photos = self.catalog.sign_photos().await?;
         let records = self.policy.records.clone();
         let cameras = self
             .catalog
@@ -533,7 +536,12 @@ impl Governance {
                         }
                     })
                     .collect();
-                CameraChecks { camera, checks }
+                let sign_photo = photos.iter().find(|p| p.camera == camera.id).cloned();
+                CameraChecks {
+                    camera,
+                    checks,
+                    sign_photo,
+                }
             })
             .collect();
         Ok(CheckBook {
@@ -606,5 +614,97 @@ impl Governance {
             )
             .await?;
         Ok(id)
+    }
+}
+
+/// The largest sign photo kept: a phone's photograph, not a video.
+pub const MAX_SIGN_PHOTO_BYTES: usize = 8 << 20;
+
+impl Governance {
+    /// Keeps a photograph of a camera's sign as it hangs (REQ-SIG-1; needs
+    /// `records`): JPEG or PNG only, at most [`MAX_SIGN_PHOTO_BYTES`], sealed in
+    /// the provisions store; logged.
+    pub async fn sign_photo_add(
+        &self,
+        actor: &Actor,
+        camera: CameraId,
+        bytes: &[u8],
+    ) -> Result<SignPhoto> {
+        self.require(actor, Permission::Records).await?;
+        let cam = self.catalog.camera(camera).await?;
+        if cam.removed_at.is_some() {
+            return Err(Error::NotFound(format!("camera {camera} was removed")));
+        }
+        if bytes.len() > MAX_SIGN_PHOTO_BYTES {
+            return Err(Error::bad_input(format!(
+                "photo: at most {} MiB",
+                MAX_SIGN_PHOTO_BYTES >> 20
+            )));
+        }
+        let content_type = match crate::provisions::document_type(bytes) {
+            Some(t @ ("image/jpeg" | "image/png")) => t,
+            _ => {
+                return Err(Error::bad_input(
+                    "photo: a JPEG or PNG image (写真はJPEG・PNGのみ)",
+                ));
+            }
+        };
+        let file_name = format!("signs/{camera}-{}.img", mimamori_crypto::random_hex(8));
+        let sealed = self.seal_file(&file_name, bytes).await?;
+        let mut photo = SignPhoto {
+            id: 0,
+            camera,
+            file_name,
+            content_type: content_type.to_string(),
+            bytes: bytes.len() as i64,
+            sha256: sealed.sha,
+            wrapped_key: sealed.wrapped,
+            nonce_prefix: sealed.nonce.to_vec(),
+            added: step(actor, self.clock.now()),
+        };
+        photo.id = self.catalog.sign_photo_insert(&photo).await?;
+        self.audit
+            .record(
+                actor,
+                Entry::new(
+                    "sign_photo_added",
+                    format!(
+                        "{}: photo {} ({content_type}, {} bytes, sha256 {})",
+                        cam.name,
+                        photo.id,
+                        photo.bytes,
+                        hex::encode(&photo.sha256)
+                    ),
+                )
+                .camera(camera),
+            )
+            .await?;
+        Ok(photo)
+    }
+
+    /// A sign photo's bytes, to look at (needs `records`; logged first: a
+    /// photograph may show passers-by).
+    pub async fn sign_photo(&self, actor: &Actor, id: i64) -> Result<(SignPhoto, Vec<u8>)> {
+        self.require(actor, Permission::Records).await?;
+        let photo = self
+            .catalog
+            .sign_photos()
+            .await?
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| Error::NotFound(format!("sign photo {id}")))?;
+        self.audit
+            .record(
+                actor,
+                Entry::new("sign_photo_viewed", format!("photo {id}")).camera(photo.camera),
+            )
+            .await?;
+        let bytes = self.open_file(
+            &photo.file_name,
+            &photo.wrapped_key,
+            &photo.nonce_prefix,
+            photo.bytes,
+        )?;
+        Ok((photo, bytes))
     }
 }

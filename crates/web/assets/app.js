@@ -1,18 +1,17 @@
 // mimamori page script: calendar, 24-hour timeline, player and live view; the
-// request document upload and the masked-copy areas of the provision page. Served by the binary itself; talks only to this server.
+// file uploads (request documents, sign photos) and the masked-copy areas of the provision page. Served by the binary itself; talks only to this server.
 // Pages that show live status ask to be reloaded now and then.
 (() => {
   const r = document.querySelector('[data-refresh-seconds]');
   if (r) setTimeout(() => location.reload(), Number(r.dataset.refreshSeconds) * 1000);
 })();
-// The request document of a provision: sent as the body, with the CSRF header.
-(() => {
-  const form = document.getElementById('document-form');
-  if (!form) return;
+// Files sent as the body, with the CSRF header: the request document of a
+// provision, the photo of a camera's sign.
+document.querySelectorAll('form[data-upload]').forEach((form) => {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const file = document.getElementById('document-file').files[0];
-    const status = document.getElementById('document-status');
+    const file = form.querySelector('input[type="file"]').files[0];
+    const status = form.querySelector('#document-status, .upload-status');
     if (!file) return;
     const csrf = document.querySelector('meta[name="csrf-token"]').content;
     const r = await fetch(`${form.dataset.upload}?name=${encodeURIComponent(file.name)}`, {
@@ -22,7 +21,7 @@
     const body = await r.json().catch(() => ({}));
     status.textContent = (body.error && body.error.message) || r.statusText;
   });
-})();
+});
 // Masked copies: the still loads when its section opens; a drag over it adds
 // the rectangle (in the clip's pixels) as a line of the areas field.
 document.querySelectorAll('details[data-mask-package]').forEach((details) => {

@@ -123,6 +123,7 @@ routes! {
     "/media/{id}/confirm" => { post records::medium_confirm_submit => P(Records) }
     "/checks" => { get records::checks_page => P(Records), post records::check_record_submit => P(Records) }
     "/checks/sign.pdf" => { get records::sign_pdf => P(Records) }
+    "/checks/photos/{id}" => { get records::sign_photo_get => P(Records) }
     "/report" => { get report::report_page => P(Records) }
     "/documents/regulation.html" => { get report::regulation_html => P(Records) }
     "/documents/personal-file.html" => { get report::personal_file_html => P(Records) }
@@ -175,6 +176,7 @@ routes! {
     "/api/complaints" => { get records::complaints_api => P(Records), post records::complaint_receive_api => P(Records) }
     "/api/complaints/{id}/close" => { post records::complaint_close_api => P(Records) }
     "/api/media" => { get records::media_api => P(Records), post records::medium_register_api => P(Records) }
+    "/api/cameras/{id}/sign-photos" => { post records::sign_photo_upload_api => P(Records) }
     "/api/checks" => { get records::checks_api => P(Records), post records::check_record_api => P(Records) }
     "/api/media/{id}/dispose" => { post records::medium_dispose_api => P(Records) }
     "/api/media/{id}/confirm" => { post records::medium_confirm_api => P(Records) }

@@ -608,7 +608,22 @@ pub async fn checks_page(
                                 @if d.overdue { " " span.status.status-refused { (s.rec_overdue) } }
                             }
                         }
-                        td { a href={ "/checks/sign.pdf?camera=" (c.camera.id.0) } { "PDF" } }
+                        td {
+                            a href={ "/checks/sign.pdf?camera=" (c.camera.id.0) } { "PDF" }
+                            @if !c.camera.description.sign_location.is_empty() {
+                                div.muted { (c.camera.description.sign_location) }
+                            }
+                            @if let Some(p) = &c.sign_photo {
+                                div data-sign-photo=(p.id) {
+                                    a href={ "/checks/photos/" (p.id) } { (s.rec_sign_photo) } " " small { (minute(p.added.at)) }
+                                }
+                            }
+                            form.upload-form data-upload={ "/api/cameras/" (c.camera.id.0) "/sign-photos" } {
+                                input type="file" accept="image/jpeg,image/png";
+                                button { (s.rec_sign_photo_add) }
+                                span.upload-status {}
+                            }
+                        }
                     }
                 }
             }
@@ -697,4 +712,43 @@ pub async fn sign_pdf(
         pdf,
         &format!("sign-{}.pdf", q.camera),
     ))
+}
+
+/// `POST /api/cameras/{id}/sign-photos` (the photo as the body) → 201.
+pub async fn sign_photo_upload_api(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    req: axum::extract::Request,
+) -> WebResult<Response> {
+    let limit = mimamori_governance::records::MAX_SIGN_PHOTO_BYTES;
+    let bytes = axum::body::to_bytes(req.into_body(), limit + 1)
+        .await
+        .map_err(|_| WebError::bad_input(format!("photo: at most {} MiB", limit >> 20)))?;
+    let p = state
+        .gov
+        .sign_photo_add(&user.actor(), mimamori_base::CameraId(id), &bytes)
+        .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(
+            json!({"id": p.id, "camera": p.camera.0, "type": p.content_type, "bytes": p.bytes,
+                    "sha256": hex::encode(&p.sha256)}),
+        ),
+    )
+        .into_response())
+}
+
+/// `GET /checks/photos/{id}`: a sign photo as kept.
+pub async fn sign_photo_get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> WebResult<Response> {
+    let (p, bytes) = state.gov.sign_photo(&user.actor(), id).await?;
+    let mut r = bytes.into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&p.content_type) {
+        r.headers_mut().insert(axum::http::header::CONTENT_TYPE, v);
+    }
+    Ok(r)
 }

@@ -709,9 +709,73 @@ async fn kitakyushu_lives_its_regulation() {
     assert_eq!(r.status(), 403);
     s.provide().await;
     s.complaint().await;
+    sign_photo(&s).await;
     s.hold_expiry_and_erasure(7).await;
     s.dispose_of_a_medium().await;
     s.yearly_report();
+}
+
+/// 第4条(2), REQ-SIG-1: a photograph of the sign as it hangs is kept with the
+/// camera's checks (a JPEG or PNG only, sealed like the request documents),
+/// beside where the sign hangs; looking at it is logged.
+async fn sign_photo(s: &Scenario) {
+    let jpeg = s.app.data.with_extension("sign.jpg");
+    let out = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=yellow:s=320x240",
+            "-frames:v",
+            "1",
+        ])
+        .arg(&jpeg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let photo = std::fs::read(&jpeg).unwrap();
+    let path = format!("/api/cameras/{}/sign-photos", s.camera);
+    let keeper = s.keeper();
+    let upload = |body: Vec<u8>| {
+        keeper
+            .client
+            .post(s.app.url(&path))
+            .header("x-csrf-token", &keeper.csrf)
+            .body(body)
+    };
+    let r = upload(b"MZ\x90\x00 not a photo".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = upload(photo.clone()).send().await.unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let page = keeper.get("/checks").await.text().await.unwrap();
+    assert!(
+        page.contains(&format!("data-sign-photo=\"{id}\"")),
+        "{page}"
+    );
+    assert!(
+        page.contains("正面玄関 自動ドア横"),
+        "where it hangs: {page}"
+    );
+    let r = keeper.get(&format!("/checks/photos/{id}")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), photo);
+    let log = s.app.get_json("/api/audit").await.to_string();
+    assert!(
+        log.contains("sign_photo_added") && log.contains("sign_photo_viewed"),
+        "{log}"
+    );
 }
 
 static CHIBA: Seed = Seed {

@@ -360,6 +360,8 @@ strings! {
     rec_more "rec.more" => "あと確認が必要な人数", "confirmations still needed";
     rec_checks "rec.checks" => "見直し・点検・表示", "Reviews, inspections, signs";
     rec_sign "rec.sign" => "表示板（A4）", "Sign (A4)";
+    rec_sign_photo "rec.sign_photo" => "表示の写真", "Photo of the sign";
+    rec_sign_photo_add "rec.sign_photo_add" => "写真を登録", "Add a photo";
     rec_record_check "rec.record_check" => "実施を記録", "Record a check";
     rec_done_on "rec.done_on" => "実施日", "Done on";
     rec_done_by "rec.done_by" => "実施者（業者名）", "Done by (company)";
