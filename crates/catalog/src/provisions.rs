@@ -173,6 +173,19 @@ pub struct NewPackage<'a> {
     pub masks: &'a str,
 }
 
+/// A file of the provisions store as its row records it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SealedFile {
+    /// What it is, for a person: "request No.3 package 2".
+    pub what: String,
+    pub file_name: String,
+    pub bytes: i64,
+    /// SHA-256 of the plaintext.
+    pub sha256: Vec<u8>,
+    pub wrapped_key: Vec<u8>,
+    pub nonce_prefix: Vec<u8>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Package {
     pub id: i64,
@@ -578,6 +591,35 @@ impl Catalog {
         )
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// Every file sealed in the provisions store as recorded (request documents,
+    /// packages, copies of holds, sign photos), for `mimamori verify`.
+    pub async fn sealed_files(&self) -> Result<Vec<SealedFile>> {
+        let rows = sqlx::query(
+            "SELECT 'request No.' || request_id || ' document ' || id AS what, file_name, bytes, sha256, \
+             wrapped_key, nonce_prefix FROM provision_document \
+             UNION ALL SELECT 'request No.' || request_id || ' package ' || id, file_name, bytes, sha256, \
+             wrapped_key, nonce_prefix FROM provision_package \
+             UNION ALL SELECT 'hold ' || hold_id || ' copy ' || id, file_name, bytes, sha256, \
+             wrapped_key, nonce_prefix FROM hold_copy \
+             UNION ALL SELECT 'camera ' || camera_id || ' sign photo ' || id, file_name, bytes, sha256, \
+             wrapped_key, nonce_prefix FROM sign_photo",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SealedFile {
+                    what: r.try_get("what")?,
+                    file_name: r.try_get("file_name")?,
+                    bytes: r.try_get("bytes")?,
+                    sha256: r.try_get("sha256")?,
+                    wrapped_key: r.try_get("wrapped_key")?,
+                    nonce_prefix: r.try_get("nonce_prefix")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn document_insert(&self, d: &NewDocument<'_>) -> Result<i64> {

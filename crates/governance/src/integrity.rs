@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use mimamori_base::task::sleep_or_stop;
 use mimamori_base::{CameraId, SharedClock, TaskHandle, Timestamp};
+use mimamori_catalog::keys::KeyRing;
+use mimamori_catalog::provisions::SealedFile;
 use mimamori_catalog::{Catalog, CatalogError, Segment, StreamKind};
 use mimamori_crypto::{Signer, chain_link, verify_signature};
 use mimamori_storage::SegmentStore;
@@ -88,6 +90,71 @@ pub struct VerifyScope {
     /// Files are hashed only for segments overlapping [from, to); the chain is always checked whole.
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
+}
+
+/// What `verify` found in the files of the provisions store.
+#[derive(Debug, Default)]
+pub struct SealedReport {
+    pub files: u64,
+    pub bytes: u64,
+    /// "request No.3 package 2 (packages/3-….zip): changed: …"
+    pub problems: Vec<String>,
+}
+
+/// Reads every recorded file of the provisions store whole (request documents,
+/// evidence packages, copies of holds, sign photos) and compares its plaintext
+/// with the SHA-256 its row recorded: a file changed (its authentication fails,
+/// or its hash differs), cut short or missing is named.
+pub fn verify_sealed_files(
+    files: &SegmentStore,
+    keys: &KeyRing,
+    sealed: &[SealedFile],
+) -> SealedReport {
+    use sha2::Digest;
+    const STEP: u64 = 4 << 20;
+    let mut report = SealedReport::default();
+    for f in sealed {
+        report.files += 1;
+        let len = u64::try_from(f.bytes).unwrap_or(0);
+        let checked = (|| -> Result<(), String> {
+            let key = keys
+                .file_key(&f.wrapped_key, &f.file_name)
+                .map_err(|e| e.to_string())?;
+            let nonce: [u8; 8] = f
+                .nonce_prefix
+                .as_slice()
+                .try_into()
+                .map_err(|_| "no valid nonce".to_string())?;
+            let cipher = mimamori_crypto::SegmentCipher::new(key, nonce, f.file_name.as_bytes());
+            let mut sha = sha2::Sha256::new();
+            let mut at = 0;
+            while at < len {
+                let n = (len - at).min(STEP);
+                let part = files
+                    .read_range(
+                        &f.file_name,
+                        &cipher,
+                        len,
+                        at,
+                        usize::try_from(n).unwrap_or(0),
+                    )
+                    .map_err(|e| format!("changed or cut short: {e}"))?;
+                sha.update(&part);
+                at += n;
+            }
+            if sha.finalize().as_slice() != f.sha256.as_slice() {
+                return Err("changed: its content no longer has the SHA-256 recorded".into());
+            }
+            Ok(())
+        })();
+        match checked {
+            Ok(()) => report.bytes += len,
+            Err(e) => report
+                .problems
+                .push(format!("{} ({}): {e}", f.what, f.file_name)),
+        }
+    }
+    report
 }
 
 #[derive(Debug, thiserror::Error)]

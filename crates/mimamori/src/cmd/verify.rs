@@ -1,15 +1,19 @@
 //! `mimamori verify`: has any stored byte or catalog row been changed, removed or
-//! reordered since it was recorded? Names every failing segment and how; exit 0
-//! only when everything verifies. The result is kept for the UI.
+//! reordered since it was recorded? Names every failing segment and how, and
+//! every record file (request documents, evidence packages, copies of holds, sign
+//! photos) that no longer has the content recorded; exit 0 only when everything
+//! verifies. The result is kept for the UI.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use mimamori_base::Timestamp;
-use mimamori_governance::integrity::{VerifyScope, verify};
+use mimamori_catalog::keys::KeyRing;
+use mimamori_governance::integrity::{VerifyScope, verify, verify_sealed_files};
+use mimamori_storage::SegmentStore;
 
 use crate::config::Config;
-use crate::datadir::{DataDir, load_keys};
+use crate::datadir::{DataDir, PROVISIONS_DIR, load_keys};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -57,10 +61,25 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         &scope,
     )
     .await?;
+    // The record files: whole, whatever the scope (they are few, and evidence).
+    let files = SegmentStore::open_at(&a.data.join(PROVISIONS_DIR))?;
+    let sealed = dir.catalog.sealed_files().await?;
+    let ring = KeyRing::new(dir.catalog.clone(), keys.master);
+    let records =
+        tokio::task::spawn_blocking(move || verify_sealed_files(&files, &ring, &sealed)).await?;
     let secs = started.elapsed().as_secs_f64();
     for p in &report.problems {
         println!("FAILED: {p}");
     }
+    for p in &records.problems {
+        println!("FAILED: {p}");
+    }
+    println!(
+        "{} record file(s) ({:.1} MB) checked: request documents, evidence packages, copies of holds, sign photos; {} problem(s)",
+        records.files,
+        records.bytes as f64 / 1e6,
+        records.problems.len()
+    );
     let summary = format!(
         "{} segments ({:.1} MB) checked, {} erased links, {} signed heads; {} problem(s) in {:.2} s ({:.0} MB/s, {:.0} segments/s)",
         report.segments,
@@ -73,18 +92,20 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         report.segments as f64 / secs.max(1e-9),
     );
     println!("{summary}");
+    let problems = report.problems.len() + records.problems.len();
     let first: Vec<String> = report
         .problems
         .iter()
-        .take(20)
         .map(|p| p.to_string())
+        .chain(records.problems.iter().cloned())
+        .take(20)
         .collect();
     dir.catalog
         .verify_run_insert(
             mimamori_base::Clock::now(&*crate::clock::installation_clock()),
             report.segments as i64,
             report.bytes as i64,
-            report.problems.len() as i64,
+            problems as i64,
             &if first.is_empty() {
                 summary.clone()
             } else {
@@ -92,7 +113,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             },
         )
         .await?;
-    Ok(if report.problems.is_empty() {
+    Ok(if problems == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -814,6 +814,33 @@ async fn chiba_lives_its_guideline() {
         doc.contains("正面玄関（本庁舎 正面玄関 風除室上部）"),
         "{doc}"
     );
+    // The records are evidence: `mimamori verify` reads the request's document and
+    // package back whole against their recorded hashes, and names one changed.
+    let data = s.app.data.to_str().unwrap().to_string();
+    let o = s.app.cli(&["verify", "--data", &data]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("2 record file(s)"), "{out}");
+    let package = std::fs::read_dir(s.app.data.join("provisions/packages"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "zip"))
+        .unwrap();
+    let mut bytes = std::fs::read(&package).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x01;
+    std::fs::write(&package, bytes).unwrap();
+    let o = s.app.cli(&["verify", "--data", &data]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("FAILED: request No.1 package 1") && out.contains("changed"),
+        "{out}"
+    );
 }
 
 static MIDORI: Seed = Seed {
