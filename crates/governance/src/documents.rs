@@ -37,6 +37,15 @@ fn camera_line(name: &str, d: &mimamori_catalog::CameraDescription) -> String {
     line
 }
 
+/// When a document was made, in 和暦 with the Western date and the time.
+fn generated_on(t: mimamori_base::Timestamp) -> String {
+    format!(
+        "{}（{}）",
+        mimamori_base::time::japanese_date(t.jst_date()),
+        t.jst_minute()
+    )
+}
+
 impl Governance {
     /// The regulation as the policy makes it (needs `records`).
     pub async fn regulation_document(&self, actor: &Actor) -> Result<Document> {
@@ -189,7 +198,7 @@ impl Governance {
             footer: format!(
                 "mimamori が施行中のポリシー（{}）から生成。{}",
                 p.preset,
-                self.clock.now().jst_minute()
+                generated_on(self.clock.now())
             ),
         })
     }
@@ -263,7 +272,7 @@ impl Governance {
             footer: format!(
                 "mimamori が施行中のポリシー（{}）から生成。{}",
                 p.preset,
-                self.clock.now().jst_minute()
+                generated_on(self.clock.now())
             ),
         })
     }

@@ -357,6 +357,13 @@ impl Scenario {
         }
     }
 
+    /// Stops the server cleanly and starts it again; everyone signs in again.
+    pub async fn restart(&mut self) {
+        self.app.terminate();
+        self.app.start().await;
+        self.pass_days(0).await;
+    }
+
     async fn spans(&self, from: &str, to: &str) -> usize {
         self.app.recordings(self.camera, from, to).await["spans"]
             .as_array()
@@ -874,11 +881,48 @@ async fn midori_stations_live_their_rules() {
     let mut s = Scenario::start(&MIDORI).await;
     s.designate().await;
     s.record_and_view().await;
-    s.provide().await;
+    let request = s.provide().await;
     s.complaint().await;
     s.hold_expiry_and_erasure(14).await;
     s.dispose_of_a_medium().await;
-    s.yearly_report();
+    let before = s.yearly_report();
+    // Every record survives a restart: the request, the complaint, the holds, the
+    // media and their disposal, and so the report.
+    s.restart().await;
+    let v: Value = s
+        .operator
+        .get(&format!("/api/provisions/{request}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "delivered", "{v}");
+    let complaints: Value = s
+        .operator
+        .get("/api/complaints")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        complaints["complaints"].as_array().unwrap().len(),
+        1,
+        "{complaints}"
+    );
+    let media = s.app.get_json("/api/media").await.to_string();
+    assert!(media.contains("\"disposed\""), "{media}");
+    let after = s.yearly_report();
+    let counts = |html: &str| {
+        [
+            "requests-approved",
+            "complaints-closed",
+            "media-disposed",
+            "holds",
+            "erasures",
+        ]
+        .map(|id| count(html, id))
+    };
+    assert_eq!(counts(&before), counts(&after));
 }
 
 static OSAKA: Seed = Seed {
