@@ -154,7 +154,8 @@ pub fn report_body(r: &YearlyReport) -> Markup {
         }
         h2 { "操作記録の署名（改ざん検出用）" }
         p.muted { "操作記録（アクセスログ）は連鎖ハッシュで記録され、その先頭が定期的に署名されています。"
-            "下の公開鍵と署名により、後日、記録が書き換えられていないことを誰でも確かめられます（mimamori audit verify）。" }
+            "下の公開鍵と署名により、後日、記録が書き換えられていないことを確かめられます（各日の最後の署名。"
+            "署名時刻を含む完全な値は report.csv にあり、mimamori audit verify --published report.csv で照合します）。" }
         p { "公開鍵 (Ed25519): " code id="public-key" { (r.public_key_hex) } }
         table id="signed-heads" {
             thead { tr { th { "署名日時" } th { "番号" } th { "先頭ハッシュ" } th { "署名" } } }
@@ -297,7 +298,7 @@ pub fn report_document(r: &YearlyReport) -> Document {
         Section {
             heading: "操作記録の署名（改ざん検出用）".into(),
             paragraphs: vec![
-                "操作記録（アクセスログ）は連鎖ハッシュで記録され、その先頭が定期的に署名されています。下の公開鍵と署名により、後日、記録が書き換えられていないことを誰でも確かめられます（mimamori audit verify）。".into(),
+                "操作記録（アクセスログ）は連鎖ハッシュで記録され、その先頭が定期的に署名されています。下の公開鍵と署名により、後日、記録が書き換えられていないことを確かめられます（各日の最後の署名。署名時刻を含む完全な値は report.csv にあり、mimamori audit verify --published report.csv で照合します）。".into(),
                 format!("公開鍵 (Ed25519): {}", grouped(&r.public_key_hex)),
             ],
             table: table(
@@ -377,5 +378,54 @@ pub fn report_csv(r: &YearlyReport) -> Vec<u8> {
     row("苦情", "対応完了", "", r.complaints_closed.to_string());
     row("問い合わせ", "受付", "", r.inquiries_received.to_string());
     row("問い合わせ", "対応完了", "", r.inquiries_closed.to_string());
+    row(PUBLIC_KEY_ROW, "Ed25519", "", r.public_key_hex.clone());
+    for h in &r.signed_heads {
+        row(
+            SIGNED_HEAD_ROW,
+            &h.seq.to_string(),
+            &h.at.to_rfc3339(mimamori_base::time::jst()),
+            format!("{} {}", h.head_hex, h.signature_hex),
+        );
+    }
     w.into_inner().unwrap_or_default()
+}
+
+const PUBLIC_KEY_ROW: &str = "操作記録の公開鍵";
+const SIGNED_HEAD_ROW: &str = "操作記録の署名";
+
+/// The public key and the signed heads a report's CSV published, read back (for
+/// `mimamori audit verify --published`): rows of [`report_csv`]'s own shape.
+pub fn published_heads(csv: &[u8]) -> Result<(String, Vec<SignedHead>), String> {
+    let csv = csv.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(csv);
+    let mut key = String::new();
+    let mut heads = Vec::new();
+    for (n, record) in csv::Reader::from_reader(csv).records().enumerate() {
+        let r = record.map_err(|e| format!("line {}: {e}", n + 2))?;
+        let bad = |what: &str| format!("line {}: {what}", n + 2);
+        match r.get(0) {
+            Some(PUBLIC_KEY_ROW) => key = r.get(3).unwrap_or("").to_string(),
+            Some(SIGNED_HEAD_ROW) => {
+                let seq = r
+                    .get(1)
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| bad("not a sequence number"))?;
+                let at = r
+                    .get(2)
+                    .and_then(Timestamp::parse_rfc3339)
+                    .ok_or_else(|| bad("not a time"))?;
+                let (head, sig) = r
+                    .get(3)
+                    .and_then(|v| v.split_once(' '))
+                    .ok_or_else(|| bad("not a head and a signature"))?;
+                heads.push(SignedHead {
+                    seq,
+                    at,
+                    head_hex: head.to_string(),
+                    signature_hex: sig.to_string(),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok((key, heads))
 }

@@ -489,6 +489,47 @@ impl std::fmt::Display for AuditProblem {
     }
 }
 
+/// Checks heads published earlier (the yearly report's) against the log as it is
+/// now: each must carry the installation's signature, and the log's entry at its
+/// number must still hash to it. A log rewritten since — even re-signed with a
+/// stolen key — disagrees with what was published. Returns the problems.
+pub async fn check_published_heads(
+    catalog: &Catalog,
+    public_key: &[u8],
+    published_key_hex: &str,
+    heads: &[(i64, String, Timestamp, String)],
+) -> Result<Vec<String>, IntegrityError> {
+    let mut problems = Vec::new();
+    if !published_key_hex.is_empty() && published_key_hex != hex::encode(public_key) {
+        problems.push(format!(
+            "the published public key {published_key_hex} is not the installation's ({})",
+            hex::encode(public_key)
+        ));
+    }
+    let entries = catalog.audit_all().await?;
+    for (seq, head_hex, at, sig_hex) in heads {
+        let (Ok(head), Ok(sig)) = (hex::decode(head_hex), hex::decode(sig_hex)) else {
+            problems.push(format!("head {seq}: not hexadecimal"));
+            continue;
+        };
+        if verify_signature(public_key, &audit_head_message(*seq, &head, *at), &sig).is_err() {
+            problems.push(format!(
+                "head {seq}: the signature is not the installation's over this head and time"
+            ));
+        }
+        match entries.iter().find(|e| e.seq == *seq) {
+            None => problems.push(format!(
+                "head {seq}: the log has no entry {seq} (cut short or renumbered)"
+            )),
+            Some(e) if e.hash != head => problems.push(format!(
+                "head {seq}: the log's entry {seq} no longer hashes to the published head (rewritten)"
+            )),
+            Some(_) => {}
+        }
+    }
+    Ok(problems)
+}
+
 fn audit_head_message(seq: i64, hash: &[u8], at: Timestamp) -> Vec<u8> {
     format!(
         "mimamori-audit-head-v1\n{seq}\n{}\n{}\n",

@@ -2,7 +2,7 @@
 //! Kitakyushu 第8条) for a fiscal year (年度, April to March, Japan time): the
 //! cameras and purposes, retention, requests by ground and outcome, provisions
 //! by method, holds, erasures, complaints, media disposed of, and the signed
-//! heads of the audit log in the year. Counts only: no name, contact, reason
+//! heads of the audit log in the year (the last of each day). Counts only: no name, contact, reason
 //! or image of anyone. The document itself is `mimamori_forms::report`'s.
 
 use chrono::NaiveDate;
@@ -128,19 +128,24 @@ impl Governance {
             .filter_map(|m| m.disposal.as_ref().and_then(|d| d.disposed_at))
             .filter(|t| within(*t))
             .count();
-        let signed_heads = self
-            .catalog
-            .audit_signatures()
-            .await?
-            .into_iter()
-            .filter(|(_, _, at, _)| within(*at))
-            .map(|(seq, head, at, sig)| SignedHead {
+        // The day's last signed head of each day of the year (the log is signed
+        // every minute it moves: one a day is what a reader can keep).
+        let mut signed_heads: Vec<SignedHead> = Vec::new();
+        for (seq, head, at, sig) in self.catalog.audit_signatures().await? {
+            if !within(at) {
+                continue;
+            }
+            let h = SignedHead {
                 seq,
                 at,
                 head_hex: hex::encode(head),
                 signature_hex: hex::encode(sig),
-            })
-            .collect();
+            };
+            match signed_heads.last_mut() {
+                Some(last) if last.at.jst_date() == at.jst_date() => *last = h,
+                _ => signed_heads.push(h),
+            }
+        }
         let report = YearlyReport {
             fiscal_year: fy,
             from,

@@ -1,5 +1,7 @@
 //! `mimamori audit verify`: proves that no audit entry was changed, removed,
-//! inserted or reordered, and that the signed heads hold. Exit 0 only when intact.
+//! inserted or reordered, and that the signed heads hold; with `--published`,
+//! also that the log still agrees with the heads a yearly report published.
+//! Exit 0 only when intact.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +19,10 @@ pub enum Command {
 pub struct VerifyArgs {
     #[arg(long)]
     pub data: PathBuf,
+    /// A yearly report's report.csv: its published signed heads are checked
+    /// against the log as it is now.
+    #[arg(long)]
+    pub published: Option<PathBuf>,
 }
 
 pub async fn run(c: Command) -> anyhow::Result<ExitCode> {
@@ -34,6 +40,31 @@ pub async fn run(c: Command) -> anyhow::Result<ExitCode> {
                 Some(&journal),
             )
             .await?;
+            let mut problems: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            if let Some(csv) = &a.published {
+                let bytes = std::fs::read(csv)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", csv.display()))?;
+                let (key, heads) = mimamori_forms::report::published_heads(&bytes)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", csv.display()))?;
+                let heads: Vec<_> = heads
+                    .into_iter()
+                    .map(|h| (h.seq, h.head_hex, h.at, h.signature_hex))
+                    .collect();
+                let found = mimamori_governance::integrity::check_published_heads(
+                    &dir.catalog,
+                    &keys.signer.public_key(),
+                    &key,
+                    &heads,
+                )
+                .await?;
+                println!(
+                    "{} published head(s) of {} checked against the log; {} problem(s)",
+                    heads.len(),
+                    csv.display(),
+                    found.len()
+                );
+                problems.extend(found);
+            }
             let secs = started.elapsed().as_secs_f64();
             for p in &problems {
                 println!("FAILED: {p}");

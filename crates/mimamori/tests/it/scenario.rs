@@ -923,6 +923,56 @@ async fn midori_stations_live_their_rules() {
         .map(|id| count(html, id))
     };
     assert_eq!(counts(&before), counts(&after));
+    // The report publishes the day's signed head of the audit log (signed at the
+    // shutdown above at the latest); later, `audit verify --published` holds the
+    // log against it, and a head that differs from the log is named.
+    let csv = s.app.data.with_extension("report").join("report.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("操作記録の署名,"), "{text}");
+    let data = s.app.data.to_str().unwrap().to_string();
+    let o = s.app.cli(&[
+        "audit",
+        "verify",
+        "--data",
+        &data,
+        "--published",
+        csv.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("published head(s)") && !out.contains("FAILED"),
+        "{out}"
+    );
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("操作記録の署名,"))
+        .unwrap();
+    let head = line.rsplit(',').next().unwrap().split(' ').next().unwrap();
+    let other = format!(
+        "{}{}",
+        if head.starts_with('0') { "1" } else { "0" },
+        &head[1..]
+    );
+    std::fs::write(&csv, text.replace(head, &other)).unwrap();
+    let o = s.app.cli(&[
+        "audit",
+        "verify",
+        "--data",
+        &data,
+        "--published",
+        csv.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("no longer hashes to the published head"),
+        "{out}"
+    );
 }
 
 static OSAKA: Seed = Seed {
