@@ -163,11 +163,10 @@ pub async fn cameras_page(
     let s = lang.strings();
     let cams = state.gov.cameras(&user.actor()).await?;
     // Checks and complaints past their dates, for those who keep the records.
-    let overdue = state
-        .gov
-        .records_overdue(&user.actor())
-        .await?
-        .filter(|(checks, complaints)| checks + complaints > 0);
+    let records = state.gov.records_overdue(&user.actor()).await?;
+    // Health links to the inspection log (REQ-MNT-1) for those who keep it.
+    let keeps_records = records.is_some();
+    let overdue = records.filter(|(checks, complaints)| checks + complaints > 0);
     let body = html! {
         h1 { (s.cameras_title) }
         @if let Some((checks, complaints)) = overdue {
@@ -203,6 +202,9 @@ pub async fn cameras_page(
                                 span class={ "status status-" (sc) } data-status=(sc) { (status_label(s, sc)) }
                                 @if let Some((code, m)) = st.as_ref().and_then(|x| x.reason.as_ref()) {
                                     div.reason { (m) " " code { (code) } }
+                                }
+                                @if keeps_records {
+                                    " " a.muted href={ "/checks#camera-" (c.id) } data-inspections=(c.id) { (s.rec_checks) }
                                 }
                             }
                             td { (st.as_ref().and_then(|x| x.last_frame_at).map(|t| t.jst_second()).unwrap_or_else(|| "—".into())) }

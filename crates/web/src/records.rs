@@ -599,7 +599,7 @@ pub async fn checks_page(
             thead { tr { th { (s.prov_cameras) } @for k in CheckKind::ALL { th { (k.label()) } } th { (s.rec_sign) } } }
             tbody {
                 @for c in &b.cameras {
-                    tr data-camera=(c.camera.id.0) {
+                    tr id={ "camera-" (c.camera.id.0) } data-camera=(c.camera.id.0) {
                         td { (c.camera.name) }
                         @for d in &c.checks {
                             td data-kind=(d.kind.as_str()) data-state=(if d.overdue { "overdue" } else { "ok" }) {

@@ -354,6 +354,8 @@ async fn kitakyushu_checks_fall_due_and_its_sign_names_the_manager_of_the_camera
     assert_eq!(v["overdue"], 1, "{v}");
     let page = app.page("/cameras").await;
     assert!(page.contains("id=\"records-overdue\""), "{page}");
+    // REQ-MNT-1: the camera list's health links to the camera's inspection log.
+    assert!(page.contains("href=\"/checks#camera-"), "{page}");
     let page = app.page("/checks").await;
     assert!(
         page.contains("data-kind=\"inspection\" data-state=\"overdue\""),
