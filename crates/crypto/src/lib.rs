@@ -1,6 +1,7 @@
 //! Cryptography for footage at rest, with no I/O: segment files encrypted in
 //! chunks with AES-256-GCM (so byte ranges can be read without decrypting a whole
-//! file), data keys wrapped by the installation's master key, the SHA-256 hash
+//! file; ring's implementation, which uses the CPU's AES and carry-less multiply
+//! instructions — the format is AES-256-GCM's and does not depend on it), data keys wrapped by the installation's master key, the SHA-256 hash
 //! chain over segments, the capture-time commitment to their frames ([`frames`]),
 //! Ed25519 signatures over chain heads, password hashes
 //! (argon2id) and one-time codes (TOTP).
@@ -12,9 +13,10 @@ pub mod frames;
 pub mod password;
 pub mod totp;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use std::sync::Arc;
+
 use rand::RngCore;
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use sha2::{Digest, Sha256};
 
 /// A random token of `bytes` bytes, as hex (form tokens and the like).
@@ -67,20 +69,18 @@ impl Key {
         &self.0
     }
 
-    fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new((&self.0).into())
+    fn aead(&self) -> Result<LessSafeKey, CryptoError> {
+        UnboundKey::new(&AES_256_GCM, &self.0)
+            .map(LessSafeKey::new)
+            .map_err(|_| CryptoError::KeyLength)
     }
 
     /// Encrypts a small secret under this key: nonce ‖ ciphertext ‖ tag, bound to `context`.
     pub fn seal(&self, msg: &[u8], context: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
-        let ct = self
-            .cipher()
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg, aad: context })
-            .map_err(|_| CryptoError::Encrypt)?;
         let mut out = nonce.to_vec();
-        out.extend_from_slice(&ct);
+        out.extend_from_slice(&seal_with(&self.aead()?, nonce, context, msg)?);
         Ok(out)
     }
 
@@ -89,15 +89,8 @@ impl Key {
         if sealed.len() < 12 {
             return Err(CryptoError::Decrypt);
         }
-        self.cipher()
-            .decrypt(
-                Nonce::from_slice(&sealed[..12]),
-                Payload {
-                    msg: &sealed[12..],
-                    aad: context,
-                },
-            )
-            .map_err(|_| CryptoError::Decrypt)
+        let nonce: [u8; 12] = sealed[..12].try_into().map_err(|_| CryptoError::Decrypt)?;
+        open_with(&self.aead()?, nonce, context, &sealed[12..])
     }
 
     /// Wraps (encrypts) another key under this one.
@@ -113,17 +106,68 @@ impl Key {
 /// Identifies one segment file's encryption: the key, a random nonce prefix, and
 /// the segment's identity as associated data (a chunk moved to another file, or
 /// to another place in the file, fails to decrypt).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SegmentCipher {
-    key: Key,
+    /// The expanded key, once per file (not per chunk).
+    aead: Arc<LessSafeKey>,
     nonce_prefix: [u8; 8],
     identity: Vec<u8>,
 }
 
+impl std::fmt::Debug for SegmentCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SegmentCipher")
+            .field("nonce_prefix", &hex::encode(self.nonce_prefix))
+            .finish_non_exhaustive() // never the key
+    }
+}
+
+/// AES-256-GCM sealing: ciphertext ‖ tag.
+fn seal_with(
+    key: &LessSafeKey,
+    nonce: [u8; 12],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let mut out = Vec::with_capacity(plaintext.len() + TAG);
+    out.extend_from_slice(plaintext);
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(aad),
+        &mut out,
+    )
+    .map_err(|_| CryptoError::Encrypt)?;
+    Ok(out)
+}
+
+/// AES-256-GCM opening of ciphertext ‖ tag.
+fn open_with(
+    key: &LessSafeKey,
+    nonce: [u8; 12],
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let mut buf = sealed.to_vec();
+    let n = key
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut buf,
+        )
+        .map_err(|_| CryptoError::Decrypt)?
+        .len();
+    buf.truncate(n);
+    Ok(buf)
+}
+
 impl SegmentCipher {
     pub fn new(key: Key, nonce_prefix: [u8; 8], identity: &[u8]) -> Self {
+        // A 32-byte key always makes an AES-256 key.
+        let aead = Arc::new(LessSafeKey::new(
+            UnboundKey::new(&AES_256_GCM, &key.0).unwrap_or_else(|_| unreachable!()),
+        ));
         SegmentCipher {
-            key,
+            aead,
             nonce_prefix,
             identity: identity.to_vec(),
         }
@@ -152,29 +196,21 @@ impl SegmentCipher {
     /// Encrypts chunk number `chunk` (at most [`CHUNK`] bytes). `last` marks the
     /// final chunk, so that a file cut short at a chunk boundary does not verify.
     pub fn seal(&self, chunk: u32, last: bool, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        self.key
-            .cipher()
-            .encrypt(
-                Nonce::from_slice(&self.nonce(chunk)),
-                Payload {
-                    msg: plaintext,
-                    aad: &self.aad(chunk, last),
-                },
-            )
-            .map_err(|_| CryptoError::Encrypt)
+        seal_with(
+            &self.aead,
+            self.nonce(chunk),
+            &self.aad(chunk, last),
+            plaintext,
+        )
     }
 
     pub fn open(&self, chunk: u32, last: bool, ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        self.key
-            .cipher()
-            .decrypt(
-                Nonce::from_slice(&self.nonce(chunk)),
-                Payload {
-                    msg: ciphertext,
-                    aad: &self.aad(chunk, last),
-                },
-            )
-            .map_err(|_| CryptoError::Decrypt)
+        open_with(
+            &self.aead,
+            self.nonce(chunk),
+            &self.aad(chunk, last),
+            ciphertext,
+        )
     }
 }
 
@@ -186,19 +222,13 @@ impl SegmentCipher {
     pub fn seal_tail(&self, chunk: u32, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
-        let ct = self
-            .key
-            .cipher()
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &self.tail_aad(chunk),
-                },
-            )
-            .map_err(|_| CryptoError::Encrypt)?;
         let mut out = nonce.to_vec();
-        out.extend_from_slice(&ct);
+        out.extend_from_slice(&seal_with(
+            &self.aead,
+            nonce,
+            &self.tail_aad(chunk),
+            plaintext,
+        )?);
         Ok(out)
     }
 
@@ -208,16 +238,8 @@ impl SegmentCipher {
             return Err(CryptoError::Decrypt);
         }
         let (nonce, ct) = sealed.split_at(12);
-        self.key
-            .cipher()
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: &self.tail_aad(chunk),
-                },
-            )
-            .map_err(|_| CryptoError::Decrypt)
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| CryptoError::Decrypt)?;
+        open_with(&self.aead, nonce, &self.tail_aad(chunk), ct)
     }
 
     fn tail_aad(&self, chunk: u32) -> Vec<u8> {
@@ -309,15 +331,61 @@ pub fn verify_signature(
 mod tests {
     use super::*;
 
+    /// The earlier backend (RustCrypto's aes-gcm) sealing one chunk the way
+    /// segments were written before ring: ciphertext ‖ tag under the chunk nonce.
+    fn old_seal(key: &Key, nonce: [u8; 12], aad: &[u8], msg: &[u8]) -> Vec<u8> {
+        use aes_gcm::aead::{Aead, KeyInit, Payload};
+        aes_gcm::Aes256Gcm::new((&key.0).into())
+            .encrypt(aes_gcm::Nonce::from_slice(&nonce), Payload { msg, aad })
+            .unwrap()
+    }
+
+    // Issue 11: the AES-GCM backend changed, the format did not. Segments, tails
+    // and wrapped keys written before still open; what is written now opens with
+    // the earlier backend too.
+    #[test]
+    fn what_the_earlier_backend_wrote_still_opens_and_the_other_way_round() {
+        let key = Key::generate();
+        let cipher = SegmentCipher::new(key.clone(), [7; 8], b"2026/12/01/cam1-main.seg");
+        let frame: Vec<u8> = (0..CHUNK).map(|i| (i * 31 % 251) as u8).collect();
+        for (chunk, last) in [(0u32, false), (5, true)] {
+            let old = old_seal(&key, cipher.nonce(chunk), &cipher.aad(chunk, last), &frame);
+            assert_eq!(cipher.open(chunk, last, &old).unwrap(), frame);
+            assert_eq!(
+                cipher.seal(chunk, last, &frame).unwrap(),
+                old,
+                "same bytes on disk"
+            );
+            assert!(
+                cipher.open(chunk, !last, &old).is_err(),
+                "the last flag is bound"
+            );
+        }
+        let tail_nonce = [9u8; 12];
+        let mut tail = tail_nonce.to_vec();
+        tail.extend(old_seal(
+            &key,
+            tail_nonce,
+            &cipher.tail_aad(3),
+            b"tail frames",
+        ));
+        assert_eq!(cipher.open_tail(3, &tail).unwrap(), b"tail frames");
+        let master = Key::generate();
+        let mut wrapped = [1u8; 12].to_vec();
+        wrapped.extend(old_seal(&master, [1; 12], b"file:x", &key.0));
+        assert_eq!(master.unwrap_key(&wrapped, b"file:x").unwrap().0, key.0);
+    }
+
     #[test]
     fn chunks_round_trip_and_are_bound_to_place_and_identity() {
-        let c = SegmentCipher::new(Key::generate(), [7; 8], b"cam1/main/123");
+        let key = Key::generate();
+        let c = SegmentCipher::new(key.clone(), [7; 8], b"cam1/main/123");
         let ct = c.seal(3, false, b"hello").unwrap();
         assert_eq!(ct.len(), 5 + TAG);
         assert_eq!(c.open(3, false, &ct).unwrap(), b"hello");
         assert_eq!(c.open(4, false, &ct), Err(CryptoError::Decrypt));
         assert_eq!(c.open(3, true, &ct), Err(CryptoError::Decrypt));
-        let other = SegmentCipher::new(c.key.clone(), [7; 8], b"cam1/main/124");
+        let other = SegmentCipher::new(key, [7; 8], b"cam1/main/124");
         assert_eq!(other.open(3, false, &ct), Err(CryptoError::Decrypt));
         let mut flipped = ct.clone();
         flipped[0] ^= 1;
