@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use mimamori_catalog::hold_copies::HoldCopy;
-use mimamori_crypto::SegmentCipher;
 use mimamori_evidence::manifest::{Recipient, RequestFacts};
 use mimamori_policy::Permission;
 
@@ -40,13 +39,7 @@ impl Governance {
     ) -> Result<HoldCopy> {
         self.require(actor, Permission::RetentionHold).await?;
         let now = self.clock.now();
-        let hold = self
-            .catalog
-            .holds()
-            .await?
-            .into_iter()
-            .find(|h| h.id == hold_id)
-            .ok_or_else(|| Error::NotFound(format!("hold {hold_id}")))?;
+        let hold = self.hold_by_id(hold_id).await?;
         if hold.released_at.is_some() || hold.until <= now {
             return Err(Error::Conflict(format!(
                 "hold {hold_id} has ended: its footage is no longer kept"
@@ -67,16 +60,15 @@ impl Governance {
                 mimamori_evidence::writer::MIN_PASSPHRASE
             )));
         }
+        self.authorize_export(
+            actor,
+            &hold.cameras,
+            (hold.from, hold.to),
+            "copy held footage",
+        )
+        .await?;
         let mut cameras = Vec::new();
         for c in &hold.cameras {
-            self.authorize(
-                actor,
-                Permission::Export,
-                Some(*c),
-                Some((hold.from, hold.to)),
-                "copy held footage",
-            )
-            .await?;
             cameras.push(self.catalog.camera(*c).await?);
         }
         let basis = self.policy.retention.hold_medium_basis.clone();
@@ -189,23 +181,14 @@ impl Governance {
             .into_iter()
             .find(|c| c.id == copy_id && c.hold_id == hold_id)
             .ok_or_else(|| Error::NotFound(format!("copy {copy_id} of hold {hold_id}")))?;
-        let hold = self
-            .catalog
-            .holds()
-            .await?
-            .into_iter()
-            .find(|h| h.id == hold_id)
-            .ok_or_else(|| Error::NotFound(format!("hold {hold_id}")))?;
-        for c in &hold.cameras {
-            self.authorize(
-                actor,
-                Permission::Export,
-                Some(*c),
-                Some((hold.from, hold.to)),
-                "download a copy of held footage",
-            )
-            .await?;
-        }
+        let hold = self.hold_by_id(hold_id).await?;
+        self.authorize_export(
+            actor,
+            &hold.cameras,
+            (hold.from, hold.to),
+            "download a copy of held footage",
+        )
+        .await?;
         self.audit
             .record_view(
                 actor,
@@ -221,20 +204,22 @@ impl Governance {
                 },
             )
             .await?;
-        let key = self.keys.file_key(&copy.wrapped_key, &copy.file_name)?;
-        let nonce: [u8; 8] = copy
-            .nonce_prefix
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::Inconsistent(format!("copy {copy_id} has no valid nonce")))?;
-        Ok(Footage::whole_file(
-            self.files.clone(),
+        self.sealed_zip(
             &copy.file_name,
-            SegmentCipher::new(key, nonce, copy.file_name.as_bytes()),
-            u64::try_from(copy.bytes).unwrap_or(0),
+            &copy.wrapped_key,
+            &copy.nonce_prefix,
+            copy.bytes,
+            &copy.sha256,
             format!("mimamori-hold{hold_id}-copy{copy_id}.zip"),
-            "application/zip",
-            format!("\"{}\"", hex::encode(&copy.sha256)),
-        ))
+        )
+    }
+
+    async fn hold_by_id(&self, hold_id: i64) -> Result<mimamori_catalog::retention::Hold> {
+        self.catalog
+            .holds()
+            .await?
+            .into_iter()
+            .find(|h| h.id == hold_id)
+            .ok_or_else(|| Error::NotFound(format!("hold {hold_id}")))
     }
 }

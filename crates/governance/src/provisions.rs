@@ -1118,16 +1118,8 @@ impl Governance {
                 )
                 .await);
         }
-        for c in &pkg.cameras {
-            self.authorize(
-                actor,
-                Permission::Export,
-                Some(*c),
-                Some((pkg.from, pkg.to)),
-                "download package",
-            )
+        self.authorize_export(actor, &pkg.cameras, (pkg.from, pkg.to), "download package")
             .await?;
-        }
         self.audit
             .record_view(
                 actor,
@@ -1148,19 +1140,53 @@ impl Governance {
             // download is the delivery (提供日時, 提供先) of the register.
             self.record_station_delivery(actor, &p).await?;
         }
-        let key = self.keys.file_key(&pkg.wrapped_key, &pkg.file_name)?;
-        let nonce: [u8; 8] =
-            pkg.nonce_prefix.as_slice().try_into().map_err(|_| {
-                Error::Inconsistent(format!("package {package_id} has no valid nonce"))
-            })?;
+        self.sealed_zip(
+            &pkg.file_name,
+            &pkg.wrapped_key,
+            &pkg.nonce_prefix,
+            pkg.bytes,
+            &pkg.sha256,
+            format!("mimamori-request{id}-package{package_id}.zip"),
+        )
+    }
+
+    /// `export` of each camera over the range: what taking footage out needs.
+    pub(crate) async fn authorize_export(
+        &self,
+        actor: &Actor,
+        cameras: &[CameraId],
+        range: (Timestamp, Timestamp),
+        what: &str,
+    ) -> Result<()> {
+        for c in cameras {
+            self.authorize(actor, Permission::Export, Some(*c), Some(range), what)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A package-like file of the provisions store as a ZIP download (ranged).
+    pub(crate) fn sealed_zip(
+        &self,
+        file_name: &str,
+        wrapped_key: &[u8],
+        nonce_prefix: &[u8],
+        bytes: i64,
+        sha256: &[u8],
+        download_name: String,
+    ) -> Result<Footage> {
+        let key = self.keys.file_key(wrapped_key, file_name)?;
+        let nonce: [u8; 8] = nonce_prefix
+            .try_into()
+            .map_err(|_| Error::Inconsistent(format!("{file_name} has no valid nonce")))?;
         Ok(Footage::whole_file(
             self.files.clone(),
-            &pkg.file_name,
-            SegmentCipher::new(key, nonce, pkg.file_name.as_bytes()),
-            u64::try_from(pkg.bytes).unwrap_or(0),
-            format!("mimamori-request{id}-package{package_id}.zip"),
+            file_name,
+            SegmentCipher::new(key, nonce, file_name.as_bytes()),
+            u64::try_from(bytes).unwrap_or(0),
+            download_name,
             "application/zip",
-            format!("\"{}\"", hex::encode(&pkg.sha256)),
+            format!("\"{}\"", hex::encode(sha256)),
         ))
     }
 
