@@ -268,11 +268,12 @@ mod tests {
                         video_params_id: params,
                         file_name: format!("{i}/{n}.seg"),
                         sample_index: vec![],
-                        sha256: vec![0; 32],
+                        stored_digest: vec![0; 32],
                         stored_bytes: 17,
                         data_key_id: key_id,
                         nonce_prefix: vec![0; 8],
-                        frames_sha256: Vec::new(),
+                        frames_digest: Vec::new(),
+                        digest_kind: mimamori_crypto::frames::DigestKind::Blake3,
                     })
                     .await
                     .unwrap();

@@ -78,6 +78,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0014_sign_photo",
         include_str!("../migrations/0014_sign_photo.sql"),
     ),
+    (
+        15,
+        "0015_segment_digest",
+        include_str!("../migrations/0015_segment_digest.sql"),
+    ),
 ];
 
 pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {

@@ -3,6 +3,7 @@
 //! after its file is durable; [`NewSegment`] is the one definition of its fields.
 
 use mimamori_base::{CameraId, SegmentId, Timestamp};
+use mimamori_crypto::frames::DigestKind;
 use sqlx::Row;
 
 use crate::{Catalog, Result, StreamKind};
@@ -24,15 +25,18 @@ pub struct NewSegment {
     pub video_params_id: i64,
     pub file_name: String,
     pub sample_index: Vec<u8>,
-    /// SHA-256 of the file on disk (encrypted).
-    pub sha256: Vec<u8>,
+    /// The digest of the file on disk (encrypted), by `digest_kind`
+    /// (`mimamori_crypto::StoredDigest`).
+    pub stored_digest: Vec<u8>,
     /// Bytes on disk (encrypted).
     pub stored_bytes: i64,
     pub data_key_id: i64,
     pub nonce_prefix: Vec<u8>,
     /// The capture-time commitment to the frames (see `mimamori_crypto::frames`);
     /// empty for segments recorded before it existed.
-    pub frames_sha256: Vec<u8>,
+    pub frames_digest: Vec<u8>,
+    /// The hash of both digests: SHA-256 before issue 11, BLAKE3 since.
+    pub digest_kind: DigestKind,
 }
 
 /// A row's place in its stream's hash chain: `hash = SHA-256(prev ‖ canonical row)`.
@@ -61,13 +65,14 @@ impl Segment {
 
 /// Canonical, versioned encoding of a segment row for the hash chain: v1 for
 /// segments without a frames commitment (as earlier versions wrote them), v2 with
-/// it as one more line.
+/// it as one more line, v3 the same lines with both digests by BLAKE3 (issue 11).
 pub fn segment_record(seq: i64, s: &NewSegment) -> Vec<u8> {
     use sha2::Digest;
-    let (version, frames) = if s.frames_sha256.is_empty() {
-        (1, String::new())
-    } else {
-        (2, format!("{}\n", hex::encode(&s.frames_sha256)))
+    let frames = format!("{}\n", hex::encode(&s.frames_digest));
+    let (version, frames) = match s.digest_kind {
+        DigestKind::Blake3 => (3, frames),
+        DigestKind::Sha256 if s.frames_digest.is_empty() => (1, String::new()),
+        DigestKind::Sha256 => (2, frames),
     };
     format!(
         "mimamori-segment-v{version}\n{}\n{}\n{seq}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{frames}",
@@ -83,7 +88,7 @@ pub fn segment_record(seq: i64, s: &NewSegment) -> Vec<u8> {
         s.stored_bytes,
         s.video_params_id,
         s.file_name,
-        hex::encode(&s.sha256),
+        hex::encode(&s.stored_digest),
         hex::encode(sha2::Sha256::digest(&s.sample_index)),
         s.data_key_id,
         hex::encode(&s.nonce_prefix),
@@ -93,7 +98,7 @@ pub fn segment_record(seq: i64, s: &NewSegment) -> Vec<u8> {
 
 pub(crate) const SEGMENT_COLUMNS: &str = "id, camera_id, stream, run_start_us, start_us, end_us, duration_90k, \
      frames, key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, \
-     data_key_id, nonce_prefix, chain_seq, prev_chain, chain, frames_sha256";
+     data_key_id, nonce_prefix, chain_seq, prev_chain, chain, frames_sha256, digest";
 
 impl Catalog {
     /// Segments of a stream in chain order.
@@ -279,8 +284,8 @@ async fn insert_segment_in(
     let res = sqlx::query(
         "INSERT INTO segment (camera_id, stream, run_start_us, start_us, end_us, duration_90k, frames, \
          key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, data_key_id, \
-         nonce_prefix, chain_seq, prev_chain, chain, frames_sha256) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         nonce_prefix, chain_seq, prev_chain, chain, frames_sha256, digest) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(s.camera_id.0)
     .bind(s.stream.as_str())
@@ -294,14 +299,15 @@ async fn insert_segment_in(
     .bind(s.video_params_id)
     .bind(&s.file_name)
     .bind(&s.sample_index)
-    .bind(&s.sha256)
+    .bind(&s.stored_digest)
     .bind(s.stored_bytes)
     .bind(s.data_key_id)
     .bind(&s.nonce_prefix)
     .bind(seq)
     .bind(&prev)
     .bind(&chain)
-    .bind((!s.frames_sha256.is_empty()).then_some(&s.frames_sha256))
+    .bind((!s.frames_digest.is_empty()).then_some(&s.frames_digest))
+    .bind(s.digest_kind.code())
     .execute(&mut **tx)
     .await?;
     sqlx::query(
@@ -333,15 +339,18 @@ pub(crate) fn segment_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Segment> {
             video_params_id: r.try_get("video_params_id")?,
             file_name: r.try_get("file_name")?,
             sample_index: r.try_get("sample_index")?,
-            sha256: r.try_get("sha256")?,
+            stored_digest: r.try_get("sha256")?,
             stored_bytes: r.try_get::<Option<i64>, _>("stored_bytes")?.unwrap_or(0),
             data_key_id: r.try_get::<Option<i64>, _>("data_key_id")?.unwrap_or(0),
             nonce_prefix: r
                 .try_get::<Option<Vec<u8>>, _>("nonce_prefix")?
                 .unwrap_or_default(),
-            frames_sha256: r
+            frames_digest: r
                 .try_get::<Option<Vec<u8>>, _>("frames_sha256")?
                 .unwrap_or_default(),
+            // A code this version does not know reads as SHA-256, which then fails
+            // to verify and is named, rather than passing unchecked.
+            digest_kind: DigestKind::from_code(r.try_get("digest")?).unwrap_or(DigestKind::Sha256),
         },
         link: ChainLink {
             seq: r.try_get::<Option<i64>, _>("chain_seq")?.unwrap_or(0),
@@ -376,11 +385,12 @@ mod tests {
             video_params_id: 8,
             file_name: "3/2026-11-23/main-2.seg".into(),
             sample_index: Vec::new(),
-            sha256: vec![0xab],
+            stored_digest: vec![0xab],
             stored_bytes: 9,
             data_key_id: 10,
             nonce_prefix: vec![0xcd],
-            frames_sha256: Vec::new(),
+            frames_digest: Vec::new(),
+            digest_kind: DigestKind::Sha256,
         };
         assert_eq!(
             String::from_utf8(segment_record(11, &s)).unwrap(),
@@ -389,12 +399,22 @@ mod tests {
         );
         // With the frames commitment: v2, one line more.
         let v2 = NewSegment {
-            frames_sha256: vec![0xef; 2],
+            frames_digest: vec![0xef; 2],
             ..s
         };
         assert_eq!(
             String::from_utf8(segment_record(11, &v2)).unwrap(),
             "mimamori-segment-v2\n3\nmain\n11\n1\n2\n3\n4\n5\n6\n7\n9\n8\n3/2026-11-23/main-2.seg\nab\n\
+             e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n10\ncd\nefef\n"
+        );
+        // Issue 11: digests by BLAKE3 are v3, the same lines.
+        let v3 = NewSegment {
+            digest_kind: DigestKind::Blake3,
+            ..v2
+        };
+        assert_eq!(
+            String::from_utf8(segment_record(11, &v3)).unwrap(),
+            "mimamori-segment-v3\n3\nmain\n11\n1\n2\n3\n4\n5\n6\n7\n9\n8\n3/2026-11-23/main-2.seg\nab\n\
              e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n10\ncd\nefef\n"
         );
     }

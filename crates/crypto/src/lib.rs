@@ -1,8 +1,10 @@
 //! Cryptography for footage at rest, with no I/O: segment files encrypted in
 //! chunks with AES-256-GCM (so byte ranges can be read without decrypting a whole
 //! file; ring's implementation, which uses the CPU's AES and carry-less multiply
-//! instructions — the format is AES-256-GCM's and does not depend on it), data keys wrapped by the installation's master key, the SHA-256 hash
-//! chain over segments, the capture-time commitment to their frames ([`frames`]),
+//! instructions — the format is AES-256-GCM's and does not depend on it), data
+//! keys wrapped by the installation's master key, the SHA-256 hash chain over
+//! segments, the capture-time commitment to their frames ([`frames`]), the digest
+//! of a stored file ([`StoredDigest`]),
 //! Ed25519 signatures over chain heads, password hashes
 //! (argon2id) and one-time codes (TOTP).
 //!
@@ -204,6 +206,40 @@ impl SegmentCipher {
         )
     }
 
+    /// Encrypts chunk number `chunk` held in `buf` (at most [`CHUNK`] bytes) where
+    /// it lies and appends its tag: the file's bytes for this chunk, with no copy.
+    /// `buf` should have room for [`TAG`] more bytes.
+    pub fn seal_in_place(
+        &self,
+        chunk: u32,
+        last: bool,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), CryptoError> {
+        // The associated data on the stack when the identity fits (file names do).
+        let mut stack = [0u8; 256];
+        let n = self.identity.len() + 5;
+        let heap;
+        let aad: &[u8] = if n <= stack.len() {
+            stack[..n - 5].copy_from_slice(&self.identity);
+            stack[n - 5..n - 1].copy_from_slice(&chunk.to_be_bytes());
+            stack[n - 1] = u8::from(last);
+            &stack[..n]
+        } else {
+            heap = self.aad(chunk, last);
+            &heap
+        };
+        let tag = self
+            .aead
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(self.nonce(chunk)),
+                Aad::from(aad),
+                buf,
+            )
+            .map_err(|_| CryptoError::Encrypt)?;
+        buf.extend_from_slice(tag.as_ref());
+        Ok(())
+    }
+
     pub fn open(&self, chunk: u32, last: bool, ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         open_with(
             &self.aead,
@@ -254,6 +290,54 @@ impl SegmentCipher {
 pub fn encrypted_len(plain: u64) -> u64 {
     let chunks = plain.div_ceil(CHUNK as u64).max(1);
     plain + chunks * TAG as u64
+}
+
+/// The digest of a segment file as it is stored, computed as it is written and
+/// checked by `verify` without the key. [`DigestKind::Sha256`]: SHA-256 of every
+/// stored byte (segments recorded before issue 11). [`DigestKind::Blake3`]: BLAKE3
+/// of the chunks' GCM tags in order — each tag already authenticates its chunk's
+/// ciphertext under the file's key, so a byte changed anywhere fails to decrypt,
+/// and a tag changed, a chunk dropped, moved or cut changes this digest; the
+/// frames' own commitment (checked with the key) covers what the key holder could
+/// forge. It costs 16 bytes of hashing per 64 KiB chunk instead of every byte.
+#[derive(Clone)]
+pub enum StoredDigest {
+    Bytes(Sha256),
+    Tags(Box<blake3::Hasher>),
+}
+
+impl StoredDigest {
+    pub fn new(kind: frames::DigestKind) -> StoredDigest {
+        match kind {
+            frames::DigestKind::Sha256 => StoredDigest::Bytes(Sha256::new()),
+            frames::DigestKind::Blake3 => StoredDigest::Tags(Box::default()),
+        }
+    }
+
+    /// The next sealed chunk as stored (ciphertext ‖ tag).
+    pub fn chunk(&mut self, sealed: &[u8]) {
+        match self {
+            StoredDigest::Bytes(h) => h.update(sealed),
+            StoredDigest::Tags(h) => {
+                h.update(&sealed[sealed.len().saturating_sub(TAG)..]);
+            }
+        }
+    }
+
+    pub fn finish(self) -> [u8; 32] {
+        match self {
+            StoredDigest::Bytes(h) => h.finalize().into(),
+            StoredDigest::Tags(h) => *h.finalize().as_bytes(),
+        }
+    }
+}
+
+/// The stored length of each chunk of a file of `stored` bytes, in order: every
+/// chunk [`CHUNK`] + [`TAG`] bytes but the last.
+pub fn stored_chunk_lengths(stored: u64) -> impl Iterator<Item = u64> {
+    let full = (CHUNK + TAG) as u64;
+    let n = stored.div_ceil(full);
+    (0..n).map(move |i| if i + 1 < n { full } else { stored - i * full })
 }
 
 /// One link of a hash chain: SHA-256(previous ‖ record).
@@ -415,6 +499,57 @@ mod tests {
         // Any other key (a guess, the master key itself) fails.
         let guess = SegmentCipher::new(Key::generate(), [1; 8], b"x");
         assert!(guess.open(0, true, &ct).is_err());
+    }
+
+    #[test]
+    fn sealing_in_place_writes_the_bytes_of_seal() {
+        let c = SegmentCipher::new(Key::generate(), [7; 8], b"cam1/main/123");
+        let mut buf = Vec::with_capacity(CHUNK + TAG);
+        buf.extend_from_slice(b"frames of a chunk");
+        c.seal_in_place(4, true, &mut buf).unwrap();
+        assert_eq!(buf, c.seal(4, true, b"frames of a chunk").unwrap());
+        assert_eq!(c.open(4, true, &buf).unwrap(), b"frames of a chunk");
+    }
+
+    // Issue 11: the BLAKE3 digest of a stored file covers its tags in order, so a
+    // chunk's tag changed, or chunks swapped or dropped, change it; SHA-256 covers
+    // every byte.
+    #[test]
+    fn stored_digests_cover_the_tags_or_every_byte() {
+        let c = SegmentCipher::new(Key::generate(), [7; 8], b"f");
+        let chunks: Vec<Vec<u8>> = (0..3u32)
+            .map(|i| c.seal(i, i == 2, &[i as u8; 100]).unwrap())
+            .collect();
+        let digest = |kind, chunks: &[Vec<u8>]| {
+            let mut d = StoredDigest::new(kind);
+            for ch in chunks {
+                d.chunk(ch);
+            }
+            d.finish()
+        };
+        for kind in [frames::DigestKind::Sha256, frames::DigestKind::Blake3] {
+            let good = digest(kind, &chunks);
+            let mut swapped = chunks.clone();
+            swapped.swap(0, 1);
+            assert_ne!(digest(kind, &swapped), good);
+            assert_ne!(digest(kind, &chunks[..2]), good);
+            let mut tag_changed = chunks.clone();
+            *tag_changed[1].last_mut().unwrap() ^= 1;
+            assert_ne!(digest(kind, &tag_changed), good);
+        }
+        let all: Vec<u8> = chunks.concat();
+        assert_eq!(
+            digest(frames::DigestKind::Sha256, &chunks),
+            <[u8; 32]>::from(Sha256::digest(&all))
+        );
+        assert_eq!(
+            stored_chunk_lengths((2 * (CHUNK + TAG) + 40) as u64).collect::<Vec<_>>(),
+            vec![(CHUNK + TAG) as u64, (CHUNK + TAG) as u64, 40]
+        );
+        assert_eq!(
+            stored_chunk_lengths((CHUNK + TAG) as u64).collect::<Vec<_>>(),
+            vec![(CHUNK + TAG) as u64]
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
-use mimamori_crypto::frames::commitment_of;
+use mimamori_crypto::frames::{DigestKind, FrameDigests, FrameHasher, commitment_of};
 use mimamori_crypto::{chain_head_message, chain_link, key_fingerprint, verify_signature};
 use sha2::{Digest, Sha256};
 
@@ -178,8 +178,9 @@ impl Package {
     }
 }
 
-/// A clip hashed: the whole file's SHA-256, its length, each frame's digest.
-type HashedClip = ([u8; 32], u64, Vec<[u8; 32]>);
+/// A clip hashed: the whole file's SHA-256, its length, each frame's digests
+/// (both kinds: which one a frame's segment used is in its chain record).
+type HashedClip = ([u8; 32], u64, Vec<FrameDigests>);
 
 /// Hashes a clip as it streams by: the whole file, and each sample where the
 /// file's own sample table says it lies.
@@ -190,8 +191,8 @@ struct ClipHasher {
     head: Vec<u8>,
     samples: Option<Vec<SampleRange>>,
     next: usize,
-    current: Sha256,
-    digests: Vec<[u8; 32]>,
+    current: FrameHasher,
+    digests: Vec<FrameDigests>,
     error: Option<String>,
 }
 
@@ -261,7 +262,7 @@ impl ClipHasher {
             if s_end > end {
                 return;
             }
-            let d = std::mem::take(&mut self.current).finalize().into();
+            let d = std::mem::take(&mut self.current).finish();
             self.digests.push(d);
             self.next += 1;
         }
@@ -485,7 +486,7 @@ pub struct ProofFindings {
 }
 
 /// Checks a clip's frames (their digests, in clip order) against its proof.
-pub fn check_proof(proof: &ClipProof, clip: &[[u8; 32]], public_key: &[u8]) -> ProofFindings {
+pub fn check_proof(proof: &ClipProof, clip: &[FrameDigests], public_key: &[u8]) -> ProofFindings {
     let mut f = ProofFindings::default();
     // The chain: consecutive records, each link over the one before.
     let mut prev = hex::decode(&proof.first_prev).unwrap_or_default();
@@ -515,12 +516,19 @@ pub fn check_proof(proof: &ClipProof, clip: &[[u8; 32]], public_key: &[u8]) -> P
                 c.seq, proof.camera_id, proof.stream
             ));
         }
+        // The record's version says whether frames were committed (v2, v3) and
+        // by which hash (v3: BLAKE3; before it SHA-256).
+        let (kind, committed) = match lines[0] {
+            "mimamori-segment-v2" => (DigestKind::Sha256, true),
+            "mimamori-segment-v3" => (DigestKind::Blake3, true),
+            _ => (DigestKind::Sha256, false),
+        };
         records.insert(
             c.seq,
-            lines
-                .get(18)
-                .filter(|_| lines[0] == "mimamori-segment-v2")
-                .map(|s| s.to_string()),
+            (
+                kind,
+                lines.get(18).filter(|_| committed).map(|s| s.to_string()),
+            ),
         );
         prev = link.to_vec();
     }
@@ -555,17 +563,20 @@ pub fn check_proof(proof: &ClipProof, clip: &[[u8; 32]], public_key: &[u8]) -> P
                 .push(format!("the proof of segment {} is malformed", s.seq));
             return f;
         }
+        let kind = records
+            .get(&s.seq)
+            .map_or(DigestKind::Sha256, |(kind, _)| *kind);
         match records.get(&s.seq) {
             None => f
                 .problems
                 .push(format!("segment {} is not in the proof's chain", s.seq)),
-            Some(None) => f.notes.push(format!(
+            Some((_, None)) => f.notes.push(format!(
                 "segment {} was recorded before frames were committed at capture time: \
                  its frames are covered by the signed manifest only",
                 s.seq
             )),
-            Some(Some(c)) => {
-                if hex::encode(commitment_of(&list)) != *c {
+            Some((_, Some(c))) => {
+                if hex::encode(commitment_of(kind, &list)) != *c {
                     f.problems.push(format!(
                         "the frame digests of segment {} are not those committed when it was recorded",
                         s.seq
@@ -574,7 +585,7 @@ pub fn check_proof(proof: &ClipProof, clip: &[[u8; 32]], public_key: &[u8]) -> P
             }
         }
         for j in 0..s.frames_in_clip {
-            let ours = clip.get(k + j);
+            let ours = clip.get(k + j).map(|d| d.of(kind));
             if ours != Some(&list[s.first_frame + j]) {
                 mismatches += 1;
                 if mismatches <= 5 {
@@ -606,7 +617,7 @@ pub fn check_proof(proof: &ClipProof, clip: &[[u8; 32]], public_key: &[u8]) -> P
 
 /// The digest of each frame of an MP4 held in memory, where its own sample table
 /// says the frames lie (the same digests the recorder computes).
-pub fn frame_digests_of(mp4: &[u8]) -> Result<Vec<[u8; 32]>, String> {
+pub fn frame_digests_of(mp4: &[u8]) -> Result<Vec<FrameDigests>, String> {
     let mut h = ClipHasher::default();
     h.feed(mp4);
     Ok(h.finish()?.2)

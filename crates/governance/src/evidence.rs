@@ -522,7 +522,7 @@ impl Job {
             let frame = plain.get(at as usize..end as usize).ok_or_else(|| {
                 Error::Inconsistent(format!("segment {} is shorter than its index", seg.id))
             })?;
-            digests.push(hex::encode(frame_digest(frame)));
+            digests.push(hex::encode(frame_digest(seg.recorded.digest_kind, frame)));
             if at >= slice.offset && end <= slice.offset + slice.len {
                 first.get_or_insert(i);
                 count += 1;

@@ -78,6 +78,9 @@ impl std::fmt::Display for Problem {
 pub struct VerifyReport {
     pub segments: u64,
     pub bytes: u64,
+    /// Segments decrypted whole and matched to the frames committed when they
+    /// were recorded (when the keys were given).
+    pub opened: u64,
     pub erased_links: u64,
     pub signatures: u64,
     pub problems: Vec<Problem>,
@@ -227,10 +230,14 @@ struct Link<'a> {
 
 /// Checks files, rows, chain and signatures. `public_key` is the installation's;
 /// the journal (when given) holds every head signed, so a chain cut short or
-/// rewritten together with its signatures is still found.
+/// rewritten together with its signatures is still found. With the `keys`, each
+/// file is also decrypted whole (every chunk's tag authenticates it) and its
+/// frames are matched to the commitment made when they were recorded — what
+/// someone holding the key could otherwise rewrite.
 pub async fn verify(
     catalog: &Catalog,
     store: &SegmentStore,
+    keys: Option<&KeyRing>,
     public_key: &[u8],
     journal: Option<&HeadJournal>,
     scope: &VerifyScope,
@@ -434,7 +441,7 @@ pub async fn verify(
                 continue;
             }
             report.segments += 1;
-            match store.hash_file(&s.file_name) {
+            match store.digest_file(&s.file_name, s.digest_kind) {
                 Err(e) if e.source.kind() == std::io::ErrorKind::NotFound => {
                     report.problems.push(problem(
                         Some(r),
@@ -459,19 +466,84 @@ pub async fn verify(
                             ProblemKind::Truncated,
                             format!("{size} of {expected} bytes remain"),
                         ));
-                    } else if hash.as_slice() != s.sha256.as_slice() {
+                    } else if hash.as_slice() != s.stored_digest.as_slice() {
                         report.problems.push(problem(
                             Some(r),
                             Some(r.id.0),
                             ProblemKind::Changed,
                             "its bytes differ from what was recorded".into(),
                         ));
+                    } else if let Some(keys) = keys {
+                        match open_and_match_frames(store, keys, s).await {
+                            Ok(()) => report.opened += 1,
+                            Err(detail) => report.problems.push(problem(
+                                Some(r),
+                                Some(r.id.0),
+                                ProblemKind::Changed,
+                                detail,
+                            )),
+                        }
                     }
                 }
             }
         }
     }
     Ok(report)
+}
+
+/// Decrypts a segment file whole and hashes its frames as the recorder did: a
+/// chunk that fails to authenticate, or frames that are not the ones committed
+/// at capture time, are named.
+async fn open_and_match_frames(
+    store: &SegmentStore,
+    keys: &KeyRing,
+    s: &mimamori_catalog::NewSegment,
+) -> Result<(), String> {
+    let key = keys
+        .key(s.data_key_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("its key is gone although its row remains")?;
+    let nonce: [u8; 8] = s
+        .nonce_prefix
+        .as_slice()
+        .try_into()
+        .map_err(|_| "its nonce is not valid".to_string())?;
+    let cipher = mimamori_crypto::SegmentCipher::new(key, nonce, s.file_name.as_bytes());
+    let len = u64::try_from(s.bytes).unwrap_or(0);
+    let plain = store
+        .read_range(
+            &s.file_name,
+            &cipher,
+            len,
+            0,
+            usize::try_from(len).unwrap_or(0),
+        )
+        .map_err(|e| format!("it does not decrypt as recorded: {e}"))?;
+    if s.frames_digest.is_empty() {
+        // Recorded before frames were committed: decrypting is the check.
+        return Ok(());
+    }
+    let index = mimamori_media::SampleIndex::decode(&s.sample_index)
+        .map_err(|e| format!("its sample index is unreadable: {e}"))?;
+    let mut frames = mimamori_crypto::frames::FramesCommitment::new(s.digest_kind);
+    let mut at = 0usize;
+    for f in &index.samples {
+        let end = at + f.size as usize;
+        frames.push(
+            plain
+                .get(at..end)
+                .ok_or("it holds fewer bytes than its frames")?,
+        );
+        at = end;
+    }
+    if frames.finish().as_slice() != s.frames_digest.as_slice() {
+        return Err(format!(
+            "its frames are not those committed when it was recorded ({})",
+            s.digest_kind.name()
+        ));
+    }
+    Ok(())
 }
 
 /// A problem in the audit log.

@@ -70,6 +70,12 @@ async fn env(tag: &str) -> Env {
 impl Env {
     /// Records a one-minute segment starting at `start` (1000 bytes of media).
     async fn segment(&self, start: Timestamp) -> String {
+        self.segment_committing(start, &[7u8; 1000]).await
+    }
+
+    /// Records a segment of one frame of 1000 bytes whose row commits to `frame`
+    /// (the frame written, unless a test wants them to differ).
+    async fn segment_committing(&self, start: Timestamp, frame: &[u8]) -> String {
         let name = SegmentStore::file_name_for(self.camera, "main", start);
         let (key_id, key) = self
             .keys
@@ -108,11 +114,19 @@ impl Env {
                 video_params_id: params,
                 file_name: name.clone(),
                 sample_index: idx.encode(),
-                sha256: written.sha256.to_vec(),
+                stored_digest: written.stored_digest.to_vec(),
                 stored_bytes: written.stored_bytes as i64,
                 data_key_id: key_id,
                 nonce_prefix: nonce.to_vec(),
-                frames_sha256: Vec::new(),
+                frames_digest: mimamori_crypto::frames::commitment_of(
+                    written.digest_kind,
+                    &[mimamori_crypto::frames::frame_digest(
+                        written.digest_kind,
+                        frame,
+                    )],
+                )
+                .to_vec(),
+                digest_kind: written.digest_kind,
             })
             .await
             .unwrap();
@@ -419,6 +433,7 @@ async fn verify_names_each_kind_of_tampering() {
     let clean = verify(
         &e.catalog,
         &e.store,
+        Some(&e.keys),
         &signer.public_key(),
         None,
         &VerifyScope::default(),
@@ -426,13 +441,30 @@ async fn verify_names_each_kind_of_tampering() {
     .await
     .unwrap();
     assert!(clean.problems.is_empty(), "{:?}", clean.problems);
-    assert_eq!((clean.segments, clean.erased_links), (5, 1));
+    assert_eq!(
+        (clean.segments, clean.erased_links, clean.opened),
+        (5, 1, 5)
+    );
 
     // Flip a byte, truncate another, delete a third, alter a row.
     let path = |i: usize| e.store.path_of(&names[i]);
     let mut b = std::fs::read(path(1)).unwrap();
     b[10] ^= 0x01;
     std::fs::write(path(1), b).unwrap();
+    // Issue 11: a ciphertext byte changed leaves the tags as they were: without
+    // the key verify cannot see it; with the key (as `mimamori verify` runs) the
+    // chunk no longer authenticates.
+    let without_keys = verify(
+        &e.catalog,
+        &e.store,
+        None,
+        &signer.public_key(),
+        None,
+        &VerifyScope::default(),
+    )
+    .await
+    .unwrap();
+    assert!(without_keys.problems.is_empty() && without_keys.opened == 0);
     std::fs::OpenOptions::new()
         .write(true)
         .open(path(2))
@@ -452,6 +484,7 @@ async fn verify_names_each_kind_of_tampering() {
     let r = verify(
         &e.catalog,
         &e.store,
+        Some(&e.keys),
         &signer.public_key(),
         None,
         &VerifyScope::default(),
@@ -481,6 +514,7 @@ async fn verify_names_each_kind_of_tampering() {
     let r = verify(
         &e.catalog,
         &e.store,
+        Some(&e.keys),
         &signer.public_key(),
         None,
         &VerifyScope::default(),
@@ -500,6 +534,7 @@ async fn verify_names_each_kind_of_tampering() {
     let r = verify(
         &e.catalog,
         &e.store,
+        Some(&e.keys),
         &signer.public_key(),
         None,
         &VerifyScope::default(),
@@ -512,6 +547,55 @@ async fn verify_names_each_kind_of_tampering() {
             .any(|p| p.kind == ProblemKind::Removed && p.segment_id.is_none())
     );
     pool.close().await;
+}
+
+// Issue 11: the file's digest is BLAKE3 over its chunks' tags. A tag changed is
+// seen without the key; frames other than those committed at capture time are
+// seen with it (as `mimamori verify` runs).
+#[tokio::test]
+async fn verify_sees_a_changed_tag_without_the_key_and_other_frames_with_it() {
+    let e = env("tags").await;
+    let tagged = e.segment(t0()).await;
+    let other = e
+        .segment_committing(t0().add_micros(MIN), &[8u8; 1000])
+        .await;
+    let intact = e.segment(t0().add_micros(2 * MIN)).await;
+    let signer = Signer::generate();
+    let mut bytes = std::fs::read(e.store.path_of(&tagged)).unwrap();
+    *bytes.last_mut().unwrap() ^= 1; // the only chunk's tag ends the file
+    std::fs::write(e.store.path_of(&tagged), bytes).unwrap();
+    for keys in [None, Some(&*e.keys)] {
+        let r = verify(
+            &e.catalog,
+            &e.store,
+            keys,
+            &signer.public_key(),
+            None,
+            &VerifyScope::default(),
+        )
+        .await
+        .unwrap();
+        let problems: Vec<String> = r.problems.iter().map(|p| p.to_string()).collect();
+        assert!(
+            found_in(&r.problems, &tagged, ProblemKind::Changed),
+            "{problems:#?}"
+        );
+        assert_eq!(
+            found_in(&r.problems, &other, ProblemKind::Changed),
+            keys.is_some(),
+            "{problems:#?}"
+        );
+        assert!(!found_in(&r.problems, &intact, ProblemKind::Changed));
+        if keys.is_some() {
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.contains(&other) && p.contains("not those committed")),
+                "{problems:#?}"
+            );
+            assert_eq!(r.opened, 1, "only the intact one decrypts and matches");
+        }
+    }
 }
 
 fn found_in(problems: &[crate::integrity::Problem], name: &str, k: ProblemKind) -> bool {

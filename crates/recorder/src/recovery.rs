@@ -129,7 +129,9 @@ async fn rebuild(
     }
     plain.truncate(used);
     // The frames commitment, as the segment writer would have made it.
-    let mut frames = mimamori_crypto::frames::FramesCommitment::default();
+    let mut frames = mimamori_crypto::frames::FramesCommitment::new(
+        mimamori_crypto::frames::DigestKind::CURRENT,
+    );
     let mut at = 0usize;
     for f in &index.samples {
         let end = at + f.size as usize;
@@ -160,11 +162,12 @@ async fn rebuild(
             video_params_id: h.video_params_id,
             file_name: written.file_name,
             sample_index: index.encode(),
-            sha256: written.sha256.to_vec(),
+            stored_digest: written.stored_digest.to_vec(),
             stored_bytes: i64::try_from(written.stored_bytes).unwrap_or(i64::MAX),
             data_key_id: h.data_key_id,
             nonce_prefix: nonce.to_vec(),
-            frames_sha256: frames.finish().to_vec(),
+            frames_digest: frames.finish().to_vec(),
+            digest_kind: written.digest_kind,
         })
         .await?;
     Ok(Ok((index.len(), duration as f64 / 90_000.0)))
@@ -256,8 +259,10 @@ mod tests {
             .unwrap();
         assert_eq!(segs.len(), 1);
         assert_eq!(segs[0].recorded.frames as usize, *frames);
-        let (hash, size_on_disk) = store.hash_file(&segs[0].recorded.file_name).unwrap();
-        assert_eq!(hash.to_vec(), segs[0].recorded.sha256);
+        let (hash, size_on_disk) = store
+            .digest_file(&segs[0].recorded.file_name, segs[0].recorded.digest_kind)
+            .unwrap();
+        assert_eq!(hash.to_vec(), segs[0].recorded.stored_digest);
         assert_eq!(size_on_disk as i64, segs[0].recorded.stored_bytes);
         assert!(
             store.all_open_segments().is_empty(),

@@ -200,12 +200,16 @@ fn h265_is_random_access(data: &[u8]) -> bool {
 }
 
 impl FrameSource for RtspSource {
-    fn next_frame(&mut self) -> BoxFuture<'_, Result<Option<Frame>, StreamError>> {
-        Box::pin(async move {
+    fn poll_frame(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Option<Frame>, StreamError>> {
+        use std::task::Poll;
+        Poll::Ready({
             loop {
-                let item = match self.demuxed.next().await {
-                    None => return Ok(None),
-                    Some(Err(e)) => return Err(classify(&e)),
+                let item = match futures::ready!(self.demuxed.poll_next_unpin(cx)) {
+                    None => break Ok(None),
+                    Some(Err(e)) => break Err(classify(&e)),
                     Some(Ok(i)) => i,
                 };
                 match item {
@@ -213,13 +217,16 @@ impl FrameSource for RtspSource {
                         if f.stream_id() != self.video {
                             continue;
                         }
-                        let params = self.current_params(f.has_new_parameters())?;
+                        let params = match self.current_params(f.has_new_parameters()) {
+                            Ok(p) => p,
+                            Err(e) => break Err(e),
+                        };
                         let key = if self.h265 {
                             f.is_random_access_point() || h265_is_random_access(f.data())
                         } else {
                             f.is_random_access_point()
                         };
-                        return Ok(Some(Frame {
+                        break Ok(Some(Frame {
                             pts_90k: f.timestamp().elapsed(),
                             key,
                             data: f.into_data(),
@@ -229,7 +236,7 @@ impl FrameSource for RtspSource {
                     // RTCP BYE (PT 203): the camera ended the stream, though
                     // the RTSP session may stay open.
                     CodecItem::Rtcp(r) if r.pkts().any(|p| p.payload_type() == 203) => {
-                        return Err(StreamError::new(
+                        break Err(StreamError::new(
                             StreamErrorKind::Ended,
                             "the camera sent RTCP BYE",
                         ));

@@ -2,6 +2,7 @@
 //! frames while integration tests use a real RTSP server.
 
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
 
@@ -55,9 +56,18 @@ impl StreamError {
     }
 }
 
-/// An open stream. `next_frame` returns `Ok(None)` when the stream ended cleanly.
+/// An open stream, polled for its next frame: `Ok(None)` when the stream ended
+/// cleanly. A poll method rather than a boxed future per frame, so that receiving
+/// a frame allocates nothing of ours (issue 11).
 pub trait FrameSource: Send {
-    fn next_frame(&mut self) -> BoxFuture<'_, Result<Option<Frame>, StreamError>>;
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<Frame>, StreamError>>;
+}
+
+/// The next frame of a source.
+pub fn next_frame(
+    source: &mut dyn FrameSource,
+) -> impl Future<Output = Result<Option<Frame>, StreamError>> + '_ {
+    std::future::poll_fn(move |cx| source.poll_frame(cx))
 }
 
 /// Opens a camera stream.

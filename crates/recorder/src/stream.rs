@@ -14,12 +14,14 @@ use tokio::sync::watch;
 use crate::context::RecorderContext;
 use crate::hub::CameraState;
 use crate::segmenter::{Pushed, Segmenter};
-use crate::source::{StreamErrorKind, StreamOpener};
+use crate::source::{StreamErrorKind, StreamOpener, next_frame};
 
 /// How often the status hub hears of arriving frames.
 const STATUS_EVERY_MICROS: i64 = 500_000;
 /// The wait before reconnecting after a run ended.
 const AFTER_RUN: Duration = Duration::from_millis(250);
+/// Watchdog ticks in a row without a frame before a stream counts as frozen.
+const WATCHDOG_TICKS: u32 = 5;
 
 /// Where a stream stands.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -397,30 +399,44 @@ pub(crate) async fn run_stream(
             }
         };
         m.opened();
+        // The watchdog is one timer per stream ticking at a fraction of its period
+        // (not a timer armed and cancelled per frame): the stream counts as frozen
+        // after WATCHDOG_TICKS ticks in a row without a frame, that is after
+        // between `watchdog` and 5/4 of it.
+        let mut watch = tokio::time::interval(watchdog / (WATCHDOG_TICKS - 1));
+        watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        watch.reset();
+        let mut quiet_ticks = 0u32;
         // Receive frames until the stream ends, fails, freezes or we are told to stop.
         let (reason, detail) = loop {
             let next = tokio::select! {
-                r = tokio::time::timeout(watchdog, source.next_frame()) => r,
+                biased;
                 _ = stop.changed() => break (GapReason::RecorderStopped, "recorder stopped".to_string()),
-            };
-            let frame = match next {
-                Err(_) => {
-                    break (
-                        GapReason::Stalled,
-                        format!(
-                            "no frame for {} s although the connection is open",
-                            watchdog.as_secs()
-                        ),
-                    );
+                r = next_frame(&mut *source) => r,
+                _ = watch.tick() => {
+                    quiet_ticks += 1;
+                    if quiet_ticks >= WATCHDOG_TICKS {
+                        break (
+                            GapReason::Stalled,
+                            format!(
+                                "no frame for {} s although the connection is open",
+                                watchdog.as_secs()
+                            ),
+                        );
+                    }
+                    continue;
                 }
-                Ok(Ok(None)) => {
+            };
+            quiet_ticks = 0;
+            let frame = match next {
+                Ok(None) => {
                     break (
                         GapReason::StreamEnded,
                         "the camera ended the stream".to_string(),
                     );
                 }
-                Ok(Err(e)) => break (gap_reason(&e.kind), e.message),
-                Ok(Ok(Some(frame))) => frame,
+                Err(e) => break (gap_reason(&e.kind), e.message),
+                Ok(Some(frame)) => frame,
             };
             let now = ctx.clock.now();
             let params = frame.params.clone();
@@ -656,18 +672,20 @@ mod driver_tests {
     }
 
     impl FrameSource for ScriptedStream {
-        fn next_frame(&mut self) -> BoxFuture<'_, Result<Option<Frame>, StreamError>> {
-            Box::pin(async move {
-                match self.frames.pop_front() {
-                    Some(f) => {
-                        // A frame every 1/15 s of camera time.
-                        self.clock.advance_micros(66_667);
-                        Ok(Some(f))
-                    }
-                    None if self.ends => Ok(None),
-                    None => std::future::pending().await,
+        fn poll_frame(
+            &mut self,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<Option<Frame>, StreamError>> {
+            use std::task::Poll;
+            match self.frames.pop_front() {
+                Some(f) => {
+                    // A frame every 1/15 s of camera time.
+                    self.clock.advance_micros(66_667);
+                    Poll::Ready(Ok(Some(f)))
                 }
-            })
+                None if self.ends => Poll::Ready(Ok(None)),
+                None => Poll::Pending,
+            }
         }
     }
 

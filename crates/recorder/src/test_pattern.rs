@@ -63,8 +63,11 @@ struct TestPatternSource {
 }
 
 impl FrameSource for TestPatternSource {
-    fn next_frame(&mut self) -> BoxFuture<'_, Result<Option<Frame>, StreamError>> {
-        Box::pin(async move { self.rx.recv().await.transpose() })
+    fn poll_frame(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Option<Frame>, StreamError>> {
+        self.rx.poll_recv(cx).map(Option::transpose)
     }
 }
 

@@ -117,12 +117,15 @@ impl JournalWriter {
 
     /// Notes a frame (written out at the next checkpoint).
     pub fn frame(&mut self, f: JournalFrame) {
-        self.pending.push_str(&format!(
-            "f {} {} {}\n",
+        use std::fmt::Write as _;
+        // Into the pending text directly: nothing allocated per frame.
+        let _ = writeln!(
+            self.pending,
+            "f {} {} {}",
             f.size,
             f.duration_90k,
             u8::from(f.key)
-        ));
+        );
     }
 
     /// The record saying that `sealed_chunks` chunks are durable and the frames so
@@ -132,7 +135,9 @@ impl JournalWriter {
         sealed_chunks: u32,
         tail: Option<&[u8]>,
     ) -> io::Result<PendingRecord> {
-        let mut text = std::mem::take(&mut self.pending);
+        // The next second's frames start in a buffer of the size this one needed.
+        let capacity = self.pending.capacity();
+        let mut text = std::mem::replace(&mut self.pending, String::with_capacity(capacity));
         text.push_str(&format!(
             "c {sealed_chunks} {}\n",
             tail.map(hex::encode).unwrap_or_else(|| "-".into())

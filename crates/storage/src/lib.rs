@@ -11,11 +11,13 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use mimamori_base::{CameraId, ErrorCode, Timestamp};
-use mimamori_crypto::{CHUNK, SegmentCipher, TAG};
+use mimamori_crypto::frames::DigestKind;
+use mimamori_crypto::{CHUNK, SegmentCipher, StoredDigest, TAG};
 use sha2::{Digest, Sha256};
 
 pub mod journal;
@@ -60,8 +62,10 @@ pub struct WrittenFile {
     pub bytes: u64,
     /// Bytes on disk (with the encryption tags).
     pub stored_bytes: u64,
-    /// SHA-256 of the bytes on disk.
-    pub sha256: [u8; 32],
+    /// The digest of the file as stored ([`StoredDigest`]).
+    pub stored_digest: [u8; 32],
+    /// How it was computed.
+    pub digest_kind: DigestKind,
 }
 
 /// What the start-up scan found and did.
@@ -306,12 +310,12 @@ impl SegmentStore {
             partial,
             final_path,
             dir,
-            out: BufWriter::with_capacity(256 * 1024, file),
-            hasher: Some(Sha256::new()),
+            out: file,
+            hasher: Some(StoredDigest::new(DigestKind::CURRENT)),
             bytes: 0,
             stored: 0,
             cipher,
-            chunk: Vec::with_capacity(CHUNK),
+            chunk: Vec::with_capacity(CHUNK + TAG),
             chunk_no: 0,
             journal: None,
         })
@@ -363,22 +367,51 @@ impl SegmentStore {
         Ok(out[skip..skip + len].to_vec())
     }
 
-    /// SHA-256 and size of a file as it is on disk.
-    pub fn hash_file(&self, file_name: &str) -> Result<([u8; 32], u64)> {
+    /// The digest ([`StoredDigest`] of `kind`) and size of a file as it is on
+    /// disk, without its key. For BLAKE3 only the chunks' tags are read.
+    pub fn digest_file(&self, file_name: &str, kind: DigestKind) -> Result<([u8; 32], u64)> {
         let path = self.path_of(file_name);
         let mut f = File::open(&path).map_err(err("opening", &path))?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut total = 0u64;
-        loop {
-            let n = f.read(&mut buf).map_err(err("reading", &path))?;
-            if n == 0 {
-                break;
+        let mut d = StoredDigest::new(kind);
+        match kind {
+            DigestKind::Sha256 => {
+                let mut h = Sha256::new();
+                let mut buf = vec![0u8; 256 * 1024];
+                let mut total = 0u64;
+                loop {
+                    let n = f.read(&mut buf).map_err(err("reading", &path))?;
+                    if n == 0 {
+                        break;
+                    }
+                    h.update(&buf[..n]);
+                    total += n as u64;
+                }
+                Ok((h.finalize().into(), total))
             }
-            h.update(&buf[..n]);
-            total += n as u64;
+            DigestKind::Blake3 => {
+                let size = f
+                    .metadata()
+                    .map_err(err("reading metadata of", &path))?
+                    .len();
+                let mut at = 0u64;
+                let mut tag = [0u8; TAG];
+                for len in mimamori_crypto::stored_chunk_lengths(size) {
+                    if len >= TAG as u64 {
+                        f.read_exact_at(&mut tag, at + len - TAG as u64)
+                            .map_err(err("reading", &path))?;
+                        d.chunk(&tag);
+                    } else {
+                        // A stub shorter than a tag: what there is.
+                        let mut stub = vec![0u8; len as usize];
+                        f.read_exact_at(&mut stub, at)
+                            .map_err(err("reading", &path))?;
+                        d.chunk(&stub);
+                    }
+                    at += len;
+                }
+                Ok((d.finish(), size))
+            }
         }
-        Ok((h.finalize().into(), total))
     }
 
     /// Deletes a segment file (the caller decided it must go). A missing file is not an error.
@@ -495,13 +528,14 @@ pub struct SegmentFileWriter {
     partial: PathBuf,
     final_path: PathBuf,
     dir: PathBuf,
-    out: BufWriter<File>,
-    /// SHA-256 of the stored bytes, unless the caller hashes what it writes itself.
-    hasher: Option<Sha256>,
+    /// Each sealed chunk is written as it is sealed (one write per 64 KiB).
+    out: File,
+    /// The digest of the stored file, unless the caller hashes what it writes itself.
+    hasher: Option<StoredDigest>,
     bytes: u64,
     stored: u64,
     cipher: SegmentCipher,
-    /// Plaintext not yet sealed (at most one chunk).
+    /// Plaintext not yet sealed (at most one chunk), sealed where it lies.
     chunk: Vec<u8>,
     chunk_no: u32,
     journal: Option<journal::JournalWriter>,
@@ -544,17 +578,16 @@ impl SegmentFileWriter {
     }
 
     fn seal(&mut self, last: bool) -> Result<()> {
-        let ct = self
-            .cipher
-            .seal(self.chunk_no, last, &self.chunk)
+        self.cipher
+            .seal_in_place(self.chunk_no, last, &mut self.chunk)
             .map_err(|e| err("encrypting", &self.partial)(io::Error::other(e)))?;
         self.out
-            .write_all(&ct)
+            .write_all(&self.chunk)
             .map_err(err("writing", &self.partial))?;
         if let Some(h) = self.hasher.as_mut() {
-            h.update(&ct);
+            h.chunk(&self.chunk);
         }
-        self.stored += ct.len() as u64;
+        self.stored += self.chunk.len() as u64;
         self.chunk.clear();
         self.chunk_no += 1;
         Ok(())
@@ -564,8 +597,8 @@ impl SegmentFileWriter {
         self.bytes
     }
 
-    /// Skips hashing the stored (encrypted) bytes: for files whose writer hashes
-    /// their plaintext itself (evidence packages); [`WrittenFile::sha256`] is then zero.
+    /// Skips the digest of the stored (encrypted) file: for files whose writer
+    /// hashes their plaintext itself (evidence packages); [`WrittenFile::stored_digest`] is then zero.
     pub fn without_stored_hash(mut self) -> Self {
         self.hasher = None;
         self
@@ -583,10 +616,8 @@ impl SegmentFileWriter {
     /// journal's record lists the frames and — when `with_tail` — the unsealed
     /// tail, encrypted.
     pub fn checkpoint(&mut self, with_tail: bool) -> Result<Checkpoint> {
-        self.out.flush().map_err(err("flushing", &self.partial))?;
         let data = self
             .out
-            .get_ref()
             .try_clone()
             .map_err(err("opening", &self.partial))?;
         let tail = if with_tail && !self.chunk.is_empty() {
@@ -636,9 +667,7 @@ impl SegmentFileWriter {
             journal,
             ..
         } = self;
-        let file = out
-            .into_inner()
-            .map_err(|e| err("flushing", &partial)(e.into_error()))?;
+        let file = out;
         file.sync_all().map_err(err("syncing", &partial))?;
         drop(file);
         fs::rename(&partial, &final_path).map_err(err("renaming", &partial))?;
@@ -653,7 +682,8 @@ impl SegmentFileWriter {
             file_name,
             bytes,
             stored_bytes: stored,
-            sha256: hasher.map(|h| h.finalize().into()).unwrap_or_default(),
+            stored_digest: hasher.map(StoredDigest::finish).unwrap_or_default(),
+            digest_kind: DigestKind::CURRENT,
         })
     }
 
@@ -713,10 +743,25 @@ mod tests {
             !on_disk.windows(64).any(|w| w == &data[5000..5064]),
             "no plaintext on disk"
         );
-        assert_eq!(hex_of(&done.sha256), hex_of(&Sha256::digest(&on_disk)));
+        // Issue 11: new files are digested by BLAKE3 over their chunks' tags.
+        assert_eq!(done.digest_kind, DigestKind::Blake3);
+        let tags: Vec<u8> = mimamori_crypto::stored_chunk_lengths(done.stored_bytes)
+            .scan(0u64, |at, len| {
+                *at += len;
+                Some(on_disk[(*at - TAG as u64) as usize..*at as usize].to_vec())
+            })
+            .flatten()
+            .collect();
+        assert_eq!(tags.len(), 4 * TAG);
+        assert_eq!(done.stored_digest, *blake3::hash(&tags).as_bytes());
         assert_eq!(
-            store.hash_file(&name).unwrap(),
-            (done.sha256, done.stored_bytes)
+            store.digest_file(&name, DigestKind::Blake3).unwrap(),
+            (done.stored_digest, done.stored_bytes)
+        );
+        // Files recorded before it: SHA-256 of every stored byte.
+        assert_eq!(
+            hex_of(&store.digest_file(&name, DigestKind::Sha256).unwrap().0),
+            hex_of(&Sha256::digest(&on_disk))
         );
         for (off, len) in [(0, 10), (65_530, 20), (131_000, 69_000), (199_990, 10)] {
             let got = store

@@ -47,7 +47,9 @@ pub(super) async fn synthetic_segment(
     let cipher = SegmentCipher::new(key, nonce, name.as_bytes());
     let mut w = store.create(&name, cipher.clone())?;
     let mut idx = SampleIndex::default();
-    let mut commit = mimamori_crypto::frames::FramesCommitment::default();
+    let mut commit = mimamori_crypto::frames::FramesCommitment::new(
+        mimamori_crypto::frames::DigestKind::CURRENT,
+    );
     for (frame, key) in frames {
         w.append(&frame)?;
         commit.push(&frame);
@@ -72,11 +74,12 @@ pub(super) async fn synthetic_segment(
             video_params_id: at.params,
             file_name: name.clone(),
             sample_index: idx.encode(),
-            sha256: written.sha256.to_vec(),
+            stored_digest: written.stored_digest.to_vec(),
             stored_bytes: written.stored_bytes as i64,
             data_key_id: key_id,
             nonce_prefix: nonce.to_vec(),
-            frames_sha256: commit.finish().to_vec(),
+            frames_digest: commit.finish().to_vec(),
+            digest_kind: written.digest_kind,
         })
         .await?;
     Ok((name, cipher, written.bytes))

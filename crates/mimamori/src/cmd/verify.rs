@@ -53,9 +53,11 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     };
     let started = std::time::Instant::now();
     let journal = config.heads_journal(&a.data);
+    let ring = KeyRing::new(dir.catalog.clone(), keys.master);
     let report = verify(
         &dir.catalog,
         &dir.store,
+        Some(&ring),
         &keys.signer.public_key(),
         Some(&journal),
         &scope,
@@ -64,7 +66,6 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     // The record files: whole, whatever the scope (they are few, and evidence).
     let files = SegmentStore::open_at(&a.data.join(PROVISIONS_DIR))?;
     let sealed = dir.catalog.sealed_files().await?;
-    let ring = KeyRing::new(dir.catalog.clone(), keys.master);
     let records =
         tokio::task::spawn_blocking(move || verify_sealed_files(&files, &ring, &sealed)).await?;
     let secs = started.elapsed().as_secs_f64();
@@ -81,9 +82,10 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         records.problems.len()
     );
     let summary = format!(
-        "{} segments ({:.1} MB) checked, {} erased links, {} signed heads; {} problem(s) in {:.2} s ({:.0} MB/s, {:.0} segments/s)",
+        "{} segments ({:.1} MB) checked, {} decrypted and matched to their frames, {} erased links, {} signed heads; {} problem(s) in {:.2} s ({:.0} MB/s, {:.0} segments/s)",
         report.segments,
         report.bytes as f64 / 1e6,
+        report.opened,
         report.erased_links,
         report.signatures,
         report.problems.len(),

@@ -35,7 +35,7 @@ pub fn cli(args: &[&str]) -> Output {
     Command::new(bin()).args(args).output().unwrap()
 }
 
-fn fresh_dir(tag: &str) -> PathBuf {
+pub fn fresh_dir(tag: &str) -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "app-{tag}-{}-{}",
@@ -121,6 +121,12 @@ pub async fn spawn_app_with(tag: &str, o: AppOptions) -> App {
         }
         std::fs::write(data.join("policy.toml"), p).unwrap();
     }
+    serve_existing(data, o).await
+}
+
+/// Serves a data directory that already exists (a fixture of an earlier version,
+/// say), with the recorder settings of `o`.
+pub async fn serve_existing(data: PathBuf, o: AppOptions) -> App {
     std::fs::write(
         data.join("config.toml"),
         format!(

@@ -24,4 +24,5 @@ mod recording;
 mod records;
 mod retention;
 mod scenario;
+mod upgrade;
 mod web;
