@@ -607,8 +607,12 @@ async fn browser_login(c: &fantoccini::Client, app: &App, user: &str, password: 
         .unwrap();
 }
 
+/// Clicks an element, waiting for it (the page may still be loading after the
+/// last navigation).
 async fn click(c: &fantoccini::Client, css: &str) {
-    c.find(fantoccini::Locator::Css(css))
+    c.wait()
+        .at_most(std::time::Duration::from_secs(30))
+        .for_element(fantoccini::Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
         .click()
@@ -617,7 +621,9 @@ async fn click(c: &fantoccini::Client, css: &str) {
 }
 
 async fn fill(c: &fantoccini::Client, css: &str, text: &str) {
-    c.find(fantoccini::Locator::Css(css))
+    c.wait()
+        .at_most(std::time::Duration::from_secs(30))
+        .for_element(fantoccini::Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
         .send_keys(text)
@@ -738,8 +744,17 @@ async fn a_police_request_walked_through_the_pages() {
         page.contains("消去されません"),
         "the footage is held: {page}"
     );
-    let url = c.current_url().await.unwrap();
-    let req: i64 = url.path().rsplit('/').next().unwrap().parse().unwrap();
+    // The request's page, once the browser has moved to it.
+    let mut req: Option<i64> = None;
+    for _ in 0..100 {
+        let url = c.current_url().await.unwrap();
+        req = url.path().rsplit('/').next().and_then(|n| n.parse().ok());
+        if req.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let req = req.expect("the browser reached the request's page");
 
     // The document, then the identity check.
     c.find(Locator::Id("document-file"))
