@@ -3,6 +3,7 @@
 //! thread whose runtime carries them.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mimamori_base::SharedClock;
 use mimamori_catalog::Catalog;
@@ -44,10 +45,18 @@ pub struct RecorderContext {
     pub runtime: tokio::runtime::Handle,
 }
 
+/// How long the recorder thread rests between rounds of reading its cameras.
+/// Packets wait in the kernel's socket buffers meanwhile (at 2 Mbit/s, 5 kB per
+/// stream) and are then read in one round for every stream: the thread wakes 50
+/// times a second whatever the number of cameras, instead of once for nearly every
+/// packet of every camera (issue 11: the switches into and out of `epoll_wait` were
+/// the largest single cost). Live view gets at most this much later.
+pub const READ_ROUND: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// A single-threaded runtime on its own OS thread for the recorder tasks: they are
 /// many, small and I/O-bound, and one thread avoids the cross-thread wake-ups of a
 /// work-stealing scheduler (measured: about a seventh less CPU per stream). The
-/// thread lives as long as the process.
+/// thread lives as long as the process. It reads in rounds ([`READ_ROUND`]).
 pub fn dedicated_runtime() -> std::io::Result<tokio::runtime::Handle> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -55,6 +64,51 @@ pub fn dedicated_runtime() -> std::io::Result<tokio::runtime::Handle> {
     let handle = rt.handle().clone();
     std::thread::Builder::new()
         .name("recorders".into())
-        .spawn(move || rt.block_on(std::future::pending::<()>()))?;
+        .spawn(move || rt.block_on(read_in_rounds()))?;
     Ok(handle)
+}
+
+/// Runs for ever on the recorder thread: rests a round, then yields, which lets
+/// the runtime poll every socket and timer once (a yielded task runs again only
+/// after the I/O driver was polled) and run every task that became ready, before
+/// this one rests again. The thread therefore never waits in `epoll_wait` for a
+/// single packet.
+async fn read_in_rounds() {
+    loop {
+        if CATALOG_WAITS.load(Ordering::Acquire) > 0 {
+            // A task waits on the catalog (a segment closing, a gap): each of its
+            // steps must not wait a round, so rest only once none does.
+            CATALOG_IDLE.notified().await;
+            continue;
+        }
+        // Deliberately blocking: this thread's only other work is the tasks that
+        // run between rests.
+        std::thread::sleep(READ_ROUND);
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Recorder tasks waiting on the catalog now (see [`CatalogWait`]).
+static CATALOG_WAITS: AtomicUsize = AtomicUsize::new(0);
+static CATALOG_IDLE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Held by a recorder task while it talks to the catalog: the recorder thread then
+/// waits for events as usual instead of resting in rounds, so that a segment's
+/// insert (several round trips to the catalog's own thread, and in a burst when
+/// many segments close at once) is not slowed a round per step.
+pub(crate) struct CatalogWait(());
+
+impl CatalogWait {
+    pub(crate) fn enter() -> CatalogWait {
+        CATALOG_WAITS.fetch_add(1, Ordering::AcqRel);
+        CatalogWait(())
+    }
+}
+
+impl Drop for CatalogWait {
+    fn drop(&mut self) {
+        if CATALOG_WAITS.fetch_sub(1, Ordering::AcqRel) == 1 {
+            CATALOG_IDLE.notify_one();
+        }
+    }
 }

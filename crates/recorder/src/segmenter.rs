@@ -217,6 +217,7 @@ impl Segmenter {
                 run.written_until = frame.pts_90k - run.pts0 + duration;
                 return Ok(());
             }
+            let _catalog = crate::context::CatalogWait::enter();
             let start = run.run_start.add_90k(frame.pts_90k - run.pts0);
             let file_name = SegmentStore::file_name_for(self.camera, self.stream.as_str(), start);
             // Footage is encrypted under its camera's key for the day it was recorded.
@@ -307,6 +308,7 @@ impl Segmenter {
         let Some(seg) = run.segment.take() else {
             return Ok(());
         };
+        let _catalog = crate::context::CatalogWait::enter();
         let start = run.run_start.add_90k(seg.first_pts - run.pts0);
         let duration = seg.index.total_duration_90k();
         let end = run.run_start.add_90k(seg.first_pts - run.pts0 + duration);

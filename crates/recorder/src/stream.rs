@@ -280,6 +280,7 @@ struct Driver<'a> {
 
 impl Driver<'_> {
     async fn gap(&self, change: GapChange) {
+        let _catalog = crate::context::CatalogWait::enter();
         let (camera, stream, catalog) = (self.camera, self.stream, &self.ctx.catalog);
         match change {
             GapChange::Open {
@@ -368,6 +369,7 @@ pub(crate) async fn run_stream(
         ctx.config.segment_seconds,
         live,
     );
+    let catalog_wait = crate::context::CatalogWait::enter();
     let last_end = match ctx.catalog.last_segment_end(camera, stream).await {
         Ok(end) => end,
         Err(e) => {
@@ -375,6 +377,7 @@ pub(crate) async fn run_stream(
             None
         }
     };
+    drop(catalog_wait);
     let auth_retry = Duration::from_secs(u64::from(ctx.config.auth_retry_seconds));
     let (mut m, step) = StreamMachine::start(last_end, ctx.clock.now(), auth_retry);
     d.apply(step).await;
