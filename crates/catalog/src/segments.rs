@@ -56,6 +56,19 @@ pub struct Segment {
     pub link: ChainLink,
 }
 
+impl NewSegment {
+    /// The cipher of this segment's file under its data key (`key`); `None` when
+    /// the row's nonce prefix is not valid.
+    pub fn cipher(&self, key: mimamori_crypto::Key) -> Option<mimamori_crypto::SegmentCipher> {
+        let nonce: [u8; 8] = self.nonce_prefix.as_slice().try_into().ok()?;
+        Some(mimamori_crypto::SegmentCipher::new(
+            key,
+            nonce,
+            self.file_name.as_bytes(),
+        ))
+    }
+}
+
 impl Segment {
     /// The canonical record this row's chain link covers.
     pub fn canonical(&self) -> Vec<u8> {

@@ -504,12 +504,7 @@ async fn open_and_match_frames(
         .await
         .map_err(|e| e.to_string())?
         .ok_or("its key is gone although its row remains")?;
-    let nonce: [u8; 8] = s
-        .nonce_prefix
-        .as_slice()
-        .try_into()
-        .map_err(|_| "its nonce is not valid".to_string())?;
-    let cipher = mimamori_crypto::SegmentCipher::new(key, nonce, s.file_name.as_bytes());
+    let cipher = s.cipher(key).ok_or("its nonce is not valid")?;
     let len = u64::try_from(s.bytes).unwrap_or(0);
     let plain = store
         .read_range(

@@ -549,7 +549,7 @@ async fn verify_names_each_kind_of_tampering() {
     pool.close().await;
 }
 
-// Issue 11: the file's digest is BLAKE3 over its chunks' tags. A tag changed is
+// REQ-STO-2, issue 11: the file's digest is BLAKE3 over its chunks' tags. A tag changed is
 // seen without the key; frames other than those committed at capture time are
 // seen with it (as `mimamori verify` runs).
 #[tokio::test]

@@ -615,12 +615,11 @@ impl Governance {
         let key = self.keys.key(s.data_key_id).await?.ok_or_else(|| {
             Error::NotFound(format!("segment {id} was erased (its key is destroyed)"))
         })?;
-        let nonce: [u8; 8] = s.nonce_prefix.as_slice().try_into().map_err(|_| {
+        let cipher = Arc::new(s.cipher(key).ok_or_else(|| {
             Error::Inconsistent(format!(
                 "segment {id} has no valid nonce; run `mimamori verify`"
             ))
-        })?;
-        let cipher = Arc::new(SegmentCipher::new(key, nonce, s.file_name.as_bytes()));
+        })?);
         let sample_entry = entries.index_of(&self.catalog, s.video_params_id).await?;
         let index = SampleIndex::decode(&s.sample_index).map_err(|e| {
             tracing::error!(segment = id.0, "{e}");
