@@ -294,6 +294,69 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    // REQ-RET-1 (erasure when the period ends, every time): the newest segment
+    // erased (a hold's footage once the hold ended), the next one recorded is
+    // erased in its turn — its id is never the erased one's, whose record keeps it.
+    #[tokio::test]
+    async fn a_segment_recorded_after_the_newest_was_erased_can_be_erased_too() {
+        let (cat, dir) = temp_catalog().await;
+        let cam = cat
+            .camera_insert(
+                &NewCamera {
+                    name: "c".into(),
+                    source: CameraSource::TestPattern,
+                    record_audio: false,
+                },
+                Timestamp(1),
+            )
+            .await
+            .unwrap();
+        let params = cat
+            .video_params_id("avc1", 1, 1, b"e", &[0; 32])
+            .await
+            .unwrap();
+        let keys = keys::KeyRing::new(cat.clone(), mimamori_crypto::Key::generate());
+        let mut ids = Vec::new();
+        for n in 0..2i64 {
+            let start = Timestamp(n * 1_000_000);
+            let (key_id, _) = keys.key_for_write(cam, start, start).await.unwrap();
+            let id = cat
+                .segment_insert(&NewSegment {
+                    camera_id: cam,
+                    stream: StreamKind::Main,
+                    run_start: Timestamp(0),
+                    start,
+                    end: Timestamp((n + 1) * 1_000_000),
+                    duration_90k: 90_000,
+                    frames: 1,
+                    key_frames: 1,
+                    bytes: 1,
+                    video_params_id: params,
+                    file_name: format!("{n}.seg"),
+                    sample_index: vec![],
+                    stored_digest: vec![0; 32],
+                    stored_bytes: 17,
+                    data_key_id: key_id,
+                    nonce_prefix: vec![0; 8],
+                    frames_digest: Vec::new(),
+                    digest_kind: mimamori_crypto::frames::DigestKind::Blake3,
+                })
+                .await
+                .unwrap();
+            ids.push(id);
+            let newest = cat
+                .segments_ending_by(cam, Timestamp(i64::MAX), 10)
+                .await
+                .unwrap();
+            assert_eq!(newest.len(), 1);
+            cat.erase(&newest, "retention", "", Timestamp(10_000_000))
+                .await
+                .unwrap();
+        }
+        assert_ne!(ids[0], ids[1], "an erased segment's id is not given again");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[tokio::test]
     async fn only_one_gap_is_open_per_stream() {
         let (cat, dir) = temp_catalog().await;

@@ -295,10 +295,16 @@ async fn insert_segment_in(
     let seq = prev_seq + 1;
     let chain = mimamori_crypto::chain_link(&prev, &segment_record(seq, s)).to_vec();
     let res = sqlx::query(
-        "INSERT INTO segment (camera_id, stream, run_start_us, start_us, end_us, duration_90k, frames, \
+        // The id is past every segment there ever was, erased ones included: a
+        // plain INTEGER PRIMARY KEY would hand the id of an erased newest segment
+        // to the next one, whose own erasure then collided with the first one's
+        // record (erased_segment is keyed by segment id) and stopped the sweeper.
+        "INSERT INTO segment (id, camera_id, stream, run_start_us, start_us, end_us, duration_90k, frames, \
          key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, data_key_id, \
          nonce_prefix, chain_seq, prev_chain, chain, frames_sha256, digest) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (1 + MAX(COALESCE((SELECT MAX(id) FROM segment), 0), \
+                         COALESCE((SELECT MAX(segment_id) FROM erased_segment), 0)), \
+                 ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(s.camera_id.0)
     .bind(s.stream.as_str())

@@ -230,6 +230,11 @@ mod tests {
             )
             .await
             .unwrap();
+            if i % 15 == 0 {
+                // A second has passed: in real time its checkpoint would be durable
+                // long before the next.
+                seg.settle_checkpoints();
+            }
         }
         std::mem::forget(seg);
         (catalog, store, keys, cam, dir, n)

@@ -164,9 +164,15 @@ impl PendingRecord {
     }
 
     /// Appends the record and syncs the journal.
-    pub fn commit(mut self) -> io::Result<()> {
+    pub fn commit(self) -> io::Result<()> {
+        self.append()?.sync_data()
+    }
+
+    /// Appends the record, to be synced by the caller (the group commit syncs a
+    /// round's journals together).
+    pub fn append(mut self) -> io::Result<File> {
         self.file.write_all(self.text.as_bytes())?;
-        self.file.sync_data()
+        Ok(self.file)
     }
 }
 

@@ -14,12 +14,16 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use mimamori_base::{CameraId, ErrorCode, Timestamp};
 use mimamori_crypto::frames::DigestKind;
 use mimamori_crypto::{CHUNK, SegmentCipher, StoredDigest, TAG};
 use sha2::{Digest, Sha256};
 
+use crate::group_commit::{CommitState, GroupCommit, Pending};
+
+mod group_commit;
 pub mod journal;
 
 pub use journal::{JOURNAL_SUFFIX, JournalFrame, OpenHeader, OpenSegment};
@@ -52,6 +56,8 @@ fn err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Stor
 #[derive(Clone, Debug)]
 pub struct SegmentStore {
     root: PathBuf,
+    /// Makes the checkpoints of the segments being written durable together.
+    group: Arc<GroupCommit>,
 }
 
 /// What a finished segment file holds, for the catalog row.
@@ -131,7 +137,10 @@ impl SegmentStore {
     pub fn open(data_dir: &Path) -> Result<SegmentStore> {
         let root = data_dir.join("segments");
         fs::create_dir_all(&root).map_err(err("creating", &root))?;
-        Ok(SegmentStore { root })
+        Ok(SegmentStore {
+            root,
+            group: Arc::default(),
+        })
     }
 
     /// A store of the same encrypted files directly below `root`, for files that
@@ -140,6 +149,7 @@ impl SegmentStore {
         fs::create_dir_all(root).map_err(err("creating", root))?;
         Ok(SegmentStore {
             root: root.to_path_buf(),
+            group: Arc::default(),
         })
     }
 
@@ -171,6 +181,7 @@ impl SegmentStore {
         match journal::JournalWriter::create(&path, header) {
             Ok(j) => {
                 w.journal = Some(j);
+                w.group = Some((self.group.clone(), Arc::default()));
                 Ok(w)
             }
             Err(e) => {
@@ -318,6 +329,7 @@ impl SegmentStore {
             chunk: Vec::with_capacity(CHUNK + TAG),
             chunk_no: 0,
             journal: None,
+            group: None,
         })
     }
 
@@ -499,28 +511,6 @@ impl SegmentStore {
     }
 }
 
-/// A checkpoint to make durable: the data file, then the journal record saying so.
-#[derive(Debug)]
-pub struct Checkpoint {
-    data: File,
-    partial: PathBuf,
-    journal: Option<journal::PendingRecord>,
-}
-
-impl Checkpoint {
-    /// Syncs the sealed chunks, then appends and syncs the journal record.
-    pub fn commit(self) -> Result<()> {
-        self.data
-            .sync_data()
-            .map_err(err("syncing", &self.partial))?;
-        if let Some(j) = self.journal {
-            let path = j.path().to_path_buf();
-            j.commit().map_err(err("writing", &path))?;
-        }
-        Ok(())
-    }
-}
-
 /// A segment file being written. Dropping it without [`finish`](Self::finish)
 /// leaves a `.partial` file that the next start discards.
 pub struct SegmentFileWriter {
@@ -539,6 +529,8 @@ pub struct SegmentFileWriter {
     chunk: Vec<u8>,
     chunk_no: u32,
     journal: Option<journal::JournalWriter>,
+    /// For a journaled file: the store's group commit, and this file's part in it.
+    group: Option<(Arc<GroupCommit>, Arc<CommitState>)>,
 }
 
 impl std::fmt::Debug for SegmentFileWriter {
@@ -611,11 +603,22 @@ impl SegmentFileWriter {
         }
     }
 
-    /// What was written so far, ready to be made durable ([`Checkpoint::commit`],
-    /// best off the async threads): the sealed chunks are flushed now; the
-    /// journal's record lists the frames and — when `with_tail` — the unsealed
-    /// tail, encrypted.
-    pub fn checkpoint(&mut self, with_tail: bool) -> Result<Checkpoint> {
+    /// Hands what was written so far to the store's group commit, which makes
+    /// the sealed chunks durable and then the journal record listing the frames
+    /// and — when `with_tail` — the unsealed tail, encrypted. Returns `false`,
+    /// doing nothing, while this file's previous checkpoint still waits for its
+    /// round (its frames go into the next one); an error when an earlier
+    /// checkpoint failed. A file without a journal has nothing to checkpoint.
+    pub fn checkpoint(&mut self, with_tail: bool) -> Result<bool> {
+        let Some((group, state)) = self.group.as_ref() else {
+            return Ok(false);
+        };
+        if let Some(e) = state.take_failure() {
+            return Err(e);
+        }
+        if state.in_flight() {
+            return Ok(false);
+        }
         let data = self
             .out
             .try_clone()
@@ -639,11 +642,25 @@ impl SegmentFileWriter {
             }
             None => None,
         };
-        Ok(Checkpoint {
+        group.submit(Pending {
             data,
             partial: self.partial.clone(),
             journal,
-        })
+            state: state.clone(),
+        })?;
+        Ok(true)
+    }
+
+    /// Waits until this file's checkpoints handed in so far are durable, and
+    /// says whether they failed.
+    pub fn wait_for_checkpoints(&self) -> Result<()> {
+        if let Some((group, state)) = self.group.as_ref() {
+            group.flush();
+            if let Some(e) = state.take_failure() {
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     /// The number of the chunk being filled (it changes each time a chunk is sealed).
@@ -832,6 +849,62 @@ mod tests {
             expected: 4,
             actual: mimamori_crypto::encrypted_len(3)
         }));
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    // Issue 11: the checkpoints of every segment being written are made durable
+    // together (one round of the store's group commit, not two syncs each), and
+    // each journal then vouches for exactly what its writer had written.
+    #[test]
+    fn checkpoints_of_several_segments_are_committed_in_one_round() {
+        let d = temp_dir("group");
+        let store = SegmentStore::open(&d).unwrap();
+        let start = Timestamp::from_secs(1_800_000_000);
+        let mut writers: Vec<SegmentFileWriter> = (1..=4)
+            .map(|n| {
+                let name = SegmentStore::file_name_for(CameraId(n), "main", start);
+                let header = OpenHeader {
+                    camera: CameraId(n),
+                    stream: "main".into(),
+                    run_start: start,
+                    start,
+                    video_params_id: 1,
+                    data_key_id: 1,
+                    nonce_prefix: [3; 8],
+                };
+                store
+                    .create_journaled(&name, cipher(&name), &header)
+                    .unwrap()
+            })
+            .collect();
+        for (n, w) in writers.iter_mut().enumerate() {
+            // Camera n wrote n + 1 frames of 40 000 bytes: chunks sealed, a tail left.
+            for _ in 0..=n {
+                w.append(&[n as u8; 40_000]).unwrap();
+                w.journal_frame(JournalFrame {
+                    size: 40_000,
+                    duration_90k: 6_000,
+                    key: false,
+                });
+            }
+            assert!(w.checkpoint(true).unwrap(), "nothing was waiting yet");
+        }
+        for w in &writers {
+            w.wait_for_checkpoints().unwrap();
+        }
+        let mut open = store.all_open_segments();
+        open.sort_by_key(|o| o.header.camera.0);
+        assert_eq!(open.len(), 4);
+        for (n, o) in open.iter().enumerate() {
+            assert_eq!(o.frames.len(), n + 1, "camera {}", o.header.camera.0);
+            assert_eq!(o.covered_bytes(), 40_000 * (n as u64 + 1));
+        }
+        // After its round a writer hands in its next checkpoint again.
+        assert!(writers[0].checkpoint(false).unwrap());
+        writers[0].wait_for_checkpoints().unwrap();
+        for w in writers {
+            w.abandon();
+        }
         fs::remove_dir_all(d).unwrap();
     }
 
