@@ -294,7 +294,7 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
-    // REQ-RET-1 (erasure when the period ends, every time): the newest segment
+    // REQ-RET-5 (expired images erased promptly and surely, every time): the newest segment
     // erased (a hold's footage once the hold ended), the next one recorded is
     // erased in its turn — its id is never the erased one's, whose record keeps it.
     #[tokio::test]
