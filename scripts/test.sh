@@ -3,14 +3,16 @@
 # Installs what the tests need first (GStreamer's RTSP server for the simulated
 # cameras, ffmpeg/ffprobe, headless Chromium with chromedriver, openssl for test
 # certificates, the Japanese font of the PDF forms, poppler's pdftotext/pdftoppm
-# to read them, unzip and 7-Zip to open evidence packages) through apt.
+# to read them, unzip and 7-Zip to open evidence packages, PostgreSQL for the
+# catalog's second engine) through apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
       gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-x
       gir1.2-gst-rtsp-server-1.0 python3-gi ffmpeg fonts-dejavu-core fonts-ipafont-gothic
-      chromium chromium-driver openssl fonts-ipaexfont-gothic poppler-utils unzip 7zip)
+      chromium chromium-driver openssl fonts-ipaexfont-gothic poppler-utils unzip 7zip
+      postgresql)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -33,5 +35,17 @@ cargo fmt --all -- --check
 export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 cargo test --workspace --locked --no-run
+
+# A PostgreSQL server of our own on loopback, in a temporary directory, stopped on exit.
+pgdir=$(mktemp -d)
+trap 'scripts/postgres.sh stop "$pgdir" || true; rm -rf "$pgdir"' EXIT
+MIMAMORI_TEST_POSTGRES=$(scripts/postgres.sh start "$pgdir")
+export MIMAMORI_TEST_POSTGRES
+
 # The integration tests mostly wait on cameras and the clock: run more at once than cores.
-RUST_TEST_THREADS=${RUST_TEST_THREADS:-4} cargo test --workspace --locked
+export RUST_TEST_THREADS=${RUST_TEST_THREADS:-4}
+cargo test --workspace --locked
+# Once more with every catalog on PostgreSQL: the catalog's, the governance layer's
+# and the recorder's tests.
+MIMAMORI_TEST_CATALOG=postgres cargo test --locked \
+  -p mimamori-catalog -p mimamori-governance -p mimamori-recorder

@@ -59,7 +59,7 @@ pub struct NewAgreement<'a> {
     pub valid_until: Timestamp,
 }
 
-fn agreement_from_row(r: &sqlx::sqlite::SqliteRow, cameras: Vec<CameraId>) -> Result<Agreement> {
+fn agreement_from_row(r: &sqlx::any::AnyRow, cameras: Vec<CameraId>) -> Result<Agreement> {
     let made = Step {
         by: r.try_get::<Option<i64>, _>("created_by")?.map(UserId),
         at: Timestamp(r.try_get("created_at_us")?),
@@ -96,7 +96,7 @@ impl Catalog {
         let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO agreement (station, terms, valid_from_us, valid_until_us, created_by, created_at_us) \
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(a.station)
         .bind(a.terms)
@@ -107,7 +107,7 @@ impl Catalog {
         .fetch_one(&mut *tx)
         .await?;
         for c in a.cameras {
-            sqlx::query("INSERT INTO agreement_camera (agreement_id, camera_id) VALUES (?, ?)")
+            sqlx::query("INSERT INTO agreement_camera (agreement_id, camera_id) VALUES ($1, $2)")
                 .bind(id)
                 .bind(c.0)
                 .execute(&mut *tx)
@@ -150,8 +150,8 @@ impl Catalog {
     /// Suspends an agreement in force (no-op refused when suspended already).
     pub async fn agreement_suspend(&self, id: i64, reason: &str, s: &Step) -> Result<()> {
         let done = sqlx::query(
-            "UPDATE agreement SET suspended_at_us = ?, suspended_by = ?, suspend_reason = ? \
-             WHERE id = ? AND suspended_at_us IS NULL",
+            "UPDATE agreement SET suspended_at_us = $1, suspended_by = $2, suspend_reason = $3 \
+             WHERE id = $4 AND suspended_at_us IS NULL",
         )
         .bind(s.at.0)
         .bind(s.by.map(|u| u.0))
@@ -171,7 +171,7 @@ impl Catalog {
     pub async fn agreement_resume(&self, id: i64) -> Result<()> {
         let done = sqlx::query(
             "UPDATE agreement SET suspended_at_us = NULL, suspended_by = NULL, suspend_reason = NULL \
-             WHERE id = ? AND suspended_at_us IS NOT NULL",
+             WHERE id = $1 AND suspended_at_us IS NOT NULL",
         )
         .bind(id)
         .execute(&self.pool)

@@ -63,7 +63,7 @@ pub struct AuditFilter {
     pub limit: Option<i64>,
 }
 
-fn entry(r: &sqlx::sqlite::SqliteRow) -> Result<AuditEntry> {
+fn entry(r: &sqlx::any::AnyRow) -> Result<AuditEntry> {
     let from: Option<i64> = r.try_get("range_from_us")?;
     let to: Option<i64> = r.try_get("range_to_us")?;
     Ok(AuditEntry {
@@ -101,7 +101,7 @@ impl Catalog {
         let hash = mimamori_crypto::chain_link(&prev, &canonical(seq, r));
         sqlx::query(
             "INSERT INTO audit_entry (seq, at_us, user_id, username, action, camera_id, range_from_us, range_to_us, \
-             client, purpose, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             client, purpose, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(seq)
         .bind(r.at.0)
@@ -125,9 +125,9 @@ impl Catalog {
     /// Entries matching `f`, newest first.
     pub async fn audit_entries(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
-            "SELECT * FROM audit_entry WHERE (? IS NULL OR username = ?) AND (? IS NULL OR camera_id = ?) \
-             AND (? IS NULL OR action = ?) AND (? IS NULL OR at_us >= ?) AND (? IS NULL OR at_us < ?) \
-             ORDER BY seq DESC LIMIT ?",
+            "SELECT * FROM audit_entry WHERE ($1 IS NULL OR username = $2) AND ($3 IS NULL OR camera_id = $4) \
+             AND ($5 IS NULL OR action = $6) AND ($7 IS NULL OR at_us >= $8) AND ($9 IS NULL OR at_us < $10) \
+             ORDER BY seq DESC LIMIT $11",
         )
         .bind(f.username.as_deref())
         .bind(f.username.as_deref())
@@ -169,7 +169,7 @@ impl Catalog {
         signature: &[u8],
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO audit_signature (seq, hash, signed_at_us, signature) VALUES (?, ?, ?, ?)",
+            "INSERT INTO audit_signature (seq, hash, signed_at_us, signature) VALUES ($1, $2, $3, $4)",
         )
         .bind(seq)
         .bind(hash)

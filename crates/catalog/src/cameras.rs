@@ -61,9 +61,9 @@ const CAMERA_COLUMNS: &str = "id, name, kind, main_url, sub_url, username, passw
 impl Catalog {
     pub async fn camera_insert(&self, cam: &NewCamera, now: Timestamp) -> Result<CameraId> {
         let (kind, main_url, sub_url, username, password) = source_columns(&cam.source);
-        let res = sqlx::query(
+        let res = sqlx::query_scalar(
             "INSERT INTO camera (name, kind, main_url, sub_url, username, password, record_audio, created_at_us) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(&cam.name)
         .bind(kind)
@@ -71,12 +71,12 @@ impl Catalog {
         .bind(sub_url)
         .bind(username)
         .bind(password)
-        .bind(cam.record_audio)
+        .bind(i64::from(cam.record_audio))
         .bind(now.0)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await;
         match res {
-            Ok(r) => Ok(CameraId(r.last_insert_rowid())),
+            Ok(id) => Ok(CameraId(id)),
             Err(e) if dialect::is_unique_violation(&e) => {
                 Err(CatalogError::Conflict(format!("camera {:?}", cam.name)))
             }
@@ -87,8 +87,8 @@ impl Catalog {
     pub async fn camera_update(&self, id: CameraId, cam: &NewCamera) -> Result<()> {
         let (kind, main_url, sub_url, username, password) = source_columns(&cam.source);
         let res = sqlx::query(
-            "UPDATE camera SET name = ?, kind = ?, main_url = ?, sub_url = ?, username = ?, password = ?, \
-             record_audio = ? WHERE id = ?",
+            "UPDATE camera SET name = $1, kind = $2, main_url = $3, sub_url = $4, username = $5, password = $6, \
+             record_audio = $7 WHERE id = $8",
         )
         .bind(&cam.name)
         .bind(kind)
@@ -96,7 +96,7 @@ impl Catalog {
         .bind(sub_url)
         .bind(username)
         .bind(password)
-        .bind(cam.record_audio)
+        .bind(i64::from(cam.record_audio))
         .bind(id.0)
         .execute(&self.pool)
         .await;
@@ -113,8 +113,8 @@ impl Catalog {
     /// Replaces a camera's description.
     pub async fn camera_describe(&self, id: CameraId, d: &CameraDescription) -> Result<()> {
         let r = sqlx::query(
-            "UPDATE camera SET location = ?, purpose = ?, coverage = ?, sign_location = ? \
-             WHERE id = ? AND removed_at_us IS NULL",
+            "UPDATE camera SET location = $1, purpose = $2, coverage = $3, sign_location = $4 \
+             WHERE id = $5 AND removed_at_us IS NULL",
         )
         .bind(&d.location)
         .bind(&d.purpose)
@@ -142,7 +142,7 @@ impl Catalog {
     /// A camera by id, removed or not.
     pub async fn camera(&self, id: CameraId) -> Result<Camera> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {CAMERA_COLUMNS} FROM camera WHERE id = ?"
+            "SELECT {CAMERA_COLUMNS} FROM camera WHERE id = $1"
         )))
         .bind(id.0)
         .fetch_optional(&self.pool)
@@ -153,7 +153,7 @@ impl Catalog {
 
     pub async fn camera_by_name(&self, name: &str) -> Result<Camera> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {CAMERA_COLUMNS} FROM camera WHERE name = ? AND removed_at_us IS NULL"
+            "SELECT {CAMERA_COLUMNS} FROM camera WHERE name = $1 AND removed_at_us IS NULL"
         )))
         .bind(name)
         .fetch_optional(&self.pool)
@@ -168,13 +168,13 @@ impl Catalog {
     /// retention to erase. Returns whether footage remains.
     pub async fn camera_remove(&self, id: CameraId, now: Timestamp) -> Result<bool> {
         let mut tx = self.write_tx().await?;
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM segment WHERE camera_id = ?")
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM segment WHERE camera_id = $1")
             .bind(id.0)
             .fetch_one(&mut *tx)
             .await?;
         let affected = sqlx::query(
-            "UPDATE camera SET removed_at_us = ?, name = name || ' (removed ' || id || ')', \
-             password = NULL WHERE id = ? AND removed_at_us IS NULL",
+            "UPDATE camera SET removed_at_us = $1, name = name || ' (removed ' || id || ')', \
+             password = NULL WHERE id = $2 AND removed_at_us IS NULL",
         )
         .bind(now.0)
         .bind(id.0)
@@ -215,7 +215,7 @@ fn source_columns(s: &CameraSource) -> SourceColumns<'_> {
     }
 }
 
-fn camera_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Camera> {
+fn camera_from_row(r: &sqlx::any::AnyRow) -> Result<Camera> {
     let kind: String = r.try_get("kind")?;
     let source = if kind == "test_pattern" {
         CameraSource::TestPattern
@@ -233,7 +233,7 @@ fn camera_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Camera> {
         id: CameraId(r.try_get("id")?),
         name: r.try_get("name")?,
         source,
-        record_audio: r.try_get("record_audio")?,
+        record_audio: r.try_get::<i64, _>("record_audio")? != 0,
         created_at: Timestamp(r.try_get("created_at_us")?),
         removed_at: r.try_get::<Option<i64>, _>("removed_at_us")?.map(Timestamp),
         description: CameraDescription {

@@ -63,7 +63,7 @@ impl Catalog {
         detail: &str,
     ) -> Result<i64> {
         if let Some(id) = sqlx::query_scalar::<_, i64>(
-            "SELECT id FROM gap WHERE camera_id = ? AND stream = ? AND end_us IS NULL",
+            "SELECT id FROM gap WHERE camera_id = $1 AND stream = $2 AND end_us IS NULL",
         )
         .bind(camera.0)
         .bind(stream.as_str())
@@ -72,17 +72,17 @@ impl Catalog {
         {
             return Ok(id);
         }
-        let res = sqlx::query(
-            "INSERT INTO gap (camera_id, stream, start_us, end_us, reason, detail) VALUES (?, ?, ?, NULL, ?, ?)",
+        Ok(sqlx::query_scalar(
+            "INSERT INTO gap (camera_id, stream, start_us, end_us, reason, detail) \
+             VALUES ($1, $2, $3, NULL, $4, $5) RETURNING id",
         )
         .bind(camera.0)
         .bind(stream.as_str())
         .bind(start.0)
         .bind(reason.as_str())
         .bind(detail)
-        .execute(&self.pool)
-        .await?;
-        Ok(res.last_insert_rowid())
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Updates the reason of the open gap (a camera that was unreachable may now refuse our password).
@@ -93,7 +93,7 @@ impl Catalog {
         reason: GapReason,
         detail: &str,
     ) -> Result<()> {
-        sqlx::query("UPDATE gap SET reason = ?, detail = ? WHERE camera_id = ? AND stream = ? AND end_us IS NULL")
+        sqlx::query("UPDATE gap SET reason = $1, detail = $2 WHERE camera_id = $3 AND stream = $4 AND end_us IS NULL")
             .bind(reason.as_str())
             .bind(detail)
             .bind(camera.0)
@@ -111,7 +111,8 @@ impl Catalog {
         end: Timestamp,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE gap SET end_us = MAX(start_us, ?) WHERE camera_id = ? AND stream = ? AND end_us IS NULL",
+            "UPDATE gap SET end_us = CASE WHEN start_us > $1 THEN start_us ELSE $1 END \
+             WHERE camera_id = $2 AND stream = $3 AND end_us IS NULL",
         )
         .bind(end.0)
         .bind(camera.0)
@@ -131,7 +132,7 @@ impl Catalog {
     ) -> Result<Vec<Gap>> {
         let rows = sqlx::query(
             "SELECT id, camera_id, stream, start_us, end_us, reason, detail FROM gap \
-             WHERE camera_id = ? AND stream = ? AND start_us < ? AND (end_us IS NULL OR end_us > ?) \
+             WHERE camera_id = $1 AND stream = $2 AND start_us < $3 AND (end_us IS NULL OR end_us > $4) \
              ORDER BY start_us, id",
         )
         .bind(camera.0)

@@ -30,7 +30,7 @@ impl Catalog {
         Ok(sqlx::query_scalar(
             "INSERT INTO hold_copy (hold_id, file_name, bytes, sha256, manifest_sha256, wrapped_key, \
              nonce_prefix, passphrase_protected, frames, built_by, built_at_us) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(c.hold_id)
         .bind(&c.file_name)
@@ -39,7 +39,7 @@ impl Catalog {
         .bind(&c.manifest_sha256)
         .bind(&c.wrapped_key)
         .bind(&c.nonce_prefix)
-        .bind(c.passphrase_protected)
+        .bind(i64::from(c.passphrase_protected))
         .bind(c.frames)
         .bind(c.built.by.map(|u| u.0))
         .bind(c.built.at.0)
@@ -63,7 +63,7 @@ impl Catalog {
                     manifest_sha256: r.try_get("manifest_sha256")?,
                     wrapped_key: r.try_get("wrapped_key")?,
                     nonce_prefix: r.try_get("nonce_prefix")?,
-                    passphrase_protected: r.try_get("passphrase_protected")?,
+                    passphrase_protected: r.try_get::<i64, _>("passphrase_protected")? != 0,
                     frames: r.try_get("frames")?,
                     built: Step {
                         by: r.try_get::<Option<i64>, _>("built_by")?.map(UserId),

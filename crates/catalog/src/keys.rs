@@ -98,7 +98,7 @@ impl KeyRing {
     ) -> Result<(i64, Key)> {
         let (start, end) = key_period(at);
         let row = sqlx::query(
-            "SELECT id, wrapped_key FROM data_key WHERE camera_id = ? AND period_start_us = ?",
+            "SELECT id, wrapped_key FROM data_key WHERE camera_id = $1 AND period_start_us = $2",
         )
         .bind(camera.0)
         .bind(start.0)
@@ -121,7 +121,7 @@ impl KeyRing {
         // Two streams of one camera may race to create the day's key: the first wins.
         sqlx::query(
             "INSERT INTO data_key (camera_id, period_start_us, period_end_us, wrapped_key, created_at_us) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (camera_id, period_start_us) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (camera_id, period_start_us) DO NOTHING",
         )
         .bind(camera.0)
         .bind(start.0)
@@ -131,7 +131,7 @@ impl KeyRing {
         .execute(&self.catalog.pool)
         .await?;
         let id: i64 = sqlx::query_scalar(
-            "SELECT id FROM data_key WHERE camera_id = ? AND period_start_us = ?",
+            "SELECT id FROM data_key WHERE camera_id = $1 AND period_start_us = $2",
         )
         .bind(camera.0)
         .bind(start.0)
@@ -160,7 +160,7 @@ impl KeyRing {
             return Ok(Some(k.clone()));
         }
         let row = sqlx::query(
-            "SELECT camera_id, period_start_us, wrapped_key FROM data_key WHERE id = ?",
+            "SELECT camera_id, period_start_us, wrapped_key FROM data_key WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.catalog.pool)
@@ -236,7 +236,7 @@ mod tests {
     async fn credentials_are_sealed_opened_and_bound_to_the_master_key() {
         let dir = std::env::temp_dir().join(format!("mimamori-keys-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let catalog = Catalog::open_sqlite(&dir.join("c.db")).await.unwrap();
+        let catalog = crate::scratch::new_catalog(&dir).await;
         let ring = KeyRing::new(catalog.clone(), Key::generate());
         let sealed = ring.seal_secret("s3cret").unwrap();
         assert!(is_sealed(&sealed) && !sealed.contains("s3cret"));

@@ -8,8 +8,10 @@
 //! [`people`] (designations, pledges, instructions), [`retention`] (holds,
 //! erasures, chain heads), [`keys`] (data keys), [`audit`].
 //!
-//! SQLite is the embedded default. Queries are plain SQL strings with `?`
-//! placeholders; [`dialect`] is the one place where SQLite and PostgreSQL differ.
+//! SQLite is the embedded default; PostgreSQL holds one catalog for several
+//! machines. Both run the same SQL (plain strings with `$n` placeholders, through
+//! sqlx's `Any` driver, so the engine is chosen at run time by the catalog URL);
+//! [`dialect`] is the one place where they differ.
 
 pub mod agreements;
 pub mod audit;
@@ -23,17 +25,17 @@ pub mod people;
 pub mod provisions;
 pub mod records;
 pub mod retention;
+pub mod scratch;
 pub mod segments;
 pub mod users;
 pub mod video_params;
 
-use std::path::Path;
-use std::str::FromStr;
+use std::path::{Path, PathBuf};
 
 use mimamori_base::ErrorCode;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::AnyPool;
+
+pub use dialect::{Engine, RecorderLease};
 
 pub use cameras::{Camera, CameraDescription, CameraSource, NewCamera};
 pub use gaps::{Gap, GapReason};
@@ -56,6 +58,9 @@ pub enum CatalogError {
     Migration(String, sqlx::Error),
     #[error("{code}: {0}", code = ErrorCode::Inconsistent)]
     Key(String),
+    /// A catalog URL that names no engine we have.
+    #[error("{code}: {0}", code = ErrorCode::BadInput)]
+    Url(String),
 }
 
 impl CatalogError {
@@ -65,6 +70,7 @@ impl CatalogError {
             CatalogError::NotFound(_) => ErrorCode::NotFound,
             CatalogError::Conflict(_) | CatalogError::Stale(_) => ErrorCode::Conflict,
             CatalogError::Key(_) => ErrorCode::Inconsistent,
+            CatalogError::Url(_) => ErrorCode::BadInput,
         }
     }
 }
@@ -102,30 +108,56 @@ fn wal_path(db: &Path, suffix: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(s)
 }
 
+/// The file an SQLite catalog URL names (`sqlite:///srv/catalog.db`,
+/// `sqlite:catalog.db?mode=rwc`), or `None` for another engine.
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let file = rest.split('?').next().unwrap_or_default();
+    let file = percent_encoding::percent_decode_str(file).decode_utf8_lossy();
+    Some(PathBuf::from(file.as_ref()))
+}
+
+/// The URL of the SQLite catalog file at `path` (created if missing).
+pub(crate) fn sqlite_url(path: &Path) -> String {
+    const PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'.')
+        .remove(b'-')
+        .remove(b'_');
+    let file = percent_encoding::utf8_percent_encode(&path.to_string_lossy(), PATH).to_string();
+    format!("sqlite://{file}?mode=rwc")
+}
+
 /// A handle on the catalog database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Catalog {
-    pool: SqlitePool,
+    pool: AnyPool,
+    engine: Engine,
 }
 
 impl Catalog {
+    /// Opens the catalog a URL names (`sqlite://…` or `postgres://…`) and brings its
+    /// schema up to date. An SQLite file is created if missing; a PostgreSQL
+    /// database must exist (its tables are created).
+    pub async fn open(url: &str) -> Result<Catalog> {
+        match Engine::of_url(url)? {
+            Engine::Sqlite => {
+                let path = sqlite_path(url).unwrap_or_default();
+                Catalog::open_sqlite(&path).await
+            }
+            Engine::Postgres => Catalog::open_postgres(url).await,
+        }
+    }
+
     /// Opens (creating if needed) the SQLite catalog at `path` and brings its schema up to date.
     pub async fn open_sqlite(path: &Path) -> Result<Catalog> {
-        let opts = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a committed row survives power loss; the recorder relies on it.
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            // Deleted rows (destroyed keys among them) are overwritten, not left in free pages.
-            .pragma("secure_delete", "ON")
-            .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await?;
-        migrate::run(&pool).await?;
+        let pool = dialect::connect(&sqlite_url(path), Engine::Sqlite).await?;
+        let catalog = Catalog {
+            pool,
+            engine: Engine::Sqlite,
+        };
+        migrate::run(&catalog).await?;
         // It holds password hashes and sealed secrets: readable by the service alone.
         // SQLite gives its -wal and -shm files the database file's mode.
         #[cfg(unix)]
@@ -142,14 +174,33 @@ impl Catalog {
                 }
             }
         }
-        Ok(Catalog { pool })
+        Ok(catalog)
     }
 
-    /// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so
-    /// that concurrent writers wait for each other (busy timeout) instead of failing
-    /// when a read lock cannot be upgraded.
-    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// Opens the PostgreSQL catalog at `url` and brings its schema up to date.
+    pub async fn open_postgres(url: &str) -> Result<Catalog> {
+        let pool = dialect::connect(url, Engine::Postgres).await?;
+        let catalog = Catalog {
+            pool,
+            engine: Engine::Postgres,
+        };
+        migrate::run(&catalog).await?;
+        Ok(catalog)
+    }
+
+    /// The engine behind this catalog.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// A write transaction; writers take their turns (see [`dialect::write_tx`]).
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        dialect::write_tx(&self.pool, self.engine).await
+    }
+
+    /// The right to record for this catalog, or `None` while another node holds it.
+    pub async fn recorder_lease(&self) -> Result<Option<RecorderLease>> {
+        dialect::recorder_lease(&self.pool, self.engine).await
     }
 
     /// The schema version the database is at.
@@ -167,17 +218,21 @@ mod tests {
     use super::*;
     use mimamori_base::Timestamp;
 
-    async fn temp_catalog() -> (Catalog, std::path::PathBuf) {
+    /// A new catalog on the test run's engine (see [`scratch`]), its directory and URL.
+    async fn temp_catalog_at() -> (Catalog, std::path::PathBuf, String) {
         let dir = std::env::temp_dir().join(format!(
             "mimamori-catalog-test-{}-{}",
             std::process::id(),
             rand_suffix()
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        (
-            Catalog::open_sqlite(&dir.join("catalog.db")).await.unwrap(),
-            dir,
-        )
+        let url = scratch::new_catalog_url(&dir).await;
+        (Catalog::open(&url).await.unwrap(), dir, url)
+    }
+
+    async fn temp_catalog() -> (Catalog, std::path::PathBuf) {
+        let (catalog, dir, _) = temp_catalog_at().await;
+        (catalog, dir)
     }
 
     fn rand_suffix() -> u64 {
@@ -185,9 +240,72 @@ mod tests {
         RandomState::new().hash_one(0u8)
     }
 
+    /// Every table's columns, in order: (table, column, type, nullable). Types are
+    /// named as SQLite names them; a primary key column counts as not nullable.
+    async fn columns(catalog: &Catalog) -> Vec<(String, String, String, bool)> {
+        let sql = match catalog.engine() {
+            Engine::Sqlite => {
+                "SELECT m.name AS t, p.name AS c, upper(p.type) AS ty, \
+                 CASE WHEN p.\"notnull\" = 1 OR p.pk > 0 THEN 0 ELSE 1 END AS nullable \
+                 FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name <> 'schema_migration' ORDER BY m.name, p.cid"
+            }
+            Engine::Postgres => {
+                "SELECT c.table_name::text AS t, c.column_name::text AS c, \
+                 CASE c.data_type WHEN 'bigint' THEN 'INTEGER' WHEN 'text' THEN 'TEXT' \
+                 WHEN 'bytea' THEN 'BLOB' ELSE c.data_type::text END AS ty, \
+                 CASE WHEN c.is_nullable::text = 'YES' THEN 1 ELSE 0 END AS nullable \
+                 FROM information_schema.columns c \
+                 WHERE c.table_schema = current_schema() AND c.table_name <> 'schema_migration' \
+                 ORDER BY c.table_name::text COLLATE \"C\", c.ordinal_position"
+            }
+        };
+        sqlx::query(sql)
+            .fetch_all(&catalog.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                use sqlx::Row;
+                (
+                    r.get("t"),
+                    r.get("c"),
+                    r.get("ty"),
+                    r.get::<i64, _>("nullable") == 1,
+                )
+            })
+            .collect()
+    }
+
+    /// The PostgreSQL schema (its baseline and later migrations) has exactly the
+    /// tables and columns the SQLite migrations make, with the same types and
+    /// nullability: one set of queries serves both. Needs the PostgreSQL test
+    /// server (scripts/test.sh starts it for every run).
+    #[tokio::test]
+    async fn both_engines_have_the_same_tables_and_columns() {
+        let (_, dir) = temp_catalog().await;
+        let sqlite = Catalog::open(&scratch::new_catalog_url_on(Engine::Sqlite, &dir).await)
+            .await
+            .unwrap();
+        let postgres = Catalog::open(&scratch::new_catalog_url_on(Engine::Postgres, &dir).await)
+            .await
+            .unwrap();
+        assert_eq!(
+            sqlite.schema_version().await.unwrap(),
+            postgres.schema_version().await.unwrap()
+        );
+        let (a, b) = (columns(&sqlite).await, columns(&postgres).await);
+        assert!(a.len() > 100, "{a:?}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x, y, "SQLite and PostgreSQL differ");
+        }
+        assert_eq!(a.len(), b.len());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[tokio::test]
     async fn reopening_keeps_schema_and_data() {
-        let (cat, dir) = temp_catalog().await;
+        let (cat, dir, url) = temp_catalog_at().await;
         let v = cat.schema_version().await.unwrap();
         assert!(v >= 1);
         cat.camera_insert(
@@ -201,7 +319,7 @@ mod tests {
         .await
         .unwrap();
         cat.close().await;
-        let cat = Catalog::open_sqlite(&dir.join("catalog.db")).await.unwrap();
+        let cat = Catalog::open(&url).await.unwrap();
         assert_eq!(cat.schema_version().await.unwrap(), v);
         assert_eq!(cat.cameras().await.unwrap().len(), 1);
         std::fs::remove_dir_all(dir).unwrap();

@@ -1,13 +1,18 @@
 //! Forward-only schema migrations, compiled into the binary and run at start.
-//! Each file runs once, in order, inside a transaction; the applied version is
-//! kept in `schema_migration`.
+//! Each file runs once, in order, inside a write transaction (two nodes starting
+//! at once migrate one after the other); the applied version is kept in
+//! `schema_migration`.
+//!
+//! SQLite has its history from the first release on; PostgreSQL starts from a
+//! baseline equal to SQLite's schema at version 15. A change to the schema from
+//! now on is one migration per engine, with the same version number.
 
-use sqlx::sqlite::SqlitePool;
+use sqlx::AnyPool;
 
-use crate::{CatalogError, Result};
+use crate::{Catalog, CatalogError, Engine, Result};
 
 /// (version, name, SQL). Append only; never edit a released migration.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
         "0001_initial",
@@ -85,23 +90,48 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL)",
-    )
-    .execute(pool)
-    .await?;
-    let current = current_version(pool).await?;
-    for (version, name, sql) in MIGRATIONS {
-        if *version <= current {
+/// PostgreSQL's migrations: the baseline, then one for every later SQLite one.
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    15,
+    "0015_postgres_baseline",
+    include_str!("../migrations/postgres/0015_baseline.sql"),
+)];
+
+pub(crate) async fn run(catalog: &Catalog) -> Result<()> {
+    let pool = &catalog.pool;
+    let migrations = match catalog.engine {
+        Engine::Sqlite => SQLITE_MIGRATIONS,
+        Engine::Postgres => POSTGRES_MIGRATIONS,
+    };
+    let create = match catalog.engine {
+        Engine::Sqlite => {
+            "CREATE TABLE IF NOT EXISTS schema_migration (version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+        }
+        Engine::Postgres => {
+            "CREATE TABLE IF NOT EXISTS schema_migration (version BIGINT PRIMARY KEY, name TEXT NOT NULL)"
+        }
+    };
+    // Under the write lock: two nodes creating the table at once collide on PostgreSQL.
+    let mut tx = catalog.write_tx().await?;
+    sqlx::raw_sql(create).execute(&mut *tx).await?;
+    tx.commit().await?;
+    if current_version(pool).await? >= last_version(migrations) {
+        return Ok(());
+    }
+    for (version, name, sql) in migrations {
+        let mut tx = catalog.write_tx().await?;
+        // Read under the write lock: another node may have migrated meanwhile.
+        let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migration")
+            .fetch_one(&mut *tx)
+            .await?;
+        if *version <= current.unwrap_or(0) {
             continue;
         }
-        let mut tx = pool.begin().await?;
         sqlx::raw_sql(*sql)
             .execute(&mut *tx)
             .await
             .map_err(|e| CatalogError::Migration((*name).to_string(), e))?;
-        sqlx::query("INSERT INTO schema_migration (version, name) VALUES (?, ?)")
+        sqlx::query("INSERT INTO schema_migration (version, name) VALUES ($1, $2)")
             .bind(version)
             .bind(name)
             .execute(&mut *tx)
@@ -112,7 +142,11 @@ pub(crate) async fn run(pool: &SqlitePool) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn current_version(pool: &SqlitePool) -> Result<i64> {
+fn last_version(migrations: &[(i64, &str, &str)]) -> i64 {
+    migrations.last().map_or(0, |m| m.0)
+}
+
+pub(crate) async fn current_version(pool: &AnyPool) -> Result<i64> {
     let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migration")
         .fetch_one(pool)
         .await?;

@@ -107,7 +107,7 @@ impl Instruction {
 const DESIGNATION_COLUMNS: &str = "id, user_id, role, valid_from_us, valid_until_us, ended_at_us, ended_by, \
      end_reason, designated_by, basis, created_at_us";
 
-fn designation_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Designation> {
+fn designation_from_row(r: &sqlx::any::AnyRow) -> Result<Designation> {
     Ok(Designation {
         id: r.try_get("id")?,
         user_id: UserId(r.try_get("user_id")?),
@@ -126,14 +126,14 @@ fn designation_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Designation> {
 }
 
 async fn insert_designation(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     user: UserId,
     d: &NewDesignation<'_>,
     now: Timestamp,
 ) -> Result<i64> {
-    let r = sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO designation (user_id, role, valid_from_us, valid_until_us, designated_by, basis, created_at_us) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(user.0)
     .bind(d.role)
@@ -142,9 +142,8 @@ async fn insert_designation(
     .bind(d.designated_by.map(|u| u.0))
     .bind(d.basis)
     .bind(now.0)
-    .execute(&mut **tx)
-    .await?;
-    Ok(r.last_insert_rowid())
+    .fetch_one(&mut **tx)
+    .await?)
 }
 
 impl Catalog {
@@ -156,9 +155,9 @@ impl Catalog {
         now: Timestamp,
     ) -> Result<UserId> {
         let mut tx = self.write_tx().await?;
-        let res = sqlx::query(
+        let res = sqlx::query_scalar(
             "INSERT INTO app_user (username, display_name, password_hash, role, created_at_us, organization) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(p.username)
         .bind(p.display_name)
@@ -166,10 +165,10 @@ impl Catalog {
         .bind(d.role)
         .bind(now.0)
         .bind(p.organization)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await;
         let id = match res {
-            Ok(r) => UserId(r.last_insert_rowid()),
+            Ok(id) => UserId(id),
             Err(e) if dialect::is_unique_violation(&e) => {
                 return Err(CatalogError::Conflict(format!("user {:?}", p.username)));
             }
@@ -201,7 +200,7 @@ impl Catalog {
         reason: &str,
     ) -> Result<Designation> {
         let n = sqlx::query(
-            "UPDATE designation SET ended_at_us = ?, ended_by = ?, end_reason = ? WHERE id = ? AND ended_at_us IS NULL",
+            "UPDATE designation SET ended_at_us = $1, ended_by = $2, end_reason = $3 WHERE id = $4 AND ended_at_us IS NULL",
         )
         .bind(at.0)
         .bind(by.map(|u| u.0))
@@ -218,7 +217,7 @@ impl Catalog {
 
     pub async fn designation(&self, id: i64) -> Result<Designation> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {DESIGNATION_COLUMNS} FROM designation WHERE id = ?"
+            "SELECT {DESIGNATION_COLUMNS} FROM designation WHERE id = $1"
         )))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -240,7 +239,7 @@ impl Catalog {
     /// Every designation of a person, oldest first.
     pub async fn designations_of(&self, user: UserId) -> Result<Vec<Designation>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {DESIGNATION_COLUMNS} FROM designation WHERE user_id = ? ORDER BY valid_from_us, id"
+            "SELECT {DESIGNATION_COLUMNS} FROM designation WHERE user_id = $1 ORDER BY valid_from_us, id"
         )))
         .bind(user.0)
         .fetch_all(&self.pool)
@@ -267,8 +266,9 @@ impl Catalog {
         by: Option<UserId>,
         now: Timestamp,
     ) -> Result<i64> {
-        Ok(sqlx::query(
-            "INSERT INTO pledge (user_id, kind, on_date, content, recorded_by, recorded_at_us) VALUES (?, ?, ?, ?, ?, ?)",
+        Ok(sqlx::query_scalar(
+            "INSERT INTO pledge (user_id, kind, on_date, content, recorded_by, recorded_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(user.0)
         .bind(kind)
@@ -276,15 +276,14 @@ impl Catalog {
         .bind(content)
         .bind(by.map(|u| u.0))
         .bind(now.0)
-        .execute(&self.pool)
-        .await?
-        .last_insert_rowid())
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     pub async fn pledges_of(&self, user: UserId) -> Result<Vec<PledgeRecord>> {
         let rows = sqlx::query(
             "SELECT id, user_id, kind, on_date, content, recorded_by, recorded_at_us FROM pledge \
-             WHERE user_id = ? ORDER BY on_date, id",
+             WHERE user_id = $1 ORDER BY on_date, id",
         )
         .bind(user.0)
         .fetch_all(&self.pool)
@@ -306,9 +305,9 @@ impl Catalog {
 
     pub async fn instruction_insert(&self, i: &Instruction) -> Result<i64> {
         let mut tx = self.write_tx().await?;
-        let id = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO instruction (user_id, range_from_us, range_to_us, valid_until_us, content, issued_by, issued_at_us) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(i.user_id.0)
         .bind(i.range.map(|r| r.0.0))
@@ -317,15 +316,17 @@ impl Catalog {
         .bind(&i.content)
         .bind(i.issued_by.0)
         .bind(i.issued_at.0)
-        .execute(&mut *tx)
-        .await?
-        .last_insert_rowid();
+        .fetch_one(&mut *tx)
+        .await?;
         for c in &i.cameras {
-            sqlx::query("INSERT OR IGNORE INTO instruction_camera (instruction_id, camera_id) VALUES (?, ?)")
-                .bind(id)
-                .bind(c.0)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO instruction_camera (instruction_id, camera_id) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(c.0)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(id)
@@ -333,7 +334,7 @@ impl Catalog {
 
     pub async fn instruction_revoke(&self, id: i64, at: Timestamp) -> Result<()> {
         let n = sqlx::query(
-            "UPDATE instruction SET revoked_at_us = ? WHERE id = ? AND revoked_at_us IS NULL",
+            "UPDATE instruction SET revoked_at_us = $1 WHERE id = $2 AND revoked_at_us IS NULL",
         )
         .bind(at.0)
         .bind(id)
@@ -350,26 +351,38 @@ impl Catalog {
     pub async fn instructions(&self, user: Option<UserId>) -> Result<Vec<Instruction>> {
         let rows = sqlx::query(
             "SELECT id, user_id, range_from_us, range_to_us, valid_until_us, content, issued_by, issued_at_us, \
-             revoked_at_us, (SELECT group_concat(camera_id) FROM instruction_camera c WHERE c.instruction_id = i.id) AS cams \
-             FROM instruction i WHERE (? IS NULL OR user_id = ?) ORDER BY issued_at_us DESC, id DESC",
+             revoked_at_us FROM instruction i WHERE ($1 IS NULL OR user_id = $2) ORDER BY issued_at_us DESC, id DESC",
         )
         .bind(user.map(|u| u.0))
         .bind(user.map(|u| u.0))
         .fetch_all(&self.pool)
         .await?;
+        // Each instruction's cameras, in one query for them all.
+        let mut cameras: std::collections::HashMap<i64, Vec<CameraId>> = Default::default();
+        for r in sqlx::query(
+            "SELECT c.instruction_id, c.camera_id FROM instruction_camera c \
+             JOIN instruction i ON i.id = c.instruction_id \
+             WHERE ($1 IS NULL OR i.user_id = $2) ORDER BY c.instruction_id, c.camera_id",
+        )
+        .bind(user.map(|u| u.0))
+        .bind(user.map(|u| u.0))
+        .fetch_all(&self.pool)
+        .await?
+        {
+            cameras
+                .entry(r.try_get("instruction_id")?)
+                .or_default()
+                .push(CameraId(r.try_get("camera_id")?));
+        }
         rows.iter()
             .map(|r| {
-                let cams: Option<String> = r.try_get("cams")?;
+                let id: i64 = r.try_get("id")?;
                 let from: Option<i64> = r.try_get("range_from_us")?;
                 let to: Option<i64> = r.try_get("range_to_us")?;
                 Ok(Instruction {
-                    id: r.try_get("id")?,
+                    id,
                     user_id: UserId(r.try_get("user_id")?),
-                    cameras: cams
-                        .unwrap_or_default()
-                        .split(',')
-                        .filter_map(|c| c.parse().ok().map(CameraId))
-                        .collect(),
+                    cameras: cameras.remove(&id).unwrap_or_default(),
                     range: from.zip(to).map(|(f, t)| (Timestamp(f), Timestamp(t))),
                     valid_until: Timestamp(r.try_get("valid_until_us")?),
                     content: r.try_get("content")?,

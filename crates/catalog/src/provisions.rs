@@ -223,7 +223,7 @@ pub struct Medium {
     pub disposal: Option<crate::records::Disposal>,
 }
 
-fn step(r: &sqlx::sqlite::SqliteRow, by: &str, at: &str) -> Result<Option<Step>> {
+fn step(r: &sqlx::any::AnyRow, by: &str, at: &str) -> Result<Option<Step>> {
     let at: Option<i64> = r.try_get(at)?;
     Ok(at.map(|at| Step {
         by: r.try_get::<Option<i64>, _>(by).ok().flatten().map(UserId),
@@ -231,7 +231,7 @@ fn step(r: &sqlx::sqlite::SqliteRow, by: &str, at: &str) -> Result<Option<Step>>
     }))
 }
 
-fn provision_from_row(r: &sqlx::sqlite::SqliteRow, cameras: Vec<CameraId>) -> Result<Provision> {
+fn provision_from_row(r: &sqlx::any::AnyRow, cameras: Vec<CameraId>) -> Result<Provision> {
     let text =
         |c: &str| -> Result<String> { Ok(r.try_get::<Option<String>, _>(c)?.unwrap_or_default()) };
     let registered = step(r, "created_by", "created_at_us")?.unwrap_or(Step {
@@ -331,7 +331,7 @@ impl Catalog {
             "INSERT INTO provision_request (received_on, requester_address, requester_organisation, \
              requester_representative, contact_department, contact_person, contact_phone, from_us, to_us, \
              reason, ground, ground_detail, method, method_detail, remarks, created_by, created_at_us) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
         )
         .bind(&f.received_on)
         .bind(&f.requester_address)
@@ -354,7 +354,7 @@ impl Catalog {
         .await?;
         let hold: i64 = sqlx::query_scalar(
             "INSERT INTO hold (from_us, to_us, until_us, reason, medium, created_by, created_at_us, provision_id) \
-             VALUES (?, ?, ?, ?, NULL, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, NULL, $5, $6, $7) RETURNING id",
         )
         .bind(f.from.0)
         .bind(hold_to.0)
@@ -366,18 +366,18 @@ impl Catalog {
         .fetch_one(&mut *tx)
         .await?;
         for c in &f.cameras {
-            sqlx::query("INSERT INTO provision_camera (request_id, camera_id) VALUES (?, ?)")
+            sqlx::query("INSERT INTO provision_camera (request_id, camera_id) VALUES ($1, $2)")
                 .bind(id)
                 .bind(c.0)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("INSERT INTO hold_camera (hold_id, camera_id) VALUES (?, ?)")
+            sqlx::query("INSERT INTO hold_camera (hold_id, camera_id) VALUES ($1, $2)")
                 .bind(hold)
                 .bind(c.0)
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE provision_request SET hold_id = ? WHERE id = ?")
+        sqlx::query("UPDATE provision_request SET hold_id = $1 WHERE id = $2")
             .bind(hold)
             .bind(id)
             .execute(&mut *tx)
@@ -385,9 +385,9 @@ impl Catalog {
         if let Some(g) = grant {
             let (by, at) = (registered.by.map(|u| u.0), registered.at.0);
             sqlx::query(
-                "UPDATE provision_request SET agreement_id = ?, identity_method = ?, identity_detail = ?, \
-                 identity_by = ?, identity_at_us = ?, decision = ?, decision_reason = ?, decided_by = ?, \
-                 decided_at_us = ?, extractor_id = ? WHERE id = ?",
+                "UPDATE provision_request SET agreement_id = $1, identity_method = $2, identity_detail = $3, \
+                 identity_by = $4, identity_at_us = $5, decision = $6, decision_reason = $7, decided_by = $8, \
+                 decided_at_us = $9, extractor_id = $10 WHERE id = $11",
             )
             .bind(g.agreement)
             .bind(&g.identity_method)
@@ -430,13 +430,13 @@ impl Catalog {
     }
 
     pub async fn provision(&self, id: i64) -> Result<Provision> {
-        let r = sqlx::query("SELECT * FROM provision_request WHERE id = ?")
+        let r = sqlx::query("SELECT * FROM provision_request WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| CatalogError::NotFound(format!("request {id}")))?;
         let cameras = sqlx::query_scalar::<_, i64>(
-            "SELECT camera_id FROM provision_camera WHERE request_id = ? ORDER BY camera_id",
+            "SELECT camera_id FROM provision_camera WHERE request_id = $1 ORDER BY camera_id",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -473,8 +473,8 @@ impl Catalog {
     ) -> Result<()> {
         self.provision_update(
             &format!(
-                "UPDATE provision_request SET identity_method = ?, identity_detail = ?, identity_by = ?, \
-                 identity_at_us = ? WHERE id = ? AND {OPEN}"
+                "UPDATE provision_request SET identity_method = $1, identity_detail = $2, identity_by = $3, \
+                 identity_at_us = $4 WHERE id = $5 AND {OPEN}"
             ),
             vec![
                 Bind::Text(method.into()),
@@ -492,8 +492,8 @@ impl Catalog {
     pub async fn provision_decide(&self, id: i64, d: &DecisionRecord) -> Result<()> {
         self.provision_update(
             &format!(
-                "UPDATE provision_request SET decision = ?, decision_reason = ?, extractor_id = ?, \
-                 decided_by = ?, decided_at_us = ? WHERE id = ? AND {OPEN}"
+                "UPDATE provision_request SET decision = $1, decision_reason = $2, extractor_id = $3, \
+                 decided_by = $4, decided_at_us = $5 WHERE id = $6 AND {OPEN}"
             ),
             vec![
                 Bind::Text(d.decision.as_str().into()),
@@ -517,8 +517,8 @@ impl Catalog {
     ) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query(
-            "UPDATE provision_request SET delivered_by = ?, delivered_at_us = ?, delivery_recipient = ?, \
-             delivery_medium = ?, delivery_note = ? WHERE id = ? AND decision = 'approved' \
+            "UPDATE provision_request SET delivered_by = $1, delivered_at_us = $2, delivery_recipient = $3, \
+             delivery_medium = $4, delivery_note = $5 WHERE id = $6 AND decision = 'approved' \
              AND delivered_at_us IS NULL AND withdrawn_at_us IS NULL",
         )
         .bind(d.step.by.map(|u| u.0))
@@ -535,7 +535,7 @@ impl Catalog {
             ));
         }
         sqlx::query(
-            "UPDATE hold SET until_us = ? WHERE provision_id = ? AND released_at_us IS NULL",
+            "UPDATE hold SET until_us = $1 WHERE provision_id = $2 AND released_at_us IS NULL",
         )
         .bind(hold_until.0)
         .bind(id)
@@ -556,8 +556,8 @@ impl Catalog {
         let mut tx = self.write_tx().await?;
         if let Some(w) = withdrawal {
             let done = sqlx::query(
-                "UPDATE provision_request SET withdrawn_by = ?, withdrawn_at_us = ?, withdraw_reason = ? \
-                 WHERE id = ? AND delivered_at_us IS NULL AND withdrawn_at_us IS NULL",
+                "UPDATE provision_request SET withdrawn_by = $1, withdrawn_at_us = $2, withdraw_reason = $3 \
+                 WHERE id = $4 AND delivered_at_us IS NULL AND withdrawn_at_us IS NULL",
             )
             .bind(w.step.by.map(|u| u.0))
             .bind(w.step.at.0)
@@ -572,7 +572,7 @@ impl Catalog {
             }
         }
         sqlx::query(
-            "UPDATE hold SET released_at_us = ?, released_by = ? WHERE provision_id = ? AND released_at_us IS NULL",
+            "UPDATE hold SET released_at_us = $1, released_by = $2 WHERE provision_id = $3 AND released_at_us IS NULL",
         )
         .bind(at.0)
         .bind(by.map(|u| u.0))
@@ -625,7 +625,7 @@ impl Catalog {
     pub async fn document_insert(&self, d: &NewDocument<'_>) -> Result<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO provision_document (request_id, file_name, original_name, content_type, bytes, sha256, \
-             wrapped_key, nonce_prefix, added_by, added_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             wrapped_key, nonce_prefix, added_by, added_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(d.request_id)
         .bind(d.file_name)
@@ -643,10 +643,11 @@ impl Catalog {
 
     /// The documents of a request, oldest first.
     pub async fn documents(&self, request_id: i64) -> Result<Vec<Document>> {
-        let rows = sqlx::query("SELECT * FROM provision_document WHERE request_id = ? ORDER BY id")
-            .bind(request_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM provision_document WHERE request_id = $1 ORDER BY id")
+                .bind(request_id)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|r| {
                 Ok(Document {
@@ -673,7 +674,7 @@ impl Catalog {
         Ok(sqlx::query_scalar(
             "INSERT INTO provision_package (request_id, file_name, bytes, sha256, manifest_sha256, wrapped_key, \
              nonce_prefix, passphrase_protected, cameras, from_us, to_us, frames, built_by, built_at_us, \
-             derived_from, masks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             derived_from, masks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
         )
         .bind(p.request_id)
         .bind(p.file_name)
@@ -682,7 +683,7 @@ impl Catalog {
         .bind(p.manifest_sha256)
         .bind(p.wrapped_key)
         .bind(p.nonce_prefix)
-        .bind(p.passphrase_protected)
+        .bind(i64::from(p.passphrase_protected))
         .bind(cameras.join(","))
         .bind(p.from.0)
         .bind(p.to.0)
@@ -697,7 +698,7 @@ impl Catalog {
 
     /// The packages built for a request, oldest first.
     pub async fn packages(&self, request_id: i64) -> Result<Vec<Package>> {
-        let rows = sqlx::query("SELECT * FROM provision_package WHERE request_id = ? ORDER BY id")
+        let rows = sqlx::query("SELECT * FROM provision_package WHERE request_id = $1 ORDER BY id")
             .bind(request_id)
             .fetch_all(&self.pool)
             .await?;
@@ -713,7 +714,7 @@ impl Catalog {
                     manifest_sha256: r.try_get("manifest_sha256")?,
                     wrapped_key: r.try_get("wrapped_key")?,
                     nonce_prefix: r.try_get("nonce_prefix")?,
-                    passphrase_protected: r.try_get("passphrase_protected")?,
+                    passphrase_protected: r.try_get::<i64, _>("passphrase_protected")? != 0,
                     cameras: cameras
                         .split(',')
                         .filter_map(|c| c.parse().ok())
@@ -747,7 +748,7 @@ impl Catalog {
     ) -> Result<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO medium (kind, label, contents, holder, location, since_us, provision_id, registered_by, \
-             created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             created_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(kind)
         .bind(label)

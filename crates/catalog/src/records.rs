@@ -6,7 +6,7 @@
 
 use mimamori_base::{Timestamp, UserId};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::provisions::{Medium, Step};
 use crate::{Catalog, CatalogError, Result};
@@ -62,7 +62,7 @@ pub struct Confirmation {
     pub at: Timestamp,
 }
 
-pub(crate) fn disposal_of(r: &SqliteRow) -> Result<Option<Disposal>> {
+pub(crate) fn disposal_of(r: &AnyRow) -> Result<Option<Disposal>> {
     let Some(method) = r.try_get::<Option<String>, _>("disposal_method")? else {
         return Ok(None);
     };
@@ -82,7 +82,7 @@ pub(crate) fn disposal_of(r: &SqliteRow) -> Result<Option<Disposal>> {
     }))
 }
 
-fn complaint_of(r: &SqliteRow) -> Result<Complaint> {
+fn complaint_of(r: &AnyRow) -> Result<Complaint> {
     let closed = r.try_get::<Option<i64>, _>("closed_at_us")?.map(|at| Step {
         by: r
             .try_get::<Option<i64>, _>("closed_by")
@@ -113,7 +113,7 @@ impl Catalog {
     pub async fn complaint_insert(&self, c: &NewComplaint<'_>, created: &Step) -> Result<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO complaint (kind, received_at_us, channel, summary, contact, owner, due_at_us, \
-             created_by, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             created_by, created_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(c.kind)
         .bind(c.received_at.0)
@@ -131,8 +131,8 @@ impl Catalog {
     /// Records the answer and closes the complaint (once).
     pub async fn complaint_close(&self, id: i64, response: &str, s: &Step) -> Result<()> {
         let done = sqlx::query(
-            "UPDATE complaint SET response = ?, closed_at_us = ?, closed_by = ? \
-             WHERE id = ? AND closed_at_us IS NULL",
+            "UPDATE complaint SET response = $1, closed_at_us = $2, closed_by = $3 \
+             WHERE id = $4 AND closed_at_us IS NULL",
         )
         .bind(response)
         .bind(s.at.0)
@@ -149,7 +149,7 @@ impl Catalog {
     }
 
     pub async fn complaint(&self, id: i64) -> Result<Complaint> {
-        let r = sqlx::query("SELECT * FROM complaint WHERE id = ?")
+        let r = sqlx::query("SELECT * FROM complaint WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -184,8 +184,8 @@ impl Catalog {
         at: Timestamp,
     ) -> Result<()> {
         let done = sqlx::query(
-            "UPDATE medium SET disposal_method = ?, disposal_note = ?, disposal_started_at_us = ? \
-             WHERE id = ? AND disposal_method IS NULL",
+            "UPDATE medium SET disposal_method = $1, disposal_note = $2, disposal_started_at_us = $3 \
+             WHERE id = $4 AND disposal_method IS NULL",
         )
         .bind(method)
         .bind(note)
@@ -205,13 +205,13 @@ impl Catalog {
     pub async fn disposal_confirm(&self, medium: i64, c: &Confirmation) -> Result<()> {
         let done = sqlx::query(
             "INSERT INTO medium_confirmation (medium_id, user_id, as_manager, at_us) \
-             SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM medium WHERE id = ? \
+             SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM medium WHERE id = $5 \
              AND disposal_method IS NOT NULL AND disposed_at_us IS NULL) \
              ON CONFLICT DO NOTHING",
         )
         .bind(medium)
         .bind(c.user.0)
-        .bind(c.as_manager)
+        .bind(i64::from(c.as_manager))
         .bind(c.at.0)
         .bind(medium)
         .execute(&self.pool)
@@ -226,11 +226,13 @@ impl Catalog {
 
     /// Marks the disposal complete.
     pub async fn disposal_complete(&self, medium: i64, at: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE medium SET disposed_at_us = ? WHERE id = ? AND disposed_at_us IS NULL")
-            .bind(at.0)
-            .bind(medium)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE medium SET disposed_at_us = $1 WHERE id = $2 AND disposed_at_us IS NULL",
+        )
+        .bind(at.0)
+        .bind(medium)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -249,7 +251,7 @@ impl Catalog {
             {
                 d.confirmations.push(Confirmation {
                     user: UserId(r.try_get("user_id")?),
-                    as_manager: r.try_get("as_manager")?,
+                    as_manager: r.try_get::<i64, _>("as_manager")? != 0,
                     at: Timestamp(r.try_get("at_us")?),
                 });
             }
@@ -276,7 +278,7 @@ impl Catalog {
     pub async fn check_insert(&self, c: &CameraCheck) -> Result<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO camera_check (camera_id, kind, done_at_us, done_by, outcome, action, \
-             recorded_by, recorded_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             recorded_by, recorded_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(c.camera.0)
         .bind(&c.kind)
@@ -333,7 +335,7 @@ impl Catalog {
     pub async fn sign_photo_insert(&self, p: &SignPhoto) -> Result<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO sign_photo (camera_id, file_name, content_type, bytes, sha256, wrapped_key, \
-             nonce_prefix, added_by, added_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             nonce_prefix, added_by, added_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(p.camera.0)
         .bind(&p.file_name)

@@ -6,7 +6,7 @@
 use mimamori_base::{CameraId, Timestamp, UserId};
 use sqlx::Row;
 
-use crate::{Catalog, CatalogError, Result, StreamKind};
+use crate::{Catalog, CatalogError, Result, StreamKind, dialect};
 
 /// 保存期間の延長: footage kept beyond retention.
 #[derive(Clone, Debug)]
@@ -100,7 +100,7 @@ pub struct Erased {
 const META: &str = "id, camera_id, stream, start_us, end_us, COALESCE(stored_bytes, bytes) AS stored, file_name, \
                     COALESCE(data_key_id, 0) AS key_id";
 
-fn meta(r: &sqlx::sqlite::SqliteRow) -> Result<SegmentMeta> {
+fn meta(r: &sqlx::any::AnyRow) -> Result<SegmentMeta> {
     Ok(SegmentMeta {
         id: r.try_get("id")?,
         camera_id: CameraId(r.try_get("camera_id")?),
@@ -119,7 +119,7 @@ impl Catalog {
         let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO hold (from_us, to_us, until_us, reason, medium, created_by, created_at_us, ground) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(h.from.0)
         .bind(h.to.0)
@@ -132,7 +132,7 @@ impl Catalog {
         .fetch_one(&mut *tx)
         .await?;
         for c in h.cameras {
-            sqlx::query("INSERT INTO hold_camera (hold_id, camera_id) VALUES (?, ?)")
+            sqlx::query("INSERT INTO hold_camera (hold_id, camera_id) VALUES ($1, $2)")
                 .bind(id)
                 .bind(c.0)
                 .execute(&mut *tx)
@@ -145,7 +145,7 @@ impl Catalog {
     /// Changes a hold's end date and reason.
     pub async fn hold_update(&self, id: i64, until: Timestamp, reason: &str) -> Result<()> {
         let n = sqlx::query(
-            "UPDATE hold SET until_us = ?, reason = ? WHERE id = ? AND released_at_us IS NULL",
+            "UPDATE hold SET until_us = $1, reason = $2 WHERE id = $3 AND released_at_us IS NULL",
         )
         .bind(until.0)
         .bind(reason)
@@ -161,7 +161,7 @@ impl Catalog {
 
     pub async fn hold_release(&self, id: i64, actor: Option<UserId>, now: Timestamp) -> Result<()> {
         let n = sqlx::query(
-            "UPDATE hold SET released_at_us = ?, released_by = ? WHERE id = ? AND released_at_us IS NULL",
+            "UPDATE hold SET released_at_us = $1, released_by = $2 WHERE id = $3 AND released_at_us IS NULL",
         )
         .bind(now.0)
         .bind(actor.map(|u| u.0))
@@ -222,7 +222,7 @@ impl Catalog {
         limit: i64,
     ) -> Result<Vec<SegmentMeta>> {
         let sql = format!(
-            "SELECT {META} FROM segment WHERE camera_id = ? AND end_us <= ? ORDER BY start_us LIMIT ?"
+            "SELECT {META} FROM segment WHERE camera_id = $1 AND end_us <= $2 ORDER BY start_us LIMIT $3"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(camera.0)
@@ -235,7 +235,7 @@ impl Catalog {
 
     /// The oldest segments of all cameras (for overwrite mode), oldest first.
     pub async fn oldest_segments(&self, limit: i64, offset: i64) -> Result<Vec<SegmentMeta>> {
-        let sql = format!("SELECT {META} FROM segment ORDER BY start_us, id LIMIT ? OFFSET ?");
+        let sql = format!("SELECT {META} FROM segment ORDER BY start_us, id LIMIT $1 OFFSET $2");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(limit)
             .bind(offset)
@@ -246,10 +246,11 @@ impl Catalog {
 
     /// Bytes on disk of all footage.
     pub async fn stored_bytes_total(&self) -> Result<i64> {
-        let v: Option<i64> =
-            sqlx::query_scalar("SELECT SUM(COALESCE(stored_bytes, bytes)) FROM segment")
-                .fetch_one(&self.pool)
-                .await?;
+        let v: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(SUM(COALESCE(stored_bytes, bytes)) AS BIGINT) FROM segment",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         Ok(v.unwrap_or(0))
     }
 
@@ -261,7 +262,7 @@ impl Catalog {
         to: Timestamp,
     ) -> Result<(i64, Option<Timestamp>)> {
         let bytes: Option<i64> = sqlx::query_scalar(
-            "SELECT SUM(COALESCE(stored_bytes, bytes)) FROM segment WHERE camera_id = ? AND start_us >= ? AND start_us < ?",
+            "SELECT CAST(SUM(COALESCE(stored_bytes, bytes)) AS BIGINT) FROM segment WHERE camera_id = $1 AND start_us >= $2 AND start_us < $3",
         )
         .bind(camera.0)
         .bind(from.0)
@@ -269,7 +270,7 @@ impl Catalog {
         .fetch_one(&self.pool)
         .await?;
         let oldest: Option<i64> =
-            sqlx::query_scalar("SELECT MIN(start_us) FROM segment WHERE camera_id = ?")
+            sqlx::query_scalar("SELECT MIN(start_us) FROM segment WHERE camera_id = $1")
                 .bind(camera.0)
                 .fetch_one(&self.pool)
                 .await?;
@@ -316,7 +317,7 @@ impl Catalog {
             let bytes: i64 = segs.iter().map(|s| s.stored_bytes).sum();
             let erasure_id: i64 = sqlx::query_scalar(
                 "INSERT INTO erasure (camera_id, stream, from_us, to_us, segments, bytes, erased_at_us, rule, detail) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             )
             .bind(camera.0)
             .bind(stream.as_str())
@@ -332,14 +333,16 @@ impl Catalog {
             for s in segs {
                 sqlx::query(
                     "INSERT INTO erased_segment (segment_id, erasure_id, camera_id, stream, chain_seq, prev_chain, chain) \
-                     SELECT id, ?, camera_id, stream, COALESCE(chain_seq, 0), COALESCE(prev_chain, X''), COALESCE(chain, X'') \
-                     FROM segment WHERE id = ?",
+                     SELECT id, $1, camera_id, stream, COALESCE(chain_seq, 0), COALESCE(prev_chain, $2), COALESCE(chain, $3) \
+                     FROM segment WHERE id = $4",
                 )
                 .bind(erasure_id)
+                .bind(Vec::<u8>::new())
+                .bind(Vec::<u8>::new())
                 .bind(s.id)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("DELETE FROM segment WHERE id = ?")
+                sqlx::query("DELETE FROM segment WHERE id = $1")
                     .bind(s.id)
                     .execute(&mut *tx)
                     .await?;
@@ -356,13 +359,13 @@ impl Catalog {
                     continue;
                 }
                 let remaining: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM segment WHERE data_key_id = ?")
+                    sqlx::query_scalar("SELECT COUNT(*) FROM segment WHERE data_key_id = $1")
                         .bind(k)
                         .fetch_one(&mut *tx)
                         .await?;
                 let r = sqlx::query(
-                    "UPDATE data_key SET wrapped_key = NULL, destroyed_at_us = ? \
-                     WHERE id = ? AND wrapped_key IS NOT NULL AND period_end_us <= ? AND ? = 0",
+                    "UPDATE data_key SET wrapped_key = NULL, destroyed_at_us = $1 \
+                     WHERE id = $2 AND wrapped_key IS NOT NULL AND period_end_us <= $3 AND $4 = 0",
                 )
                 .bind(now.0)
                 .bind(k)
@@ -375,7 +378,7 @@ impl Catalog {
                     n += 1;
                 }
             }
-            sqlx::query("UPDATE erasure SET keys_destroyed = ? WHERE id = ?")
+            sqlx::query("UPDATE erasure SET keys_destroyed = $1 WHERE id = $2")
                 .bind(n)
                 .bind(erasure_id)
                 .execute(&mut *tx)
@@ -384,9 +387,7 @@ impl Catalog {
         tx.commit().await?;
         if !destroyed.is_empty() {
             // Old page images in the write-ahead log could still hold the wrapped keys.
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.pool)
-                .await?;
+            dialect::purge_deleted(&self.pool, self.engine).await?;
         }
         out.keys_destroyed = destroyed;
         Ok(out)
@@ -396,23 +397,23 @@ impl Catalog {
     /// last segment was erased before the day ended).
     pub async fn destroy_unused_keys(&self, now: Timestamp) -> Result<Vec<i64>> {
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM data_key WHERE wrapped_key IS NOT NULL AND period_end_us <= ? \
+            "SELECT id FROM data_key WHERE wrapped_key IS NOT NULL AND period_end_us <= $1 \
              AND NOT EXISTS (SELECT 1 FROM segment WHERE segment.data_key_id = data_key.id)",
         )
         .bind(now.0)
         .fetch_all(&self.pool)
         .await?;
         for id in &ids {
-            sqlx::query("UPDATE data_key SET wrapped_key = NULL, destroyed_at_us = ? WHERE id = ?")
-                .bind(now.0)
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
+            sqlx::query(
+                "UPDATE data_key SET wrapped_key = NULL, destroyed_at_us = $1 WHERE id = $2",
+            )
+            .bind(now.0)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         }
         if !ids.is_empty() {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.pool)
-                .await?;
+            dialect::purge_deleted(&self.pool, self.engine).await?;
         }
         Ok(ids)
     }
@@ -421,7 +422,7 @@ impl Catalog {
     pub async fn erasures(&self, camera: Option<CameraId>, limit: i64) -> Result<Vec<Erasure>> {
         let rows = sqlx::query(
             "SELECT id, camera_id, stream, from_us, to_us, segments, bytes, erased_at_us, rule, detail, keys_destroyed \
-             FROM erasure WHERE (? IS NULL OR camera_id = ?) ORDER BY id DESC LIMIT ?",
+             FROM erasure WHERE ($1 IS NULL OR camera_id = $2) ORDER BY id DESC LIMIT $3",
         )
         .bind(camera.map(|c| c.0))
         .bind(camera.map(|c| c.0))
@@ -454,7 +455,7 @@ impl Catalog {
         stream: StreamKind,
     ) -> Result<Vec<(i64, i64, Vec<u8>, Vec<u8>)>> {
         let rows = sqlx::query(
-            "SELECT segment_id, chain_seq, prev_chain, chain FROM erased_segment WHERE camera_id = ? AND stream = ? \
+            "SELECT segment_id, chain_seq, prev_chain, chain FROM erased_segment WHERE camera_id = $1 AND stream = $2 \
              ORDER BY segment_id",
         )
         .bind(camera.0)
@@ -479,11 +480,12 @@ impl Catalog {
         camera: CameraId,
         stream: StreamKind,
     ) -> Result<Option<(i64, Vec<u8>)>> {
-        let r = sqlx::query("SELECT seq, head FROM chain_state WHERE camera_id = ? AND stream = ?")
-            .bind(camera.0)
-            .bind(stream.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let r =
+            sqlx::query("SELECT seq, head FROM chain_state WHERE camera_id = $1 AND stream = $2")
+                .bind(camera.0)
+                .bind(stream.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
         r.map(|r| Ok((r.try_get("seq")?, r.try_get("head")?)))
             .transpose()
     }
@@ -514,7 +516,7 @@ impl Catalog {
         signature: &[u8],
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO chain_signature (camera_id, stream, seq, head, signed_at_us, signature) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO chain_signature (camera_id, stream, seq, head, signed_at_us, signature) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(camera.0)
         .bind(stream.as_str())
@@ -537,7 +539,7 @@ impl Catalog {
     ) -> Result<Option<(i64, Vec<u8>, Timestamp, Vec<u8>)>> {
         let r = sqlx::query(
             "SELECT seq, head, signed_at_us, signature FROM chain_signature \
-             WHERE camera_id = ? AND stream = ? AND seq >= ? ORDER BY seq, id LIMIT 1",
+             WHERE camera_id = $1 AND stream = $2 AND seq >= $3 ORDER BY seq, id LIMIT 1",
         )
         .bind(camera.0)
         .bind(stream.as_str())
@@ -562,7 +564,7 @@ impl Catalog {
         stream: StreamKind,
     ) -> Result<Vec<(i64, Vec<u8>, Timestamp, Vec<u8>)>> {
         let rows = sqlx::query(
-            "SELECT seq, head, signed_at_us, signature FROM chain_signature WHERE camera_id = ? AND stream = ? ORDER BY id",
+            "SELECT seq, head, signed_at_us, signature FROM chain_signature WHERE camera_id = $1 AND stream = $2 ORDER BY id",
         )
         .bind(camera.0)
         .bind(stream.as_str())
@@ -588,7 +590,7 @@ impl Catalog {
         problems: i64,
         summary: &str,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO verify_run (at_us, segments, bytes, problems, summary) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO verify_run (at_us, segments, bytes, problems, summary) VALUES ($1, $2, $3, $4, $5)")
             .bind(at.0)
             .bind(segments)
             .bind(bytes)

@@ -121,7 +121,7 @@ impl Catalog {
         stream: StreamKind,
     ) -> Result<Vec<Segment>> {
         let sql = format!(
-            "SELECT {} FROM segment WHERE camera_id = ? AND stream = ? ORDER BY id",
+            "SELECT {} FROM segment WHERE camera_id = $1 AND stream = $2 ORDER BY id",
             SEGMENT_COLUMNS
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -160,8 +160,8 @@ impl Catalog {
         to: Timestamp,
     ) -> Result<Vec<Segment>> {
         let sql = format!(
-            "SELECT {SEGMENT_COLUMNS} FROM segment WHERE camera_id = ? AND stream = ? \
-             AND start_us < ? AND end_us > ? ORDER BY start_us, id"
+            "SELECT {SEGMENT_COLUMNS} FROM segment WHERE camera_id = $1 AND stream = $2 \
+             AND start_us < $3 AND end_us > $4 ORDER BY start_us, id"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(camera.0)
@@ -183,8 +183,8 @@ impl Catalog {
         to_seq: i64,
     ) -> Result<Vec<Segment>> {
         let sql = format!(
-            "SELECT {SEGMENT_COLUMNS} FROM segment WHERE camera_id = ? AND stream = ? \
-             AND chain_seq >= ? AND chain_seq <= ? ORDER BY chain_seq"
+            "SELECT {SEGMENT_COLUMNS} FROM segment WHERE camera_id = $1 AND stream = $2 \
+             AND chain_seq >= $3 AND chain_seq <= $4 ORDER BY chain_seq"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(camera.0)
@@ -206,8 +206,8 @@ impl Catalog {
         to: Timestamp,
     ) -> Result<Vec<(Timestamp, Timestamp, Timestamp)>> {
         let rows = sqlx::query(
-            "SELECT start_us, end_us, run_start_us FROM segment WHERE camera_id = ? AND stream = ? \
-             AND start_us < ? AND end_us > ? ORDER BY start_us, id",
+            "SELECT start_us, end_us, run_start_us FROM segment WHERE camera_id = $1 AND stream = $2 \
+             AND start_us < $3 AND end_us > $4 ORDER BY start_us, id",
         )
         .bind(camera.0)
         .bind(stream.as_str())
@@ -249,7 +249,7 @@ impl Catalog {
         stream: StreamKind,
     ) -> Result<Option<Timestamp>> {
         let v: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(end_us) FROM segment WHERE camera_id = ? AND stream = ?",
+            "SELECT MAX(end_us) FROM segment WHERE camera_id = $1 AND stream = $2",
         )
         .bind(camera.0)
         .bind(stream.as_str())
@@ -266,7 +266,7 @@ impl Catalog {
         stream: StreamKind,
     ) -> Result<Option<(Timestamp, Timestamp)>> {
         let row = sqlx::query(
-            "SELECT MIN(start_us) AS a, MAX(end_us) AS b FROM segment WHERE camera_id = ? AND stream = ?",
+            "SELECT MIN(start_us) AS a, MAX(end_us) AS b FROM segment WHERE camera_id = $1 AND stream = $2",
         )
         .bind(camera.0)
         .bind(stream.as_str())
@@ -280,21 +280,22 @@ impl Catalog {
 
 /// Inserts one segment as the next link of its stream's chain, inside `tx`.
 async fn insert_segment_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     s: &NewSegment,
 ) -> Result<SegmentId> {
-    let state = sqlx::query("SELECT seq, head FROM chain_state WHERE camera_id = ? AND stream = ?")
-        .bind(s.camera_id.0)
-        .bind(s.stream.as_str())
-        .fetch_optional(&mut **tx)
-        .await?;
+    let state =
+        sqlx::query("SELECT seq, head FROM chain_state WHERE camera_id = $1 AND stream = $2")
+            .bind(s.camera_id.0)
+            .bind(s.stream.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
     let (prev_seq, prev): (i64, Vec<u8>) = match state {
         Some(r) => (r.try_get("seq")?, r.try_get("head")?),
         None => (0, vec![0u8; 32]),
     };
     let seq = prev_seq + 1;
     let chain = mimamori_crypto::chain_link(&prev, &segment_record(seq, s)).to_vec();
-    let res = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         // The id is past every segment there ever was, erased ones included: a
         // plain INTEGER PRIMARY KEY would hand the id of an erased newest segment
         // to the next one, whose own erasure then collided with the first one's
@@ -302,9 +303,10 @@ async fn insert_segment_in(
         "INSERT INTO segment (id, camera_id, stream, run_start_us, start_us, end_us, duration_90k, frames, \
          key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, data_key_id, \
          nonce_prefix, chain_seq, prev_chain, chain, frames_sha256, digest) \
-         VALUES (1 + MAX(COALESCE((SELECT MAX(id) FROM segment), 0), \
-                         COALESCE((SELECT MAX(segment_id) FROM erased_segment), 0)), \
-                 ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ((SELECT 1 + COALESCE(MAX(m), 0) FROM \
+                    (SELECT MAX(id) AS m FROM segment UNION ALL SELECT MAX(segment_id) FROM erased_segment) AS ids), \
+                 $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+         RETURNING id",
     )
     .bind(s.camera_id.0)
     .bind(s.stream.as_str())
@@ -327,10 +329,10 @@ async fn insert_segment_in(
     .bind(&chain)
     .bind((!s.frames_digest.is_empty()).then_some(&s.frames_digest))
     .bind(s.digest_kind.code())
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
     sqlx::query(
-        "INSERT INTO chain_state (camera_id, stream, seq, head) VALUES (?, ?, ?, ?) \
+        "INSERT INTO chain_state (camera_id, stream, seq, head) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (camera_id, stream) DO UPDATE SET seq = excluded.seq, head = excluded.head",
     )
     .bind(s.camera_id.0)
@@ -339,10 +341,10 @@ async fn insert_segment_in(
     .bind(&chain)
     .execute(&mut **tx)
     .await?;
-    Ok(SegmentId(res.last_insert_rowid()))
+    Ok(SegmentId(id))
 }
 
-pub(crate) fn segment_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Segment> {
+pub(crate) fn segment_from_row(r: &sqlx::any::AnyRow) -> Result<Segment> {
     Ok(Segment {
         id: SegmentId(r.try_get("id")?),
         recorded: NewSegment {

@@ -47,7 +47,7 @@ impl Catalog {
     }
 
     pub async fn user_set_totp(&self, user: UserId, secret: Option<&[u8]>) -> Result<()> {
-        sqlx::query("UPDATE app_user SET totp_secret = ? WHERE id = ?")
+        sqlx::query("UPDATE app_user SET totp_secret = $1 WHERE id = $2")
             .bind(secret)
             .bind(user.0)
             .execute(&self.pool)
@@ -57,7 +57,7 @@ impl Catalog {
 
     pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM app_user WHERE username = ?"
+            "SELECT {USER_COLUMNS} FROM app_user WHERE username = $1"
         )))
         .bind(username)
         .fetch_optional(&self.pool)
@@ -67,7 +67,7 @@ impl Catalog {
 
     pub async fn user(&self, id: UserId) -> Result<User> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM app_user WHERE id = ?"
+            "SELECT {USER_COLUMNS} FROM app_user WHERE id = $1"
         )))
         .bind(id.0)
         .fetch_optional(&self.pool)
@@ -85,7 +85,7 @@ impl Catalog {
     pub async fn session_insert(&self, token_sha256: &[u8], s: &Session) -> Result<()> {
         sqlx::query(
             "INSERT INTO user_session (token_sha256, user_id, csrf_token, created_at_us, last_seen_at_us, expires_at_us) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(token_sha256)
         .bind(s.user_id.0)
@@ -101,7 +101,7 @@ impl Catalog {
     pub async fn session(&self, token_sha256: &[u8]) -> Result<Option<Session>> {
         let row = sqlx::query(
             "SELECT user_id, csrf_token, created_at_us, last_seen_at_us, expires_at_us FROM user_session \
-             WHERE token_sha256 = ?",
+             WHERE token_sha256 = $1",
         )
         .bind(token_sha256)
         .fetch_optional(&self.pool)
@@ -119,7 +119,7 @@ impl Catalog {
     }
 
     pub async fn user_set_password(&self, id: UserId, password_hash: &str) -> Result<()> {
-        sqlx::query("UPDATE app_user SET password_hash = ? WHERE id = ?")
+        sqlx::query("UPDATE app_user SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
             .bind(id.0)
             .execute(&self.pool)
@@ -133,7 +133,7 @@ impl Catalog {
         user: UserId,
     ) -> Result<Vec<(Vec<u8>, Timestamp, Timestamp, Timestamp)>> {
         let rows = sqlx::query(
-            "SELECT token_sha256, created_at_us, last_seen_at_us, expires_at_us FROM user_session WHERE user_id = ? \
+            "SELECT token_sha256, created_at_us, last_seen_at_us, expires_at_us FROM user_session WHERE user_id = $1 \
              ORDER BY created_at_us DESC",
         )
         .bind(user.0)
@@ -154,7 +154,7 @@ impl Catalog {
     /// Ends every session of a person except `keep`.
     pub async fn sessions_end_others(&self, user: UserId, keep: &[u8]) -> Result<u64> {
         Ok(
-            sqlx::query("DELETE FROM user_session WHERE user_id = ? AND token_sha256 <> ?")
+            sqlx::query("DELETE FROM user_session WHERE user_id = $1 AND token_sha256 <> $2")
                 .bind(user.0)
                 .bind(keep)
                 .execute(&self.pool)
@@ -164,7 +164,7 @@ impl Catalog {
     }
 
     pub async fn session_touch(&self, token_sha256: &[u8], now: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE user_session SET last_seen_at_us = ? WHERE token_sha256 = ?")
+        sqlx::query("UPDATE user_session SET last_seen_at_us = $1 WHERE token_sha256 = $2")
             .bind(now.0)
             .bind(token_sha256)
             .execute(&self.pool)
@@ -173,7 +173,7 @@ impl Catalog {
     }
 
     pub async fn session_delete(&self, token_sha256: &[u8]) -> Result<()> {
-        sqlx::query("DELETE FROM user_session WHERE token_sha256 = ?")
+        sqlx::query("DELETE FROM user_session WHERE token_sha256 = $1")
             .bind(token_sha256)
             .execute(&self.pool)
             .await?;
@@ -181,7 +181,7 @@ impl Catalog {
     }
 }
 
-pub(crate) fn user_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
+pub(crate) fn user_from_row(r: &sqlx::any::AnyRow) -> Result<User> {
     Ok(User {
         id: UserId(r.try_get("id")?),
         username: r.try_get("username")?,

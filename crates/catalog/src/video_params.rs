@@ -25,7 +25,7 @@ impl Catalog {
         sample_entry_sha256: &[u8],
     ) -> Result<i64> {
         if let Some(id) = sqlx::query_scalar::<_, i64>(
-            "SELECT id FROM video_params WHERE sample_entry_sha256 = ?",
+            "SELECT id FROM video_params WHERE sample_entry_sha256 = $1",
         )
         .bind(sample_entry_sha256)
         .fetch_optional(&self.pool)
@@ -35,7 +35,7 @@ impl Catalog {
         }
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO video_params (rfc6381_codec, width, height, sample_entry, sample_entry_sha256) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (sample_entry_sha256) DO UPDATE SET width = excluded.width \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sample_entry_sha256) DO UPDATE SET width = excluded.width \
              RETURNING id",
         )
         .bind(rfc6381_codec)
@@ -50,7 +50,7 @@ impl Catalog {
 
     pub async fn video_params(&self, id: i64) -> Result<VideoParams> {
         let row = sqlx::query(
-            "SELECT id, rfc6381_codec, width, height, sample_entry FROM video_params WHERE id = ?",
+            "SELECT id, rfc6381_codec, width, height, sample_entry FROM video_params WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)

@@ -17,6 +17,8 @@ const DAY: i64 = 86_400_000_000;
 
 struct Env {
     dir: std::path::PathBuf,
+    /// The catalog's URL, for tests that tamper with it behind our back.
+    url: String,
     catalog: Catalog,
     store: SegmentStore,
     keys: Arc<KeyRing>,
@@ -43,7 +45,8 @@ async fn env(tag: &str) -> Env {
         RandomState::new().hash_one(0u8)
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    let catalog = Catalog::open_sqlite(&dir.join("catalog.db")).await.unwrap();
+    let url = mimamori_catalog::scratch::new_catalog_url(&dir).await;
+    let catalog = Catalog::open(&url).await.unwrap();
     let store = SegmentStore::open(&dir).unwrap();
     let keys = Arc::new(KeyRing::new(catalog.clone(), Key::generate()));
     let camera = catalog
@@ -59,6 +62,7 @@ async fn env(tag: &str) -> Env {
         .unwrap();
     Env {
         dir,
+        url,
         catalog,
         store,
         keys,
@@ -472,11 +476,8 @@ async fn verify_names_each_kind_of_tampering() {
         .set_len(100)
         .unwrap();
     std::fs::remove_file(path(3)).unwrap();
-    let pool =
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", e.dir.join("catalog.db").display()))
-            .await
-            .unwrap();
-    sqlx::query("UPDATE segment SET start_us = start_us + 1000000 WHERE file_name = ?")
+    let pool = sqlx::AnyPool::connect(&e.url).await.unwrap();
+    sqlx::query("UPDATE segment SET start_us = start_us + 1000000 WHERE file_name = $1")
         .bind(&names[4])
         .execute(&pool)
         .await
@@ -506,7 +507,7 @@ async fn verify_names_each_kind_of_tampering() {
     );
 
     // Deleting a row outright breaks the chain at its successor.
-    sqlx::query("DELETE FROM segment WHERE file_name = ?")
+    sqlx::query("DELETE FROM segment WHERE file_name = $1")
         .bind(&names[4])
         .execute(&pool)
         .await
@@ -527,7 +528,8 @@ async fn verify_names_each_kind_of_tampering() {
         r.problems
     );
     // Rewriting the whole chain cannot be hidden from the signed head.
-    sqlx::query("UPDATE chain_state SET head = X'00'")
+    sqlx::query("UPDATE chain_state SET head = $1")
+        .bind(vec![0u8])
         .execute(&pool)
         .await
         .unwrap();
@@ -634,10 +636,7 @@ async fn audit_verify_names_changed_removed_inserted_and_reordered_entries() {
         .unwrap();
     assert_eq!((n, problems.len()), (10, 0), "{problems:?}");
 
-    let pool =
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", e.dir.join("catalog.db").display()))
-            .await
-            .unwrap();
+    let pool = sqlx::AnyPool::connect(&e.url).await.unwrap();
     let q = |sql: &'static str| sqlx::query(sql).execute(&pool);
     q("UPDATE audit_entry SET detail = 'nothing to see' WHERE seq = 2")
         .await
@@ -653,8 +652,13 @@ async fn audit_verify_names_changed_removed_inserted_and_reordered_entries() {
     q("UPDATE audit_entry SET seq = 7 WHERE seq = -6")
         .await
         .unwrap();
-    q("INSERT INTO audit_entry (seq, at_us, username, action, client, purpose, detail, prev_hash, hash) \
-       VALUES (11, 0, 'x', 'playback', '', '', 'forged', X'00', X'01')")
+    sqlx::query(
+        "INSERT INTO audit_entry (seq, at_us, username, action, client, purpose, detail, prev_hash, hash) \
+         VALUES (11, 0, 'x', 'playback', '', '', 'forged', $1, $2)",
+    )
+    .bind(vec![0u8])
+    .bind(vec![1u8])
+    .execute(&pool)
     .await
     .unwrap();
     let (_, problems) = verify_audit(&e.catalog, &signer.public_key(), None)
@@ -1170,10 +1174,7 @@ mod viewing {
             purpose: Some(gov.policy().purposes[0].id.clone()),
             ..FootageQuery::default()
         };
-        let pool =
-            sqlx::SqlitePool::connect(&format!("sqlite://{}", e.dir.join("catalog.db").display()))
-                .await
-                .unwrap();
+        let pool = sqlx::AnyPool::connect(&e.url).await.unwrap();
         let viewings = || async {
             e.catalog
                 .audit_all()
@@ -1183,13 +1184,22 @@ mod viewing {
                 .filter(|x| x.record.action == "playback")
                 .count()
         };
-        sqlx::query(
-            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_entry \
-             BEGIN SELECT RAISE(ABORT, 'the disk is full'); END",
-        )
-        .execute(&pool)
-        .await
-        .unwrap();
+        // A trigger that refuses every audit entry, as a full disk would.
+        let (refuse, allow) = match mimamori_catalog::scratch::engine() {
+            mimamori_catalog::Engine::Sqlite => (
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_entry \
+                 BEGIN SELECT RAISE(ABORT, 'the disk is full'); END",
+                "DROP TRIGGER refuse_audit",
+            ),
+            mimamori_catalog::Engine::Postgres => (
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'the disk is full'; END $$; \
+                 CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_entry \
+                 FOR EACH ROW EXECUTE FUNCTION refuse()",
+                "DROP TRIGGER refuse_audit ON audit_entry",
+            ),
+        };
+        sqlx::raw_sql(refuse).execute(&pool).await.unwrap();
         let actor = Actor::console();
         assert!(
             gov.footage(&actor, e.camera, &q, Shape::Progressive)
@@ -1198,10 +1208,7 @@ mod viewing {
             "no entry, no footage"
         );
         assert_eq!(viewings().await, 0);
-        sqlx::query("DROP TRIGGER refuse_audit")
-            .execute(&pool)
-            .await
-            .unwrap();
+        sqlx::raw_sql(allow).execute(&pool).await.unwrap();
         let footage = gov
             .footage(&actor, e.camera, &q, Shape::Progressive)
             .await

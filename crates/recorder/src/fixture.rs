@@ -24,7 +24,7 @@ pub async fn fixture(tag: &str) -> Fixture {
         RandomState::new().hash_one(0u8)
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    let catalog = Catalog::open_sqlite(&dir.join("c.db")).await.unwrap();
+    let catalog = mimamori_catalog::scratch::new_catalog(&dir).await;
     let camera = catalog
         .camera_insert(
             &NewCamera {

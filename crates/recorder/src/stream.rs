@@ -648,7 +648,7 @@ mod driver_tests {
     use futures::future::BoxFuture;
     use mimamori_base::{SimClock, Timestamp};
     use mimamori_catalog::keys::KeyRing;
-    use mimamori_catalog::{CameraSource, Catalog, GapReason, NewCamera, StreamKind};
+    use mimamori_catalog::{CameraSource, GapReason, NewCamera, StreamKind};
     use mimamori_storage::SegmentStore;
 
     use super::*;
@@ -743,7 +743,7 @@ mod driver_tests {
             RandomState::new().hash_one(0u8)
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let catalog = Catalog::open_sqlite(&dir.join("c.db")).await.unwrap();
+        let catalog = mimamori_catalog::scratch::new_catalog(&dir).await;
         let t0 = Timestamp::from_secs(1_795_395_600);
         let camera = catalog
             .camera_insert(

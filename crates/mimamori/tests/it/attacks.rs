@@ -592,12 +592,12 @@ async fn truncation_and_rewrites_that_take_their_signatures_along_are_named() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    sqlx::query("DELETE FROM audit_entry WHERE seq > ?")
+    sqlx::query("DELETE FROM audit_entry WHERE seq > $1")
         .bind(last - 2)
         .execute(&pool)
         .await
         .unwrap();
-    sqlx::query("DELETE FROM audit_signature WHERE seq > ?")
+    sqlx::query("DELETE FROM audit_signature WHERE seq > $1")
         .bind(last - 2)
         .execute(&pool)
         .await
@@ -619,7 +619,7 @@ async fn truncation_and_rewrites_that_take_their_signatures_along_are_named() {
         let (at, user_id, username, action, camera_id, from, to, client, purpose, detail): Row =
             sqlx::query_as(
             "SELECT at_us, user_id, username, action, camera_id, range_from_us, range_to_us, client, purpose, detail \
-             FROM audit_entry WHERE seq = ?",
+             FROM audit_entry WHERE seq = $1",
         )
         .bind(seq)
         .fetch_one(&pool)
@@ -639,14 +639,16 @@ async fn truncation_and_rewrites_that_take_their_signatures_along_are_named() {
             detail,
         };
         let hash = mimamori_crypto::chain_link(&prev, &canonical(*seq, &record)).to_vec();
-        sqlx::query("UPDATE audit_entry SET username = ?, prev_hash = ?, hash = ? WHERE seq = ?")
-            .bind(&record.username)
-            .bind(&prev)
-            .bind(&hash)
-            .bind(seq)
-            .execute(&pool)
-            .await
-            .unwrap();
+        sqlx::query(
+            "UPDATE audit_entry SET username = $1, prev_hash = $2, hash = $3 WHERE seq = $4",
+        )
+        .bind(&record.username)
+        .bind(&prev)
+        .bind(&hash)
+        .bind(seq)
+        .execute(&pool)
+        .await
+        .unwrap();
         prev = hash;
     }
     sqlx::query("DELETE FROM audit_signature")
@@ -662,33 +664,35 @@ async fn truncation_and_rewrites_that_take_their_signatures_along_are_named() {
     // head moved back: still named.
     let pool = restore().await;
     let (keep_seq, keep_head): (i64, Vec<u8>) = sqlx::query_as(
-        "SELECT chain_seq, chain FROM segment WHERE camera_id = ? AND stream = 'main' ORDER BY chain_seq DESC LIMIT 1 OFFSET 1",
+        "SELECT chain_seq, chain FROM segment WHERE camera_id = $1 AND stream = 'main' ORDER BY chain_seq DESC LIMIT 1 OFFSET 1",
     )
     .bind(id)
     .fetch_one(&pool)
     .await
     .unwrap();
     let files: Vec<String> =
-        sqlx::query_scalar("SELECT file_name FROM segment WHERE camera_id = ? AND chain_seq > ?")
+        sqlx::query_scalar("SELECT file_name FROM segment WHERE camera_id = $1 AND chain_seq > $2")
             .bind(id)
             .bind(keep_seq)
             .fetch_all(&pool)
             .await
             .unwrap();
-    sqlx::query("DELETE FROM segment WHERE camera_id = ? AND chain_seq > ?")
+    sqlx::query("DELETE FROM segment WHERE camera_id = $1 AND chain_seq > $2")
         .bind(id)
         .bind(keep_seq)
         .execute(&pool)
         .await
         .unwrap();
-    sqlx::query("UPDATE chain_state SET seq = ?, head = ? WHERE camera_id = ? AND stream = 'main'")
-        .bind(keep_seq)
-        .bind(&keep_head)
-        .bind(id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM chain_signature WHERE seq > ?")
+    sqlx::query(
+        "UPDATE chain_state SET seq = $1, head = $2 WHERE camera_id = $3 AND stream = 'main'",
+    )
+    .bind(keep_seq)
+    .bind(&keep_head)
+    .bind(id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM chain_signature WHERE seq > $1")
         .bind(keep_seq)
         .execute(&pool)
         .await

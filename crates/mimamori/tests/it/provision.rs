@@ -578,7 +578,9 @@ async fn a_police_request_ends_in_a_package_the_recipient_can_verify() {
 async fn browser_login(c: &fantoccini::Client, app: &App, user: &str, password: &str) {
     use fantoccini::Locator;
     c.delete_all_cookies().await.unwrap();
-    c.goto(&app.url("/login")).await.unwrap();
+    // Lands on the account page, which does not reload itself: the camera list does
+    // (every 10 s), and a reload racing the test's next navigation lost it.
+    c.goto(&app.url("/login?next=/account")).await.unwrap();
     c.wait()
         .for_element(Locator::Id("login-form"))
         .await

@@ -45,7 +45,7 @@ async fn verify_passes_on_an_untouched_store_and_names_each_tampering() {
         .set_len(1000)
         .unwrap();
     std::fs::remove_file(path(2)).unwrap();
-    sqlx::query("UPDATE segment SET end_us = end_us + 5000000 WHERE file_name = ?")
+    sqlx::query("UPDATE segment SET end_us = end_us + 5000000 WHERE file_name = $1")
         .bind(&names[3])
         .execute(&pool)
         .await
