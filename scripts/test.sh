@@ -46,6 +46,6 @@ export MIMAMORI_TEST_POSTGRES
 export RUST_TEST_THREADS=${RUST_TEST_THREADS:-4}
 cargo test --workspace --locked
 # Once more with every catalog on PostgreSQL: the catalog's, the governance layer's
-# and the recorder's tests.
+# and the recorder's tests, and the integration tests (their servers' catalogs).
 MIMAMORI_TEST_CATALOG=postgres cargo test --locked \
-  -p mimamori-catalog -p mimamori-governance -p mimamori-recorder
+  -p mimamori-catalog -p mimamori-governance -p mimamori-recorder -p mimamori

@@ -119,7 +119,7 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
 }
 
 /// The URL of the SQLite catalog file at `path` (created if missing).
-pub(crate) fn sqlite_url(path: &Path) -> String {
+pub fn sqlite_url(path: &Path) -> String {
     const PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'/')
         .remove(b'.')

@@ -1,9 +1,10 @@
 //! The configuration: one typed struct, layered defaults → `config.toml` in the
 //! data directory → `MIMAMORI_*` environment variables.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use mimamori_catalog::Engine;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -17,6 +18,31 @@ pub struct Config {
     pub keys: KeysSection,
     /// HTTPS served by mimamori itself (absent: plain HTTP).
     pub tls: Option<TlsSection>,
+    /// Where the catalog is (absent: `catalog.db` in the data directory).
+    pub catalog: CatalogSection,
+}
+
+/// `[catalog]`: the catalog's database. Absent, it is the SQLite file `catalog.db`
+/// in the data directory; a PostgreSQL catalog serves several machines.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogSection {
+    /// `postgres://user@host:port/database` or `sqlite:///path/catalog.db`
+    /// (`MIMAMORI_CATALOG_URL`). Without the password: it is never written here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A file holding the PostgreSQL password (`MIMAMORI_CATALOG_PASSWORD` gives
+    /// the password itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+}
+
+/// Where the catalog is, resolved: the URL to connect to (which may hold the
+/// password: never print it) and the one to show.
+pub struct CatalogLocation {
+    pub connect: String,
+    pub shown: String,
+    pub engine: Engine,
 }
 
 /// `[tls]`: the server's certificate and key (PEM), and optionally the CA that signs
@@ -92,6 +118,7 @@ impl Default for Config {
             web: WebSection::default(),
             keys: KeysSection::default(),
             tls: None,
+            catalog: CatalogSection::default(),
         }
     }
 }
@@ -149,7 +176,60 @@ impl Config {
         if let Some(v) = num("MIMAMORI_AUTH_RETRY_SECONDS")? {
             cfg.recorder.auth_retry_seconds = v;
         }
+        if let Ok(v) = std::env::var("MIMAMORI_CATALOG_URL") {
+            cfg.catalog.url = Some(v);
+        }
         Ok(cfg)
+    }
+
+    /// Where the catalog is: `[catalog] url` with its password added from
+    /// `password_file` or `MIMAMORI_CATALOG_PASSWORD`, or `catalog.db` in the data
+    /// directory. Refuses a URL that holds a password (it would sit in a file
+    /// that backups and support requests copy around).
+    pub fn catalog(&self, data_dir: &Path) -> anyhow::Result<CatalogLocation> {
+        let Some(url) = &self.catalog.url else {
+            let path = data_dir.join(crate::datadir::CATALOG_FILE);
+            return Ok(CatalogLocation {
+                connect: mimamori_catalog::sqlite_url(&path),
+                shown: path.display().to_string(),
+                engine: Engine::Sqlite,
+            });
+        };
+        let engine = Engine::of_url(url)?;
+        if engine == Engine::Sqlite {
+            return Ok(CatalogLocation {
+                connect: url.clone(),
+                shown: url.clone(),
+                engine,
+            });
+        }
+        let mut parsed = url::Url::parse(url)
+            .map_err(|e| anyhow::anyhow!("the catalog URL is not a URL: {e}"))?;
+        if parsed.password().is_some() {
+            anyhow::bail!(
+                "the catalog URL must not hold the password: put it in a file named by \
+                 [catalog] password_file, or in MIMAMORI_CATALOG_PASSWORD"
+            );
+        }
+        let shown = parsed.to_string();
+        let password = match (
+            std::env::var("MIMAMORI_CATALOG_PASSWORD").ok(),
+            &self.catalog.password_file,
+        ) {
+            (Some(p), _) => Some(p),
+            (None, Some(file)) => Some(crate::datadir::read_secret(file)?),
+            (None, None) => None,
+        };
+        if let Some(p) = password {
+            parsed
+                .set_password(Some(&p))
+                .map_err(|()| anyhow::anyhow!("the catalog URL cannot take a password"))?;
+        }
+        Ok(CatalogLocation {
+            connect: parsed.to_string(),
+            shown,
+            engine,
+        })
     }
 
     /// Paths of the master key and the signing key.
@@ -199,13 +279,14 @@ impl Config {
         }
     }
 
-    /// The defaults as a commented file, written by `init`.
-    pub fn default_file() -> String {
-        let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
+    /// This configuration as a commented file, written by `init`.
+    pub fn to_file(&self) -> String {
+        let body = toml::to_string_pretty(self).unwrap_or_default();
         format!(
             "# mimamori configuration. Every setting may also come from the environment\n\
              # (MIMAMORI_LISTEN, MIMAMORI_SEGMENT_SECONDS, MIMAMORI_WATCHDOG_SECONDS,\n\
-             # MIMAMORI_AUTH_RETRY_SECONDS). See docs/DATA-DIRECTORY.md.\n\n{body}"
+             # MIMAMORI_AUTH_RETRY_SECONDS, MIMAMORI_CATALOG_URL, MIMAMORI_CATALOG_PASSWORD).\n\
+             # See docs/DATA-DIRECTORY.md.\n\n{body}"
         )
     }
 }
@@ -223,9 +304,34 @@ mod tests {
 
     #[test]
     fn default_file_parses_back() {
-        let text = Config::default_file();
+        let text = Config::default().to_file();
         let c: Config = toml::from_str(&text).unwrap();
         assert_eq!(c.recorder.segment_seconds, 60);
+        assert!(c.catalog.url.is_none());
+    }
+
+    #[test]
+    fn a_catalog_password_is_added_from_its_file_and_never_shown() {
+        let dir = std::env::temp_dir().join(format!("mimamori-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pg.pw");
+        std::fs::write(&file, "s3cr3t\n").unwrap();
+        let mut c = Config::default();
+        c.catalog.url = Some("postgres://mimamori@db.example:5432/mimamori".into());
+        c.catalog.password_file = Some(file);
+        let at = c.catalog(&dir).unwrap();
+        assert_eq!(at.engine, Engine::Postgres);
+        assert_eq!(
+            at.connect,
+            "postgres://mimamori:s3cr3t@db.example:5432/mimamori"
+        );
+        assert!(!at.shown.contains("s3cr3t"));
+        assert!(!c.to_file().contains("s3cr3t"));
+
+        c.catalog.url = Some("postgres://mimamori:inline@db.example/mimamori".into());
+        let e = c.catalog(&dir).err().unwrap().to_string();
+        assert!(e.contains("must not hold the password"), "{e}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use mimamori_base::SharedClock;
-use mimamori_catalog::Catalog;
 use mimamori_catalog::keys::KeyRing;
+use mimamori_catalog::{Catalog, Engine};
 use mimamori_governance::{Governance, Parts};
 use mimamori_policy::Policy;
 use mimamori_storage::SegmentStore;
@@ -30,18 +30,34 @@ pub struct DataDir {
 }
 
 impl DataDir {
-    /// Opens an initialized data directory.
+    /// Opens an initialized data directory, and its catalog where `config.toml`
+    /// says it is.
     pub async fn open(path: &Path) -> anyhow::Result<DataDir> {
-        if !path.join(CATALOG_FILE).exists() {
+        let location = Config::load(path)?.catalog(path)?;
+        let initialized = match mimamori_catalog::sqlite_path(&location.connect) {
+            Some(file) => file.exists(),
+            // A PostgreSQL catalog lives elsewhere: `init` wrote the policy here.
+            None => path.join(POLICY_FILE).exists(),
+        };
+        if !initialized {
             anyhow::bail!(
-                "{} is not a mimamori data directory (no {CATALOG_FILE}); run `mimamori init --data {}` first",
+                "{} is not a mimamori data directory (no {}); run `mimamori init --data {}` first",
                 path.display(),
+                if location.engine == Engine::Sqlite {
+                    CATALOG_FILE
+                } else {
+                    POLICY_FILE
+                },
                 path.display()
             );
         }
-        let catalog = Catalog::open_sqlite(&path.join(CATALOG_FILE))
-            .await
-            .with_context(|| format!("opening the catalog in {}", path.display()))?;
+        let catalog = Catalog::open(&location.connect).await.with_context(|| {
+            format!(
+                "opening the catalog {} ({})",
+                location.shown,
+                location.engine.as_str()
+            )
+        })?;
         let store = SegmentStore::open(path)?;
         Ok(DataDir {
             path: path.to_path_buf(),

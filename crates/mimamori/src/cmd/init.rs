@@ -1,5 +1,6 @@
 //! `mimamori init`: a new data directory with the policy of a preset, the default
-//! config, the catalog and the manager account. Never prompts.
+//! config, the catalog (a file in the directory, or an empty PostgreSQL database
+//! named by `--catalog`) and the manager account. Never prompts.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,7 +12,7 @@ use mimamori_governance::input::{Password, Username};
 use mimamori_governance::people::{DesignationText, PersonText};
 use mimamori_policy::Policy;
 
-use crate::config::Config;
+use crate::config::{CatalogSection, Config};
 use crate::datadir::{CATALOG_FILE, CONFIG_FILE, Installation, POLICY_FILE, read_secret, refused};
 
 /// The preset used when none is named: the Chiba guideline is the model for any installer.
@@ -31,13 +32,26 @@ pub struct Args {
     /// File holding the manager's password.
     #[arg(long)]
     pub admin_password_file: PathBuf,
+    /// The catalog's database, when not `catalog.db` in the data directory:
+    /// `postgres://user@host:port/database` (an existing, empty database), without
+    /// the password.
+    #[arg(long, value_name = "URL")]
+    pub catalog: Option<String>,
+    /// File holding the PostgreSQL password of `--catalog` (or set
+    /// MIMAMORI_CATALOG_PASSWORD).
+    #[arg(long, requires = "catalog")]
+    pub catalog_password_file: Option<PathBuf>,
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let password = read_secret(&a.admin_password_file)?;
-    initialize(&a.data, &a.preset, &a.admin, &password).await?;
+    let catalog = CatalogSection {
+        url: a.catalog,
+        password_file: a.catalog_password_file,
+    };
+    let shown = initialize_with(&a.data, &a.preset, &a.admin, &password, catalog).await?;
     println!(
-        "initialized {} with preset {}; manager account: {}",
+        "initialized {} with preset {}; catalog: {shown}; manager account: {}",
         a.data.display(),
         a.preset,
         a.admin
@@ -45,15 +59,30 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Creates the data directory's files. Refuses a directory that already holds a catalog.
+/// Creates the data directory's files, with the catalog in it. Refuses a
+/// directory that already holds a catalog.
 pub async fn initialize(
     dir: &Path,
     preset: &str,
     admin: &str,
     password: &str,
 ) -> anyhow::Result<()> {
+    initialize_with(dir, preset, admin, password, CatalogSection::default()).await?;
+    Ok(())
+}
+
+/// Creates the data directory's files, with the catalog where `catalog` says.
+/// Refuses a directory that is initialized already, and a catalog that serves an
+/// installation already (it has accounts). Returns the catalog as shown to people.
+pub async fn initialize_with(
+    dir: &Path,
+    preset: &str,
+    admin: &str,
+    password: &str,
+    catalog: CatalogSection,
+) -> anyhow::Result<String> {
     let policy = Policy::preset(preset)?;
-    if dir.join(CATALOG_FILE).exists() {
+    if dir.join(CATALOG_FILE).exists() || dir.join(POLICY_FILE).exists() {
         anyhow::bail!("{} is already initialized", dir.display());
     }
     if admin.trim().is_empty() {
@@ -62,11 +91,27 @@ pub async fn initialize(
     Username::parse(admin).map_err(refused)?;
     Password::parse(password).map_err(refused)?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let (master, signing) = Config::default().key_paths(dir);
+    let config = Config {
+        catalog,
+        ..Config::default()
+    };
+    // The catalog first: nothing is written here if it cannot be used.
+    let location = config.catalog(dir)?;
+    let catalog = Catalog::open(&location.connect)
+        .await
+        .with_context(|| format!("opening the catalog {}", location.shown))?;
+    if catalog.user_count().await? > 0 {
+        catalog.close().await;
+        anyhow::bail!(
+            "the catalog {} already serves an installation (it has accounts): \
+             give every installation a database of its own",
+            location.shown
+        );
+    }
+    let (master, signing) = config.key_paths(dir);
     crate::datadir::create_keys(&master, &signing)?;
     std::fs::write(dir.join(POLICY_FILE), policy.to_toml())?;
-    std::fs::write(dir.join(CONFIG_FILE), Config::default_file())?;
-    let catalog = Catalog::open_sqlite(&dir.join(CATALOG_FILE)).await?;
+    std::fs::write(dir.join(CONFIG_FILE), config.to_file())?;
     mimamori_storage::SegmentStore::open(dir)?;
     catalog.close().await;
     // The first manager, designated from the console like anyone after them.
@@ -90,5 +135,5 @@ pub async fn initialize(
         .await
         .map_err(refused)?;
     inst.dir.catalog.close().await;
-    Ok(())
+    Ok(location.shown)
 }

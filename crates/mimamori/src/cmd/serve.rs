@@ -46,6 +46,16 @@ pub async fn serve(
     if lock.try_lock().is_err() {
         anyhow::bail!("another mimamori is already serving {}", data.display());
     }
+    // One recorder per catalog, too: a PostgreSQL catalog may be reached from
+    // several machines, and two recorders would each cut the same cameras' chains.
+    let location = inst.config.catalog(data)?;
+    let Some(lease) = inst.dir.catalog.recorder_lease().await? else {
+        anyhow::bail!(
+            "another mimamori node already records for the catalog {}: one node per catalog \
+             records today (see README, \"The catalog on PostgreSQL\")",
+            location.shown
+        );
+    };
     // What a crash left: the segments being written are rebuilt from their journals,
     // then whatever is left half-done is removed.
     mimamori_recorder::recovery::recover_open_segments(
@@ -107,6 +117,7 @@ pub async fn serve(
     sweeper.stop().await;
     // Signs once more, so the last segments and entries are covered.
     signer.stop().await;
+    drop(lease);
     inst.dir.catalog.close().await;
     drop(lock);
     served.context("web server failed")?;

@@ -1,5 +1,7 @@
 //! `spawn_app()`: the real `mimamori` binary on a fresh data directory and a
-//! random port, plus an HTTP client logged in as the manager.
+//! random port, plus an HTTP client logged in as the manager. Its catalog is on
+//! the test run's engine: SQLite, or a new database on the PostgreSQL test server
+//! when `MIMAMORI_TEST_CATALOG=postgres` (see `mimamori_catalog::scratch`).
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -57,6 +59,9 @@ pub struct AppOptions {
     pub segment_seconds: u32,
     pub watchdog_seconds: u32,
     pub auth_retry_seconds: u32,
+    /// The catalog in the data directory's SQLite file even on a PostgreSQL run:
+    /// for tests about that file itself (its size, its mode, restoring a copy).
+    pub sqlite_file: bool,
 }
 
 impl Default for AppOptions {
@@ -69,6 +74,7 @@ impl Default for AppOptions {
             segment_seconds: 2,
             watchdog_seconds: 3,
             auth_retry_seconds: 30,
+            sqlite_file: false,
         }
     }
 }
@@ -97,17 +103,22 @@ pub async fn spawn_app_with(tag: &str, o: AppOptions) -> App {
     }
     let pw = data.with_extension("pw");
     std::fs::write(&pw, format!("{ADMIN_PASSWORD}\n")).unwrap();
-    let out = cli(&[
-        "init",
-        "--data",
-        data.to_str().unwrap(),
-        "--preset",
-        o.preset,
-        "--admin",
-        ADMIN,
-        "--admin-password-file",
-        pw.to_str().unwrap(),
-    ]);
+    let mut args = vec![
+        "init".to_string(),
+        "--data".into(),
+        data.to_str().unwrap().into(),
+        "--preset".into(),
+        o.preset.into(),
+        "--admin".into(),
+        ADMIN.into(),
+        "--admin-password-file".into(),
+        pw.to_str().unwrap().into(),
+    ];
+    if mimamori_catalog::scratch::engine() == mimamori_catalog::Engine::Postgres && !o.sqlite_file {
+        args.push("--catalog".into());
+        args.push(mimamori_catalog::scratch::new_catalog_url(&data).await);
+    }
+    let out = Command::new(bin()).args(&args).output().unwrap();
     assert!(
         out.status.success(),
         "init failed: {}",
@@ -127,10 +138,12 @@ pub async fn spawn_app_with(tag: &str, o: AppOptions) -> App {
 /// Serves a data directory that already exists (a fixture of an earlier version,
 /// say), with the recorder settings of `o`.
 pub async fn serve_existing(data: PathBuf, o: AppOptions) -> App {
+    // The catalog stays where `init` put it.
+    let catalog = catalog_section(&data);
     std::fs::write(
         data.join("config.toml"),
         format!(
-            "listen = \"127.0.0.1:0\"\n[recorder]\nsegment_seconds = {}\nwatchdog_seconds = {}\nauth_retry_seconds = {}\n{}",
+            "listen = \"127.0.0.1:0\"\n[recorder]\nsegment_seconds = {}\nwatchdog_seconds = {}\nauth_retry_seconds = {}\n{}\n{catalog}",
             o.segment_seconds, o.watchdog_seconds, o.auth_retry_seconds, o.config_extra
         ),
     )
@@ -147,6 +160,17 @@ pub async fn serve_existing(data: PathBuf, o: AppOptions) -> App {
     };
     app.start().await;
     app
+}
+
+/// The `[catalog]` section of a data directory's config.toml (empty if none).
+fn catalog_section(data: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(data.join("config.toml")).unwrap_or_default();
+    let Some(start) = text.find("\n[catalog]") else {
+        return String::new();
+    };
+    let section = &text[start + 1..];
+    let end = section[1..].find("\n[").map_or(section.len(), |i| i + 2);
+    section[..end].to_string()
 }
 
 fn client() -> reqwest::Client {
@@ -201,6 +225,19 @@ impl App {
         }
         self.client = client();
         self.login(ADMIN, ADMIN_PASSWORD).await;
+    }
+
+    /// The catalog's database, for tests that look at it (or tamper with it)
+    /// behind mimamori's back.
+    pub async fn db(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        let section = catalog_section(&self.data);
+        let url = section
+            .lines()
+            .find_map(|l| l.strip_prefix("url = "))
+            .map(|u| u.trim_matches('"').to_string())
+            .unwrap_or_else(|| mimamori_catalog::sqlite_url(&self.data.join("catalog.db")));
+        sqlx::AnyPool::connect(&url).await.unwrap()
     }
 
     fn clock_file(&self) -> PathBuf {

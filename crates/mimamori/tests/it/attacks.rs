@@ -38,7 +38,15 @@ async fn audit(app: &App, query: &str) -> Vec<Value> {
 // space drives erasure, and parallel guesses cannot get past the lock.
 #[tokio::test(flavor = "multi_thread")]
 async fn logins_are_bounded_in_memory_and_disk_and_the_lockout_is_exact() {
-    let app = spawn_app("attack-login").await;
+    // The catalog file's growth is measured: SQLite on every run.
+    let app = spawn_app_with(
+        "attack-login",
+        AppOptions {
+            sqlite_file: true,
+            ..AppOptions::default()
+        },
+    )
+    .await;
     let pid = app.pid();
     let before = rss_mib(pid);
     // 60 parallel logins with wrong passwords (each name once: no lock slows them).
@@ -369,7 +377,15 @@ async fn pages_resist_framing_redirects_formulas_and_forged_logins() {
 // throttled; the catalog is readable by the service alone; camera ids are not reused.
 #[tokio::test(flavor = "multi_thread")]
 async fn second_factors_passwords_files_and_ids_hold() {
-    let app = spawn_app("attack-account").await;
+    // The catalog file's mode is checked: SQLite on every run.
+    let app = spawn_app_with(
+        "attack-account",
+        AppOptions {
+            sqlite_file: true,
+            ..AppOptions::default()
+        },
+    )
+    .await;
     add_person(&app, "sousa", "operator", json!({})).await;
     let d = app.data.to_str().unwrap().to_string();
     let out = crate::app::cli(&["user", "totp", "--data", &d, "--username", "sousa"]);
@@ -391,9 +407,7 @@ async fn second_factors_passwords_files_and_ids_hold() {
         .expect("the same code is not accepted twice");
     assert_eq!(s, 401);
     // The secret is stored sealed, not as it is.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{d}/catalog.db"))
-        .await
-        .unwrap();
+    let pool = app.db().await;
     let stored: Vec<u8> =
         sqlx::query_scalar("SELECT totp_secret FROM app_user WHERE username = 'sousa'")
             .fetch_one(&pool)
@@ -559,7 +573,15 @@ fn verify_cli(args: &[&str]) -> (Option<i32>, String) {
 async fn truncation_and_rewrites_that_take_their_signatures_along_are_named() {
     use mimamori_catalog::audit::{AuditRecord, canonical};
     let cam = TestCamera::start(CameraOptions::default());
-    let mut app = spawn_app("attack-trunc").await;
+    // A saved copy of the catalog file is restored: SQLite on every run.
+    let mut app = spawn_app_with(
+        "attack-trunc",
+        AppOptions {
+            sqlite_file: true,
+            ..AppOptions::default()
+        },
+    )
+    .await;
     let id = app.add_camera("trunc", &cam.url(1), None).await;
     app.wait_status(id, "recording", 20).await;
     crate::recording::wait_recorded(&app, id, 6.0, 30).await;

@@ -99,9 +99,7 @@ async fn every_access_is_logged_and_the_log_verifies_until_tampered_with() {
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{text}");
     assert!(text.contains("0 problem(s)"), "{text}");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{d}/catalog.db"))
-        .await
-        .unwrap();
+    let pool = app.db().await;
     sqlx::query("UPDATE audit_entry SET username = 'someone else' WHERE action = 'refused'")
         .execute(&pool)
         .await

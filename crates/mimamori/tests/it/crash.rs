@@ -44,10 +44,7 @@ async fn footage_from_two_seconds_ago_plays_while_its_segment_is_open() {
         p.duration
     );
     let rows = {
-        let d = app.data.to_str().unwrap().to_string();
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{d}/catalog.db"))
-            .await
-            .unwrap();
+        let pool = app.db().await;
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM segment")
             .fetch_one(&pool)
             .await

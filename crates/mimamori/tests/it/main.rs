@@ -17,6 +17,7 @@ mod layers;
 mod load;
 mod media;
 mod playback;
+mod postgres;
 mod procs;
 mod props;
 mod provision;

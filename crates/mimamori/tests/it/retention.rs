@@ -26,9 +26,7 @@ async fn verify_passes_on_an_untouched_store_and_names_each_tampering() {
         "{text}"
     );
 
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}/catalog.db", d))
-        .await
-        .unwrap();
+    let pool = app.db().await;
     let names: Vec<String> = sqlx::query_scalar("SELECT file_name FROM segment ORDER BY id")
         .fetch_all(&pool)
         .await
