@@ -151,6 +151,42 @@ pub(crate) async fn recorder_lease(
     }
 }
 
+/// Lets a transaction insert rows before the rows they refer to (checked at
+/// commit): a catalog is copied table by table, and `hold` and
+/// `provision_request` refer to each other.
+pub(crate) async fn defer_foreign_keys(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    engine: Engine,
+) -> Result<()> {
+    let sql = match engine {
+        Engine::Sqlite => "PRAGMA defer_foreign_keys = ON",
+        Engine::Postgres => "SET CONSTRAINTS ALL DEFERRED",
+    };
+    sqlx::raw_sql(sql).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// After rows were copied in with their ids: the next id a table hands out
+/// follows them (SQLite's rowids do so by themselves; PostgreSQL's identity
+/// columns are moved on).
+pub(crate) async fn after_copy(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    engine: Engine,
+    table: &str,
+    has_id: bool,
+) -> Result<()> {
+    if engine == Engine::Postgres && has_id {
+        // NULL (nothing done) for a table whose id is not an identity column.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(setval(s, COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false) AS BIGINT) AS next \
+             FROM (SELECT pg_get_serial_sequence('{table}', 'id') AS s) AS q WHERE s IS NOT NULL"
+        )))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Whether a database error is a violated UNIQUE constraint.
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {

@@ -16,6 +16,7 @@
 pub mod agreements;
 pub mod audit;
 pub mod cameras;
+pub mod copy;
 pub mod dialect;
 pub mod gaps;
 pub mod hold_copies;
@@ -300,6 +301,12 @@ mod tests {
             assert_eq!(x, y, "SQLite and PostgreSQL differ");
         }
         assert_eq!(a.len(), b.len());
+        // The copy of `mimamori migrate` knows every table.
+        let mut tables: Vec<&str> = a.iter().map(|c| c.0.as_str()).collect();
+        tables.dedup();
+        let mut known = copy::TABLES.to_vec();
+        known.sort_unstable();
+        assert_eq!(tables, known);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -472,6 +479,137 @@ mod tests {
                 .unwrap();
         }
         assert_ne!(ids[0], ids[1], "an erased segment's id is not given again");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// `mimamori migrate`'s copy: an SQLite catalog with segments (one erased), a
+    /// gap, a hold and audit entries, copied into an empty catalog of the run's
+    /// engine, arrives whole, and the copy goes on handing out ids after the
+    /// copied ones.
+    #[tokio::test]
+    async fn a_catalog_copied_into_an_empty_one_arrives_whole_and_goes_on() {
+        let (target, dir) = temp_catalog().await;
+        let source_dir = dir.join("source");
+        std::fs::create_dir_all(&source_dir).unwrap();
+        let source = Catalog::open(&scratch::new_catalog_url_on(Engine::Sqlite, &source_dir).await)
+            .await
+            .unwrap();
+        let camera = |name: &str| NewCamera {
+            name: name.into(),
+            source: CameraSource::TestPattern,
+            record_audio: true,
+        };
+        let cam = source
+            .camera_insert(&camera("c"), Timestamp(1))
+            .await
+            .unwrap();
+        let params = source
+            .video_params_id("avc1", 1, 1, b"e", &[0; 32])
+            .await
+            .unwrap();
+        let keys = keys::KeyRing::new(source.clone(), mimamori_crypto::Key::generate());
+        for n in 0..3i64 {
+            let start = Timestamp(n * 1_000_000);
+            let (key_id, _) = keys.key_for_write(cam, start, start).await.unwrap();
+            source
+                .segment_insert(&NewSegment {
+                    camera_id: cam,
+                    stream: StreamKind::Main,
+                    run_start: Timestamp(0),
+                    start,
+                    end: Timestamp((n + 1) * 1_000_000),
+                    duration_90k: 90_000,
+                    frames: 1,
+                    key_frames: 1,
+                    bytes: 1,
+                    video_params_id: params,
+                    file_name: format!("{n}.seg"),
+                    sample_index: vec![n as u8; 3],
+                    stored_digest: vec![7; 32],
+                    stored_bytes: 17,
+                    data_key_id: key_id,
+                    nonce_prefix: vec![0; 8],
+                    frames_digest: Vec::new(),
+                    digest_kind: mimamori_crypto::frames::DigestKind::Blake3,
+                })
+                .await
+                .unwrap();
+        }
+        let oldest = source
+            .segments_ending_by(cam, Timestamp(1_000_000), 1)
+            .await
+            .unwrap();
+        source
+            .erase(&oldest, "retention", "", Timestamp(9))
+            .await
+            .unwrap();
+        source
+            .gap_open(
+                cam,
+                StreamKind::Main,
+                Timestamp(5_000_000),
+                GapReason::Unreachable,
+                "x",
+            )
+            .await
+            .unwrap();
+        source
+            .hold_create(&retention::NewHold {
+                cameras: &[cam],
+                from: Timestamp(0),
+                to: Timestamp(9),
+                until: Timestamp(99),
+                reason: "捜査",
+                medium: None,
+                created_by: None,
+                created_at: Timestamp(9),
+                ground: "",
+            })
+            .await
+            .unwrap();
+        for i in 0..3 {
+            source
+                .audit_append(&audit::AuditRecord {
+                    at: Timestamp(i),
+                    user_id: None,
+                    username: "console".into(),
+                    action: "playback".into(),
+                    camera_id: Some(cam),
+                    range: None,
+                    client: String::new(),
+                    purpose: String::new(),
+                    detail: format!("{i}"),
+                })
+                .await
+                .unwrap();
+        }
+
+        assert!(target.is_empty().await.unwrap());
+        let copied = source.copy_into(&target).await.unwrap();
+        assert_eq!(copied, source.row_counts().await.unwrap());
+        assert_eq!(target.row_counts().await.unwrap(), copied);
+        assert!(
+            copied
+                .iter()
+                .any(|(t, n)| *t == "erased_segment" && *n == 1)
+        );
+        assert_eq!(
+            format!("{:?}", source.all_segments().await.unwrap()),
+            format!("{:?}", target.all_segments().await.unwrap())
+        );
+        assert_eq!(
+            format!("{:?}", source.audit_all().await.unwrap()),
+            format!("{:?}", target.audit_all().await.unwrap())
+        );
+        assert!(target.cameras().await.unwrap()[0].record_audio);
+        // A second copy into the same target is refused: it is not empty any more.
+        assert!(source.copy_into(&target).await.is_err());
+        // New rows get new ids.
+        let next = target
+            .camera_insert(&camera("d"), Timestamp(2))
+            .await
+            .unwrap();
+        assert!(next.0 > cam.0, "{next:?} after {cam:?}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -47,6 +47,8 @@ enum Command {
     Policy(cmd::policy::Command),
     /// Write the yearly report of a fiscal year (static HTML and CSV).
     Report(cmd::report::Args),
+    /// Move a stopped installation's catalog into another database (SQLite → PostgreSQL).
+    Migrate(cmd::migrate::Args),
     /// Measure recording cost per stream against RTSP cameras.
     #[command(subcommand)]
     Bench(cmd::bench::Args),
@@ -86,6 +88,7 @@ fn main() -> std::process::ExitCode {
             Command::Audit(c) => cmd::audit::run(c).await,
             Command::Policy(c) => cmd::policy::run(c).await,
             Command::Report(a) => cmd::report::run(a).await,
+            Command::Migrate(a) => cmd::migrate::run(a).await,
             Command::Bench(a) => cmd::bench::run(a).await,
         }
     });

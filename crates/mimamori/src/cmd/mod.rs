@@ -7,6 +7,7 @@ pub mod camera;
 pub mod check;
 pub mod demo;
 pub mod init;
+pub mod migrate;
 pub mod policy;
 pub mod report;
 pub mod serve;

@@ -231,13 +231,16 @@ impl App {
     /// behind mimamori's back.
     pub async fn db(&self) -> sqlx::AnyPool {
         sqlx::any::install_default_drivers();
-        let section = catalog_section(&self.data);
-        let url = section
+        sqlx::AnyPool::connect(&self.catalog_url()).await.unwrap()
+    }
+
+    /// The URL of the catalog config.toml names.
+    pub fn catalog_url(&self) -> String {
+        catalog_section(&self.data)
             .lines()
             .find_map(|l| l.strip_prefix("url = "))
             .map(|u| u.trim_matches('"').to_string())
-            .unwrap_or_else(|| mimamori_catalog::sqlite_url(&self.data.join("catalog.db")));
-        sqlx::AnyPool::connect(&url).await.unwrap()
+            .unwrap_or_else(|| mimamori_catalog::sqlite_url(&self.data.join("catalog.db")))
     }
 
     fn clock_file(&self) -> PathBuf {

@@ -129,3 +129,78 @@ async fn a_postgres_catalog_serves_one_installation_and_records_on_one_node_at_a
     let me: serde_json::Value = r.json().await.unwrap();
     assert_eq!(me["username"], ADMIN, "{me}");
 }
+
+/// `mimamori migrate`: a site recorded on SQLite moves to PostgreSQL; what was
+/// recorded plays, both chains verify, and recording goes on into the new catalog.
+#[tokio::test]
+async fn an_sqlite_site_moves_to_postgres_and_keeps_its_footage_and_chains() {
+    use crate::camera::{CameraOptions, TestCamera};
+    use crate::media::{assert_decodes_cleanly, fetch_mp4, probe};
+    use crate::recording::{plus, wait_recorded};
+
+    let cam = TestCamera::start(CameraOptions::default());
+    let mut app = crate::app::spawn_app_with(
+        "pg-migrate",
+        AppOptions {
+            sqlite_file: true,
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let id = app.add_camera("玄関", &cam.url(1), None).await;
+    let (start, _) = wait_recorded(&app, id, 4.0, 40).await;
+    let d = app.data.to_str().unwrap().to_string();
+    let url = scratch::new_catalog_url_on(Engine::Postgres, &app.data).await;
+    let migrate = || cli(&["migrate", "--data", &d, "--to", &url]);
+
+    let out = migrate();
+    assert!(!out.status.success(), "refused while the server runs");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stop it first"));
+
+    app.terminate();
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM segment")
+        .fetch_one(&app.db().await)
+        .await
+        .unwrap();
+    let out = migrate();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("copied") && text.contains("removed the old catalog"),
+        "{text}"
+    );
+    assert!(!app.data.join("catalog.db").exists());
+    for args in [
+        vec!["verify", "--data", &d],
+        vec!["audit", "verify", "--data", &d],
+    ] {
+        let out = cli(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+
+    app.start().await;
+    let mp4 = fetch_mp4(&app, id, &start, &plus(&start, 3.0), "migrated.mp4").await;
+    assert_decodes_cleanly(&mp4);
+    assert!(probe(&mp4).duration >= 2.5, "{}", probe(&mp4).duration);
+    let pool = app.db().await;
+    app.wait_for("a segment recorded into the new catalog", 30, || async {
+        let now: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM segment")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        (now > before).then_some(())
+    })
+    .await;
+    assert!(
+        app.catalog_url().starts_with("postgres://"),
+        "the server now uses PostgreSQL"
+    );
+}
