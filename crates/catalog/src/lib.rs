@@ -381,24 +381,8 @@ mod tests {
                     let start = Timestamp(n * 1_000_000);
                     let (key_id, _) = keys.key_for_write(cam, start, start).await.unwrap();
                     cat.segment_insert(&NewSegment {
-                        camera_id: cam,
-                        stream: StreamKind::Main,
-                        run_start: Timestamp(0),
-                        start,
-                        end: Timestamp((n + 1) * 1_000_000),
-                        duration_90k: 90_000,
-                        frames: 1,
-                        key_frames: 1,
-                        bytes: 1,
-                        video_params_id: params,
                         file_name: format!("{i}/{n}.seg"),
-                        sample_index: vec![],
-                        stored_digest: vec![0; 32],
-                        stored_bytes: 17,
-                        data_key_id: key_id,
-                        nonce_prefix: vec![0; 8],
-                        frames_digest: Vec::new(),
-                        digest_kind: mimamori_crypto::frames::DigestKind::Blake3,
+                        ..nth_segment(cam, params, key_id, n)
                     })
                     .await
                     .unwrap();
@@ -422,6 +406,30 @@ mod tests {
     // REQ-RET-5 (expired images erased promptly and surely, every time): the newest segment
     // erased (a hold's footage once the hold ended), the next one recorded is
     // erased in its turn — its id is never the erased one's, whose record keeps it.
+    /// Segment `n` of a test stream: one second from second `n`, one frame.
+    fn nth_segment(cam: mimamori_base::CameraId, params: i64, key_id: i64, n: i64) -> NewSegment {
+        NewSegment {
+            camera_id: cam,
+            stream: StreamKind::Main,
+            run_start: Timestamp(0),
+            start: Timestamp(n * 1_000_000),
+            end: Timestamp((n + 1) * 1_000_000),
+            duration_90k: 90_000,
+            frames: 1,
+            key_frames: 1,
+            bytes: 1,
+            video_params_id: params,
+            file_name: format!("{n}.seg"),
+            sample_index: vec![n as u8; 3],
+            stored_digest: vec![7; 32],
+            stored_bytes: 17,
+            data_key_id: key_id,
+            nonce_prefix: vec![0; 8],
+            frames_digest: Vec::new(),
+            digest_kind: mimamori_crypto::frames::DigestKind::Blake3,
+        }
+    }
+
     #[tokio::test]
     async fn a_segment_recorded_after_the_newest_was_erased_can_be_erased_too() {
         let (cat, dir) = temp_catalog().await;
@@ -446,26 +454,7 @@ mod tests {
             let start = Timestamp(n * 1_000_000);
             let (key_id, _) = keys.key_for_write(cam, start, start).await.unwrap();
             let id = cat
-                .segment_insert(&NewSegment {
-                    camera_id: cam,
-                    stream: StreamKind::Main,
-                    run_start: Timestamp(0),
-                    start,
-                    end: Timestamp((n + 1) * 1_000_000),
-                    duration_90k: 90_000,
-                    frames: 1,
-                    key_frames: 1,
-                    bytes: 1,
-                    video_params_id: params,
-                    file_name: format!("{n}.seg"),
-                    sample_index: vec![],
-                    stored_digest: vec![0; 32],
-                    stored_bytes: 17,
-                    data_key_id: key_id,
-                    nonce_prefix: vec![0; 8],
-                    frames_digest: Vec::new(),
-                    digest_kind: mimamori_crypto::frames::DigestKind::Blake3,
-                })
+                .segment_insert(&nth_segment(cam, params, key_id, n))
                 .await
                 .unwrap();
             ids.push(id);
@@ -512,26 +501,7 @@ mod tests {
             let start = Timestamp(n * 1_000_000);
             let (key_id, _) = keys.key_for_write(cam, start, start).await.unwrap();
             source
-                .segment_insert(&NewSegment {
-                    camera_id: cam,
-                    stream: StreamKind::Main,
-                    run_start: Timestamp(0),
-                    start,
-                    end: Timestamp((n + 1) * 1_000_000),
-                    duration_90k: 90_000,
-                    frames: 1,
-                    key_frames: 1,
-                    bytes: 1,
-                    video_params_id: params,
-                    file_name: format!("{n}.seg"),
-                    sample_index: vec![n as u8; 3],
-                    stored_digest: vec![7; 32],
-                    stored_bytes: 17,
-                    data_key_id: key_id,
-                    nonce_prefix: vec![0; 8],
-                    frames_digest: Vec::new(),
-                    digest_kind: mimamori_crypto::frames::DigestKind::Blake3,
-                })
+                .segment_insert(&nth_segment(cam, params, key_id, n))
                 .await
                 .unwrap();
         }
