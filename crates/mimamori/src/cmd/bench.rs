@@ -59,14 +59,24 @@ struct Scratch {
 }
 
 impl Scratch {
-    /// `keep`: a directory to use (and keep) instead of a temporary one.
-    async fn new(tag: &str, preset: &str, keep: Option<PathBuf>) -> anyhow::Result<Scratch> {
+    /// `keep`: a directory to use (and keep) instead of a temporary one;
+    /// `catalog`: an empty PostgreSQL database for the catalog instead of SQLite.
+    async fn new(
+        tag: &str,
+        preset: &str,
+        keep: Option<PathBuf>,
+        catalog: Option<String>,
+    ) -> anyhow::Result<Scratch> {
         let remove = keep.is_none();
         let data = keep.unwrap_or_else(|| {
             std::env::temp_dir().join(format!("mimamori-bench-{tag}-{}", std::process::id()))
         });
-        if !data.join(crate::datadir::CATALOG_FILE).exists() {
-            super::init::initialize(&data, preset, "bench", "bench-password").await?;
+        if !data.join(crate::datadir::POLICY_FILE).exists() {
+            let catalog = crate::config::CatalogSection {
+                url: catalog,
+                password_file: None,
+            };
+            super::init::initialize_with(&data, preset, "bench", "bench-password", catalog).await?;
         }
         let dir = DataDir::open(&data).await?;
         let (mk, sk) = crate::config::Config::default().key_paths(&data);
@@ -131,7 +141,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 
 async fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
     let rss_before = rss_kib();
-    let scratch = Scratch::new("record", super::init::DEFAULT_PRESET, a.data.clone()).await?;
+    let scratch = Scratch::new("record", super::init::DEFAULT_PRESET, a.data.clone(), None).await?;
     let dir = &scratch.dir;
     for n in 1..=a.streams {
         let url = a.url.replace("{n}", &n.to_string());
@@ -216,6 +226,9 @@ pub struct Mp4Args {
     /// Requests to time.
     #[arg(long, default_value_t = 20)]
     pub requests: u32,
+    /// The catalog in this empty PostgreSQL database instead of SQLite.
+    #[arg(long, value_name = "URL")]
+    pub catalog: Option<String>,
 }
 
 /// One hour at 15 fps, a key frame every 2 s, in 60 one-minute segments.
@@ -223,7 +236,7 @@ async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
     use mimamori_base::Timestamp;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let scratch = Scratch::new("mp4", super::init::DEFAULT_PRESET, None).await?;
+    let scratch = Scratch::new("mp4", super::init::DEFAULT_PRESET, None, a.catalog.clone()).await?;
     let (data, dir) = (scratch.data.clone(), &scratch.dir);
     // Viewing states a purpose (REQ-PUR-1): the preset's first.
     let purpose = mimamori_policy::Policy::preset(super::init::DEFAULT_PRESET)?
@@ -347,6 +360,9 @@ pub struct SweepArgs {
     /// Cameras they belong to.
     #[arg(long, default_value_t = 10)]
     pub cameras: u64,
+    /// The catalog in this empty PostgreSQL database instead of SQLite.
+    #[arg(long, value_name = "URL")]
+    pub catalog: Option<String>,
 }
 
 /// One-minute segments going back in time from now, retention 14 days (Tottori):
@@ -354,7 +370,7 @@ pub struct SweepArgs {
 async fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
     use mimamori_catalog::{NewSegment, StreamKind};
 
-    let scratch = Scratch::new("sweep", "tottori-city-hall", None).await?;
+    let scratch = Scratch::new("sweep", "tottori-city-hall", None, a.catalog.clone()).await?;
     let dir = &scratch.dir;
     let keyring = scratch.keyring();
     let params = dir
@@ -549,7 +565,7 @@ pub struct AuditArgs {
 /// Appends entries one by one through the audit writer (each durable, as in
 /// service), then verifies the chain.
 async fn audit(a: AuditArgs) -> anyhow::Result<ExitCode> {
-    let scratch = Scratch::new("audit", super::init::DEFAULT_PRESET, None).await?;
+    let scratch = Scratch::new("audit", super::init::DEFAULT_PRESET, None, None).await?;
     let (dir, keys) = (&scratch.dir, &scratch.keys);
     // Through the one writer every operation uses.
     let log = mimamori_governance::AuditLog::new(dir.catalog.clone(), Arc::new(SystemClock));
