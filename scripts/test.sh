@@ -45,7 +45,8 @@ export MIMAMORI_TEST_POSTGRES
 # The integration tests mostly wait on cameras and the clock: run more at once than cores.
 export RUST_TEST_THREADS=${RUST_TEST_THREADS:-4}
 cargo test --workspace --locked
-# Once more with every catalog on PostgreSQL: the catalog's, the governance layer's
-# and the recorder's tests, and the integration tests (their servers' catalogs).
-MIMAMORI_TEST_CATALOG=postgres cargo test --locked \
-  -p mimamori-catalog -p mimamori-governance -p mimamori-recorder -p mimamori
+# Once more with every catalog on PostgreSQL (the catalog's, governance's, recorder's
+# and the integration tests take their catalogs from MIMAMORI_TEST_CATALOG). The whole
+# workspace again, not a few packages: the same feature set reuses the build above,
+# where a selection of packages rebuilt the binary.
+MIMAMORI_TEST_CATALOG=postgres cargo test --workspace --locked
