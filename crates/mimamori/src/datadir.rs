@@ -33,7 +33,8 @@ impl DataDir {
     /// Opens an initialized data directory, and its catalog where `config.toml`
     /// says it is.
     pub async fn open(path: &Path) -> anyhow::Result<DataDir> {
-        let location = Config::load(path)?.catalog(path)?;
+        let config = Config::load(path)?;
+        let location = config.catalog(path)?;
         let initialized = match mimamori_catalog::sqlite_path(&location.connect) {
             Some(file) => file.exists(),
             // A PostgreSQL catalog lives elsewhere: `init` wrote the policy here.
@@ -58,7 +59,7 @@ impl DataDir {
                 location.engine.as_str()
             )
         })?;
-        let store = SegmentStore::open(path)?;
+        let store = SegmentStore::open_with(path, config.store()?.as_ref())?;
         Ok(DataDir {
             path: path.to_path_buf(),
             catalog,

@@ -1,6 +1,6 @@
-//! Segment files on disk: where they live, how they are written durably, read by
-//! byte range, and what a crash left behind. Storage carries out deletions but
-//! never decides them; the catalog is told about a file only once it is durable.
+//! Segment files: where they live, how they are written durably, read by byte
+//! range, and what a crash left behind. Storage carries out deletions but never
+//! decides them; the catalog is told about a file only once it is durable.
 //!
 //! Files are encrypted at rest in chunks (see `mimamori-crypto`), so any byte range
 //! can be read by decrypting only the chunks it touches.
@@ -8,6 +8,11 @@
 //! Layout below the data directory:
 //! `segments/<camera id>/<UTC date YYYYMMDD>/<stream>-<start µs>.seg`, written
 //! first as `….seg.partial` (with its [`journal`]) and renamed when complete.
+//!
+//! With an object store ([`remote`]), finished files live there under the same
+//! names, byte for byte: a segment is still written (and journaled) in the local
+//! directory, uploaded whole when finished, and its local copy removed once the
+//! catalog holds it ([`SegmentStore::forget_journal`]).
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
@@ -25,6 +30,10 @@ use crate::group_commit::{CommitState, GroupCommit, Pending};
 
 mod group_commit;
 pub mod journal;
+pub mod remote;
+pub mod scratch;
+
+pub use remote::{Remote, RemoteConfig};
 
 pub use journal::{JOURNAL_SUFFIX, JournalFrame, OpenHeader, OpenSegment};
 
@@ -52,12 +61,14 @@ fn err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Stor
     }
 }
 
-/// The segment directory of one data directory.
+/// The segment directory of one data directory, and the object store that holds
+/// the finished segments when there is one.
 #[derive(Clone, Debug)]
 pub struct SegmentStore {
     root: PathBuf,
     /// Makes the checkpoints of the segments being written durable together.
     group: Arc<GroupCommit>,
+    remote: Option<Arc<Remote>>,
 }
 
 /// What a finished segment file holds, for the catalog row.
@@ -135,12 +146,52 @@ impl std::fmt::Display for FileProblem {
 impl SegmentStore {
     /// The store below `data_dir/segments`, created if needed.
     pub fn open(data_dir: &Path) -> Result<SegmentStore> {
+        SegmentStore::open_with(data_dir, None)
+    }
+
+    /// The store of a data directory whose finished segments go to `remote`
+    /// (`None`: they stay in the directory).
+    pub fn open_with(data_dir: &Path, remote: Option<&RemoteConfig>) -> Result<SegmentStore> {
         let root = data_dir.join("segments");
         fs::create_dir_all(&root).map_err(err("creating", &root))?;
+        let remote = match remote {
+            Some(c) => Some(Arc::new(Remote::connect(c).map_err(|e| StorageError {
+                what: "connecting to",
+                path: PathBuf::from(c.url()),
+                source: e,
+            })?)),
+            None => None,
+        };
         Ok(SegmentStore {
             root,
             group: Arc::default(),
+            remote,
         })
+    }
+
+    /// The object store holding the finished segments, if they are not on disk.
+    pub fn remote(&self) -> Option<&Remote> {
+        self.remote.as_deref()
+    }
+
+    /// Where finished segments are, for messages: the directory or the store's URL.
+    pub fn location(&self) -> String {
+        match &self.remote {
+            Some(r) => r.url().to_string(),
+            None => self.root.display().to_string(),
+        }
+    }
+
+    /// Whether the object store answers (always, for a directory).
+    pub fn reachable(&self) -> Result<()> {
+        match &self.remote {
+            Some(r) => r.reachable().map_err(|e| StorageError {
+                what: "reaching",
+                path: PathBuf::from(r.url()),
+                source: e,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// A store of the same encrypted files directly below `root`, for files that
@@ -150,6 +201,7 @@ impl SegmentStore {
         Ok(SegmentStore {
             root: root.to_path_buf(),
             group: Arc::default(),
+            remote: None,
         })
     }
 
@@ -258,10 +310,6 @@ impl SegmentStore {
     ) -> Result<Vec<u8>> {
         let final_path = self.path_of(file_name);
         let partial = PathBuf::from(format!("{}{PARTIAL_SUFFIX}", final_path.display()));
-        let mut f = match File::open(&partial) {
-            Ok(f) => f,
-            Err(_) => File::open(&final_path).map_err(err("opening", &final_path))?,
-        };
         if len == 0 {
             return Ok(Vec::new());
         }
@@ -273,6 +321,16 @@ impl SegmentStore {
                 io::Error::from(io::ErrorKind::UnexpectedEof),
             ));
         }
+        let mut f = match File::open(&partial).or_else(|_| File::open(&final_path)) {
+            Ok(f) => f,
+            // Finished, uploaded and its local copy gone since the reader looked:
+            // the object holds the same chunks.
+            Err(_) if self.remote.is_some() => {
+                let plain_len = u64::from(sealed_chunks) * chunk + 1;
+                return self.read_range(file_name, cipher, plain_len, offset, len);
+            }
+            Err(e) => return Err(err("opening", &final_path)(e)),
+        };
         f.seek(SeekFrom::Start(first * (chunk + TAG as u64)))
             .map_err(err("seeking", &partial))?;
         let mut out = Vec::with_capacity(((last - first + 1) * chunk) as usize);
@@ -290,16 +348,27 @@ impl SegmentStore {
         Ok(out[skip..skip + len].to_vec())
     }
 
-    /// Removes the journal of a finished segment once the catalog holds it.
+    /// Removes the journal of a finished segment once the catalog holds it (and,
+    /// with an object store, the local copy of what was uploaded).
     pub fn forget_journal(&self, file_name: &str) -> Result<()> {
-        self.delete(&format!("{file_name}{PARTIAL_SUFFIX}{JOURNAL_SUFFIX}"))
+        self.delete_local(&format!("{file_name}{PARTIAL_SUFFIX}{JOURNAL_SUFFIX}"))?;
+        self.forget_local_copy(file_name)
     }
 
     /// Removes an open segment's partial file and journal (after recovery).
     pub fn remove_open(&self, file_name: &str) -> Result<()> {
         let partial = format!("{file_name}{PARTIAL_SUFFIX}");
-        self.delete(&format!("{partial}{JOURNAL_SUFFIX}"))?;
-        self.delete(&partial)
+        self.delete_local(&format!("{partial}{JOURNAL_SUFFIX}"))?;
+        self.delete_local(&partial)?;
+        self.forget_local_copy(file_name)
+    }
+
+    /// With an object store: removes the local copy of a file that is in the store.
+    fn forget_local_copy(&self, file_name: &str) -> Result<()> {
+        match self.remote {
+            Some(_) => self.delete_local(file_name),
+            None => Ok(()),
+        }
     }
 
     /// Starts writing a segment file (as `.partial`), encrypted with `cipher`.
@@ -330,6 +399,7 @@ impl SegmentStore {
             chunk_no: 0,
             journal: None,
             group: None,
+            remote: self.remote.clone(),
         })
     }
 
@@ -343,7 +413,7 @@ impl SegmentStore {
         offset: u64,
         len: usize,
     ) -> Result<Vec<u8>> {
-        let path = self.path_of(file_name);
+        let path = self.shown_path(file_name);
         if len == 0 {
             return Ok(Vec::new());
         }
@@ -356,18 +426,32 @@ impl SegmentStore {
                 io::ErrorKind::UnexpectedEof,
             )));
         }
-        let mut f = File::open(&path).map_err(err("opening", &path))?;
-        f.seek(SeekFrom::Start(first * (chunk + TAG as u64)))
-            .map_err(err("seeking", &path))?;
-        let mut out = Vec::with_capacity(((last - first + 1) * chunk) as usize);
-        for c in first..=last {
-            let plain = if c + 1 == chunks {
+        let plain_of = |c: u64| {
+            if c + 1 == chunks {
                 plain_len - c * chunk
             } else {
                 chunk
-            };
+            }
+        };
+        let from = first * (chunk + TAG as u64);
+        let stored: u64 = (first..=last).map(|c| plain_of(c) + TAG as u64).sum();
+        let mut source: Box<dyn Read> = match &self.remote {
+            Some(r) => Box::new(io::Cursor::new(
+                r.get_range(file_name, from..from + stored)
+                    .map_err(err("reading", &path))?,
+            )),
+            None => {
+                let mut f = File::open(&path).map_err(err("opening", &path))?;
+                f.seek(SeekFrom::Start(from))
+                    .map_err(err("seeking", &path))?;
+                Box::new(f)
+            }
+        };
+        let mut out = Vec::with_capacity(((last - first + 1) * chunk) as usize);
+        for c in first..=last {
+            let plain = plain_of(c);
             let mut ct = vec![0u8; plain as usize + TAG];
-            f.read_exact(&mut ct).map_err(err("reading", &path))?;
+            source.read_exact(&mut ct).map_err(err("reading", &path))?;
             let pt = cipher
                 .open(u32::try_from(c).unwrap_or(u32::MAX), c + 1 == chunks, &ct)
                 .map_err(|e| {
@@ -382,6 +466,11 @@ impl SegmentStore {
     /// The digest ([`StoredDigest`] of `kind`) and size of a file as it is on
     /// disk, without its key. For BLAKE3 only the chunks' tags are read.
     pub fn digest_file(&self, file_name: &str, kind: DigestKind) -> Result<([u8; 32], u64)> {
+        if let Some(r) = &self.remote {
+            let path = r.shown(file_name);
+            let bytes = r.get(file_name).map_err(err("reading", &path))?;
+            return Ok((digest_of_bytes(kind, &bytes), bytes.len() as u64));
+        }
         let path = self.path_of(file_name);
         let mut f = File::open(&path).map_err(err("opening", &path))?;
         let mut d = StoredDigest::new(kind);
@@ -426,8 +515,18 @@ impl SegmentStore {
         }
     }
 
-    /// Deletes a segment file (the caller decided it must go). A missing file is not an error.
+    /// Deletes a segment file (the caller decided it must go), from the object
+    /// store too if there is one. A missing file is not an error.
     pub fn delete(&self, file_name: &str) -> Result<()> {
+        self.delete_local(file_name)?;
+        if let Some(r) = &self.remote {
+            r.delete(file_name)
+                .map_err(err("deleting", &r.shown(file_name)))?;
+        }
+        Ok(())
+    }
+
+    fn delete_local(&self, file_name: &str) -> Result<()> {
         let path = self.path_of(file_name);
         match fs::remove_file(&path) {
             Ok(()) => Ok(()),
@@ -436,8 +535,33 @@ impl SegmentStore {
         }
     }
 
-    /// All files below the store: (relative name, size). Partial files keep their suffix.
+    /// How a file is named in messages: its path, or its key in the object store.
+    fn shown_path(&self, file_name: &str) -> PathBuf {
+        match &self.remote {
+            Some(r) => r.shown(file_name),
+            None => self.path_of(file_name),
+        }
+    }
+
+    /// All files of the store: (relative name, size). Partial files keep their
+    /// suffix. With an object store: its objects, and the partial files and
+    /// journals of the segments being written here.
     pub fn list_files(&self) -> Result<Vec<(String, u64)>> {
+        let Some(r) = &self.remote else {
+            return self.local_files();
+        };
+        let mut out = r.list().map_err(err("listing", &PathBuf::from(r.url())))?;
+        out.extend(
+            self.local_files()?
+                .into_iter()
+                .filter(|(n, _)| n.ends_with(PARTIAL_SUFFIX) || n.ends_with(JOURNAL_SUFFIX)),
+        );
+        out.sort();
+        Ok(out)
+    }
+
+    /// The files below the local directory.
+    fn local_files(&self) -> Result<Vec<(String, u64)>> {
         let mut out = Vec::new();
         let mut stack = vec![self.root.clone()];
         while let Some(dir) = stack.pop() {
@@ -461,13 +585,18 @@ impl SegmentStore {
     /// At start: removes what a crash left half-done. `known` are the catalog's file names.
     pub fn recover(&self, known: &HashSet<String>) -> Result<RecoveryReport> {
         let mut report = RecoveryReport::default();
-        for (name, size) in self.list_files()? {
+        // With an object store only the local directory is looked at: an object is
+        // uploaded before its catalog row exists, and its local copy and journal
+        // stay until then, so a crash in between leaves them here.
+        for (name, size) in self.local_files()? {
             if name.ends_with(PARTIAL_SUFFIX) || name.ends_with(JOURNAL_SUFFIX) {
-                self.delete(&name)?;
+                self.delete_local(&name)?;
                 report.discarded_partial.push((name, size));
             } else if !known.contains(&name) {
                 self.delete(&name)?;
                 report.discarded_unreferenced.push((name, size));
+            } else {
+                self.forget_local_copy(&name)?;
             }
         }
         Ok(report)
@@ -531,6 +660,8 @@ pub struct SegmentFileWriter {
     journal: Option<journal::JournalWriter>,
     /// For a journaled file: the store's group commit, and this file's part in it.
     group: Option<(Arc<GroupCommit>, Arc<CommitState>)>,
+    /// Where the finished file is uploaded, if not kept on disk.
+    remote: Option<Arc<Remote>>,
 }
 
 impl std::fmt::Debug for SegmentFileWriter {
@@ -682,6 +813,7 @@ impl SegmentFileWriter {
             bytes,
             stored,
             journal,
+            remote,
             ..
         } = self;
         let file = out;
@@ -691,6 +823,13 @@ impl SegmentFileWriter {
         File::open(&dir)
             .and_then(|d| d.sync_all())
             .map_err(err("syncing directory", &dir))?;
+        if let Some(r) = remote {
+            // Whole, before the catalog may point at it; the local copy stays
+            // until the catalog does (a crash before then is recovered from it).
+            let bytes = fs::read(&final_path).map_err(err("reading", &final_path))?;
+            r.put(&file_name, bytes)
+                .map_err(err("uploading", &r.shown(&file_name)))?;
+        }
         // The journal stays until the segment is in the catalog (see
         // [`SegmentStore::forget_journal`]): until then it is how readers find the
         // segment, and how the next start recovers it after a crash.
@@ -714,6 +853,17 @@ impl SegmentFileWriter {
             let _ = fs::remove_file(j);
         }
     }
+}
+
+/// [`SegmentStore::digest_file`] of a file's bytes held in memory.
+fn digest_of_bytes(kind: DigestKind, bytes: &[u8]) -> [u8; 32] {
+    let mut d = StoredDigest::new(kind);
+    let mut at = 0usize;
+    for len in mimamori_crypto::stored_chunk_lengths(bytes.len() as u64) {
+        d.chunk(&bytes[at..at + len as usize]);
+        at += len as usize;
+    }
+    d.finish()
 }
 
 #[cfg(test)]
@@ -803,6 +953,89 @@ mod tests {
                 .read_range(&name, &cipher(&name), CHUNK as u64, 0, 10)
                 .is_err()
         );
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    /// Issue 12: an S3-compatible store (the test run's SeaweedFS) holds finished
+    /// segments byte for byte as the disk does: the same ranges and digests, a
+    /// changed or cut object named, deletion, `check` and crash recovery.
+    #[test]
+    fn an_object_store_holds_finished_segments_as_the_disk_does() {
+        let d = temp_dir("s3");
+        let store = SegmentStore::open_with(&d, Some(&scratch::new_remote("storage"))).unwrap();
+        let disk = SegmentStore::open(&temp_dir("s3-disk")).unwrap();
+        let name =
+            SegmentStore::file_name_for(CameraId(7), "main", Timestamp(1_700_000_000_000_000));
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut written = Vec::new();
+        for s in [&store, &disk] {
+            let mut w = s.create(&name, cipher(&name)).unwrap();
+            w.append(&data).unwrap();
+            written.push(w.finish().unwrap());
+        }
+        assert_eq!(written[0].stored_digest, written[1].stored_digest);
+        // Uploaded whole before the catalog row; the local copy stays until then.
+        assert!(store.path_of(&name).exists());
+        store.forget_journal(&name).unwrap();
+        assert!(
+            !store.path_of(&name).exists(),
+            "the local copy goes once the catalog holds it"
+        );
+        let stored = written[0].stored_bytes;
+        assert_eq!(store.list_files().unwrap(), vec![(name.clone(), stored)]);
+        for kind in [DigestKind::Blake3, DigestKind::Sha256] {
+            assert_eq!(
+                store.digest_file(&name, kind).unwrap(),
+                disk.digest_file(&name, kind).unwrap()
+            );
+        }
+        for (off, len) in [(0, 10), (65_530, 20), (131_000, 169_000), (299_990, 10)] {
+            let got = store
+                .read_range(&name, &cipher(&name), 300_000, off, len)
+                .unwrap();
+            assert_eq!(got, &data[off as usize..off as usize + len]);
+        }
+        assert!(store.check(&[(name.clone(), stored)]).unwrap().is_empty());
+        // A changed byte fails to decrypt and changes the digest; a cut object is named.
+        let remote = store.remote().unwrap();
+        let mut bytes = remote.get(&name).unwrap();
+        bytes[70_000] ^= 1;
+        remote.put(&name, bytes.clone()).unwrap();
+        assert!(
+            store
+                .read_range(&name, &cipher(&name), 300_000, 65_536, 10)
+                .is_err()
+        );
+        assert_ne!(
+            store.digest_file(&name, DigestKind::Sha256).unwrap().0,
+            disk.digest_file(&name, DigestKind::Sha256).unwrap().0
+        );
+        remote.put(&name, bytes[..100_000].to_vec()).unwrap();
+        assert_eq!(
+            store.check(&[(name.clone(), stored)]).unwrap(),
+            vec![FileProblem::WrongSize {
+                file_name: name.clone(),
+                expected: stored,
+                actual: 100_000
+            }]
+        );
+        // Deleted: from the store, and `check` says what is missing.
+        store.delete(&name).unwrap();
+        assert!(store.list_files().unwrap().is_empty());
+        assert_eq!(
+            store.check(&[(name.clone(), stored)]).unwrap(),
+            vec![FileProblem::Missing {
+                file_name: name.clone()
+            }]
+        );
+        // A crash after the upload, before the catalog row: the next start removes
+        // the object with its local copy.
+        let mut w = store.create(&name, cipher(&name)).unwrap();
+        w.append(&data[..1000]).unwrap();
+        w.finish().unwrap();
+        let report = store.recover(&HashSet::new()).unwrap();
+        assert_eq!(report.discarded_unreferenced.len(), 1);
+        assert!(store.list_files().unwrap().is_empty());
         fs::remove_dir_all(d).unwrap();
     }
 

@@ -76,7 +76,15 @@ impl Scratch {
                 url: catalog,
                 password_file: None,
             };
-            super::init::initialize_with(&data, preset, "bench", "bench-password", catalog).await?;
+            super::init::initialize_with(
+                &data,
+                preset,
+                "bench",
+                "bench-password",
+                catalog,
+                crate::config::StoreSection::default(),
+            )
+            .await?;
         }
         let dir = DataDir::open(&data).await?;
         let (mk, sk) = crate::config::Config::default().key_paths(&data);

@@ -12,7 +12,7 @@ use mimamori_governance::input::{Password, Username};
 use mimamori_governance::people::{DesignationText, PersonText};
 use mimamori_policy::Policy;
 
-use crate::config::{CatalogSection, Config};
+use crate::config::{CatalogSection, Config, StoreSection};
 use crate::datadir::{CATALOG_FILE, CONFIG_FILE, Installation, POLICY_FILE, read_secret, refused};
 
 /// The preset used when none is named: the Chiba guideline is the model for any installer.
@@ -41,6 +41,20 @@ pub struct Args {
     /// MIMAMORI_CATALOG_PASSWORD).
     #[arg(long, requires = "catalog")]
     pub catalog_password_file: Option<PathBuf>,
+    /// Where finished segments are kept, when not `segments/` in the data
+    /// directory: `s3://bucket/prefix` in an S3-compatible object store.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// The S3-compatible server of `--store`, `http(s)://host:port` (absent: AWS).
+    #[arg(long, value_name = "URL", requires = "store")]
+    pub store_endpoint: Option<String>,
+    /// The region of `--store` (default us-east-1).
+    #[arg(long, requires = "store")]
+    pub store_region: Option<String>,
+    /// File with `access_key_id = "…"` and `secret_access_key = "…"` for `--store`
+    /// (or set MIMAMORI_S3_ACCESS_KEY_ID and MIMAMORI_S3_SECRET_ACCESS_KEY).
+    #[arg(long, requires = "store")]
+    pub store_credentials_file: Option<PathBuf>,
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -49,11 +63,19 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         url: a.catalog,
         password_file: a.catalog_password_file,
     };
-    let shown = initialize_with(&a.data, &a.preset, &a.admin, &password, catalog).await?;
+    let store = StoreSection {
+        url: a.store,
+        endpoint: a.store_endpoint,
+        region: a.store_region,
+        credentials_file: a.store_credentials_file,
+    };
+    let shown = initialize_with(&a.data, &a.preset, &a.admin, &password, catalog, store).await?;
     println!(
-        "initialized {} with preset {}; catalog: {shown}; manager account: {}",
+        "initialized {} with preset {}; catalog: {}; segments: {}; manager account: {}",
         a.data.display(),
         a.preset,
+        shown.catalog,
+        shown.store,
         a.admin
     );
     Ok(ExitCode::SUCCESS)
@@ -67,20 +89,36 @@ pub async fn initialize(
     admin: &str,
     password: &str,
 ) -> anyhow::Result<()> {
-    initialize_with(dir, preset, admin, password, CatalogSection::default()).await?;
+    initialize_with(
+        dir,
+        preset,
+        admin,
+        password,
+        CatalogSection::default(),
+        StoreSection::default(),
+    )
+    .await?;
     Ok(())
 }
 
-/// Creates the data directory's files, with the catalog where `catalog` says.
-/// Refuses a directory that is initialized already, and a catalog that serves an
-/// installation already (it has accounts). Returns the catalog as shown to people.
+/// Where `init` put the catalog and the segments, as shown to people.
+pub struct Initialized {
+    pub catalog: String,
+    pub store: String,
+}
+
+/// Creates the data directory's files, with the catalog where `catalog` says and
+/// the segments where `store` says. Refuses a directory that is initialized
+/// already, a catalog that serves an installation already (it has accounts), and
+/// an object store that does not answer.
 pub async fn initialize_with(
     dir: &Path,
     preset: &str,
     admin: &str,
     password: &str,
     catalog: CatalogSection,
-) -> anyhow::Result<String> {
+    store: StoreSection,
+) -> anyhow::Result<Initialized> {
     let policy = Policy::preset(preset)?;
     if dir.join(CATALOG_FILE).exists() || dir.join(POLICY_FILE).exists() {
         anyhow::bail!("{} is already initialized", dir.display());
@@ -93,9 +131,15 @@ pub async fn initialize_with(
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let config = Config {
         catalog,
+        store,
         ..Config::default()
     };
-    // The catalog first: nothing is written here if it cannot be used.
+    // The catalog and the store first: nothing is written here if they cannot be used.
+    let remote = config.store()?;
+    let segments = mimamori_storage::SegmentStore::open_with(dir, remote.as_ref())?;
+    segments
+        .reachable()
+        .with_context(|| format!("the segment store {}", segments.location()))?;
     let location = config.catalog(dir)?;
     let catalog = Catalog::open(&location.connect)
         .await
@@ -112,7 +156,6 @@ pub async fn initialize_with(
     crate::datadir::create_keys(&master, &signing)?;
     std::fs::write(dir.join(POLICY_FILE), policy.to_toml())?;
     std::fs::write(dir.join(CONFIG_FILE), config.to_file())?;
-    mimamori_storage::SegmentStore::open(dir)?;
     catalog.close().await;
     // The first manager, designated from the console like anyone after them.
     let inst = Installation::open(dir).await?;
@@ -135,5 +178,8 @@ pub async fn initialize_with(
         .await
         .map_err(refused)?;
     inst.dir.catalog.close().await;
-    Ok(location.shown)
+    Ok(Initialized {
+        catalog: location.shown,
+        store: segments.location(),
+    })
 }

@@ -1,7 +1,9 @@
 //! `spawn_app()`: the real `mimamori` binary on a fresh data directory and a
 //! random port, plus an HTTP client logged in as the manager. Its catalog is on
 //! the test run's engine: SQLite, or a new database on the PostgreSQL test server
-//! when `MIMAMORI_TEST_CATALOG=postgres` (see `mimamori_catalog::scratch`).
+//! when `MIMAMORI_TEST_CATALOG=postgres` (see `mimamori_catalog::scratch`); its
+//! finished segments in the data directory, or in a new prefix of the test
+//! object store when `MIMAMORI_TEST_STORE=s3` (see `mimamori_storage::scratch`).
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -26,6 +28,8 @@ pub struct App {
     /// How far the server's clock runs ahead of the wall clock (test builds
     /// follow `MIMAMORI_TEST_CLOCK_FILE`): days passed with [`App::pass_days`].
     pub ahead_secs: i64,
+    /// The object store holding its finished segments (`None`: the data directory).
+    pub remote: Option<mimamori_storage::RemoteConfig>,
 }
 
 pub fn bin() -> &'static str {
@@ -62,6 +66,8 @@ pub struct AppOptions {
     /// The catalog in the data directory's SQLite file even on a PostgreSQL run:
     /// for tests about that file itself (its size, its mode, restoring a copy).
     pub sqlite_file: bool,
+    /// The segments in the data directory even on an object-store run.
+    pub dir_store: bool,
 }
 
 impl Default for AppOptions {
@@ -75,6 +81,7 @@ impl Default for AppOptions {
             watchdog_seconds: 3,
             auth_retry_seconds: 30,
             sqlite_file: false,
+            dir_store: false,
         }
     }
 }
@@ -118,6 +125,19 @@ pub async fn spawn_app_with(tag: &str, o: AppOptions) -> App {
         args.push("--catalog".into());
         args.push(mimamori_catalog::scratch::new_catalog_url(&data).await);
     }
+    let remote = (mimamori_storage::scratch::uses_object_store() && !o.dir_store)
+        .then(|| mimamori_storage::scratch::new_remote(tag));
+    if let Some(r) = &remote {
+        let (endpoint, credentials) = mimamori_storage::scratch::test_server();
+        args.extend([
+            "--store".into(),
+            r.url(),
+            "--store-endpoint".into(),
+            endpoint,
+            "--store-credentials-file".into(),
+            credentials.display().to_string(),
+        ]);
+    }
     let out = Command::new(bin()).args(&args).output().unwrap();
     assert!(
         out.status.success(),
@@ -132,14 +152,16 @@ pub async fn spawn_app_with(tag: &str, o: AppOptions) -> App {
         }
         std::fs::write(data.join("policy.toml"), p).unwrap();
     }
-    serve_existing(data, o).await
+    let mut app = serve_existing(data, o).await;
+    app.remote = remote;
+    app
 }
 
 /// Serves a data directory that already exists (a fixture of an earlier version,
 /// say), with the recorder settings of `o`.
 pub async fn serve_existing(data: PathBuf, o: AppOptions) -> App {
-    // The catalog stays where `init` put it.
-    let catalog = catalog_section(&data);
+    // The catalog and the segments stay where `init` put them.
+    let catalog = config_section(&data, "catalog") + &config_section(&data, "store");
     std::fs::write(
         data.join("config.toml"),
         format!(
@@ -157,15 +179,16 @@ pub async fn serve_existing(data: PathBuf, o: AppOptions) -> App {
         client: client(),
         csrf: String::new(),
         ahead_secs: 0,
+        remote: None,
     };
     app.start().await;
     app
 }
 
-/// The `[catalog]` section of a data directory's config.toml (empty if none).
-fn catalog_section(data: &std::path::Path) -> String {
+/// A `[section]` of a data directory's config.toml (empty if none).
+fn config_section(data: &std::path::Path, name: &str) -> String {
     let text = std::fs::read_to_string(data.join("config.toml")).unwrap_or_default();
-    let Some(start) = text.find("\n[catalog]") else {
+    let Some(start) = text.find(&format!("\n[{name}]")) else {
         return String::new();
     };
     let section = &text[start + 1..];
@@ -229,6 +252,40 @@ impl App {
 
     /// The catalog's database, for tests that look at it (or tamper with it)
     /// behind mimamori's back.
+    /// The store of this app's finished segments (directory or object store).
+    pub fn segments(&self) -> mimamori_storage::SegmentStore {
+        mimamori_storage::SegmentStore::open_with(&self.data, self.remote.as_ref()).unwrap()
+    }
+
+    /// A finished segment file's bytes as stored.
+    pub fn stored(&self, name: &str) -> Vec<u8> {
+        let store = self.segments();
+        match store.remote() {
+            Some(r) => r.get(name).unwrap(),
+            None => std::fs::read(store.path_of(name)).unwrap(),
+        }
+    }
+
+    /// Replaces a finished segment file's bytes (a test's tampering).
+    pub fn replace_stored(&self, name: &str, bytes: Vec<u8>) {
+        let store = self.segments();
+        match store.remote() {
+            Some(r) => r.put(name, bytes).unwrap(),
+            None => std::fs::write(store.path_of(name), bytes).unwrap(),
+        }
+    }
+
+    /// The names of the finished segment files, sorted.
+    pub fn stored_names(&self) -> Vec<String> {
+        self.segments()
+            .list_files()
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.ends_with(".seg"))
+            .collect()
+    }
+
     pub async fn db(&self) -> sqlx::AnyPool {
         sqlx::any::install_default_drivers();
         sqlx::AnyPool::connect(&self.catalog_url()).await.unwrap()
@@ -236,7 +293,7 @@ impl App {
 
     /// The URL of the catalog config.toml names.
     pub fn catalog_url(&self) -> String {
-        catalog_section(&self.data)
+        config_section(&self.data, "catalog")
             .lines()
             .find_map(|l| l.strip_prefix("url = "))
             .map(|u| u.trim_matches('"').to_string())

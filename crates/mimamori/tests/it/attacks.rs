@@ -721,7 +721,7 @@ async fn truncation_and_rewrites_that_take_their_signatures_along_are_named() {
         .unwrap();
     pool.close().await;
     for f in files {
-        let _ = std::fs::remove_file(app.data.join("segments").join(f));
+        app.segments().delete(&f).unwrap();
     }
     let (code, text) = verify_cli(&["verify", "--data", &d]);
     assert_eq!(code, Some(1), "{text}");

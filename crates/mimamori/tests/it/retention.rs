@@ -32,17 +32,13 @@ async fn verify_passes_on_an_untouched_store_and_names_each_tampering() {
         .await
         .unwrap();
     assert!(names.len() >= 4, "{names:?}");
-    let path = |i: usize| app.data.join("segments").join(&names[i]);
-    let mut b = std::fs::read(path(0)).unwrap();
+    let mut b = app.stored(&names[0]);
     b[100] ^= 0x40;
-    std::fs::write(path(0), b).unwrap();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(path(1))
-        .unwrap()
-        .set_len(1000)
-        .unwrap();
-    std::fs::remove_file(path(2)).unwrap();
+    app.replace_stored(&names[0], b);
+    let mut cut = app.stored(&names[1]);
+    cut.truncate(1000);
+    app.replace_stored(&names[1], cut);
+    app.segments().delete(&names[2]).unwrap();
     sqlx::query("UPDATE segment SET end_us = end_us + 5000000 WHERE file_name = $1")
         .bind(&names[3])
         .execute(&pool)
@@ -230,7 +226,10 @@ async fn a_filling_disk_overwrites_the_oldest_unheld_footage_and_keeps_recording
         "fill",
         AppOptions {
             preset: "tottori-city-hall",
+            // A disk that fills is the directory store's (an object store's
+            // capacity is not known through S3: the policy's quota bounds it).
             tmpfs_mib: Some(3),
+            dir_store: true,
             policy_edits: vec![
                 (
                     "min_free_bytes = 1073741824",

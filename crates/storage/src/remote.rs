@@ -1,0 +1,262 @@
+//! Finished segment files in an S3-compatible object store (one bucket, a key
+//! prefix per installation), through the `object_store` crate. Objects hold the
+//! same bytes as the files on disk (the chunked encryption is not undone), so
+//! ranges, digests and `check` mean the same on both.
+//!
+//! The store's methods are called from synchronous code (the segment writer, the
+//! MP4 body's blocking readers, `check`): each request runs on a small runtime
+//! of its own, and the caller waits for its answer. That works in any thread,
+//! including a runtime's, where a nested `block_on` would panic.
+
+use std::io;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as ObjectPath;
+use object_store::{ClientOptions, ObjectStore, PutPayload, RetryConfig};
+
+/// Where the objects are and how to reach them. `Debug` never shows the secret.
+#[derive(Clone)]
+pub struct RemoteConfig {
+    pub bucket: String,
+    /// Key prefix below the bucket (no leading or trailing `/`), may be empty.
+    pub prefix: String,
+    /// `http(s)://host:port` of an S3-compatible server; absent: AWS itself.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for RemoteConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteConfig")
+            .field("url", &self.url())
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteConfig {
+    /// `s3://bucket/prefix`, as the configuration names it.
+    pub fn url(&self) -> String {
+        if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+
+    /// Splits `s3://bucket/prefix` into bucket and prefix.
+    pub fn parse_url(url: &str) -> Option<(String, String)> {
+        let rest = url.strip_prefix("s3://")?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let prefix = prefix.trim_matches('/');
+        let valid = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.".contains(c);
+        if bucket.len() < 3 || !bucket.chars().all(valid) {
+            return None;
+        }
+        Some((bucket.to_string(), prefix.to_string()))
+    }
+}
+
+/// A connected object store.
+pub struct Remote {
+    store: Arc<dyn ObjectStore>,
+    prefix: String,
+    url: String,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// The runtime the object store's requests run on, for the whole process (a
+/// runtime dropped inside another one panics, so this one is never dropped).
+fn runtime() -> io::Result<&'static tokio::runtime::Runtime> {
+    static RT: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("mimamori-s3")
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| io::Error::other(format!("starting the object store's runtime: {e}")))
+}
+
+impl Remote {
+    pub fn connect(c: &RemoteConfig) -> io::Result<Remote> {
+        let mut b = AmazonS3Builder::new()
+            .with_bucket_name(&c.bucket)
+            .with_region(&c.region)
+            .with_access_key_id(&c.access_key_id)
+            .with_secret_access_key(&c.secret_access_key)
+            // Bounded: a recorder waits for its upload, so an unreachable store
+            // must become an error in seconds, not after the default 3 minutes.
+            .with_retry(RetryConfig {
+                max_retries: 4,
+                retry_timeout: Duration::from_secs(20),
+                ..RetryConfig::default()
+            })
+            .with_client_options(
+                ClientOptions::new()
+                    .with_connect_timeout(Duration::from_secs(5))
+                    .with_timeout(Duration::from_secs(60)),
+            );
+        if let Some(e) = &c.endpoint {
+            // An S3-compatible server on the city's own network: path-style
+            // requests, and plain HTTP when its URL says so.
+            b = b
+                .with_endpoint(e)
+                .with_allow_http(e.starts_with("http://"))
+                .with_virtual_hosted_style_request(false);
+        }
+        let store = b.build().map_err(io::Error::other)?;
+        Ok(Remote {
+            store: Arc::new(store),
+            prefix: c.prefix.clone(),
+            url: c.url(),
+        })
+    }
+
+    /// The store's URL and a file's key below it, for messages.
+    pub fn shown(&self, name: &str) -> PathBuf {
+        PathBuf::from(format!("{}/{name}", self.url))
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn key(&self, name: &str) -> ObjectPath {
+        if self.prefix.is_empty() {
+            ObjectPath::from(name)
+        } else {
+            ObjectPath::from(format!("{}/{name}", self.prefix))
+        }
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = object_store::Result<T>> + Send + 'static,
+    ) -> io::Result<T> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        runtime()?.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        match rx.recv() {
+            Ok(r) => r.map_err(io::Error::from),
+            Err(_) => Err(io::Error::other("the object store's request was dropped")),
+        }
+    }
+
+    /// Writes an object whole (a single PUT: it exists complete or not at all).
+    pub fn put(&self, name: &str, bytes: Vec<u8>) -> io::Result<()> {
+        let (store, key) = (self.store.clone(), self.key(name));
+        self.run(async move { store.put(&key, PutPayload::from(bytes)).await.map(|_| ()) })
+    }
+
+    pub fn get_range(&self, name: &str, range: Range<u64>) -> io::Result<Vec<u8>> {
+        let (store, key) = (self.store.clone(), self.key(name));
+        self.run(async move { store.get_range(&key, range).await.map(|b| b.to_vec()) })
+    }
+
+    /// The whole object.
+    pub fn get(&self, name: &str) -> io::Result<Vec<u8>> {
+        let (store, key) = (self.store.clone(), self.key(name));
+        self.run(async move {
+            let got = store.get(&key).await?;
+            Ok(got.bytes().await?.to_vec())
+        })
+    }
+
+    /// Deletes an object; a missing one is not an error.
+    pub fn delete(&self, name: &str) -> io::Result<()> {
+        let (store, key) = (self.store.clone(), self.key(name));
+        self.run(async move {
+            match store.delete(&key).await {
+                Err(object_store::Error::NotFound { .. }) => Ok(()),
+                r => r,
+            }
+        })
+    }
+
+    /// Every object below the prefix: (name relative to it, size).
+    pub fn list(&self) -> io::Result<Vec<(String, u64)>> {
+        let store = self.store.clone();
+        let prefix = (!self.prefix.is_empty()).then(|| ObjectPath::from(self.prefix.as_str()));
+        let strip = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        self.run(async move {
+            let mut out = Vec::new();
+            let mut objects = store.list(prefix.as_ref());
+            while let Some(meta) = objects.next().await {
+                let meta = meta?;
+                let key = meta.location.to_string();
+                let name = key.strip_prefix(&strip).unwrap_or(&key).to_string();
+                out.push((name, meta.size));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Whether the bucket answers with these credentials (a listing of one key).
+    pub fn reachable(&self) -> io::Result<()> {
+        let store = self.store.clone();
+        let prefix = (!self.prefix.is_empty()).then(|| ObjectPath::from(self.prefix.as_str()));
+        self.run(async move {
+            let mut objects = store.list(prefix.as_ref());
+            match objects.next().await {
+                Some(Err(e)) => Err(e),
+                _ => Ok(()),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_url_names_a_bucket_and_a_prefix() {
+        assert_eq!(
+            RemoteConfig::parse_url("s3://city-video/tottori/main"),
+            Some(("city-video".into(), "tottori/main".into()))
+        );
+        assert_eq!(
+            RemoteConfig::parse_url("s3://city-video/"),
+            Some(("city-video".into(), String::new()))
+        );
+        assert_eq!(RemoteConfig::parse_url("s3://Bad_Bucket/x"), None);
+        assert_eq!(RemoteConfig::parse_url("dir:"), None);
+    }
+
+    #[test]
+    fn the_secret_is_not_shown() {
+        let c = RemoteConfig {
+            bucket: "b01".into(),
+            prefix: "p".into(),
+            endpoint: Some("http://127.0.0.1:8333".into()),
+            region: "us-east-1".into(),
+            access_key_id: "AKID".into(),
+            secret_access_key: "very-secret-value".into(),
+        };
+        let shown = format!("{c:?}");
+        assert!(shown.contains("s3://b01/p") && !shown.contains("very-secret-value"));
+    }
+}
