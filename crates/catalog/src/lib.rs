@@ -138,6 +138,12 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// One trivial query: whether the catalog answers (readiness, latency).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Opens the catalog a URL names (`sqlite://…` or `postgres://…`) and brings its
     /// schema up to date. An SQLite file is created if missing; a PostgreSQL
     /// database must exist (its tables are created).

@@ -16,6 +16,7 @@ use mimamori_policy::{Permission, Policy, RoleKind};
 use crate::Governance;
 use crate::actor::{Actor, Origin};
 use crate::error::Result;
+use crate::monitoring::Counters;
 
 /// What happened, to what: the part of an entry an operation supplies.
 #[derive(Clone, Debug, Default)]
@@ -52,6 +53,7 @@ pub struct AuditLog {
     catalog: Catalog,
     clock: SharedClock,
     recent_views: Arc<Mutex<HashMap<String, Timestamp>>>,
+    counters: Arc<Counters>,
 }
 
 impl AuditLog {
@@ -60,7 +62,13 @@ impl AuditLog {
             catalog,
             clock,
             recent_views: Arc::default(),
+            counters: Arc::default(),
         }
+    }
+
+    /// The same writer, counting its appends in `counters` (for `/metrics`).
+    pub fn counted(self, counters: Arc<Counters>) -> AuditLog {
+        AuditLog { counters, ..self }
     }
 
     /// Appends an entry for `actor`; returns its sequence number.
@@ -124,7 +132,7 @@ impl AuditLog {
         client: &str,
         e: Entry,
     ) -> Result<i64> {
-        Ok(self
+        let appended = self
             .catalog
             .audit_append(&AuditRecord {
                 at: self.clock.now(),
@@ -137,7 +145,13 @@ impl AuditLog {
                 purpose: e.purpose,
                 detail: e.detail,
             })
-            .await?)
+            .await;
+        let counter = match appended {
+            Ok(_) => &self.counters.audit_appends,
+            Err(_) => &self.counters.audit_append_failures,
+        };
+        Counters::add(counter, 1);
+        Ok(appended?)
     }
 }
 

@@ -96,11 +96,33 @@ impl Governance {
         let day_ago = Timestamp(now.0 - DAY_MICROS);
         let (bytes_last_day, oldest) = self.catalog.camera_storage(camera, day_ago, now).await?;
         let next_erasure = oldest.map(|o| expires_at(days, r.counting, o.add_micros(1)));
-        // Capacity: what the disk (or quota) holds at the measured rate of all cameras.
+        Ok(RetentionPicture {
+            camera,
+            days,
+            counting: r.counting,
+            basis: r.basis.clone(),
+            oldest,
+            next_erasure,
+            bytes_last_day,
+            capacity_days: self.capacity_forecast(now).await?,
+        })
+    }
+
+    /// Days of footage the disk (or the quota) holds at the rate all cameras
+    /// recorded over the last day (`None` when nothing was recorded or the
+    /// capacity is unknown).
+    pub(crate) async fn capacity_forecast(&self, now: Timestamp) -> Result<Option<f64>> {
+        let day_ago = Timestamp(now.0 - DAY_MICROS);
         let used = self.catalog.stored_bytes_total().await?;
         let mut all_last_day = 0;
+        let mut oldest: Option<Timestamp> = None;
         for c in self.catalog.cameras().await? {
-            all_last_day += self.catalog.camera_storage(c.id, day_ago, now).await?.0;
+            let (bytes, first) = self.catalog.camera_storage(c.id, day_ago, now).await?;
+            all_last_day += bytes;
+            oldest = match (oldest, first) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
         }
         let capacity_bytes = match self.policy.storage.quota_bytes {
             0 => available_space(&self.store).map(|f| {
@@ -115,18 +137,9 @@ impl Governance {
             .map(|o| (now.0 - o.0).clamp(3_600_000_000, DAY_MICROS))
             .unwrap_or(DAY_MICROS);
         let daily_rate = all_last_day as f64 * DAY_MICROS as f64 / recorded_for as f64;
-        Ok(RetentionPicture {
-            camera,
-            days,
-            counting: r.counting,
-            basis: r.basis.clone(),
-            oldest,
-            next_erasure,
-            bytes_last_day,
-            capacity_days: capacity_bytes
-                .filter(|_| daily_rate > 0.0)
-                .map(|c| c as f64 / daily_rate),
-        })
+        Ok(capacity_bytes
+            .filter(|_| daily_rate > 0.0)
+            .map(|c| c as f64 / daily_rate))
     }
 
     /// The retention page: rules per camera, holds, erasures, alarm, last verify

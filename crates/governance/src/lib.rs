@@ -27,6 +27,7 @@ pub mod input;
 pub mod integrity;
 pub mod journal;
 pub mod masking;
+pub mod monitoring;
 pub mod people;
 pub mod provisions;
 pub mod records;
@@ -68,6 +69,8 @@ pub struct Parts {
     pub heads: Option<journal::HeadJournal>,
     /// Encrypted files that are not footage: request documents, evidence packages.
     pub files: SegmentStore,
+    /// Who may read `/metrics`, `/healthz` and `/readyz`.
+    pub monitoring: monitoring::MonitorAccess,
 }
 
 /// The application layer: one per installation, shared by every door.
@@ -88,19 +91,27 @@ pub struct Governance {
     files: SegmentStore,
     /// Evidence packages being built, by request.
     extractions: provisions::Extractions,
+    monitoring: monitoring::MonitorAccess,
+    monitor_refusals: std::sync::Mutex<monitoring::RefusalTally>,
+    /// This process's counters, for `/metrics`.
+    counters: Arc<monitoring::Counters>,
 }
 
 impl Governance {
     pub fn new(p: Parts) -> Governance {
-        let sweeper = Arc::new(Sweeper::new(
-            p.catalog.clone(),
-            p.store.clone(),
-            p.keys.clone(),
-            p.policy.clone(),
-            p.clock.clone(),
-        ));
+        let counters = Arc::new(monitoring::Counters::default());
+        let sweeper = Arc::new(
+            Sweeper::new(
+                p.catalog.clone(),
+                p.store.clone(),
+                p.keys.clone(),
+                p.policy.clone(),
+                p.clock.clone(),
+            )
+            .counted(counters.clone()),
+        );
         Governance {
-            audit: AuditLog::new(p.catalog.clone(), p.clock.clone()),
+            audit: AuditLog::new(p.catalog.clone(), p.clock.clone()).counted(counters.clone()),
             catalog: p.catalog,
             store: p.store,
             keys: p.keys,
@@ -114,6 +125,9 @@ impl Governance {
             heads: p.heads,
             files: p.files,
             extractions: provisions::Extractions::default(),
+            monitoring: p.monitoring,
+            monitor_refusals: std::sync::Mutex::default(),
+            counters,
         }
     }
 

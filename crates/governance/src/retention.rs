@@ -18,6 +18,7 @@ use mimamori_policy::{Counting, Policy};
 use mimamori_storage::SegmentStore;
 
 use crate::audit::{AuditLog, Entry};
+use crate::monitoring::Counters;
 
 const DAY_US: i64 = 86_400_000_000;
 const JST_US: i64 = 9 * 3_600_000_000;
@@ -89,6 +90,7 @@ pub struct Sweeper {
     alarm: Mutex<StorageAlarm>,
     /// Free bytes on the disk, for tests that simulate a small disk; `None` asks the OS.
     free_space_override: Mutex<Option<u64>>,
+    counters: Arc<Counters>,
 }
 
 impl Sweeper {
@@ -108,6 +110,17 @@ impl Sweeper {
             clock,
             alarm: Mutex::new(StorageAlarm::default()),
             free_space_override: Mutex::new(None),
+            counters: Arc::default(),
+        }
+    }
+
+    /// The same sweeper, counting its runs and erasures (and its audit appends) in
+    /// `counters` (for `/metrics`).
+    pub fn counted(self, counters: Arc<Counters>) -> Self {
+        Sweeper {
+            audit: self.audit.clone().counted(counters.clone()),
+            counters,
+            ..self
         }
     }
 
@@ -149,6 +162,15 @@ impl Sweeper {
 
     /// One pass: expired footage, then disk pressure, then unused keys.
     pub async fn sweep_once(&self) -> Result<SweepReport, RetentionError> {
+        let r = self.sweep_pass().await;
+        Counters::add(&self.counters.sweeper_runs, 1);
+        if r.is_err() {
+            Counters::add(&self.counters.sweeper_failures, 1);
+        }
+        r
+    }
+
+    async fn sweep_pass(&self) -> Result<SweepReport, RetentionError> {
         let now = self.clock.now();
         let holds = self.catalog.holds().await?;
         let held = |s: &SegmentMeta| {
@@ -219,6 +241,14 @@ impl Sweeper {
         }
         report.keys_destroyed += erased.keys_destroyed.len();
         report.bytes += erased.bytes;
+        Counters::add(
+            &self.counters.erased_segments,
+            u64::try_from(erased.segments).unwrap_or(u64::MAX),
+        );
+        Counters::add(
+            &self.counters.erased_bytes,
+            u64::try_from(erased.bytes).unwrap_or(0),
+        );
         for f in &erased.file_names {
             if let Err(e) = self.store.delete(f) {
                 tracing::error!("{e}");

@@ -158,6 +158,7 @@ impl Env {
             policy: Arc::new(policy),
             clock: self.clock.clone(),
             sessions: crate::sessions::SessionSettings::default(),
+            monitoring: crate::monitoring::MonitorAccess::default(),
             signer: Arc::new(Signer::generate()),
             heads: None,
             files: SegmentStore::open_at(&self.dir.join("provisions")).unwrap(),

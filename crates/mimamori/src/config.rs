@@ -118,6 +118,12 @@ pub struct WebSection {
     pub max_connections: usize,
     /// Seconds a client has to send a request's headers (and to finish a TLS handshake).
     pub header_read_timeout_seconds: u32,
+    /// Address ranges (CIDR) that may read `/metrics`, `/healthz` and `/readyz`
+    /// without logging in (default: this machine only).
+    pub monitoring_networks: Vec<String>,
+    /// A terminal of the policy (`[[terminals]] name`) that may read them too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitoring_terminal: Option<String>,
 }
 
 impl Default for WebSection {
@@ -127,6 +133,8 @@ impl Default for WebSection {
             max_connections: d.max_connections,
             header_read_timeout_seconds: u32::try_from(d.header_read_timeout.as_secs())
                 .unwrap_or(10),
+            monitoring_networks: vec!["127.0.0.0/8".into(), "::1/128".into()],
+            monitoring_terminal: None,
         }
     }
 }
@@ -354,6 +362,28 @@ impl Config {
             max_micros: i64::from(self.session.max_hours) * 3_600_000_000,
             idle_micros: i64::from(self.session.idle_minutes) * 60_000_000,
         }
+    }
+
+    /// Who may read the monitoring figures; a range that does not parse is an error
+    /// (a typo must not open or silently close the door).
+    pub fn monitoring(
+        &self,
+        policy: &mimamori_policy::Policy,
+    ) -> anyhow::Result<mimamori_governance::monitoring::MonitorAccess> {
+        let mut networks = Vec::new();
+        for n in &self.web.monitoring_networks {
+            networks.push(mimamori_policy::access::Network::parse(n).with_context(|| {
+                format!("[web] monitoring_networks: {n:?} is not an address range like 10.0.5.0/24")
+            })?);
+        }
+        let terminal = self.web.monitoring_terminal.clone();
+        if let Some(t) = &terminal {
+            anyhow::ensure!(
+                policy.terminals.iter().any(|x| &x.name == t),
+                "[web] monitoring_terminal: the policy registers no terminal named {t:?}"
+            );
+        }
+        Ok(mimamori_governance::monitoring::MonitorAccess { networks, terminal })
     }
 
     pub fn limits(&self) -> mimamori_web::server::Limits {

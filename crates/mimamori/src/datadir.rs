@@ -134,6 +134,7 @@ impl Installation {
             signer: signer.clone(),
             heads: Some(config.heads_journal(path)),
             files: SegmentStore::open_at(&path.join(PROVISIONS_DIR))?,
+            monitoring: config.monitoring(&policy)?,
         }));
         Ok(Installation {
             dir,

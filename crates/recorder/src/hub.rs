@@ -1,7 +1,7 @@
 //! Shared, in-memory view of the recorders: each stream's status for the UI and
 //! API, and a broadcast of frames for live viewers. Holds nothing durable.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use mimamori_base::{CameraId, Timestamp};
@@ -46,6 +46,11 @@ pub struct CameraStatus {
     pub since: Timestamp,
     pub codec: Option<String>,
     pub dimensions: Option<(u32, u32)>,
+    /// Frames and bytes received since this process started (for `/metrics`).
+    pub frames: u64,
+    pub bytes: u64,
+    /// Gaps opened since this process started, by reason code.
+    pub gaps: BTreeMap<&'static str, u64>,
 }
 
 /// One frame for live viewers, with its duration known.
@@ -95,6 +100,9 @@ impl StatusHub {
             since: now,
             codec: None,
             dimensions: None,
+            frames: 0,
+            bytes: 0,
+            gaps: BTreeMap::new(),
         });
         let before = s.state;
         f(s);
@@ -109,6 +117,19 @@ impl StatusHub {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&(camera, stream))
             .cloned()
+    }
+
+    /// Every stream's status, by camera and stream.
+    pub fn all(&self) -> Vec<(CameraId, StreamKind, CameraStatus)> {
+        let mut v: Vec<_> = self
+            .statuses
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|((c, k), s)| (*c, *k, s.clone()))
+            .collect();
+        v.sort_by_key(|(c, k, _)| (*c, k.as_str()));
+        v
     }
 
     pub fn remove(&self, camera: CameraId) {

@@ -288,6 +288,10 @@ impl Driver<'_> {
                 reason,
                 detail,
             } => {
+                let now = self.ctx.clock.now();
+                self.ctx.hub.update(camera, stream, now, |s| {
+                    *s.gaps.entry(reason.as_str()).or_default() += 1;
+                });
                 log_catalog(
                     catalog
                         .gap_open(camera, stream, from, reason, &detail)
@@ -329,6 +333,19 @@ impl Driver<'_> {
             });
     }
 
+    /// Adds frames and bytes received to the stream's counters.
+    fn count(&self, tally: &mut Tally) {
+        if tally.frames == 0 {
+            return;
+        }
+        let now = self.ctx.clock.now();
+        self.ctx.hub.update(self.camera, self.stream, now, |s| {
+            s.frames += tally.frames;
+            s.bytes += tally.bytes;
+        });
+        *tally = Tally::default();
+    }
+
     async fn apply(&self, step: Step) -> Option<Duration> {
         if let Some(g) = step.gap {
             self.gap(g).await;
@@ -338,6 +355,14 @@ impl Driver<'_> {
         }
         step.wait
     }
+}
+
+/// Frames and bytes received but not yet added to the status (it hears of them
+/// a few times a second, not per frame).
+#[derive(Default)]
+struct Tally {
+    frames: u64,
+    bytes: u64,
 }
 
 /// Records one stream until told to stop: connects, records runs through the
@@ -382,6 +407,7 @@ pub(crate) async fn run_stream(
     let (mut m, step) = StreamMachine::start(last_end, ctx.clock.now(), auth_retry);
     d.apply(step).await;
     let watchdog = Duration::from_secs(u64::from(ctx.config.watchdog_seconds.max(1)));
+    let mut tally = Tally::default();
     while !*stop.borrow() {
         let opened = tokio::select! {
             r = opener.open() => r,
@@ -443,6 +469,8 @@ pub(crate) async fn run_stream(
             };
             let now = ctx.clock.now();
             let params = frame.params.clone();
+            tally.frames += 1;
+            tally.bytes += frame.data.len() as u64;
             match seg.push(frame, now).await {
                 Ok(Pushed::RunStarted(at)) => {
                     let step = m.run_started(at);
@@ -460,9 +488,11 @@ pub(crate) async fn run_stream(
                 }
             }
             if let Some(s) = m.frame(now, &params.rfc6381_codec, (params.width, params.height)) {
+                d.count(&mut tally);
                 d.status(s);
             }
         };
+        d.count(&mut tally);
         drop(source);
         let end = match seg.finish_run().await {
             Ok(end) => end,

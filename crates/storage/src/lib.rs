@@ -182,7 +182,7 @@ impl SegmentStore {
         }
     }
 
-    /// Whether the object store answers (always, for a directory).
+    /// Whether the store answers: the object store, or the directory can be read.
     pub fn reachable(&self) -> Result<()> {
         match &self.remote {
             Some(r) => r.reachable().map_err(|e| StorageError {
@@ -190,7 +190,9 @@ impl SegmentStore {
                 path: PathBuf::from(r.url()),
                 source: e,
             }),
-            None => Ok(()),
+            None => fs::read_dir(self.root())
+                .map(|_| ())
+                .map_err(err("reading", self.root())),
         }
     }
 
@@ -580,6 +582,70 @@ impl SegmentStore {
         }
         out.sort();
         Ok(out)
+    }
+
+    /// Files of the local directory that are not finished segments (partial files
+    /// and journals): a site that stopped cleanly, or recovered, has none.
+    pub fn unfinished_local_files(&self) -> Result<Vec<String>> {
+        Ok(self
+            .local_files()?
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.ends_with(PARTIAL_SUFFIX) || n.ends_with(JOURNAL_SUFFIX))
+            .collect())
+    }
+
+    /// Copies every finished segment of the local directory into the object store
+    /// `to`, each uploaded whole and read back to compare, byte for byte; then
+    /// `progress(done, total)`. Returns (files, bytes). The local files stay: the
+    /// caller removes them ([`SegmentStore::remove_local_files`]) once the
+    /// installation names the store.
+    pub fn copy_local_into(
+        &self,
+        to: &Remote,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<(usize, u64)> {
+        let files = self.finished_local_files()?;
+        let mut bytes = 0;
+        for (i, (name, _)) in files.iter().enumerate() {
+            let path = self.path_of(name);
+            let data = fs::read(&path).map_err(err("reading", &path))?;
+            to.put(name, data.clone())
+                .map_err(err("uploading", &to.shown(name)))?;
+            let back = to.get(name).map_err(err("reading back", &to.shown(name)))?;
+            if back != data {
+                return Err(err("comparing", &to.shown(name))(io::Error::other(
+                    "the object read back differs from the file uploaded",
+                )));
+            }
+            bytes += data.len() as u64;
+            progress(i + 1, files.len());
+        }
+        Ok((files.len(), bytes))
+    }
+
+    /// Removes these files from the local directory, and the directories they
+    /// leave empty.
+    pub fn remove_local_files(&self, names: &[String]) -> Result<()> {
+        for name in names {
+            self.delete_local(name)?;
+            let mut dir = self.path_of(name);
+            while dir.pop() && dir.starts_with(&self.root) && dir != self.root {
+                if fs::remove_dir(&dir).is_err() {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The finished segments of the local directory: (relative name, size).
+    pub fn finished_local_files(&self) -> Result<Vec<(String, u64)>> {
+        Ok(self
+            .local_files()?
+            .into_iter()
+            .filter(|(n, _)| !n.ends_with(PARTIAL_SUFFIX) && !n.ends_with(JOURNAL_SUFFIX))
+            .collect())
     }
 
     /// At start: removes what a crash left half-done. `known` are the catalog's file names.

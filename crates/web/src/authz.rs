@@ -28,6 +28,9 @@ pub enum Need {
     Session,
     /// A permission of the person's role, from the policy.
     Permission(Permission),
+    /// No login: an address (or terminal) the node's configuration admits for
+    /// monitoring (`/metrics`, `/healthz`, `/readyz`).
+    Monitor,
 }
 
 /// One declared route.
@@ -79,6 +82,17 @@ pub async fn guard(State(state): State<Guard>, req: Request, next: Next) -> Resp
     };
     if need == Need::Public {
         return next.run(req).await;
+    }
+    if need == Need::Monitor {
+        let origin = req
+            .extensions()
+            .get::<mimamori_governance::Origin>()
+            .cloned()
+            .unwrap_or_default();
+        return match state.gov.admit_monitoring(&origin, req.uri().path()).await {
+            Ok(()) => next.run(req).await,
+            Err(e) => shown_response(Shown::of(&e)),
+        };
     }
     let req = match require_session(&state.gov, req).await {
         Ok(r) => r,

@@ -22,6 +22,7 @@ pub mod http;
 pub mod instructions;
 pub mod login;
 pub mod masking;
+pub mod monitoring;
 pub mod people;
 pub mod provisions;
 pub mod records;
@@ -61,7 +62,7 @@ macro_rules! routes {
     (@method delete) => { "DELETE" };
 }
 
-use authz::Need::{Permission as P, Public, Session};
+use authz::Need::{Monitor, Permission as P, Public, Session};
 use mimamori_policy::Permission::*;
 
 routes! {
@@ -70,6 +71,9 @@ routes! {
     "/logout" => { post login::logout_submit => Session }
     "/lang/{lang}" => { get login::lang_switch => Public }
     "/assets/{name}" => { get assets::asset => Public }
+    "/healthz" => { get monitoring::healthz => Monitor }
+    "/readyz" => { get monitoring::readyz => Monitor }
+    "/metrics" => { get monitoring::metrics => Monitor }
     "/cameras" => { get cameras::cameras_page => P(CameraStatus), post cameras::camera_add_submit => P(CameraSettings) }
     "/cameras/new" => { get cameras::camera_new_page => P(CameraSettings) }
     "/cameras/{id}" => { get cameras::camera_view_page => P(CameraStatus) }

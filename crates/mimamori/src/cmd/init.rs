@@ -41,6 +41,13 @@ pub struct Args {
     /// MIMAMORI_CATALOG_PASSWORD).
     #[arg(long, requires = "catalog")]
     pub catalog_password_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `--store` and its companions (`init`, `migrate`).
+#[derive(clap::Args)]
+pub struct StoreArgs {
     /// Where finished segments are kept, when not `segments/` in the data
     /// directory: `s3://bucket/prefix` in an S3-compatible object store.
     #[arg(long, value_name = "URL")]
@@ -57,18 +64,24 @@ pub struct Args {
     pub store_credentials_file: Option<PathBuf>,
 }
 
+impl StoreArgs {
+    pub fn section(self) -> StoreSection {
+        StoreSection {
+            url: self.store,
+            endpoint: self.store_endpoint,
+            region: self.store_region,
+            credentials_file: self.store_credentials_file,
+        }
+    }
+}
+
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let password = read_secret(&a.admin_password_file)?;
     let catalog = CatalogSection {
         url: a.catalog,
         password_file: a.catalog_password_file,
     };
-    let store = StoreSection {
-        url: a.store,
-        endpoint: a.store_endpoint,
-        region: a.store_region,
-        credentials_file: a.store_credentials_file,
-    };
+    let store = a.store.section();
     let shown = initialize_with(&a.data, &a.preset, &a.admin, &password, catalog, store).await?;
     println!(
         "initialized {} with preset {}; catalog: {}; segments: {}; manager account: {}",

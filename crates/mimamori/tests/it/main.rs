@@ -16,6 +16,7 @@ mod crash;
 mod layers;
 mod load;
 mod media;
+mod monitoring;
 mod playback;
 mod postgres;
 mod procs;

@@ -130,10 +130,12 @@ async fn a_postgres_catalog_serves_one_installation_and_records_on_one_node_at_a
     assert_eq!(me["username"], ADMIN, "{me}");
 }
 
-/// `mimamori migrate`: a site recorded on SQLite moves to PostgreSQL; what was
-/// recorded plays, both chains verify, and recording goes on into the new catalog.
+/// `mimamori migrate` (issue 12 "Moving an installation"): a site recorded on
+/// SQLite with its segments in the data directory moves to PostgreSQL and an
+/// S3-compatible store; what was recorded plays, both chains verify, no segment is
+/// left behind or lost, and recording goes on into the new catalog and store.
 #[tokio::test]
-async fn an_sqlite_site_moves_to_postgres_and_keeps_its_footage_and_chains() {
+async fn an_sqlite_and_directory_site_moves_to_postgres_and_s3_and_keeps_its_footage_and_chains() {
     use crate::camera::{CameraOptions, TestCamera};
     use crate::media::{assert_decodes_cleanly, fetch_mp4, probe};
     use crate::recording::{plus, wait_recorded};
@@ -143,6 +145,7 @@ async fn an_sqlite_site_moves_to_postgres_and_keeps_its_footage_and_chains() {
         "pg-migrate",
         AppOptions {
             sqlite_file: true,
+            dir_store: true,
             ..AppOptions::default()
         },
     )
@@ -151,7 +154,24 @@ async fn an_sqlite_site_moves_to_postgres_and_keeps_its_footage_and_chains() {
     let (start, _) = wait_recorded(&app, id, 4.0, 40).await;
     let d = app.data.to_str().unwrap().to_string();
     let url = scratch::new_catalog_url_on(Engine::Postgres, &app.data).await;
-    let migrate = || cli(&["migrate", "--data", &d, "--to", &url]);
+    let remote = mimamori_storage::scratch::new_remote("migrate");
+    let (endpoint, credentials) = mimamori_storage::scratch::test_server();
+    let (store_url, credentials) = (remote.url(), credentials.display().to_string());
+    let migrate = || {
+        cli(&[
+            "migrate",
+            "--data",
+            &d,
+            "--to",
+            &url,
+            "--store",
+            &store_url,
+            "--store-endpoint",
+            &endpoint,
+            "--store-credentials-file",
+            &credentials,
+        ])
+    };
 
     let out = migrate();
     assert!(!out.status.success(), "refused while the server runs");
@@ -162,6 +182,8 @@ async fn an_sqlite_site_moves_to_postgres_and_keeps_its_footage_and_chains() {
         .fetch_one(&app.db().await)
         .await
         .unwrap();
+    let on_disk = app.stored_names();
+    assert_eq!(on_disk.len() as i64, before, "{on_disk:?}");
     let out = migrate();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
@@ -174,6 +196,16 @@ async fn an_sqlite_site_moves_to_postgres_and_keeps_its_footage_and_chains() {
         "{text}"
     );
     assert!(!app.data.join("catalog.db").exists());
+    assert!(
+        text.contains("removed the") && text.contains("local segment files"),
+        "{text}"
+    );
+    assert!(
+        app.stored_names().is_empty(),
+        "no segment left in the directory"
+    );
+    app.remote = Some(remote);
+    assert_eq!(app.stored_names(), on_disk, "every segment is in the store");
     for args in [
         vec!["verify", "--data", &d],
         vec!["audit", "verify", "--data", &d],
@@ -202,5 +234,21 @@ async fn an_sqlite_site_moves_to_postgres_and_keeps_its_footage_and_chains() {
     assert!(
         app.catalog_url().starts_with("postgres://"),
         "the server now uses PostgreSQL"
+    );
+    app.wait_for("a segment uploaded into the store", 30, || async {
+        (app.stored_names().len() > on_disk.len()).then_some(())
+    })
+    .await;
+    // The move is on the record.
+    let log = app
+        .get_json("/api/audit?action=installation_migrated")
+        .await;
+    let detail = log["entries"][0]["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        detail.contains("segments") && detail.contains("catalog"),
+        "{log}"
     );
 }
