@@ -215,10 +215,8 @@ async fn a_manager_logs_in_opens_the_timeline_and_the_video_plays() {
     // The browser and its driver end with the test.
     let profile = _driver.profile.display().to_string();
     drop(_driver);
-    assert!(
-        crate::procs::processes_with(&profile).is_empty(),
-        "a browser outlived its test"
-    );
+    let left = crate::procs::processes_left_with(&profile, 5);
+    assert!(left.is_empty(), "a browser outlived its test: {left:?}");
 }
 
 /// Fills and submits the login form on the current page.

@@ -85,6 +85,20 @@ pub fn processes_with(needle: &str) -> Vec<u32> {
     found
 }
 
+/// The processes whose command line contains `needle` still there after up to
+/// `secs` seconds: a killed process takes a moment to go (a signal is delivered
+/// when it next runs; one busy in the kernel finishes its call first).
+pub fn processes_left_with(needle: &str, secs: u64) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let left = processes_with(needle);
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Kills every process whose command line contains `needle`.
 pub fn kill_processes_with(needle: &str) {
     for pid in processes_with(needle) {
