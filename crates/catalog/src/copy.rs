@@ -44,6 +44,8 @@ pub const TABLES: &[&str] = &[
     "camera_check",
     "hold_copy",
     "sign_photo",
+    "recorder_node",
+    "camera_lease",
 ];
 
 /// One value of a row, as the Any driver carries it.

@@ -5,7 +5,7 @@
 //! `RETURNING id`, `ON CONFLICT`, booleans stored as 0/1 integers, no engine
 //! functions beyond `COALESCE`, `MIN`, `MAX`, `COUNT`, `SUM`. What differs is how a
 //! connection starts, how writers take turns, how deleted secrets leave the
-//! files, and how a node claims the right to record.
+//! files, and how a node claims the installation's duties.
 
 use std::time::Duration;
 
@@ -75,8 +75,8 @@ pub(crate) async fn connect(url: &str, engine: Engine) -> Result<AnyPool> {
 
 /// The key of the advisory lock PostgreSQL writers take in turn ("mimamori").
 const WRITE_LOCK_KEY: i64 = 0x6d69_6d61_6d6f_7269;
-/// The key of the advisory lock held by the node that records.
-const RECORDER_LOCK_KEY: i64 = WRITE_LOCK_KEY + 1;
+/// The key of the advisory lock held by the node doing the installation's duties.
+const DUTY_LOCK_KEY: i64 = WRITE_LOCK_KEY + 1;
 
 /// Begins a transaction that writers take one at a time: SQLite takes its write
 /// lock at once (`BEGIN IMMEDIATE`), so a read lock never has to be upgraded;
@@ -114,37 +114,35 @@ pub(crate) async fn purge_deleted(pool: &AnyPool, engine: Engine) -> Result<()> 
     Ok(())
 }
 
-/// The right to record for this catalog, held while the value lives. On SQLite the
-/// data directory's lock file already guarantees one recorder; on PostgreSQL, where
-/// several machines reach one catalog, a session advisory lock held on a dedicated
-/// connection does (it ends with the connection, so a killed node releases it).
-pub struct RecorderLease {
+/// The duties one node does for the whole installation (the retention sweeper,
+/// the head signer), held while the value lives. On SQLite the data directory's
+/// lock file already guarantees one node; on PostgreSQL, where several machines
+/// reach one catalog, a session advisory lock held on a dedicated connection does
+/// (it ends with the connection, so a killed node releases it at once).
+pub struct DutyLease {
     _held: Option<AnyConnection>,
 }
 
-impl std::fmt::Debug for RecorderLease {
+impl std::fmt::Debug for DutyLease {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecorderLease").finish_non_exhaustive()
+        f.debug_struct("DutyLease").finish_non_exhaustive()
     }
 }
 
-/// Takes the recorder lease, or `None` when another node holds it.
-pub(crate) async fn recorder_lease(
-    pool: &AnyPool,
-    engine: Engine,
-) -> Result<Option<RecorderLease>> {
+/// Takes the duty lease, or `None` while another node holds it.
+pub(crate) async fn duty_lease(pool: &AnyPool, engine: Engine) -> Result<Option<DutyLease>> {
     match engine {
-        Engine::Sqlite => Ok(Some(RecorderLease { _held: None })),
+        Engine::Sqlite => Ok(Some(DutyLease { _held: None })),
         Engine::Postgres => {
             let mut conn = pool.acquire().await?;
             let got: i64 =
                 sqlx::query_scalar("SELECT CASE WHEN pg_try_advisory_lock($1) THEN 1 ELSE 0 END")
-                    .bind(RECORDER_LOCK_KEY)
+                    .bind(DUTY_LOCK_KEY)
                     .fetch_one(&mut *conn)
                     .await?;
             // Out of the pool: the lock must end with this connection, not stay
             // on a connection handed to the next query.
-            Ok((got == 1).then(|| RecorderLease {
+            Ok((got == 1).then(|| DutyLease {
                 _held: Some(conn.detach()),
             }))
         }

@@ -15,6 +15,8 @@ pub enum GapReason {
     StreamEnded,
     StreamError,
     RecorderStopped,
+    /// The camera moved to another recorder node (the first stopped renewing).
+    NodeHandover,
 }
 
 impl GapReason {
@@ -26,6 +28,7 @@ impl GapReason {
             GapReason::StreamEnded => "stream_ended",
             GapReason::StreamError => "stream_error",
             GapReason::RecorderStopped => "recorder_stopped",
+            GapReason::NodeHandover => "node_handover",
         }
     }
 
@@ -36,6 +39,7 @@ impl GapReason {
             "stalled" => GapReason::Stalled,
             "stream_ended" => GapReason::StreamEnded,
             "stream_error" => GapReason::StreamError,
+            "node_handover" => GapReason::NodeHandover,
             _ => GapReason::RecorderStopped,
         }
     }

@@ -22,6 +22,7 @@ pub mod gaps;
 pub mod hold_copies;
 pub mod keys;
 mod migrate;
+pub mod nodes;
 pub mod people;
 pub mod provisions;
 pub mod records;
@@ -36,7 +37,7 @@ use std::path::{Path, PathBuf};
 use mimamori_base::ErrorCode;
 use sqlx::AnyPool;
 
-pub use dialect::{Engine, RecorderLease};
+pub use dialect::{DutyLease, Engine};
 
 pub use cameras::{Camera, CameraDescription, CameraSource, NewCamera};
 pub use gaps::{Gap, GapReason};
@@ -205,9 +206,10 @@ impl Catalog {
         dialect::write_tx(&self.pool, self.engine).await
     }
 
-    /// The right to record for this catalog, or `None` while another node holds it.
-    pub async fn recorder_lease(&self) -> Result<Option<RecorderLease>> {
-        dialect::recorder_lease(&self.pool, self.engine).await
+    /// The installation's duties (sweeper, head signer), or `None` while another
+    /// node does them.
+    pub async fn duty_lease(&self) -> Result<Option<DutyLease>> {
+        dialect::duty_lease(&self.pool, self.engine).await
     }
 
     /// The schema version the database is at.

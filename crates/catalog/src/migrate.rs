@@ -88,14 +88,26 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "0015_segment_digest",
         include_str!("../migrations/0015_segment_digest.sql"),
     ),
+    (
+        16,
+        "0016_recorder_nodes",
+        include_str!("../migrations/0016_recorder_nodes.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations: the baseline, then one for every later SQLite one.
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    15,
-    "0015_postgres_baseline",
-    include_str!("../migrations/postgres/0015_baseline.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        15,
+        "0015_postgres_baseline",
+        include_str!("../migrations/postgres/0015_baseline.sql"),
+    ),
+    (
+        16,
+        "0016_recorder_nodes",
+        include_str!("../migrations/postgres/0016_recorder_nodes.sql"),
+    ),
+];
 
 pub(crate) async fn run(catalog: &Catalog) -> Result<()> {
     let pool = &catalog.pool;

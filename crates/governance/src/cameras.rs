@@ -65,6 +65,23 @@ impl Governance {
         Ok(self.catalog.camera_by_name(name).await?)
     }
 
+    /// Which node records each camera now (its live lease), for the camera pages.
+    pub async fn recording_nodes(
+        &self,
+        actor: &Actor,
+    ) -> Result<std::collections::HashMap<CameraId, String>> {
+        self.require(actor, Permission::CameraStatus).await?;
+        let now = self.now();
+        Ok(self
+            .catalog
+            .camera_leases()
+            .await?
+            .into_iter()
+            .filter(|l| l.until >= now)
+            .map(|l| (l.camera, l.node))
+            .collect())
+    }
+
     /// Every camera to record (for bringing recorders in line; not an access by a person).
     pub async fn cameras_to_record(&self) -> Result<Vec<Camera>> {
         Ok(self.catalog.cameras().await?)

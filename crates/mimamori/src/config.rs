@@ -107,6 +107,16 @@ pub struct RecorderSection {
     pub watchdog_seconds: u32,
     /// Seconds to wait after a camera refused our credentials (`MIMAMORI_AUTH_RETRY_SECONDS`).
     pub auth_retry_seconds: u32,
+    /// This recorder node's name in the catalog (absent: `host:/data/dir`, which
+    /// tells apart the nodes of one catalog, several on one machine too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// Whether this node records (false: a web node, serving the UI and API only).
+    pub record: bool,
+    /// Seconds a node's hold on its cameras lasts without renewal: after a node
+    /// stops answering, its cameras are taken by another node within this time and
+    /// the next round of that node (every 3 s).
+    pub lease_seconds: u32,
 }
 
 /// `[web]`: bounds on connections, so that clients that connect and send nothing
@@ -170,6 +180,9 @@ impl Default for RecorderSection {
             segment_seconds: d.segment_seconds,
             watchdog_seconds: d.watchdog_seconds,
             auth_retry_seconds: d.auth_retry_seconds,
+            node: None,
+            record: true,
+            lease_seconds: d.lease_seconds,
         }
     }
 }
@@ -349,11 +362,20 @@ impl Config {
         mimamori_governance::journal::HeadJournal::at(&signing.with_file_name("heads.log"))
     }
 
-    pub fn recorder(&self) -> mimamori_recorder::RecorderConfig {
+    /// The recorder's settings, for the node serving `data` and listening at `listen`.
+    pub fn recorder(&self, data: &Path, listen: &str) -> mimamori_recorder::RecorderConfig {
         mimamori_recorder::RecorderConfig {
             segment_seconds: self.recorder.segment_seconds,
             watchdog_seconds: self.recorder.watchdog_seconds,
             auth_retry_seconds: self.recorder.auth_retry_seconds,
+            node: self
+                .recorder
+                .node
+                .clone()
+                .unwrap_or_else(|| default_node_name(data)),
+            node_address: listen.to_string(),
+            records: self.recorder.record,
+            lease_seconds: self.recorder.lease_seconds.max(3),
         }
     }
 
@@ -414,6 +436,17 @@ pub fn default_keys_dir(data_dir: &Path) -> std::path::PathBuf {
     let mut s = data_dir.as_os_str().to_owned();
     s.push(".keys");
     std::path::PathBuf::from(s)
+}
+
+/// `host:/data/dir`: the machine's name and the data directory's absolute path.
+fn default_node_name(data: &Path) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    let dir = std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf());
+    format!("{host}:{}", dir.display())
 }
 
 #[cfg(test)]

@@ -20,6 +20,14 @@ pub struct RecorderConfig {
     pub watchdog_seconds: u32,
     /// Wait after the camera refused our credentials.
     pub auth_retry_seconds: u32,
+    /// This node's name in the catalog's camera leases.
+    pub node: String,
+    /// Where this node's web door listens (shown with the node).
+    pub node_address: String,
+    /// Whether this node takes cameras (false: a web node).
+    pub records: bool,
+    /// How long a camera lease lasts without renewal.
+    pub lease_seconds: u32,
 }
 
 impl Default for RecorderConfig {
@@ -28,6 +36,10 @@ impl Default for RecorderConfig {
             segment_seconds: 60,
             watchdog_seconds: 5,
             auth_retry_seconds: 30,
+            node: "local".into(),
+            node_address: String::new(),
+            records: true,
+            lease_seconds: 15,
         }
     }
 }

@@ -1,13 +1,21 @@
 //! The set of recorders: one task per camera stream (see [`crate::stream`]),
 //! started, restarted after a settings change and stopped here, on a dedicated
 //! thread; and the task that keeps them in line with the catalog's cameras.
+//!
+//! Several nodes may record for one catalog: a node records the cameras whose
+//! lease it holds (`camera_lease`, see [`mimamori_catalog::nodes`]). Every round it
+//! says it lives, renews its leases, and takes cameras nobody holds — a new one,
+//! or one whose node stopped renewing — when no live node records fewer cameras
+//! than it does. A camera taken from another node starts with a `node_handover`
+//! gap naming both nodes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use mimamori_base::task::sleep_or_stop;
-use mimamori_base::{CameraId, ErrorCode, TaskHandle};
+use mimamori_base::{CameraId, ErrorCode, TaskHandle, Timestamp};
+use mimamori_catalog::nodes::Taken;
 use mimamori_catalog::{Camera, CameraSource, StreamKind};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
@@ -35,25 +43,100 @@ struct Running {
 pub struct RecorderSet {
     ctx: RecorderContext,
     running: Mutex<HashMap<CameraId, Running>>,
+    started: Timestamp,
+    /// Cameras just taken from another node, with that node's name.
+    handed_over: std::sync::Mutex<HashMap<CameraId, String>>,
 }
 
-/// Starts one recorder per stream of every camera. Stop them with [`RecorderSet::stop_all`]:
-/// each closes its open segment durably and records a `recorder_stopped` gap.
+/// Starts one recorder per stream of every camera this node holds or takes (see
+/// the module's comment). Stop them with [`RecorderSet::stop_all`]: each closes its
+/// open segment durably and records a `recorder_stopped` gap.
 pub async fn start_recorders(ctx: RecorderContext, cameras: &[Camera]) -> Arc<RecorderSet> {
     let set = Arc::new(RecorderSet {
+        started: ctx.clock.now(),
         ctx,
         running: Mutex::new(HashMap::new()),
+        handed_over: std::sync::Mutex::default(),
     });
-    for c in cameras {
-        set.start(c).await;
-    }
+    set.sync(cameras).await;
     set
 }
 
 impl RecorderSet {
+    /// This node's name in the catalog.
+    pub fn node(&self) -> &str {
+        &self.ctx.config.node
+    }
+
+    /// One round with the catalog's leases: this node lives, keeps what it holds
+    /// and takes cameras nobody holds while no live node holds fewer. Returns the
+    /// cameras it holds.
+    async fn lease_round(
+        &self,
+        cameras: &[Camera],
+    ) -> Result<HashSet<CameraId>, mimamori_catalog::CatalogError> {
+        if !self.ctx.config.records {
+            return Ok(HashSet::new());
+        }
+        let catalog = &self.ctx.catalog;
+        let node = self.ctx.config.node.as_str();
+        let now = self.ctx.clock.now();
+        let lease = i64::from(self.ctx.config.lease_seconds) * 1_000_000;
+        let until = Timestamp(now.0 + lease);
+        catalog
+            .node_heartbeat(node, &self.ctx.config.node_address, self.started, now)
+            .await?;
+        let mut held: HashSet<CameraId> = catalog
+            .renew_camera_leases(node, now, until)
+            .await?
+            .into_iter()
+            .collect();
+        let leases = catalog.camera_leases().await?;
+        let wanted: HashSet<CameraId> = cameras.iter().map(|c| c.id).collect();
+        // What every other live node records: its live leases of cameras still here.
+        let mut others: HashMap<String, usize> = HashMap::new();
+        for n in catalog.recorder_nodes().await? {
+            if n.name != node && n.heartbeat_at.0 >= now.0 - lease {
+                others.insert(n.name, 0);
+            }
+        }
+        for l in &leases {
+            if l.node != node && l.until >= now && wanted.contains(&l.camera) {
+                *others.entry(l.node.clone()).or_default() += 1;
+            }
+        }
+        let fewest_elsewhere = others.values().copied().min().unwrap_or(usize::MAX);
+        for c in cameras {
+            let live_elsewhere = leases
+                .iter()
+                .any(|l| l.camera == c.id && l.node != node && l.until >= now);
+            if held.contains(&c.id) || live_elsewhere || held.len() > fewest_elsewhere {
+                continue;
+            }
+            match catalog.take_camera_lease(c.id, node, now, until).await? {
+                Taken::New | Taken::Again => {}
+                Taken::From(previous) => {
+                    tracing::warn!(camera = %c.name, from = %previous, "camera taken over from a node that stopped renewing");
+                    self.handed_over
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(c.id, previous);
+                }
+                Taken::Held(_) => continue,
+            }
+            held.insert(c.id);
+        }
+        Ok(held)
+    }
+
     /// Starts (or restarts, after a settings change) the recorders of a camera.
     pub async fn start(&self, camera: &Camera) {
         self.stop(camera.id).await;
+        let handed_over_from = self
+            .handed_over
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&camera.id);
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         let streams: Vec<(StreamKind, OpenerOrError)> = match &camera.source {
@@ -99,9 +182,15 @@ impl RecorderSet {
             let stop_rx = stop_rx.clone();
             let id = camera.id;
             let name = camera.name.clone();
+            let handover = handed_over_from.as_ref().map(|from| {
+                format!(
+                    "{from} stopped renewing its lease; {} records from here",
+                    self.ctx.config.node
+                )
+            });
             tasks.push(self.ctx.runtime.spawn(async move {
                 match opener {
-                    Ok(o) => run_stream(ctx, id, name, stream, o, stop_rx).await,
+                    Ok(o) => run_stream(ctx, id, name, stream, o, stop_rx, handover).await,
                     Err(msg) => {
                         // A URL we can never use: say so and do not retry.
                         let now = ctx.clock.now();
@@ -135,9 +224,28 @@ impl RecorderSet {
         }
     }
 
-    /// Brings the running recorders in line with the catalog's cameras: starts new
-    /// ones, restarts those whose source changed, stops removed ones.
+    /// Brings the running recorders in line with the catalog's cameras and this
+    /// node's leases: starts cameras it holds or takes, restarts those whose source
+    /// changed, stops removed ones and those another node took. With the catalog
+    /// unreachable, the cameras recording go on recording.
     pub async fn sync(&self, cameras: &[Camera]) {
+        let held = match self.lease_round(cameras).await {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::error!("camera leases: {e}; the cameras recording here go on");
+                self.running.lock().await.keys().copied().collect()
+            }
+        };
+        let mine: Vec<Camera> = cameras
+            .iter()
+            .filter(|c| held.contains(&c.id))
+            .cloned()
+            .collect();
+        self.sync_running(&mine).await;
+    }
+
+    /// Starts new cameras, restarts those whose source changed, stops the others.
+    async fn sync_running(&self, cameras: &[Camera]) {
         let (stale, missing): (Vec<CameraId>, Vec<&Camera>) = {
             let running = self.running.lock().await;
             let stale = running
@@ -162,7 +270,8 @@ impl RecorderSet {
         }
     }
 
-    /// Stops everything, durably closing open segments.
+    /// Stops everything, durably closing open segments, and lets go of this
+    /// node's cameras so that another node may take them at once.
     pub async fn stop_all(&self) {
         let all: Vec<Running> = self.running.lock().await.drain().map(|(_, r)| r).collect();
         for r in &all {
@@ -172,6 +281,17 @@ impl RecorderSet {
             for t in r.tasks {
                 let _ = t.await;
             }
+        }
+        let now = self.ctx.clock.now();
+        if let Err(e) = self
+            .ctx
+            .catalog
+            .release_camera_leases(&self.ctx.config.node, now)
+            .await
+        {
+            tracing::error!(
+                "releasing this node's cameras: {e}; others take them when the leases run out"
+            );
         }
     }
 

@@ -109,11 +109,13 @@ fn error_code(kind: &StreamErrorKind) -> ErrorCode {
 
 impl StreamMachine {
     /// A recorder starting at `now`. Whatever happened since the newest stored
-    /// segment (`last_end`: a stop, a crash) is a gap.
+    /// segment (`last_end`: a stop, a crash) is a gap; `handover` says that the
+    /// camera was taken from another node, and how.
     pub fn start(
         last_end: Option<Timestamp>,
         now: Timestamp,
         auth_retry: Duration,
+        handover: Option<String>,
     ) -> (StreamMachine, Step) {
         let m = StreamMachine {
             phase: Phase::Connecting,
@@ -123,10 +125,17 @@ impl StreamMachine {
             auth_retry,
         };
         let step = Step {
-            gap: last_end.map(|from| GapChange::Open {
-                from,
-                reason: GapReason::RecorderStopped,
-                detail: "recorder was not running".into(),
+            gap: last_end.map(|from| match handover {
+                Some(detail) => GapChange::Open {
+                    from,
+                    reason: GapReason::NodeHandover,
+                    detail,
+                },
+                None => GapChange::Open {
+                    from,
+                    reason: GapReason::RecorderStopped,
+                    detail: "recorder was not running".into(),
+                },
             }),
             status: Some(StatusChange::State {
                 state: CameraState::Starting,
@@ -376,6 +385,7 @@ pub(crate) async fn run_stream(
     stream: StreamKind,
     opener: Box<dyn StreamOpener>,
     mut stop: watch::Receiver<bool>,
+    handover: Option<String>,
 ) {
     let d = Driver {
         ctx: &ctx,
@@ -404,7 +414,7 @@ pub(crate) async fn run_stream(
     };
     drop(catalog_wait);
     let auth_retry = Duration::from_secs(u64::from(ctx.config.auth_retry_seconds));
-    let (mut m, step) = StreamMachine::start(last_end, ctx.clock.now(), auth_retry);
+    let (mut m, step) = StreamMachine::start(last_end, ctx.clock.now(), auth_retry, handover);
     d.apply(step).await;
     let watchdog = Duration::from_secs(u64::from(ctx.config.watchdog_seconds.max(1)));
     let mut tally = Tally::default();
@@ -542,7 +552,7 @@ mod tests {
 
     #[test]
     fn a_restart_after_stored_footage_opens_a_gap_from_its_end() {
-        let (m, step) = StreamMachine::start(Some(t(-30)), t(0), Duration::from_secs(30));
+        let (m, step) = StreamMachine::start(Some(t(-30)), t(0), Duration::from_secs(30), None);
         assert_eq!(m.phase(), Phase::Connecting);
         assert_eq!(
             step.gap,
@@ -553,13 +563,13 @@ mod tests {
             })
         );
         assert_eq!(state_of(&step), Some(CameraState::Starting));
-        let (_, first) = StreamMachine::start(None, t(0), Duration::from_secs(30));
+        let (_, first) = StreamMachine::start(None, t(0), Duration::from_secs(30), None);
         assert_eq!(first.gap, None, "a new camera has no gap yet");
     }
 
     #[test]
     fn unreachable_cameras_back_off_to_two_seconds_then_fail() {
-        let (mut m, _) = StreamMachine::start(None, t(0), Duration::from_secs(30));
+        let (mut m, _) = StreamMachine::start(None, t(0), Duration::from_secs(30), None);
         let waits: Vec<(u128, Option<CameraState>, bool)> = (0..5)
             .map(|_| {
                 let s = m.open_failed(&StreamErrorKind::Unreachable, "connection refused");
@@ -585,7 +595,7 @@ mod tests {
 
     #[test]
     fn refused_credentials_fail_at_once_and_wait_long() {
-        let (mut m, _) = StreamMachine::start(None, t(0), Duration::from_secs(30));
+        let (mut m, _) = StreamMachine::start(None, t(0), Duration::from_secs(30), None);
         let s = m.open_failed(&StreamErrorKind::AuthFailed, "401 Unauthorized");
         assert_eq!(s.wait, Some(Duration::from_secs(30)));
         assert_eq!(state_of(&s), Some(CameraState::Failing));
@@ -603,7 +613,7 @@ mod tests {
 
     #[test]
     fn a_run_closes_the_gap_and_frames_update_the_status_twice_a_second() {
-        let (mut m, _) = StreamMachine::start(None, t(0), Duration::from_secs(30));
+        let (mut m, _) = StreamMachine::start(None, t(0), Duration::from_secs(30), None);
         m.open_failed(&StreamErrorKind::Unreachable, "refused");
         m.opened();
         assert_eq!(m.phase(), Phase::Recording);
@@ -625,7 +635,7 @@ mod tests {
 
     #[test]
     fn a_frozen_stream_is_a_stalled_gap_then_a_short_wait() {
-        let (mut m, _) = StreamMachine::start(None, t(0), Duration::from_secs(30));
+        let (mut m, _) = StreamMachine::start(None, t(0), Duration::from_secs(30), None);
         m.opened();
         m.run_started(t(1));
         let s = m.run_ended(GapReason::Stalled, "no frame for 5 s", t(60));
@@ -646,7 +656,7 @@ mod tests {
 
     #[test]
     fn stopping_records_the_stop_and_ends_the_machine() {
-        let (mut m, _) = StreamMachine::start(None, t(0), Duration::from_secs(30));
+        let (mut m, _) = StreamMachine::start(None, t(0), Duration::from_secs(30), None);
         m.opened();
         let s = m.run_ended(GapReason::RecorderStopped, "recorder stopped", t(9));
         assert_eq!(m.phase(), Phase::Stopped);
@@ -801,6 +811,7 @@ mod driver_tests {
                 segment_seconds: 1,
                 watchdog_seconds: 1,
                 auth_retry_seconds: 30,
+                ..RecorderConfig::default()
             },
             runtime: tokio::runtime::Handle::current(),
         };
@@ -820,6 +831,7 @@ mod driver_tests {
             StreamKind::Main,
             Box::new(camera_script),
             stop_rx,
+            None,
         ));
         // Wait until the silent connection has been declared stalled.
         let all = (Timestamp(0), Timestamp(i64::MAX));

@@ -3,11 +3,14 @@
 //! viewer: calendar, 24-hour timeline, player, range download, live view), and
 //! the recordings and days the page script asks for.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+
 use mimamori_base::CameraId;
 use mimamori_base::time::jst;
 use mimamori_catalog::{Camera, CameraDescription, CameraSource, StreamKind};
@@ -28,8 +31,10 @@ fn rfc3339(t: mimamori_base::Timestamp) -> String {
     t.to_rfc3339(jst())
 }
 
-/// The JSON form of a camera with its live status. The password never leaves the server.
-pub fn camera_json(state: &AppState, c: &Camera) -> Value {
+/// The JSON form of a camera with its live status and the node recording it
+/// (`nodes`, from [`mimamori_governance::Governance::recording_nodes`]). The
+/// password never leaves the server.
+pub fn camera_json(state: &AppState, c: &Camera, nodes: &HashMap<CameraId, String>) -> Value {
     let status = state.recorders.hub().get(c.id, StreamKind::Main);
     let (kind, url, sub_url, username) = match &c.source {
         CameraSource::TestPattern => ("test_pattern", None, None, None),
@@ -64,6 +69,7 @@ pub fn camera_json(state: &AppState, c: &Camera) -> Value {
         "codec": status.as_ref().and_then(|s| s.codec.clone()),
         "width": status.as_ref().and_then(|s| s.dimensions).map(|d| d.0),
         "height": status.as_ref().and_then(|s| s.dimensions).map(|d| d.1),
+        "recorded_by": nodes.get(&c.id),
     })
 }
 
@@ -408,6 +414,11 @@ pub async fn camera_view_page(
     let s = lang.strings();
     let policy = state.gov.policy();
     let (cam, retention) = state.gov.camera_page(&user.actor(), CameraId(id)).await?;
+    let node = state
+        .gov
+        .recording_nodes(&user.actor())
+        .await?
+        .remove(&cam.id);
     let st = state.recorders.hub().get(cam.id, StreamKind::Main);
     let sc = st
         .as_ref()
@@ -419,6 +430,9 @@ pub async fn camera_view_page(
             (cam.name)
             @if cam.source == CameraSource::TestPattern { " " span.badge.test { (s.cameras_test_pattern) } }
             " " span class={ "status status-" (sc) } data-status=(sc) { (status_label(s, sc)) }
+        }
+        @if let Some(n) = &node {
+            p.muted id="camera-node" { (s.cameras_node) ": " (n) }
         }
         @if let Some(r) = &retention {
             p.muted id="camera-retention" {
@@ -509,8 +523,11 @@ pub async fn cameras_list(
     user: CurrentUser,
 ) -> WebResult<Json<Value>> {
     let cams = state.gov.cameras(&user.actor()).await?;
+    let nodes = state.gov.recording_nodes(&user.actor()).await?;
     Ok(Json(Value::Array(
-        cams.iter().map(|c| camera_json(&state, c)).collect(),
+        cams.iter()
+            .map(|c| camera_json(&state, c, &nodes))
+            .collect(),
     )))
 }
 
@@ -526,7 +543,8 @@ pub async fn camera_get(
             mimamori_governance::Error::NotFound(format!("camera {id} was removed")).into(),
         );
     }
-    Ok(Json(camera_json(&state, &c)))
+    let nodes = state.gov.recording_nodes(&user.actor()).await?;
+    Ok(Json(camera_json(&state, &c, &nodes)))
 }
 
 /// `POST /api/cameras` `{name, url, sub_url?, username?, password?}`
@@ -538,7 +556,8 @@ pub async fn camera_add(
     let cam = json_body(body, "{\"name\", \"url\", …}")?.parse()?;
     let c = state.gov.camera_add(&user.actor(), cam).await?;
     sync_recorders(&state).await?;
-    Ok((StatusCode::CREATED, Json(camera_json(&state, &c))).into_response())
+    let nodes = state.gov.recording_nodes(&user.actor()).await?;
+    Ok((StatusCode::CREATED, Json(camera_json(&state, &c, &nodes))).into_response())
 }
 
 /// `PUT /api/cameras/{id}/description` `{location, purpose, coverage, sign_location}`
@@ -556,7 +575,8 @@ pub async fn camera_description_api(
         .gov
         .camera_describe(&user.actor(), CameraId(id), &d.description())
         .await?;
-    Ok(Json(camera_json(&state, &c)))
+    let nodes = state.gov.recording_nodes(&user.actor()).await?;
+    Ok(Json(camera_json(&state, &c, &nodes)))
 }
 
 /// `DELETE /api/cameras/{id}`

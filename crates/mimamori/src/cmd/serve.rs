@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use mimamori_base::TaskHandle;
+use mimamori_base::task::sleep_or_stop;
 use mimamori_governance::integrity::start_head_signer;
 use mimamori_governance::retention::start_sweeper;
 use mimamori_recorder::{
@@ -46,16 +48,6 @@ pub async fn serve(
     if lock.try_lock().is_err() {
         anyhow::bail!("another mimamori is already serving {}", data.display());
     }
-    // One recorder per catalog, too: a PostgreSQL catalog may be reached from
-    // several machines, and two recorders would each cut the same cameras' chains.
-    let location = inst.config.catalog(data)?;
-    let Some(lease) = inst.dir.catalog.recorder_lease().await? else {
-        anyhow::bail!(
-            "another mimamori node already records for the catalog {}: one node per catalog \
-             records today (see README, \"The catalog on PostgreSQL\")",
-            location.shown
-        );
-    };
     // What a crash left: the segments being written are rebuilt from their journals,
     // then whatever is left half-done is removed.
     mimamori_recorder::recovery::recover_open_segments(
@@ -79,23 +71,20 @@ pub async fn serve(
             keys: inst.keyring.clone(),
             clock: inst.clock.clone(),
             hub: StatusHub::new(),
-            config: inst.config.recorder(),
+            config: inst
+                .config
+                .recorder(data, listen.unwrap_or(&inst.config.listen)),
             runtime: dedicated_runtime()?,
         },
         &cameras,
     )
     .await;
-    tracing::info!(cameras = cameras.len(), preset = %inst.policy.preset, "recording");
+    tracing::info!(node = %recorders.node(), cameras = cameras.len(), preset = %inst.policy.preset, "recording");
     // Cameras added or changed by the command line while serving are picked up.
     let camera_sync = start_camera_sync(recorders.clone());
-    // The one place that decides erasure, and the signer of chain heads.
-    let sweeper = start_sweeper(inst.gov.sweeper().clone());
-    let signer = start_head_signer(
-        inst.dir.catalog.clone(),
-        inst.signer.clone(),
-        inst.config.heads_journal(data),
-        inst.clock.clone(),
-    );
+    // The one place that decides erasure, and the signer of chain heads: on one
+    // node of the installation at a time.
+    let duties = start_duties(&inst, data);
     let addr = listen.unwrap_or(&inst.config.listen).to_string();
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -114,14 +103,49 @@ pub async fn serve(
     tracing::info!("shutting down: closing open segments");
     camera_sync.stop().await;
     recorders.stop_all().await;
-    sweeper.stop().await;
-    // Signs once more, so the last segments and entries are covered.
-    signer.stop().await;
-    drop(lease);
+    // The signer signs once more, so the last segments and entries are covered.
+    duties.stop().await;
     inst.dir.catalog.close().await;
     drop(lock);
     served.context("web server failed")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often a node without the installation's duties asks for them.
+const DUTY_ASK_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The retention sweeper and the head signer, run by the one node holding the
+/// catalog's duty lease; the others ask again every few seconds, so that the
+/// duties move on within seconds when that node stops or is killed.
+fn start_duties(inst: &Installation, data: &std::path::Path) -> TaskHandle {
+    let catalog = inst.dir.catalog.clone();
+    let sweeper = inst.gov.sweeper().clone();
+    let signer = inst.signer.clone();
+    let journal = inst.config.heads_journal(data);
+    let clock = inst.clock.clone();
+    TaskHandle::spawn(move |mut stop| async move {
+        let lease = loop {
+            match catalog.duty_lease().await {
+                Ok(Some(lease)) => break lease,
+                Ok(None) => {}
+                Err(e) => tracing::error!("asking for the installation's duties: {e}"),
+            }
+            if sleep_or_stop(DUTY_ASK_EVERY, &mut stop).await {
+                return;
+            }
+        };
+        tracing::info!("this node runs the retention sweeper and signs the chain heads");
+        let sweeper = start_sweeper(sweeper);
+        let signer = start_head_signer(catalog, signer, journal, clock);
+        while !*stop.borrow() {
+            if stop.changed().await.is_err() {
+                break;
+            }
+        }
+        sweeper.stop().await;
+        signer.stop().await;
+        drop(lease);
+    })
 }
 
 async fn shutdown_signal() {

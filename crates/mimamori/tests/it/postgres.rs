@@ -1,18 +1,20 @@
 //! The catalog on PostgreSQL as an installer meets it (issue 12): `init --catalog`
-//! with the password in a file, one installation per database, one recording
-//! node per catalog, sessions valid on whichever node serves. Always on the
-//! PostgreSQL test server, whichever engine the rest of the run uses.
+//! with the password in a file, one installation per database, several recorder
+//! nodes on one catalog and one object store, a killed node's cameras taken over
+//! by another, sessions valid on whichever node serves. Always on the PostgreSQL
+//! and S3 test servers, whichever engine the rest of the run uses.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mimamori_catalog::{Engine, scratch};
 
-use crate::app::{ADMIN, ADMIN_PASSWORD, AppOptions, bin, cli, fresh_dir, serve_existing};
+use crate::app::{ADMIN, ADMIN_PASSWORD, AppOptions, cli, fresh_dir, serve_existing};
 
 fn init(data: &std::path::Path, catalog: &str, password_file: &std::path::Path) -> (bool, String) {
     let pw = data.with_extension("pw");
     std::fs::write(&pw, format!("{ADMIN_PASSWORD}\n")).unwrap();
+    let remote = mimamori_storage::scratch::new_remote("nodes");
+    let (endpoint, credentials) = mimamori_storage::scratch::test_server();
     let out = cli(&[
         "init",
         "--data",
@@ -27,6 +29,12 @@ fn init(data: &std::path::Path, catalog: &str, password_file: &std::path::Path) 
         catalog,
         "--catalog-password-file",
         password_file.to_str().unwrap(),
+        "--store",
+        &remote.url(),
+        "--store-endpoint",
+        &endpoint,
+        "--store-credentials-file",
+        credentials.to_str().unwrap(),
     ]);
     let text = format!(
         "{}{}",
@@ -46,8 +54,48 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
-#[tokio::test]
-async fn a_postgres_catalog_serves_one_installation_and_records_on_one_node_at_a_time() {
+/// Which node holds each camera's lease, by camera id.
+async fn leases(pool: &sqlx::AnyPool) -> Vec<(i64, String)> {
+    use sqlx::Row;
+    sqlx::query("SELECT camera_id, node FROM camera_lease ORDER BY camera_id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get("camera_id"), r.get("node")))
+        .collect()
+}
+
+fn node_name(data: &std::path::Path) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    format!("{}:{}", host.trim(), data.display())
+}
+
+/// Seconds a camera lease lasts in this test (`[recorder] lease_seconds`).
+const LEASE_SECONDS: u64 = 6;
+
+fn node_options() -> AppOptions {
+    AppOptions {
+        // Inside `[recorder]`, which `serve_existing` writes just before.
+        config_extra: format!("lease_seconds = {LEASE_SECONDS}\n"),
+        ..AppOptions::default()
+    }
+}
+
+// Issue 12 "Several recorder nodes": two nodes on one PostgreSQL catalog and one
+// S3-compatible store. The first records the cameras; the second starts beside
+// it and takes none. Killed (-9), the first node's cameras record again on the
+// second within the lease and a round, the timeline shows both sides with the
+// hand-over gap named, the retention sweeper and head signer move too, and a
+// session made on the first node is valid on the second. The first node back
+// does not take its cameras back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_the_handover() {
+    use crate::app::parse_time;
+    use crate::camera::{CameraOptions, TestCamera};
+    use crate::media::{assert_decodes_cleanly, fetch_mp4, probe};
+    use crate::recording::{plus, wait_recorded};
+
     let node_a = fresh_dir("pg-node-a");
     let url = scratch::new_catalog_url_on(Engine::Postgres, &node_a).await;
     let secret = node_a.with_extension("catalog-pw");
@@ -74,7 +122,6 @@ async fn a_postgres_catalog_serves_one_installation_and_records_on_one_node_at_a
         !config.contains("s3cret"),
         "the password is never in the config"
     );
-    let mut a = serve_existing(node_a.clone(), AppOptions::default()).await;
 
     // The same database for a second installation: refused, it has accounts.
     let other = fresh_dir("pg-other");
@@ -84,42 +131,125 @@ async fn a_postgres_catalog_serves_one_installation_and_records_on_one_node_at_a
         "{text}"
     );
 
-    // A second node for the same catalog (its own data directory, the same
-    // policy, config and keys) may not record while the first one does.
+    // A second node: its own data directory with the same policy, config and
+    // keys (README, "Several machines").
     let node_b = fresh_dir("pg-node-b");
     copy_dir(&node_a, &node_b);
     copy_dir(
         &node_a.with_extension("keys"),
         &node_b.with_extension("keys"),
     );
-    let mut second = Command::new(bin())
-        .args(["serve", "--data", node_b.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while second.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            second.kill().unwrap();
-            panic!("a second node started recording for the same catalog");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let out = second.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(
-        text.contains("another mimamori node already records"),
-        "{text}"
-    );
-    assert!(!text.contains("s3cret"), "{text}");
 
-    // Once the first node is gone (killed: its lock ends with its connection),
-    // the second one serves the same installation: its accounts, and the session
-    // made on the first node.
+    let cam = TestCamera::start(CameraOptions {
+        streams: 2,
+        ..Default::default()
+    });
+    let mut a = serve_existing(node_a.clone(), node_options()).await;
+    let ids = [
+        a.add_camera("玄関", &cam.url(1), None).await,
+        a.add_camera("駐輪場", &cam.url(2), None).await,
+    ];
+    for id in ids {
+        wait_recorded(&a, id, 3.0, 40).await;
+    }
+    let b = serve_existing(node_b.clone(), node_options()).await;
+    let pool = a.db().await;
+    let (name_a, name_b) = (node_name(&node_a), node_name(&node_b));
+    tokio::time::sleep(Duration::from_secs(LEASE_SECONDS + 1)).await;
+    assert_eq!(
+        leases(&pool).await,
+        ids.iter().map(|i| (*i, name_a.clone())).collect::<Vec<_>>(),
+        "the second node leaves the first node's cameras alone"
+    );
+    assert!(
+        !b.log_text().contains("runs the retention sweeper"),
+        "one node does the installation's duties"
+    );
+
+    // The first node dies: its cameras move to the second.
     a.kill9();
-    let b = serve_existing(node_b, AppOptions::default()).await;
+    let killed = Instant::now();
+    b.wait_for("the cameras taken over", 3 * LEASE_SECONDS + 10, || async {
+        (leases(&pool).await.iter().all(|(_, n)| *n == name_b)).then_some(())
+    })
+    .await;
+    let from = crate::app::rfc3339_offset(-600);
+    let mut resumed = Vec::new();
+    for id in ids {
+        // Two seconds recorded on the second node, after the hand-over gap.
+        let start = b
+            .wait_for("recording after the hand-over", 40, || async {
+                let v = b
+                    .recordings(id, &from, &crate::app::rfc3339_offset(5))
+                    .await;
+                let gap_end = parse_time(
+                    v["gaps"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|g| g["reason"] == "node_handover")?["end"]
+                        .as_str()?,
+                );
+                v["spans"].as_array().unwrap().iter().find_map(|s| {
+                    let (a, e) = (s["start"].as_str()?, s["end"].as_str()?);
+                    (parse_time(a) >= gap_end
+                        && parse_time(e) - parse_time(a) >= chrono::Duration::seconds(2))
+                    .then(|| a.to_string())
+                })
+            })
+            .await;
+        resumed.push(start);
+    }
+    let took = killed.elapsed().as_secs_f64();
+    assert!(
+        took < (LEASE_SECONDS + 3 + 10) as f64,
+        "recording again on the other node {took:.1} s after the kill"
+    );
+    b.wait_for("the duties moved", 30, || async {
+        b.log_text()
+            .contains("runs the retention sweeper")
+            .then_some(())
+    })
+    .await;
+
+    // The timeline on the second node: what the first recorded, the hand-over
+    // gap naming both nodes, what the second records.
+    let to = crate::app::rfc3339_offset(5);
+    for (id, resumed) in ids.iter().zip(&resumed) {
+        let v = b.recordings(*id, &from, &to).await;
+        let spans = v["spans"].as_array().unwrap();
+        assert!(spans.len() >= 2, "{v}");
+        let handover = v["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["reason"] == "node_handover")
+            .unwrap_or_else(|| panic!("no hand-over gap: {v}"));
+        let detail = handover["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(&name_a) && detail.contains(&name_b),
+            "{detail}"
+        );
+        let before = spans[0]["start"].as_str().unwrap();
+        for (start, tag) in [(before, "before"), (resumed.as_str(), "after")] {
+            let mp4 = fetch_mp4(
+                &b,
+                *id,
+                start,
+                &plus(start, 2.0),
+                &format!("{tag}-{id}.mp4"),
+            )
+            .await;
+            assert_decodes_cleanly(&mp4);
+            assert!(
+                probe(&mp4).duration >= 1.5,
+                "{tag}: {}",
+                probe(&mp4).duration
+            );
+        }
+    }
+
+    // A session made on the first node is valid on the second.
     let r = a.client.get(b.url("/api/me")).send().await.unwrap();
     assert_eq!(
         r.status(),
@@ -128,6 +258,17 @@ async fn a_postgres_catalog_serves_one_installation_and_records_on_one_node_at_a
     );
     let me: serde_json::Value = r.json().await.unwrap();
     assert_eq!(me["username"], ADMIN, "{me}");
+
+    // The first node back: it records nothing the second holds.
+    a.start().await;
+    tokio::time::sleep(Duration::from_secs(LEASE_SECONDS + 1)).await;
+    assert!(
+        leases(&pool).await.iter().all(|(_, n)| *n == name_b),
+        "{:?}",
+        leases(&pool).await
+    );
+    drop(a);
+    drop(b);
 }
 
 /// `mimamori migrate` (issue 12 "Moving an installation"): a site recorded on

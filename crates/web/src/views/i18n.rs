@@ -129,6 +129,8 @@ strings! {
     gap_stream_ended "gap.stream_ended" => "カメラが配信を終了", "camera ended the stream";
     gap_stream_error "gap.stream_error" => "映像の異常", "stream error";
     gap_recorder_stopped "gap.recorder_stopped" => "録画装置の停止", "recorder not running";
+    cameras_node "cameras.node" => "録画ノード", "Recording node";
+    gap_node_handover "gap.node_handover" => "録画ノードの交代", "recorder node handed over";
     nav_retention "nav.retention" => "保存期間", "Retention";
     ret_title "ret.title" => "保存期間・延長・消去", "Retention, holds and erasure";
     ret_alarm "ret.alarm" => "警告", "Alarm";
@@ -434,6 +436,7 @@ mod tests {
                 "stream_ended",
                 "stream_error",
                 "recorder_stopped",
+                "node_handover",
             ] {
                 used.push(format!("{prefix}{reason}"));
             }
