@@ -117,6 +117,12 @@ async fn a_manager_logs_in_opens_the_timeline_and_the_video_plays() {
         .for_element(Locator::Css("#timeline .span"))
         .await
         .unwrap();
+    // The calendar's days come from a request of their own: wait for them too.
+    let _ = c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#cal-grid button.has-rec"))
+        .await;
     let days = c
         .find_all(Locator::Css("#cal-grid button.has-rec"))
         .await
