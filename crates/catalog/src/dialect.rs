@@ -129,6 +129,23 @@ impl std::fmt::Debug for DutyLease {
     }
 }
 
+impl DutyLease {
+    /// Whether the lease still holds: its connection answers (a PostgreSQL
+    /// restart or a cut network ends the session, and with it the lock, which
+    /// another node may then take).
+    pub async fn still_held(&mut self) -> bool {
+        let Some(conn) = self._held.as_mut() else {
+            return true;
+        };
+        matches!(
+            sqlx::query_scalar::<_, i64>("SELECT 1")
+                .fetch_one(&mut *conn)
+                .await,
+            Ok(1)
+        )
+    }
+}
+
 /// Takes the duty lease, or `None` while another node holds it.
 pub(crate) async fn duty_lease(pool: &AnyPool, engine: Engine) -> Result<Option<DutyLease>> {
     match engine {

@@ -45,6 +45,10 @@ pub struct KeyRing {
     catalog: Catalog,
     master: Key,
     cache: Mutex<HashMap<i64, Key>>,
+    /// The id of each camera's key for a day, once written with: recording opens
+    /// a segment without asking the catalog again (and goes on while the
+    /// catalog is unreachable, issue 12).
+    write_keys: Mutex<HashMap<(CameraId, Timestamp), i64>>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -86,6 +90,7 @@ impl KeyRing {
             catalog,
             master,
             cache: Mutex::new(HashMap::new()),
+            write_keys: Mutex::new(HashMap::new()),
         }
     }
 
@@ -97,6 +102,17 @@ impl KeyRing {
         now: Timestamp,
     ) -> Result<(i64, Key)> {
         let (start, end) = key_period(at);
+        let known = self
+            .write_keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(camera, start))
+            .copied();
+        if let Some(id) = known
+            && let Some(k) = self.cached(id)
+        {
+            return Ok((id, k));
+        }
         let row = sqlx::query(
             "SELECT id, wrapped_key FROM data_key WHERE camera_id = $1 AND period_start_us = $2",
         )
@@ -107,7 +123,13 @@ impl KeyRing {
         if let Some(r) = row {
             let id: i64 = r.try_get("id")?;
             return match self.key(id).await? {
-                Some(k) => Ok((id, k)),
+                Some(k) => {
+                    self.write_keys
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert((camera, start), id);
+                    Ok((id, k))
+                }
                 None => Err(CatalogError::Key(format!(
                     "the data key of camera {camera} for this day was already destroyed"
                 ))),
@@ -146,7 +168,19 @@ impl KeyRing {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(id, key.clone());
+        self.write_keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((camera, start), id);
         Ok((id, key))
+    }
+
+    fn cached(&self, id: i64) -> Option<Key> {
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .cloned()
     }
 
     /// A key by id; `None` once destroyed.
@@ -213,6 +247,10 @@ impl KeyRing {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&id);
+        self.write_keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, k| *k != id);
     }
 }
 

@@ -75,6 +75,29 @@ impl CatalogError {
             CatalogError::Url(_) => ErrorCode::BadInput,
         }
     }
+
+    /// Whether the catalog could not be reached (the server down, the network
+    /// cut, no connection within the pool's wait), as opposed to a refused
+    /// change: what was asked may succeed unchanged later.
+    pub fn is_unreachable(&self) -> bool {
+        let CatalogError::Db(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL's connection exceptions (08…) and operator interventions
+            // (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
+            sqlx::Error::Database(d) => d
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, CatalogError>;

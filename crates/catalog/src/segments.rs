@@ -6,7 +6,7 @@ use mimamori_base::{CameraId, SegmentId, Timestamp};
 use mimamori_crypto::frames::DigestKind;
 use sqlx::Row;
 
-use crate::{Catalog, Result, StreamKind};
+use crate::{Catalog, CatalogError, Result, StreamKind};
 
 /// A segment as the recorder wrote it: the one definition of a segment's fields,
 /// inserted as they are and covered by the segment's chain link.
@@ -139,6 +139,29 @@ impl Catalog {
         let id = insert_segment_in(&mut tx, s).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Records a segment unless the catalog already holds one of its file name
+    /// (a row handed over again after its reply was lost with the connection).
+    /// Returns whether it was recorded now.
+    pub async fn segment_insert_once(&self, s: &NewSegment) -> Result<bool> {
+        let mut tx = self.write_tx().await?;
+        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM segment WHERE file_name = $1")
+            .bind(&s.file_name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_some() {
+            return Ok(false);
+        }
+        match insert_segment_in(&mut tx, s).await {
+            Ok(_) => {}
+            Err(CatalogError::Db(sqlx::Error::Database(d))) if d.is_unique_violation() => {
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Records many segments in one transaction (imports and benchmarks).

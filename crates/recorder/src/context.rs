@@ -48,6 +48,8 @@ impl Default for RecorderConfig {
 #[derive(Clone)]
 pub struct RecorderContext {
     pub catalog: Catalog,
+    /// Where rows for the catalog go (kept locally while it is unreachable).
+    pub rows: Arc<crate::rows::RowJournal>,
     pub store: SegmentStore,
     pub keys: Arc<mimamori_catalog::keys::KeyRing>,
     pub clock: SharedClock,

@@ -12,8 +12,13 @@ pub struct Fixture {
     pub catalog: Catalog,
     pub store: SegmentStore,
     pub keys: Arc<KeyRing>,
+    /// Rows for the catalog, on the wall clock (kept in the directory's journal
+    /// only when the catalog does not answer).
+    pub rows: Arc<crate::rows::RowJournal>,
     pub camera: CameraId,
     pub dir: std::path::PathBuf,
+    /// The catalog's URL, to open it again.
+    pub url: String,
 }
 
 pub async fn fixture(tag: &str) -> Fixture {
@@ -24,7 +29,8 @@ pub async fn fixture(tag: &str) -> Fixture {
         RandomState::new().hash_one(0u8)
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    let catalog = mimamori_catalog::scratch::new_catalog(&dir).await;
+    let url = mimamori_catalog::scratch::new_catalog_url(&dir).await;
+    let catalog = Catalog::open(&url).await.unwrap();
     let camera = catalog
         .camera_insert(
             &NewCamera {
@@ -41,11 +47,20 @@ pub async fn fixture(tag: &str) -> Fixture {
         catalog.clone(),
         mimamori_crypto::Key::generate(),
     ));
+    let rows = crate::rows::RowJournal::open(
+        catalog.clone(),
+        store.clone(),
+        Arc::new(mimamori_base::SystemClock),
+        &dir.join(crate::rows::JOURNAL_DIR),
+    )
+    .unwrap();
     Fixture {
         catalog,
         store,
         keys,
+        rows,
         camera,
         dir,
+        url,
     }
 }

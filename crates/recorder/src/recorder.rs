@@ -298,6 +298,11 @@ impl RecorderSet {
     pub fn hub(&self) -> &Arc<StatusHub> {
         &self.ctx.hub
     }
+
+    /// What this node keeps for the catalog (rows waiting while it is unreachable).
+    pub fn catalog_journal(&self) -> crate::rows::JournalHealth {
+        self.ctx.rows.health()
+    }
 }
 
 /// Starts the camera sync: every few seconds the recorders are brought in line

@@ -197,14 +197,16 @@ mod tests {
             catalog,
             store,
             keys,
+            rows,
             camera: cam,
             dir,
+            ..
         } = crate::fixture::fixture(&format!("recovery-{size}")).await;
         let mut seg = Segmenter::new(
             cam,
             StreamKind::Main,
             store.clone(),
-            catalog.clone(),
+            rows,
             keys.clone(),
             60,
             None,

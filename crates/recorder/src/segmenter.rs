@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use mimamori_base::{CameraId, Timestamp};
 use mimamori_catalog::keys::KeyRing;
-use mimamori_catalog::{Catalog, NewSegment, StreamKind};
+use mimamori_catalog::{NewSegment, StreamKind};
 use mimamori_crypto::SegmentCipher;
 use mimamori_crypto::frames::{DigestKind, FramesCommitment};
 use mimamori_media::{SampleIndex, SampleInfo};
@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
 use crate::hub::LiveFrame;
+use crate::rows::{CatalogRow, RowError, RowJournal};
 use crate::source::{Frame, StreamParams};
 
 /// Frames further apart than this (or going backwards) break the run.
@@ -34,6 +35,8 @@ pub enum SegmenterError {
     Storage(#[from] mimamori_storage::StorageError),
     #[error(transparent)]
     Catalog(#[from] mimamori_catalog::CatalogError),
+    #[error(transparent)]
+    Rows(#[from] RowError),
     #[error("segment writer task failed: {0}")]
     Join(String),
 }
@@ -78,8 +81,11 @@ pub struct Segmenter {
     camera: CameraId,
     stream: StreamKind,
     store: SegmentStore,
-    catalog: Catalog,
+    rows: Arc<RowJournal>,
     keys: Arc<KeyRing>,
+    /// The catalog's id of the last codec parameters seen: a new segment with the
+    /// same ones does not ask the catalog (and opens while it is unreachable).
+    params_id: Option<(Arc<StreamParams>, i64)>,
     target_90k: i64,
     run: Option<Run>,
     live: Option<broadcast::Sender<Arc<LiveFrame>>>,
@@ -92,7 +98,7 @@ impl Segmenter {
         camera: CameraId,
         stream: StreamKind,
         store: SegmentStore,
-        catalog: Catalog,
+        rows: Arc<RowJournal>,
         keys: Arc<KeyRing>,
         segment_seconds: u32,
         live: Option<broadcast::Sender<Arc<LiveFrame>>>,
@@ -101,8 +107,9 @@ impl Segmenter {
             camera,
             stream,
             store,
-            catalog,
+            rows,
             keys,
+            params_id: None,
             target_90k: i64::from(segment_seconds.max(1)) * 90_000,
             run: None,
             live,
@@ -234,12 +241,20 @@ impl Segmenter {
             let (key_id, key) = self.keys.key_for_write(self.camera, start, start).await?;
             let nonce_prefix = SegmentCipher::random_nonce_prefix();
             let cipher = SegmentCipher::new(key, nonce_prefix, file_name.as_bytes());
-            let p = &frame.params;
-            let sha = Sha256::digest(&p.sample_entry);
-            let params_id = self
-                .catalog
-                .video_params_id(&p.rfc6381_codec, p.width, p.height, &p.sample_entry, &sha)
-                .await?;
+            let params_id = match &self.params_id {
+                Some((known, id)) if **known == *frame.params => *id,
+                _ => {
+                    let p = &frame.params;
+                    let sha = Sha256::digest(&p.sample_entry);
+                    let id = self
+                        .rows
+                        .catalog()
+                        .video_params_id(&p.rfc6381_codec, p.width, p.height, &p.sample_entry, &sha)
+                        .await?;
+                    self.params_id = Some((frame.params.clone(), id));
+                    id
+                }
+            };
             let writer = self.store.create_journaled(
                 &file_name,
                 cipher,
@@ -330,8 +345,10 @@ impl Segmenter {
             .await
             .map_err(|e| SegmenterError::Join(e.to_string()))??;
         let file_name = written.file_name;
-        self.catalog
-            .segment_insert(&NewSegment {
+        // The catalog hears of it now, or from the local journal once it answers
+        // again; the segment's own journal goes when the catalog holds it.
+        self.rows
+            .hand_over(CatalogRow::Segment(NewSegment {
                 camera_id: self.camera,
                 stream: self.stream,
                 run_start,
@@ -350,13 +367,8 @@ impl Segmenter {
                 nonce_prefix: seg.nonce_prefix.to_vec(),
                 frames_digest: seg.frames.finish().to_vec(),
                 digest_kind: written.digest_kind,
-            })
+            }))
             .await?;
-        // Only now that the catalog holds it: until here the journal is how readers
-        // see the segment and how a crash would recover it.
-        if let Err(e) = self.store.forget_journal(&file_name) {
-            tracing::warn!(file = %file_name, "{e}");
-        }
         self.last_end = Some(end);
         Ok(())
     }
@@ -384,18 +396,17 @@ mod tests {
         }
     }
 
-    async fn setup(tag: &str) -> (Segmenter, Catalog, CameraId, std::path::PathBuf) {
+    async fn setup(
+        tag: &str,
+    ) -> (
+        Segmenter,
+        mimamori_catalog::Catalog,
+        CameraId,
+        std::path::PathBuf,
+    ) {
         let f = crate::fixture::fixture(tag).await;
         (
-            Segmenter::new(
-                f.camera,
-                StreamKind::Main,
-                f.store,
-                f.catalog.clone(),
-                f.keys,
-                4,
-                None,
-            ),
+            Segmenter::new(f.camera, StreamKind::Main, f.store, f.rows, f.keys, 4, None),
             f.catalog,
             f.camera,
             f.dir,
@@ -416,7 +427,7 @@ mod tests {
             f.camera,
             StreamKind::Main,
             f.store,
-            f.catalog.clone(),
+            f.rows,
             f.keys,
             600,
             None,
@@ -517,6 +528,100 @@ mod tests {
         );
         assert!(segs[1].canonical().starts_with(b"mimamori-segment-v3\n"));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    // Issue 12 "The catalog down": segments closing while the catalog does not
+    // answer are kept in the node's local journal (the day's key and the codec
+    // parameters are known, so new segments open without it), their files and
+    // own journals stay, and once the catalog answers again every row reaches it
+    // in order: contiguous segments, one chain, nothing lost.
+    #[tokio::test]
+    async fn segments_closed_while_the_catalog_is_away_reach_it_in_order_when_it_answers() {
+        let f = crate::fixture::fixture("away").await;
+        let mut s = Segmenter::new(
+            f.camera,
+            StreamKind::Main,
+            f.store.clone(),
+            f.rows.clone(),
+            f.keys.clone(),
+            2,
+            None,
+        );
+        let p = params(1);
+        let t0 = Timestamp::from_secs(1_000);
+        for n in 0..45 {
+            s.push(frame(n, n % 15 == 0, &p), t0.add_90k(n * 6_000))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            f.rows.health().waiting,
+            0,
+            "the first segment went straight in"
+        );
+        // The catalog goes away (its pool closed: every call fails at once).
+        f.catalog.close().await;
+        for n in 45..150 {
+            s.push(frame(n, n % 15 == 0, &p), t0.add_90k(n * 6_000))
+                .await
+                .unwrap();
+        }
+        let end = s.finish_run().await.unwrap().unwrap();
+        let health = f.rows.health();
+        assert_eq!(
+            health.waiting, 4,
+            "four segments closed while it was away: {health:?}"
+        );
+        assert!(health.unreachable_since.is_some());
+        assert!(
+            health
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("catalog unreachable")),
+            "{health:?}"
+        );
+        assert_eq!(
+            f.store.all_open_segments().len(),
+            4,
+            "each waiting segment keeps its own journal until the catalog holds it"
+        );
+
+        // It answers again (here: the next start opens it anew).
+        let catalog = mimamori_catalog::Catalog::open(&f.url).await.unwrap();
+        let rows = RowJournal::open(
+            catalog.clone(),
+            f.store.clone(),
+            Arc::new(mimamori_base::SystemClock),
+            &f.dir.join(crate::rows::JOURNAL_DIR),
+        )
+        .unwrap();
+        assert_eq!(rows.health().waiting, 4, "the journal outlives the process");
+        assert_eq!(rows.replay().await.unwrap(), 4);
+        assert_eq!(rows.health(), crate::rows::JournalHealth::default());
+        assert_eq!(
+            rows.replay().await.unwrap(),
+            0,
+            "nothing is handed over twice"
+        );
+        let segs = catalog
+            .segments_overlapping(
+                f.camera,
+                StreamKind::Main,
+                Timestamp(0),
+                Timestamp(i64::MAX),
+            )
+            .await
+            .unwrap();
+        assert_eq!(segs.len(), 5);
+        assert_eq!(segs[0].recorded.start, t0);
+        for w in segs.windows(2) {
+            assert_eq!(w[0].recorded.end, w[1].recorded.start, "contiguous");
+            assert_eq!(w[0].link.seq + 1, w[1].link.seq, "one chain, in order");
+        }
+        assert_eq!(segs[4].recorded.end, end);
+        assert_eq!(segs.iter().map(|s| s.recorded.frames).sum::<i64>(), 150);
+        assert!(f.store.all_open_segments().is_empty());
+        std::fs::remove_dir_all(f.dir).unwrap();
     }
 
     #[tokio::test]

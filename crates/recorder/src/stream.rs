@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use crate::context::RecorderContext;
 use crate::hub::CameraState;
+use crate::rows::CatalogRow;
 use crate::segmenter::{Pushed, Segmenter};
 use crate::source::{StreamErrorKind, StreamOpener, next_frame};
 
@@ -289,9 +290,8 @@ struct Driver<'a> {
 
 impl Driver<'_> {
     async fn gap(&self, change: GapChange) {
-        let _catalog = crate::context::CatalogWait::enter();
-        let (camera, stream, catalog) = (self.camera, self.stream, &self.ctx.catalog);
-        match change {
+        let (camera, stream) = (self.camera, self.stream);
+        let row = match change {
             GapChange::Open {
                 from,
                 reason,
@@ -301,18 +301,18 @@ impl Driver<'_> {
                 self.ctx.hub.update(camera, stream, now, |s| {
                     *s.gaps.entry(reason.as_str()).or_default() += 1;
                 });
-                log_catalog(
-                    catalog
-                        .gap_open(camera, stream, from, reason, &detail)
-                        .await,
-                );
-                log_catalog(
-                    catalog
-                        .gap_set_reason(camera, stream, reason, &detail)
-                        .await,
-                );
+                CatalogRow::GapOpen {
+                    camera,
+                    stream,
+                    from,
+                    reason,
+                    detail,
+                }
             }
-            GapChange::Close { at } => log_catalog(catalog.gap_close(camera, stream, at).await),
+            GapChange::Close { at } => CatalogRow::GapClose { camera, stream, at },
+        };
+        if let Err(e) = self.ctx.rows.hand_over(row).await {
+            tracing::error!(camera = %self.name, stream = stream.as_str(), "recording a gap: {e}");
         }
     }
 
@@ -399,16 +399,24 @@ pub(crate) async fn run_stream(
         camera,
         stream,
         ctx.store.clone(),
-        ctx.catalog.clone(),
+        ctx.rows.clone(),
         ctx.keys.clone(),
         ctx.config.segment_seconds,
         live,
     );
     let catalog_wait = crate::context::CatalogWait::enter();
-    let last_end = match ctx.catalog.last_segment_end(camera, stream).await {
-        Ok(end) => end,
-        Err(e) => {
+    let asked = tokio::time::timeout(
+        crate::rows::CATALOG_PATIENCE,
+        ctx.catalog.last_segment_end(camera, stream),
+    );
+    let last_end = match asked.await {
+        Ok(Ok(end)) => end,
+        Ok(Err(e)) => {
             tracing::error!(camera = %name, "{e}");
+            None
+        }
+        Err(_) => {
+            tracing::error!(camera = %name, "catalog unreachable: where this stream's footage ends is not known");
             None
         }
     };
@@ -525,12 +533,6 @@ pub(crate) async fn run_stream(
         }
     }
     d.status(m.stopped());
-}
-
-fn log_catalog<T>(r: Result<T, mimamori_catalog::CatalogError>) {
-    if let Err(e) = r {
-        tracing::error!("catalog: {e}");
-    }
 }
 
 #[cfg(test)]
@@ -798,9 +800,17 @@ mod driver_tests {
             .unwrap();
         let clock = Arc::new(SimClock::new(t0));
         let hub = StatusHub::new();
+        let store = SegmentStore::open(&dir).unwrap();
         let ctx = RecorderContext {
             catalog: catalog.clone(),
-            store: SegmentStore::open(&dir).unwrap(),
+            rows: crate::rows::RowJournal::open(
+                catalog.clone(),
+                store.clone(),
+                clock.clone(),
+                &dir.join(crate::rows::JOURNAL_DIR),
+            )
+            .unwrap(),
+            store,
             keys: Arc::new(KeyRing::new(
                 catalog.clone(),
                 mimamori_crypto::Key::generate(),

@@ -173,8 +173,14 @@ pub async fn cameras_page(
     // Health links to the inspection log (REQ-MNT-1) for those who keep it.
     let keeps_records = records.is_some();
     let overdue = records.filter(|(checks, complaints)| checks + complaints > 0);
+    let journal = state.recorders.catalog_journal();
     let body = html! {
         h1 { (s.cameras_title) }
+        @if journal.waiting > 0 {
+            p.warning id="catalog-journal" data-waiting=(journal.waiting) {
+                (s.cameras_catalog_journal) " " (journal.waiting)
+            }
+        }
         @if let Some((checks, complaints)) = overdue {
             p.warning id="records-overdue" {
                 (s.rec_attention) ": "

@@ -17,6 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mimamori_base::CameraId;
 use mimamori_governance::monitoring::NodeFigures;
+use mimamori_recorder::JournalHealth;
 use mimamori_recorder::hub::{CameraState, CameraStatus};
 use std::fmt::Write as _;
 
@@ -56,7 +57,16 @@ pub async fn readyz(
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready")
     };
-    Ok(text(status, format!("{head}\n{catalog}\n{store}\n")))
+    let j = state.recorders.catalog_journal();
+    let journal = match (j.waiting, &j.last_error) {
+        (0, _) => "local journal: empty".to_string(),
+        (n, Some(e)) => format!("local journal: {n} rows wait for the catalog ({e})"),
+        (n, None) => format!("local journal: {n} rows being handed to the catalog"),
+    };
+    Ok(text(
+        status,
+        format!("{head}\n{catalog}\n{store}\n{journal}\n"),
+    ))
 }
 
 /// `GET /metrics`: this node's figures.
@@ -66,7 +76,8 @@ pub async fn metrics(
 ) -> WebResult<Response> {
     let figures = state.gov.node_figures(&origin).await?;
     let streams = state.recorders.hub().all();
-    let body = encode(&figures, &streams).map_err(|e| {
+    let journal = state.recorders.catalog_journal();
+    let body = encode(&figures, &streams, &journal).map_err(|e| {
         mimamori_governance::Error::Inconsistent(format!("encoding the metrics: {e}"))
     })?;
     Ok(([(header::CONTENT_TYPE, OPENMETRICS)], body).into_response())
@@ -120,6 +131,7 @@ type FloatGauge = Gauge<f64, AtomicU64>;
 fn encode(
     f: &NodeFigures,
     streams: &[(CameraId, mimamori_catalog::StreamKind, CameraStatus)],
+    journal: &JournalHealth,
 ) -> Result<String, std::fmt::Error> {
     let mut r = Registry::with_prefix("mimamori");
     let names: HashMap<CameraId, &str> =
@@ -187,6 +199,11 @@ fn encode(
         "catalog_up",
         "1 when the catalog answers",
         up(f.catalog_latency.is_some()),
+    );
+    r.register(
+        "catalog_journal_rows",
+        "Rows (segments, gap changes) kept on this node until the catalog answers",
+        ConstGauge::new(i64::try_from(journal.waiting).unwrap_or(i64::MAX)),
     );
     if let Some(s) = f.catalog_latency {
         r.register(

@@ -175,6 +175,12 @@ async fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
     let set = start_recorders(
         RecorderContext {
             catalog: dir.catalog.clone(),
+            rows: mimamori_recorder::RowJournal::open(
+                dir.catalog.clone(),
+                dir.store.clone(),
+                clock.clone(),
+                &scratch.data.join(mimamori_recorder::rows::JOURNAL_DIR),
+            )?,
             store: dir.store.clone(),
             keys: keyring,
             clock: clock.clone(),

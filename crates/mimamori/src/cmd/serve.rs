@@ -10,8 +10,9 @@ use mimamori_base::TaskHandle;
 use mimamori_base::task::sleep_or_stop;
 use mimamori_governance::integrity::start_head_signer;
 use mimamori_governance::retention::start_sweeper;
+use mimamori_recorder::rows::JOURNAL_DIR;
 use mimamori_recorder::{
-    RecorderContext, StatusHub, dedicated_runtime, start_camera_sync, start_recorders,
+    RecorderContext, RowJournal, StatusHub, dedicated_runtime, start_camera_sync, start_recorders,
 };
 use mimamori_web::server::{Server, tls_files};
 
@@ -48,8 +49,26 @@ pub async fn serve(
     if lock.try_lock().is_err() {
         anyhow::bail!("another mimamori is already serving {}", data.display());
     }
-    // What a crash left: the segments being written are rebuilt from their journals,
-    // then whatever is left half-done is removed.
+    // Rows kept while the catalog was unreachable go to it first (their segments
+    // are then known), then what a crash left: the segments being written are
+    // rebuilt from their journals, and whatever is left half-done is removed.
+    let rows = RowJournal::open(
+        inst.dir.catalog.clone(),
+        inst.dir.store.clone(),
+        inst.clock.clone(),
+        &data.join(JOURNAL_DIR),
+    )
+    .with_context(|| format!("opening {}", data.join(JOURNAL_DIR).display()))?;
+    let replayed = rows
+        .replay()
+        .await
+        .context("handing the rows kept while the catalog was unreachable to it")?;
+    if replayed > 0 {
+        tracing::info!(
+            rows = replayed,
+            "rows kept while the catalog was unreachable are in the catalog"
+        );
+    }
     mimamori_recorder::recovery::recover_open_segments(
         &inst.dir.catalog,
         &inst.dir.store,
@@ -67,6 +86,7 @@ pub async fn serve(
     let recorders = start_recorders(
         RecorderContext {
             catalog: inst.dir.catalog.clone(),
+            rows: rows.clone(),
             store: inst.dir.store.clone(),
             keys: inst.keyring.clone(),
             clock: inst.clock.clone(),
@@ -82,6 +102,7 @@ pub async fn serve(
     tracing::info!(node = %recorders.node(), cameras = cameras.len(), preset = %inst.policy.preset, "recording");
     // Cameras added or changed by the command line while serving are picked up.
     let camera_sync = start_camera_sync(recorders.clone());
+    let replayer = rows.start_replayer();
     // The one place that decides erasure, and the signer of chain heads: on one
     // node of the installation at a time.
     let duties = start_duties(&inst, data);
@@ -103,12 +124,34 @@ pub async fn serve(
     tracing::info!("shutting down: closing open segments");
     camera_sync.stop().await;
     recorders.stop_all().await;
+    replayer.stop().await;
+    hand_over_before_exit(&rows).await;
     // The signer signs once more, so the last segments and entries are covered.
     duties.stop().await;
     inst.dir.catalog.close().await;
     drop(lock);
     served.context("web server failed")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The last segments' rows, if the catalog still waits for some: a few seconds'
+/// try, then they stay in the local journal for the next start.
+async fn hand_over_before_exit(rows: &RowJournal) {
+    if rows.health().waiting == 0 {
+        return;
+    }
+    let tried = tokio::time::timeout(std::time::Duration::from_secs(5), rows.replay()).await;
+    let waiting = rows.health().waiting;
+    if waiting > 0 {
+        let why = match tried {
+            Ok(Err(e)) => e.to_string(),
+            _ => "the catalog did not answer".into(),
+        };
+        tracing::warn!(
+            rows = waiting,
+            "{why}: rows stay in the local journal and go to the catalog at the next start"
+        );
+    }
 }
 
 /// How often a node without the installation's duties asks for them.
@@ -124,27 +167,48 @@ fn start_duties(inst: &Installation, data: &std::path::Path) -> TaskHandle {
     let journal = inst.config.heads_journal(data);
     let clock = inst.clock.clone();
     TaskHandle::spawn(move |mut stop| async move {
-        let lease = loop {
-            match catalog.duty_lease().await {
-                Ok(Some(lease)) => break lease,
-                Ok(None) => {}
-                Err(e) => tracing::error!("asking for the installation's duties: {e}"),
-            }
-            if sleep_or_stop(DUTY_ASK_EVERY, &mut stop).await {
+        loop {
+            let mut lease = loop {
+                match catalog.duty_lease().await {
+                    Ok(Some(lease)) => break lease,
+                    Ok(None) => {}
+                    Err(e) => tracing::error!("asking for the installation's duties: {e}"),
+                }
+                if sleep_or_stop(DUTY_ASK_EVERY, &mut stop).await {
+                    return;
+                }
+            };
+            tracing::info!("this node runs the retention sweeper and signs the chain heads");
+            let running = (
+                start_sweeper(sweeper.clone()),
+                start_head_signer(
+                    catalog.clone(),
+                    signer.clone(),
+                    journal.clone(),
+                    clock.clone(),
+                ),
+            );
+            // The lease ends with its connection (the catalog restarted, the
+            // network cut): then another node may hold it, and this one stops.
+            let stopped = loop {
+                if sleep_or_stop(DUTY_ASK_EVERY, &mut stop).await {
+                    break true;
+                }
+                let held = tokio::time::timeout(DUTY_ASK_EVERY, lease.still_held()).await;
+                if !matches!(held, Ok(true)) {
+                    tracing::warn!(
+                        "lost the installation's duties with the catalog connection; asking again"
+                    );
+                    break false;
+                }
+            };
+            running.0.stop().await;
+            running.1.stop().await;
+            drop(lease);
+            if stopped {
                 return;
             }
-        };
-        tracing::info!("this node runs the retention sweeper and signs the chain heads");
-        let sweeper = start_sweeper(sweeper);
-        let signer = start_head_signer(catalog, signer, journal, clock);
-        while !*stop.borrow() {
-            if stop.changed().await.is_err() {
-                break;
-            }
         }
-        sweeper.stop().await;
-        signer.stop().await;
-        drop(lease);
     })
 }
 

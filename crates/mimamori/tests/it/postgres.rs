@@ -393,3 +393,191 @@ async fn an_sqlite_and_directory_site_moves_to_postgres_and_s3_and_keeps_its_foo
         "{log}"
     );
 }
+
+/// A PostgreSQL server of one test's own (`scripts/postgres.sh`), to stop and
+/// start again without touching the server the other tests share.
+struct OwnPostgres {
+    dir: std::path::PathBuf,
+    url: String,
+}
+
+impl OwnPostgres {
+    fn script(args: &[&str]) -> String {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/postgres.sh");
+        let out = std::process::Command::new("bash")
+            .arg(script)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "postgres.sh {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn start(tag: &str) -> OwnPostgres {
+        let dir = fresh_dir(tag).join("postgres");
+        let url = Self::script(&["start", dir.to_str().unwrap()]);
+        OwnPostgres { dir, url }
+    }
+
+    fn stop(&self) {
+        Self::script(&["stop", self.dir.to_str().unwrap()]);
+    }
+
+    fn start_again(&self) {
+        Self::script(&["again", self.dir.to_str().unwrap()]);
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/postgres.sh");
+        let _ = std::process::Command::new("bash")
+            .args([script, "stop", self.dir.to_str().unwrap()])
+            .output();
+    }
+}
+
+async fn readyz(app: &crate::app::App) -> (u16, String) {
+    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+// Issue 12 "The catalog down": PostgreSQL stopped for 30 s while a camera
+// records. Recording goes on; the segments' rows wait in the node's local journal
+// (`/readyz` says the catalog is unreachable and how many rows wait); when the
+// catalog is back the journal is handed over, and the timeline has no gap where
+// the catalog was away: the footage of those 30 s plays, `verify` and
+// `audit verify` pass. The installation's duties, whose lock ended with the
+// catalog's connections, are taken again.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_postgresql_stopped_for_30_s_recording_goes_on_and_the_local_journal_replays() {
+    use crate::app::parse_time;
+    use crate::camera::{CameraOptions, TestCamera};
+    use crate::media::{assert_decodes_cleanly, fetch_mp4, probe};
+    use crate::recording::{plus, wait_recorded};
+
+    let pg = OwnPostgres::start("pg-down-server");
+    let data = fresh_dir("pg-down");
+    let secret = data.with_extension("catalog-pw");
+    std::fs::write(&secret, "unused-with-trust\n").unwrap();
+    let (ok, text) = init(&data, &pg.url, &secret);
+    assert!(ok, "{text}");
+    let cam = TestCamera::start(CameraOptions::default());
+    let mut app = serve_existing(data.clone(), AppOptions::default()).await;
+    let id = app.add_camera("正門", &cam.url(1), None).await;
+    wait_recorded(&app, id, 3.0, 40).await;
+    app.wait_for("the duties", 20, || async {
+        app.log_text()
+            .contains("runs the retention sweeper")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(readyz(&app).await.0, 200);
+
+    let down_from = crate::app::rfc3339_offset(0);
+    pg.stop();
+    let stopped = Instant::now();
+    let journal = data.join("catalog-journal");
+    let kept = || {
+        std::fs::read_dir(&journal)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    };
+    let said = app
+        .wait_for("rows waiting in the local journal", 25, || async {
+            let (status, text) = readyz(&app).await;
+            (status == 503
+                && text.contains("catalog unreachable")
+                && text.contains("rows wait for the catalog"))
+            .then_some(text)
+        })
+        .await;
+    assert!(kept() > 0, "{said}");
+    tokio::time::sleep(Duration::from_secs(30).saturating_sub(stopped.elapsed())).await;
+    let waiting = kept();
+    assert!(
+        waiting >= 10,
+        "about one 2-s segment's row every 2 s is kept: {waiting}"
+    );
+
+    pg.start_again();
+    let back = Instant::now();
+    app.wait_for("the journal handed over", 40, || async {
+        let (status, text) = readyz(&app).await;
+        (status == 200 && text.contains("local journal: empty")).then_some(())
+    })
+    .await;
+    assert_eq!(kept(), 0);
+    println!(
+        "{waiting} rows kept for 30 s, in the catalog {:.1} s after it was back",
+        back.elapsed().as_secs_f64()
+    );
+
+    // The timeline where the catalog was away: recorded, no gap (once the
+    // segment after it is closed too).
+    let down_to = plus(&down_from, 30.0);
+    let outage = (parse_time(&down_from), parse_time(&down_to));
+    let v = app
+        .wait_for("the outage's footage on the timeline", 15, || async {
+            let v = app
+                .recordings(id, &plus(&down_from, -10.0), &plus(&down_to, 10.0))
+                .await;
+            v["spans"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| {
+                    parse_time(s["start"].as_str().unwrap()) <= outage.0
+                        && parse_time(s["end"].as_str().unwrap()) >= outage.1
+                })
+                .then_some(v)
+        })
+        .await;
+    let gaps_inside: Vec<_> = v["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| {
+            let start = parse_time(g["start"].as_str().unwrap());
+            let end = g["end"].as_str().map(parse_time);
+            start < outage.1 && end.is_none_or(|e| e > outage.0)
+        })
+        .collect();
+    assert!(gaps_inside.is_empty(), "{v}");
+    let mp4 = fetch_mp4(&app, id, &down_from, &down_to, "catalog-down.mp4").await;
+    assert_decodes_cleanly(&mp4);
+    let seconds = probe(&mp4).duration;
+    assert!(seconds >= 29.0, "{seconds} s of the 30 s play");
+
+    app.wait_for("the duties taken again", 30, || async {
+        let log = app.log_text();
+        (log.contains("lost the installation's duties")
+            && log.matches("runs the retention sweeper").count() >= 2)
+            .then_some(())
+    })
+    .await;
+    app.terminate();
+    let d = data.to_str().unwrap().to_string();
+    for args in [
+        vec!["verify", "--data", &d],
+        vec!["audit", "verify", "--data", &d],
+    ] {
+        let out = cli(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -78,6 +78,7 @@ strings! {
     cameras_last_frame "cameras.last_frame" => "最終受信", "Last frame";
     cameras_source "cameras.source" => "接続先", "Source";
     cameras_none "cameras.none" => "カメラが登録されていません。", "No cameras yet.";
+    cameras_catalog_journal "cameras.catalog_journal" => "カタログ（データベース）に届いていない録画の記録をこの機器に保存しています。届き次第、自動で登録されます。件数", "Recordings not yet in the catalog (database) are kept on this machine and registered as soon as it answers. Waiting:";
     cameras_view "cameras.view" => "映像", "Video";
     cameras_settings "cameras.settings" => "設定", "Settings";
     cameras_test_pattern "cameras.test_pattern" => "テストパターン（内蔵の模擬カメラ）", "Test pattern (built-in simulated camera)";
