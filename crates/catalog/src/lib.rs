@@ -159,6 +159,10 @@ pub fn sqlite_url(path: &Path) -> String {
 pub struct Catalog {
     pool: AnyPool,
     engine: Engine,
+    /// Codec parameters' ids by the SHA-256 of their sample entry (rows never
+    /// change): a recorder opens segments without asking, also while the
+    /// catalog is unreachable.
+    video_params: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<Vec<u8>, i64>>>,
 }
 
 impl Catalog {
@@ -187,6 +191,7 @@ impl Catalog {
         let catalog = Catalog {
             pool,
             engine: Engine::Sqlite,
+            video_params: Default::default(),
         };
         migrate::run(&catalog).await?;
         // It holds password hashes and sealed secrets: readable by the service alone.
@@ -214,6 +219,7 @@ impl Catalog {
         let catalog = Catalog {
             pool,
             engine: Engine::Postgres,
+            video_params: Default::default(),
         };
         migrate::run(&catalog).await?;
         Ok(catalog)

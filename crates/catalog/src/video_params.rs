@@ -24,6 +24,39 @@ impl Catalog {
         sample_entry: &[u8],
         sample_entry_sha256: &[u8],
     ) -> Result<i64> {
+        let known = self
+            .video_params
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(sample_entry_sha256)
+            .copied();
+        if let Some(id) = known {
+            return Ok(id);
+        }
+        let id = self
+            .video_params_id_asked(
+                rfc6381_codec,
+                width,
+                height,
+                sample_entry,
+                sample_entry_sha256,
+            )
+            .await?;
+        self.video_params
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(sample_entry_sha256.to_vec(), id);
+        Ok(id)
+    }
+
+    async fn video_params_id_asked(
+        &self,
+        rfc6381_codec: &str,
+        width: u32,
+        height: u32,
+        sample_entry: &[u8],
+        sample_entry_sha256: &[u8],
+    ) -> Result<i64> {
         if let Some(id) = sqlx::query_scalar::<_, i64>(
             "SELECT id FROM video_params WHERE sample_entry_sha256 = $1",
         )

@@ -29,6 +29,8 @@ use crate::test_pattern::TestPatternOpener;
 
 /// How often the camera sync looks for cameras added or changed elsewhere.
 const SYNC_EVERY: Duration = Duration::from_secs(3);
+/// How long before midnight the next day's data keys are made.
+const NEXT_DAY_KEYS_BEFORE_US: i64 = 3_600_000_000;
 
 /// A stream's opener, or why its URL can never work.
 type OpenerOrError = Result<Box<dyn StreamOpener>, String>;
@@ -242,6 +244,23 @@ impl RecorderSet {
             .cloned()
             .collect();
         self.sync_running(&mine).await;
+        self.prepare_next_day_keys(&held).await;
+    }
+
+    /// In the last hour of a (Japan-time) day, the next day's data keys of the
+    /// cameras recorded here are made and kept, so that recording crosses
+    /// midnight even when the catalog does not answer then.
+    async fn prepare_next_day_keys(&self, cameras: &HashSet<CameraId>) {
+        let now = self.ctx.clock.now();
+        let (_, day_end) = mimamori_catalog::keys::key_period(now);
+        if day_end.0 - now.0 > NEXT_DAY_KEYS_BEFORE_US {
+            return;
+        }
+        for camera in cameras {
+            if let Err(e) = self.ctx.keys.key_for_write(*camera, day_end, now).await {
+                tracing::warn!(camera = %camera, "making the next day's data key: {e}");
+            }
+        }
     }
 
     /// Starts new cameras, restarts those whose source changed, stops the others.

@@ -83,9 +83,6 @@ pub struct Segmenter {
     store: SegmentStore,
     rows: Arc<RowJournal>,
     keys: Arc<KeyRing>,
-    /// The catalog's id of the last codec parameters seen: a new segment with the
-    /// same ones does not ask the catalog (and opens while it is unreachable).
-    params_id: Option<(Arc<StreamParams>, i64)>,
     target_90k: i64,
     run: Option<Run>,
     live: Option<broadcast::Sender<Arc<LiveFrame>>>,
@@ -109,7 +106,6 @@ impl Segmenter {
             store,
             rows,
             keys,
-            params_id: None,
             target_90k: i64::from(segment_seconds.max(1)) * 90_000,
             run: None,
             live,
@@ -241,20 +237,14 @@ impl Segmenter {
             let (key_id, key) = self.keys.key_for_write(self.camera, start, start).await?;
             let nonce_prefix = SegmentCipher::random_nonce_prefix();
             let cipher = SegmentCipher::new(key, nonce_prefix, file_name.as_bytes());
-            let params_id = match &self.params_id {
-                Some((known, id)) if **known == *frame.params => *id,
-                _ => {
-                    let p = &frame.params;
-                    let sha = Sha256::digest(&p.sample_entry);
-                    let id = self
-                        .rows
-                        .catalog()
-                        .video_params_id(&p.rfc6381_codec, p.width, p.height, &p.sample_entry, &sha)
-                        .await?;
-                    self.params_id = Some((frame.params.clone(), id));
-                    id
-                }
-            };
+            // Known after the first segment (the catalog keeps it in memory).
+            let p = &frame.params;
+            let sha = Sha256::digest(&p.sample_entry);
+            let params_id = self
+                .rows
+                .catalog()
+                .video_params_id(&p.rfc6381_codec, p.width, p.height, &p.sample_entry, &sha)
+                .await?;
             let writer = self.store.create_journaled(
                 &file_name,
                 cipher,

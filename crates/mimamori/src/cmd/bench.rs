@@ -3,7 +3,8 @@
 //!   reports CPU per stream (% of one core), resident memory per stream and bytes
 //!   written against media bytes received.
 //! - `mp4`: time to the first byte of a 1-hour MP4 over HTTP, from a synthetic hour
-//!   of one-minute segments.
+//!   of one-minute segments, and the time of a day's recordings query; optionally
+//!   in a catalog already holding many cameras' days of one-minute rows.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -243,6 +244,59 @@ pub struct Mp4Args {
     /// The catalog in this empty PostgreSQL database instead of SQLite.
     #[arg(long, value_name = "URL")]
     pub catalog: Option<String>,
+    /// Cameras in the catalog (the one measured and others), each with `--days` of
+    /// one-minute segment rows before the measured hour (rows only: no files).
+    #[arg(long, default_value_t = 1)]
+    pub cameras: u32,
+    /// Days of one-minute rows per camera before the measured hour (at most 29:
+    /// the preset keeps 30 days, and the sweeper must not erase them meanwhile).
+    #[arg(long, default_value_t = 0)]
+    pub days: u32,
+}
+
+/// One-minute rows (no files) for `minutes` before `until`, for one camera, in
+/// batches of 10,000.
+async fn history_rows(
+    dir: &DataDir,
+    keyring: &mimamori_catalog::keys::KeyRing,
+    cam: mimamori_base::CameraId,
+    params: i64,
+    until: mimamori_base::Timestamp,
+    minutes: i64,
+) -> anyhow::Result<u64> {
+    use mimamori_catalog::{NewSegment, StreamKind};
+    let first = until.add_micros(-minutes * 60_000_000);
+    let mut batch = Vec::with_capacity(10_000);
+    for m in 0..minutes {
+        let start = first.add_micros(m * 60_000_000);
+        let (key_id, _) = keyring.key_for_write(cam, start, start).await?;
+        batch.push(NewSegment {
+            camera_id: cam,
+            stream: StreamKind::Main,
+            run_start: first,
+            start,
+            end: start.add_micros(60_000_000),
+            duration_90k: 60 * 90_000,
+            frames: 900,
+            key_frames: 30,
+            bytes: 15_000_000,
+            video_params_id: params,
+            file_name: mimamori_storage::SegmentStore::file_name_for(cam, "main", start),
+            sample_index: Vec::new(),
+            stored_digest: vec![0; 32],
+            stored_bytes: mimamori_crypto::encrypted_len(15_000_000) as i64,
+            data_key_id: key_id,
+            nonce_prefix: vec![0; 8],
+            frames_digest: Vec::new(),
+            digest_kind: mimamori_crypto::frames::DigestKind::CURRENT,
+        });
+        if batch.len() == 10_000 {
+            dir.catalog.segment_insert_batch(&batch).await?;
+            batch.clear();
+        }
+    }
+    dir.catalog.segment_insert_batch(&batch).await?;
+    Ok(minutes as u64)
 }
 
 /// One hour at 15 fps, a key frame every 2 s, in 60 one-minute segments.
@@ -273,6 +327,32 @@ async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
     let params = super::synthetic::synthetic_video_params(&dir.catalog).await?;
     // Two hours ago: footage within every preset's retention (the sweeper runs in `serve`).
     let t0 = Timestamp(SystemClock.now().0 / 1_000_000 * 1_000_000 - 2 * 3_600_000_000);
+    anyhow::ensure!(a.days <= 29, "--days: at most 29");
+    let filled = Instant::now();
+    let minutes = i64::from(a.days) * 1440;
+    let mut rows = history_rows(dir, &keyring, cam, params, t0, minutes).await?;
+    for c in 1..a.cameras {
+        let other = dir
+            .catalog
+            .camera_insert(
+                &NewCamera {
+                    name: format!("bench{c}"),
+                    source: CameraSource::TestPattern,
+                    record_audio: false,
+                },
+                SystemClock.now(),
+            )
+            .await?;
+        rows += history_rows(dir, &keyring, other, params, t0, minutes).await?;
+    }
+    if rows > 0 {
+        println!(
+            "catalog: {rows} one-minute rows of {} cameras × {} days written in {:.1} s",
+            a.cameras,
+            a.days,
+            filled.elapsed().as_secs_f64()
+        );
+    }
     for m in 0..60i64 {
         // Sizes do not change the moov's size, only the mdat's: keep the files small.
         let frames = (0..900u32).map(|f| {
@@ -358,8 +438,49 @@ async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
         times.len(),
         head_len
     );
+    // The timeline of the day before the measured hour's end (1,440 rows with a
+    // history), whole answer read.
+    let day_from = t0.add_micros(-23 * 3_600_000_000).to_rfc3339(chrono_utc());
+    let mut query = Vec::new();
+    let mut answer_len = 0;
+    for _ in 0..a.requests {
+        let t = Instant::now();
+        let mut s = tokio::net::TcpStream::connect(addr).await?;
+        s.write_all(
+            format!(
+                "GET /api/cameras/{cam}/recordings?from={}&to={} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n",
+                urlencode(&day_from),
+                urlencode(&end)
+            )
+            .as_bytes(),
+        )
+        .await?;
+        let mut resp = Vec::new();
+        s.read_to_end(&mut resp).await?;
+        query.push(t.elapsed());
+        if !resp.starts_with(b"HTTP/1.1 200") {
+            anyhow::bail!(
+                "unexpected answer: {}",
+                String::from_utf8_lossy(&resp[..resp.len().min(300)])
+            );
+        }
+        answer_len = resp.len();
+    }
+    query.sort();
+    println!(
+        "a day's recordings query: median {:.1} ms, min {:.1} ms, max {:.1} ms over {} requests ({} bytes)",
+        ms(query[query.len() / 2]),
+        ms(query[0]),
+        ms(query[query.len() - 1]),
+        query.len(),
+        answer_len
+    );
     server.abort();
     Ok(ExitCode::SUCCESS)
+}
+
+fn urlencode(s: &str) -> String {
+    s.replace('+', "%2B").replace(':', "%3A")
 }
 
 fn chrono_utc() -> chrono::FixedOffset {
@@ -382,8 +503,6 @@ pub struct SweepArgs {
 /// One-minute segments going back in time from now, retention 14 days (Tottori):
 /// times one sweep that erases everything older.
 async fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
-    use mimamori_catalog::{NewSegment, StreamKind};
-
     let scratch = Scratch::new("sweep", "tottori-city-hall", None, a.catalog.clone()).await?;
     let dir = &scratch.dir;
     let keyring = scratch.keyring();
@@ -406,37 +525,7 @@ async fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
                 now,
             )
             .await?;
-        let first = now.add_micros(-(per_camera as i64) * 60_000_000);
-        let mut batch = Vec::with_capacity(10_000);
-        for m in 0..per_camera as i64 {
-            let start = first.add_micros(m * 60_000_000);
-            let (key_id, _) = keyring.key_for_write(cam, start, start).await?;
-            batch.push(NewSegment {
-                camera_id: cam,
-                stream: StreamKind::Main,
-                run_start: first,
-                start,
-                end: start.add_micros(60_000_000),
-                duration_90k: 60 * 90_000,
-                frames: 900,
-                key_frames: 30,
-                bytes: 15_000_000,
-                video_params_id: params,
-                file_name: mimamori_storage::SegmentStore::file_name_for(cam, "main", start),
-                sample_index: Vec::new(),
-                stored_digest: vec![0; 32],
-                stored_bytes: mimamori_crypto::encrypted_len(15_000_000) as i64,
-                data_key_id: key_id,
-                nonce_prefix: vec![0; 8],
-                frames_digest: Vec::new(),
-                digest_kind: mimamori_crypto::frames::DigestKind::CURRENT,
-            });
-            if batch.len() == 10_000 {
-                dir.catalog.segment_insert_batch(&batch).await?;
-                batch.clear();
-            }
-        }
-        dir.catalog.segment_insert_batch(&batch).await?;
+        history_rows(dir, &keyring, cam, params, now, per_camera as i64).await?;
     }
     let inserted = t_insert.elapsed();
     let mut policy = mimamori_policy::Policy::preset("tottori-city-hall")?;
