@@ -41,7 +41,7 @@ pub use dialect::{DutyLease, Engine};
 
 pub use cameras::{Camera, CameraDescription, CameraSource, NewCamera};
 pub use gaps::{Gap, GapReason};
-pub use segments::{ChainLink, NewSegment, Segment, segment_record};
+pub use segments::{ChainLink, MAX_SEGMENT_MICROS, NewSegment, Segment, segment_record};
 pub use users::{Session, User};
 pub use video_params::VideoParams;
 

@@ -8,6 +8,11 @@ use sqlx::Row;
 
 use crate::{Catalog, CatalogError, Result, StreamKind};
 
+/// The longest a segment may last (the recorder cuts one this long even without a
+/// key frame): queries for the segments overlapping a time look back this far
+/// only, so that they read the rows near that time and not a stream's history.
+pub const MAX_SEGMENT_MICROS: i64 = 3_600_000_000;
+
 /// A segment as the recorder wrote it: the one definition of a segment's fields,
 /// inserted as they are and covered by the segment's chain link.
 #[derive(Clone, Debug)]
@@ -184,13 +189,14 @@ impl Catalog {
     ) -> Result<Vec<Segment>> {
         let sql = format!(
             "SELECT {SEGMENT_COLUMNS} FROM segment WHERE camera_id = $1 AND stream = $2 \
-             AND start_us < $3 AND end_us > $4 ORDER BY start_us, id"
+             AND start_us < $3 AND end_us > $4 AND start_us > $5 ORDER BY start_us, id"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(camera.0)
             .bind(stream.as_str())
             .bind(to.0)
             .bind(from.0)
+            .bind(from.0.saturating_sub(MAX_SEGMENT_MICROS))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(segment_from_row).collect()
@@ -230,12 +236,13 @@ impl Catalog {
     ) -> Result<Vec<(Timestamp, Timestamp, Timestamp)>> {
         let rows = sqlx::query(
             "SELECT start_us, end_us, run_start_us FROM segment WHERE camera_id = $1 AND stream = $2 \
-             AND start_us < $3 AND end_us > $4 ORDER BY start_us, id",
+             AND start_us < $3 AND end_us > $4 AND start_us > $5 ORDER BY start_us, id",
         )
         .bind(camera.0)
         .bind(stream.as_str())
         .bind(to.0)
         .bind(from.0)
+        .bind(from.0.saturating_sub(MAX_SEGMENT_MICROS))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -26,6 +26,8 @@ const MAX_FRAME_GAP_90K: i64 = 10 * 90_000;
 /// crash or a power cut loses at most this plus an unsealed tail younger than it,
 /// and playback reaches this close to now.
 const CHECKPOINT_MICROS: i64 = 1_000_000;
+/// The longest segment, in 90 kHz ticks (see `MAX_SEGMENT_MICROS`).
+const MAX_SEGMENT_90K: i64 = mimamori_catalog::MAX_SEGMENT_MICROS / 1_000_000 * 90_000;
 /// Duration given to the last frame of a run when nothing better is known (1/15 s).
 const FALLBACK_DURATION_90K: i64 = 6_000;
 
@@ -65,6 +67,9 @@ struct Run {
     segment: Option<OpenSegment>,
     /// Ticks from run start to the end of the last written frame.
     written_until: i64,
+    /// The last segment was cut at its longest without a key frame: the next
+    /// opens on whatever frame comes (no frame is dropped).
+    cut_without_key: bool,
 }
 
 /// What happened to a pushed frame.
@@ -142,6 +147,7 @@ impl Segmenter {
                 last_duration: FALLBACK_DURATION_90K,
                 segment: None,
                 written_until: 0,
+                cut_without_key: false,
             });
             return Ok(Pushed::RunStarted(run_start));
         };
@@ -157,11 +163,22 @@ impl Segmenter {
             return Box::pin(self.push(frame, now)).await;
         }
         run.last_duration = duration;
-        let cut = frame.key
+        let at_key = frame.key
             && run.segment.as_ref().is_some_and(|s| {
                 s.index.total_duration_90k() + duration >= self.target_90k
                     || s.params != frame.params
             });
+        // A camera that sends no key frame for this long still gets segments the
+        // catalog's time queries find (`MAX_SEGMENT_MICROS`).
+        let at_longest = !frame.key
+            && run.segment.as_ref().is_some_and(|s| {
+                s.index.total_duration_90k() + 2 * duration >= MAX_SEGMENT_90K
+                    && s.params == frame.params
+            });
+        let cut = at_key || at_longest;
+        if at_longest {
+            run.cut_without_key = true;
+        }
         self.write_frame(prev, duration, now).await?;
         if cut {
             self.close_segment().await?;
@@ -225,7 +242,8 @@ impl Segmenter {
             return Ok(());
         };
         if run.segment.is_none() {
-            if !frame.key {
+            let after_longest = std::mem::take(&mut run.cut_without_key);
+            if !frame.key && !after_longest {
                 // Only possible after a failed segment: wait for the next key frame.
                 run.written_until = frame.pts_90k - run.pts0 + duration;
                 return Ok(());
@@ -612,6 +630,39 @@ mod tests {
         assert_eq!(segs.iter().map(|s| s.recorded.frames).sum::<i64>(), 150);
         assert!(f.store.all_open_segments().is_empty());
         std::fs::remove_dir_all(f.dir).unwrap();
+    }
+
+    // A camera that sends one key frame and then none: its segments still end at
+    // the longest a segment may last (the catalog's time queries look back only
+    // that far), and no frame is dropped at the cut.
+    #[tokio::test]
+    async fn without_key_frames_a_segment_is_cut_at_its_longest_and_nothing_is_dropped() {
+        let (mut s, catalog, cam, dir) = setup("longest").await;
+        let p = params(1);
+        let t0 = Timestamp::from_secs(1_000);
+        let n = 90 * 60 * 15; // an hour and a half at 15 fps
+        for i in 0..n {
+            s.push(frame(i, i == 0, &p), t0).await.unwrap();
+        }
+        s.finish_run().await.unwrap();
+        let segs = catalog
+            .segments_overlapping(cam, StreamKind::Main, Timestamp(0), Timestamp(i64::MAX))
+            .await
+            .unwrap();
+        assert_eq!(segs.len(), 2, "one cut, at the longest");
+        let first = &segs[0].recorded;
+        assert!(first.end.0 - first.start.0 <= mimamori_catalog::MAX_SEGMENT_MICROS);
+        assert!(first.end.0 - first.start.0 > mimamori_catalog::MAX_SEGMENT_MICROS - 1_000_000);
+        assert_eq!(first.end, segs[1].recorded.start);
+        assert_eq!(segs.iter().map(|s| s.recorded.frames).sum::<i64>(), n);
+        // The time queries find both from any instant inside them.
+        let inside = first.start.add_micros(30 * 60 * 1_000_000);
+        let found = catalog
+            .segment_times(cam, StreamKind::Main, inside, inside.add_micros(1))
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]

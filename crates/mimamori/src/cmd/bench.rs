@@ -254,6 +254,24 @@ pub struct Mp4Args {
     pub days: u32,
 }
 
+/// A test-pattern camera named `bench<n>` (never recorded: rows only).
+async fn bench_camera(
+    dir: &DataDir,
+    n: impl std::fmt::Display,
+) -> anyhow::Result<mimamori_base::CameraId> {
+    Ok(dir
+        .catalog
+        .camera_insert(
+            &NewCamera {
+                name: format!("bench{n}"),
+                source: CameraSource::TestPattern,
+                record_audio: false,
+            },
+            SystemClock.now(),
+        )
+        .await?)
+}
+
 /// One-minute rows (no files) for `minutes` before `until`, for one camera, in
 /// batches of 10,000.
 async fn history_rows(
@@ -332,17 +350,7 @@ async fn mp4(a: Mp4Args) -> anyhow::Result<ExitCode> {
     let minutes = i64::from(a.days) * 1440;
     let mut rows = history_rows(dir, &keyring, cam, params, t0, minutes).await?;
     for c in 1..a.cameras {
-        let other = dir
-            .catalog
-            .camera_insert(
-                &NewCamera {
-                    name: format!("bench{c}"),
-                    source: CameraSource::TestPattern,
-                    record_audio: false,
-                },
-                SystemClock.now(),
-            )
-            .await?;
+        let other = bench_camera(dir, c).await?;
         rows += history_rows(dir, &keyring, other, params, t0, minutes).await?;
     }
     if rows > 0 {
@@ -514,17 +522,7 @@ async fn sweep(a: SweepArgs) -> anyhow::Result<ExitCode> {
     let per_camera = a.segments / a.cameras.max(1);
     let t_insert = Instant::now();
     for c in 0..a.cameras {
-        let cam = dir
-            .catalog
-            .camera_insert(
-                &NewCamera {
-                    name: format!("bench{c}"),
-                    source: CameraSource::TestPattern,
-                    record_audio: false,
-                },
-                now,
-            )
-            .await?;
+        let cam = bench_camera(dir, c).await?;
         history_rows(dir, &keyring, cam, params, now, per_camera as i64).await?;
     }
     let inserted = t_insert.elapsed();

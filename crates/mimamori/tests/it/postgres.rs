@@ -44,6 +44,22 @@ fn init(data: &std::path::Path, catalog: &str, password_file: &std::path::Path) 
     (out.status.success(), text)
 }
 
+/// `verify` and `audit verify` of the data directory `d` both pass.
+fn assert_chains_verify(d: &str) {
+    for args in [
+        vec!["verify", "--data", d],
+        vec!["audit", "verify", "--data", d],
+    ] {
+        let out = cli(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -347,17 +363,7 @@ async fn an_sqlite_and_directory_site_moves_to_postgres_and_s3_and_keeps_its_foo
     );
     app.remote = Some(remote);
     assert_eq!(app.stored_names(), on_disk, "every segment is in the store");
-    for args in [
-        vec!["verify", "--data", &d],
-        vec!["audit", "verify", "--data", &d],
-    ] {
-        let out = cli(&args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-    }
+    assert_chains_verify(&d);
 
     app.start().await;
     let mp4 = fetch_mp4(&app, id, &start, &plus(&start, 3.0), "migrated.mp4").await;
@@ -568,16 +574,5 @@ async fn with_postgresql_stopped_for_30_s_recording_goes_on_and_the_local_journa
     .await;
     app.terminate();
     let d = data.to_str().unwrap().to_string();
-    for args in [
-        vec!["verify", "--data", &d],
-        vec!["audit", "verify", "--data", &d],
-    ] {
-        let out = cli(&args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    assert_chains_verify(&d);
 }
