@@ -48,6 +48,10 @@ pub const TABLES: &[&str] = &[
     "camera_lease",
 ];
 
+/// Tables the catalog's triggers fill from other tables' rows: not copied, the
+/// target's triggers rebuild them as the rows arrive.
+pub const DERIVED_TABLES: &[&str] = &["camera_stored_bytes"];
+
 /// One value of a row, as the Any driver carries it.
 enum Value {
     Int(Option<i64>),

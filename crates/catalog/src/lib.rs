@@ -341,7 +341,7 @@ mod tests {
         // The copy of `mimamori migrate` knows every table.
         let mut tables: Vec<&str> = a.iter().map(|c| c.0.as_str()).collect();
         tables.dedup();
-        let mut known = copy::TABLES.to_vec();
+        let mut known = [copy::TABLES, copy::DERIVED_TABLES].concat();
         known.sort_unstable();
         assert_eq!(tables, known);
         std::fs::remove_dir_all(dir).unwrap();
@@ -437,6 +437,68 @@ mod tests {
                 assert_eq!(w[1].link.seq, w[0].link.seq + 1);
             }
         }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A batch (imports, benchmarks) makes the same rows and chain as inserting
+    /// one by one: across its statements' boundaries, two streams interleaved,
+    /// between single inserts, each link covering its row.
+    #[tokio::test]
+    async fn a_batch_insert_links_each_row_into_its_stream_s_chain() {
+        let (cat, dir) = temp_catalog().await;
+        let mut cams = Vec::new();
+        for name in ["a", "b"] {
+            cams.push(
+                cat.camera_insert(
+                    &NewCamera {
+                        name: name.into(),
+                        source: CameraSource::TestPattern,
+                        record_audio: false,
+                    },
+                    Timestamp(1),
+                )
+                .await
+                .unwrap(),
+            );
+        }
+        let params = cat
+            .video_params_id("avc1", 1, 1, b"e", &[0; 32])
+            .await
+            .unwrap();
+        let keys = keys::KeyRing::new(cat.clone(), mimamori_crypto::Key::generate());
+        let (key_id, _) = keys
+            .key_for_write(cams[0], Timestamp(0), Timestamp(0))
+            .await
+            .unwrap();
+        let row = |c: usize, n: i64| NewSegment {
+            file_name: format!("{c}/{n}.seg"),
+            ..nth_segment(cams[c], params, key_id, n)
+        };
+        cat.segment_insert(&row(0, 0)).await.unwrap();
+        let batch: Vec<NewSegment> = (1..=450).flat_map(|n| [row(0, n), row(1, n)]).collect();
+        cat.segment_insert_batch(&batch).await.unwrap();
+        cat.segment_insert(&row(0, 451)).await.unwrap();
+        let mut ids = std::collections::HashSet::new();
+        for (c, cam) in cams.iter().enumerate() {
+            let segs = cat.stream_segments(*cam, StreamKind::Main).await.unwrap();
+            assert_eq!(segs.len(), if c == 0 { 452 } else { 450 });
+            let mut prev = vec![0u8; 32];
+            for (i, s) in segs.iter().enumerate() {
+                assert_eq!(s.link.seq, i as i64 + 1);
+                assert_eq!(s.link.prev, prev);
+                assert_eq!(
+                    s.link.hash,
+                    mimamori_crypto::chain_link(&prev, &s.canonical()).to_vec()
+                );
+                prev = s.link.hash.clone();
+                assert!(ids.insert(s.id), "{:?} twice", s.id);
+            }
+            assert_eq!(
+                cat.chain_head(*cam, StreamKind::Main).await.unwrap(),
+                Some((segs.len() as i64, prev))
+            );
+        }
+        assert_eq!(cat.stored_bytes_total().await.unwrap(), 902 * 17);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -542,6 +604,8 @@ mod tests {
                 .await
                 .unwrap();
         }
+        // The store's total follows every insert and erasure (migration 17's triggers).
+        assert_eq!(source.stored_bytes_total().await.unwrap(), 3 * 17);
         let oldest = source
             .segments_ending_by(cam, Timestamp(1_000_000), 1)
             .await
@@ -550,6 +614,7 @@ mod tests {
             .erase(&oldest, "retention", "", Timestamp(9))
             .await
             .unwrap();
+        assert_eq!(source.stored_bytes_total().await.unwrap(), 2 * 17);
         source
             .gap_open(
                 cam,
@@ -609,6 +674,8 @@ mod tests {
             format!("{:?}", target.audit_all().await.unwrap())
         );
         assert!(target.cameras().await.unwrap()[0].record_audio);
+        // Derived, not copied: the target's triggers made its total from the rows.
+        assert_eq!(target.stored_bytes_total().await.unwrap(), 2 * 17);
         // A second copy into the same target is refused: it is not empty any more.
         assert!(source.copy_into(&target).await.is_err());
         // New rows get new ids.

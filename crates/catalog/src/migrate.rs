@@ -93,6 +93,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "0016_recorder_nodes",
         include_str!("../migrations/0016_recorder_nodes.sql"),
     ),
+    (
+        17,
+        "0017_stored_bytes_and_expiry_index",
+        include_str!("../migrations/0017_stored_bytes_and_expiry_index.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations: the baseline, then one for every later SQLite one.
@@ -106,6 +111,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         16,
         "0016_recorder_nodes",
         include_str!("../migrations/postgres/0016_recorder_nodes.sql"),
+    ),
+    (
+        17,
+        "0017_stored_bytes_and_expiry_index",
+        include_str!("../migrations/postgres/0017_stored_bytes_and_expiry_index.sql"),
     ),
 ];
 

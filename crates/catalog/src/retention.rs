@@ -244,13 +244,13 @@ impl Catalog {
         rows.iter().map(meta).collect()
     }
 
-    /// Bytes on disk of all footage.
+    /// Bytes in the store of all footage: the per-camera totals the catalog's
+    /// triggers keep (migration 17), not a sum over every segment.
     pub async fn stored_bytes_total(&self) -> Result<i64> {
-        let v: Option<i64> = sqlx::query_scalar(
-            "SELECT CAST(SUM(COALESCE(stored_bytes, bytes)) AS BIGINT) FROM segment",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT CAST(SUM(bytes) AS BIGINT) FROM camera_stored_bytes")
+                .fetch_one(&self.pool)
+                .await?;
         Ok(v.unwrap_or(0))
     }
 

@@ -146,6 +146,15 @@ impl Catalog {
         Ok(id)
     }
 
+    /// Whether the catalog holds a segment of this file name.
+    pub async fn segment_file_known(&self, file_name: &str) -> Result<bool> {
+        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM segment WHERE file_name = $1")
+            .bind(file_name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(known.is_some())
+    }
+
     /// Records a segment unless the catalog already holds one of its file name
     /// (a row handed over again after its reply was lost with the connection).
     /// Returns whether it was recorded now.
@@ -172,9 +181,7 @@ impl Catalog {
     /// Records many segments in one transaction (imports and benchmarks).
     pub async fn segment_insert_batch(&self, segments: &[NewSegment]) -> Result<()> {
         let mut tx = self.write_tx().await?;
-        for s in segments {
-            insert_segment_in(&mut tx, s).await?;
-        }
+        insert_segments_in(&mut tx, segments).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -309,69 +316,173 @@ impl Catalog {
 }
 
 /// Inserts one segment as the next link of its stream's chain, inside `tx`.
-async fn insert_segment_in(
+/// The columns an insert names after `id`, in the order [`bind_segment`] binds them.
+const INSERT_COLUMNS: &str = "camera_id, stream, run_start_us, start_us, end_us, duration_90k, frames, \
+     key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, data_key_id, \
+     nonce_prefix, chain_seq, prev_chain, chain, frames_sha256, digest";
+const INSERT_COLUMN_COUNT: usize = 21;
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds a row's [`INSERT_COLUMNS`], its chain link included.
+fn bind_segment<'q>(q: AnyQuery<'q>, s: &'q NewSegment, link: &ChainLink) -> AnyQuery<'q> {
+    q.bind(s.camera_id.0)
+        .bind(s.stream.as_str())
+        .bind(s.run_start.0)
+        .bind(s.start.0)
+        .bind(s.end.0)
+        .bind(s.duration_90k)
+        .bind(s.frames)
+        .bind(s.key_frames)
+        .bind(s.bytes)
+        .bind(s.video_params_id)
+        .bind(&s.file_name)
+        .bind(&s.sample_index)
+        .bind(&s.stored_digest)
+        .bind(s.stored_bytes)
+        .bind(s.data_key_id)
+        .bind(&s.nonce_prefix)
+        .bind(link.seq)
+        .bind(link.prev.clone())
+        .bind(link.hash.clone())
+        .bind((!s.frames_digest.is_empty()).then_some(&s.frames_digest))
+        .bind(s.digest_kind.code())
+}
+
+/// The head of a stream's chain: (sequence number, hash), or the start of a chain.
+async fn chain_head(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    s: &NewSegment,
-) -> Result<SegmentId> {
+    camera: CameraId,
+    stream: StreamKind,
+) -> Result<(i64, Vec<u8>)> {
     let state =
         sqlx::query("SELECT seq, head FROM chain_state WHERE camera_id = $1 AND stream = $2")
-            .bind(s.camera_id.0)
-            .bind(s.stream.as_str())
+            .bind(camera.0)
+            .bind(stream.as_str())
             .fetch_optional(&mut **tx)
             .await?;
-    let (prev_seq, prev): (i64, Vec<u8>) = match state {
+    Ok(match state {
         Some(r) => (r.try_get("seq")?, r.try_get("head")?),
         None => (0, vec![0u8; 32]),
-    };
-    let seq = prev_seq + 1;
-    let chain = mimamori_crypto::chain_link(&prev, &segment_record(seq, s)).to_vec();
-    let id: i64 = sqlx::query_scalar(
-        // The id is past every segment there ever was, erased ones included: a
-        // plain INTEGER PRIMARY KEY would hand the id of an erased newest segment
-        // to the next one, whose own erasure then collided with the first one's
-        // record (erased_segment is keyed by segment id) and stopped the sweeper.
-        "INSERT INTO segment (id, camera_id, stream, run_start_us, start_us, end_us, duration_90k, frames, \
-         key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, data_key_id, \
-         nonce_prefix, chain_seq, prev_chain, chain, frames_sha256, digest) \
-         VALUES ((SELECT 1 + COALESCE(MAX(m), 0) FROM \
-                    (SELECT MAX(id) AS m FROM segment UNION ALL SELECT MAX(segment_id) FROM erased_segment) AS ids), \
-                 $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
-         RETURNING id",
-    )
-    .bind(s.camera_id.0)
-    .bind(s.stream.as_str())
-    .bind(s.run_start.0)
-    .bind(s.start.0)
-    .bind(s.end.0)
-    .bind(s.duration_90k)
-    .bind(s.frames)
-    .bind(s.key_frames)
-    .bind(s.bytes)
-    .bind(s.video_params_id)
-    .bind(&s.file_name)
-    .bind(&s.sample_index)
-    .bind(&s.stored_digest)
-    .bind(s.stored_bytes)
-    .bind(s.data_key_id)
-    .bind(&s.nonce_prefix)
-    .bind(seq)
-    .bind(&prev)
-    .bind(&chain)
-    .bind((!s.frames_digest.is_empty()).then_some(&s.frames_digest))
-    .bind(s.digest_kind.code())
-    .fetch_one(&mut **tx)
-    .await?;
+    })
+}
+
+async fn set_chain_head(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    camera: CameraId,
+    stream: StreamKind,
+    link: &ChainLink,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO chain_state (camera_id, stream, seq, head) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (camera_id, stream) DO UPDATE SET seq = excluded.seq, head = excluded.head",
     )
-    .bind(s.camera_id.0)
-    .bind(s.stream.as_str())
-    .bind(seq)
-    .bind(&chain)
+    .bind(camera.0)
+    .bind(stream.as_str())
+    .bind(link.seq)
+    .bind(&link.hash)
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// The link after `(seq, head)` for this row.
+fn next_link((seq, head): &(i64, Vec<u8>), s: &NewSegment) -> ChainLink {
+    let seq = seq + 1;
+    let hash = mimamori_crypto::chain_link(head, &segment_record(seq, s)).to_vec();
+    ChainLink {
+        seq,
+        prev: head.clone(),
+        hash,
+    }
+}
+
+// The id is past every segment there ever was, erased ones included: a plain
+// INTEGER PRIMARY KEY would hand the id of an erased newest segment to the next
+// one, whose own erasure then collided with the first one's record
+// (erased_segment is keyed by segment id) and stopped the sweeper.
+const NEXT_SEGMENT_ID: &str = "(SELECT 1 + COALESCE(MAX(m), 0) FROM \
+     (SELECT MAX(id) AS m FROM segment UNION ALL SELECT MAX(segment_id) FROM erased_segment) AS ids)";
+
+async fn insert_segment_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    s: &NewSegment,
+) -> Result<SegmentId> {
+    let link = next_link(&chain_head(tx, s.camera_id, s.stream).await?, s);
+    let placeholders: Vec<String> = (1..=INSERT_COLUMN_COUNT).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "INSERT INTO segment (id, {INSERT_COLUMNS}) VALUES ({NEXT_SEGMENT_ID}, {}) RETURNING id",
+        placeholders.join(", ")
+    );
+    let id: i64 = bind_segment(sqlx::query(sqlx::AssertSqlSafe(sql)), s, &link)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("id")?;
+    set_chain_head(tx, s.camera_id, s.stream, &link).await?;
     Ok(SegmentId(id))
+}
+
+/// Rows per INSERT of a batch, 22 parameters each. Few: sqlx's SQLite driver
+/// looks each parameter up by name among all of the statement's, so binding
+/// grows with the square of their number (400 rows made filling a catalog of
+/// 4 M rows slower than inserting one by one).
+const BATCH_ROWS_PER_STATEMENT: usize = 25;
+
+/// Many rows in one transaction, several per statement: the chain heads are read
+/// once per stream and written once at the end, the ids counted on from the
+/// largest there ever was (the write lock keeps other writers out meanwhile).
+async fn insert_segments_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    segments: &[NewSegment],
+) -> Result<()> {
+    let mut next_id: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT {NEXT_SEGMENT_ID} AS id"
+    )))
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut heads: std::collections::HashMap<(CameraId, StreamKind), (i64, Vec<u8>)> =
+        std::collections::HashMap::new();
+    let mut last_links: std::collections::HashMap<(CameraId, StreamKind), ChainLink> =
+        std::collections::HashMap::new();
+    for chunk in segments.chunks(BATCH_ROWS_PER_STATEMENT) {
+        let mut links = Vec::with_capacity(chunk.len());
+        for s in chunk {
+            let stream = (s.camera_id, s.stream);
+            let head = match heads.entry(stream) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(chain_head(tx, s.camera_id, s.stream).await?)
+                }
+            };
+            let link = next_link(head, s);
+            *head = (link.seq, link.hash.clone());
+            last_links.insert(stream, link.clone());
+            links.push(link);
+        }
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let first = r * (INSERT_COLUMN_COUNT + 1);
+                let marks: Vec<String> = (1..=INSERT_COLUMN_COUNT + 1)
+                    .map(|n| format!("${}", first + n))
+                    .collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO segment (id, {INSERT_COLUMNS}) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (s, link) in chunk.iter().zip(&links) {
+            q = bind_segment(q.bind(next_id), s, link);
+            next_id += 1;
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for ((camera, stream), link) in &last_links {
+        set_chain_head(tx, *camera, *stream, link).await?;
+    }
+    Ok(())
 }
 
 pub(crate) fn segment_from_row(r: &sqlx::any::AnyRow) -> Result<Segment> {

@@ -32,12 +32,14 @@ pub async fn recover_open_segments(
     store: &SegmentStore,
     keys: &Arc<KeyRing>,
 ) -> Result<Vec<Recovered>, SegmenterError> {
-    let known: std::collections::HashSet<String> =
-        catalog.segment_file_names().await?.into_iter().collect();
     let mut out = Vec::new();
     for seg in store.all_open_segments() {
         let recovered_name = recovered_name(&seg.file_name);
-        if known.contains(&seg.file_name) || known.contains(&recovered_name) {
+        // Asked per open segment (a few), not by reading every file name the
+        // catalog holds: at start-up of a big site that took seconds.
+        if catalog.segment_file_known(&seg.file_name).await?
+            || catalog.segment_file_known(&recovered_name).await?
+        {
             // Finished (or recovered) before the crash; only the journal was left.
             store.remove_open(&seg.file_name)?;
             continue;

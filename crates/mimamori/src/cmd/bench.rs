@@ -5,6 +5,7 @@
 //! - `mp4`: time to the first byte of a 1-hour MP4 over HTTP, from a synthetic hour
 //!   of one-minute segments, and the time of a day's recordings query; optionally
 //!   in a catalog already holding many cameras' days of one-minute rows.
+//! - `store`: segment write and range-read throughput (see `bench_store`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +34,9 @@ pub enum Args {
     Audit(AuditArgs),
     /// Evidence package build and verify throughput.
     Export(super::bench_export::ExportArgs),
+    /// Segment write and range-read throughput: the data directory, and an
+    /// S3-compatible store when named.
+    Store(super::bench_store::StoreArgs),
 }
 
 #[derive(clap::Args)]
@@ -145,6 +149,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         Args::Crypto => crypto(),
         Args::Audit(a) => audit(a).await,
         Args::Export(a) => super::bench_export::run(a).await,
+        Args::Store(a) => super::bench_store::run(a).await,
     }
 }
 
@@ -254,7 +259,9 @@ pub struct Mp4Args {
     pub days: u32,
 }
 
-/// A test-pattern camera named `bench<n>` (never recorded: rows only).
+/// A camera named `bench<n>` with rows only: an RTSP camera at a closed port of
+/// this machine, so that `serve` does not spend the benchmark's CPU making
+/// test patterns for it (its recorder finds nothing there and waits).
 async fn bench_camera(
     dir: &DataDir,
     n: impl std::fmt::Display,
@@ -264,7 +271,12 @@ async fn bench_camera(
         .camera_insert(
             &NewCamera {
                 name: format!("bench{n}"),
-                source: CameraSource::TestPattern,
+                source: CameraSource::Rtsp {
+                    main_url: "rtsp://127.0.0.1:9/closed".into(),
+                    sub_url: None,
+                    username: None,
+                    password: None,
+                },
                 record_audio: false,
             },
             SystemClock.now(),

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod bench;
 pub mod bench_export;
+pub mod bench_store;
 pub mod camera;
 pub mod check;
 pub mod demo;
