@@ -315,7 +315,6 @@ impl Catalog {
     }
 }
 
-/// Inserts one segment as the next link of its stream's chain, inside `tx`.
 /// The columns an insert names after `id`, in the order [`bind_segment`] binds them.
 const INSERT_COLUMNS: &str = "camera_id, stream, run_start_us, start_us, end_us, duration_90k, frames, \
      key_frames, bytes, video_params_id, file_name, sample_index, sha256, stored_bytes, data_key_id, \
@@ -404,6 +403,7 @@ fn next_link((seq, head): &(i64, Vec<u8>), s: &NewSegment) -> ChainLink {
 const NEXT_SEGMENT_ID: &str = "(SELECT 1 + COALESCE(MAX(m), 0) FROM \
      (SELECT MAX(id) AS m FROM segment UNION ALL SELECT MAX(segment_id) FROM erased_segment) AS ids)";
 
+/// Inserts one segment as the next link of its stream's chain, inside `tx`.
 async fn insert_segment_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     s: &NewSegment,
