@@ -52,6 +52,12 @@ pub const TABLES: &[&str] = &[
 /// target's triggers rebuild them as the rows arrive.
 pub const DERIVED_TABLES: &[&str] = &["camera_stored_bytes"];
 
+/// Tables of which nodes are alive and which camera each records: copied like
+/// the others, but they change without anything being recorded (a node
+/// hands its cameras on when it stops), so a comparison of a catalog before and
+/// after leaves them out.
+pub const LIVENESS_TABLES: &[&str] = &["recorder_node", "camera_lease"];
+
 /// One value of a row, as the Any driver carries it.
 enum Value {
     Int(Option<i64>),

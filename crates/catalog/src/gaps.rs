@@ -97,13 +97,21 @@ impl Catalog {
         reason: GapReason,
         detail: &str,
     ) -> Result<()> {
-        sqlx::query("UPDATE gap SET reason = $1, detail = $2 WHERE camera_id = $3 AND stream = $4 AND end_us IS NULL")
-            .bind(reason.as_str())
-            .bind(detail)
-            .bind(camera.0)
-            .bind(stream.as_str())
-            .execute(&self.pool)
-            .await?;
+        // Unchanged reasons are not written again: a camera that does not answer
+        // restates its reason on every retry, and each write is a commit (on
+        // PostgreSQL a WAL flush that other writers, the audit log among them,
+        // queue behind).
+        sqlx::query(
+            "UPDATE gap SET reason = $1, detail = $2 \
+             WHERE camera_id = $3 AND stream = $4 AND end_us IS NULL \
+             AND (reason <> $1 OR detail <> $2)",
+        )
+        .bind(reason.as_str())
+        .bind(detail)
+        .bind(camera.0)
+        .bind(stream.as_str())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -49,6 +49,9 @@ pub struct KeyRing {
     /// a segment without asking the catalog again (and goes on while the
     /// catalog is unreachable, issue 12).
     write_keys: Mutex<HashMap<(CameraId, Timestamp), i64>>,
+    /// No new data key is made: the catalog is being copied into another, which
+    /// would not hold it (and footage sealed with it could not be read).
+    frozen: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -91,6 +94,7 @@ impl KeyRing {
             master,
             cache: Mutex::new(HashMap::new()),
             write_keys: Mutex::new(HashMap::new()),
+            frozen: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -135,6 +139,11 @@ impl KeyRing {
                 ))),
             };
         }
+        if self.frozen.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(CatalogError::Key(format!(
+                "no new data key for camera {camera} while the catalog is being moved"
+            )));
+        }
         let key = Key::generate();
         let wrapped = self
             .master
@@ -173,6 +182,13 @@ impl KeyRing {
             .unwrap_or_else(PoisonError::into_inner)
             .insert((camera, start), id);
         Ok((id, key))
+    }
+
+    /// From now on no data key is made (keys already made are still given out),
+    /// for the rest of this process: the catalog is being copied into the one
+    /// the installation moves to.
+    pub fn freeze(&self) {
+        self.frozen.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn cached(&self, id: i64) -> Option<Key> {
@@ -294,6 +310,48 @@ mod tests {
             other.open_secret(&sealed).is_err(),
             "another master key cannot open it"
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// While the catalog is copied into another (`mimamori migrate` on a running
+    /// site), a key made in the old one only would be lost with the move, and
+    /// the footage sealed with it unreadable: a frozen ring gives out the keys it
+    /// has and makes none.
+    #[tokio::test]
+    async fn a_frozen_ring_gives_out_its_keys_and_makes_none() {
+        let dir = std::env::temp_dir().join(format!("mimamori-keys-frozen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let catalog = crate::scratch::new_catalog(&dir).await;
+        let camera = catalog
+            .camera_insert(
+                &crate::NewCamera {
+                    name: "x".into(),
+                    source: crate::CameraSource::TestPattern,
+                    record_audio: false,
+                },
+                Timestamp(1),
+            )
+            .await
+            .unwrap();
+        let ring = KeyRing::new(catalog.clone(), Key::generate());
+        let today = Timestamp::from_secs(1_795_446_000);
+        let (id, _) = ring.key_for_write(camera, today, today).await.unwrap();
+        ring.freeze();
+        assert_eq!(
+            ring.key_for_write(camera, today, today).await.unwrap().0,
+            id
+        );
+        let tomorrow = today.add_micros(DAY_US);
+        let refused = ring
+            .key_for_write(camera, tomorrow, today)
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("being moved"), "{refused}");
+        let keys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM data_key")
+            .fetch_one(&catalog.pool)
+            .await
+            .unwrap();
+        assert_eq!(keys, 1);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

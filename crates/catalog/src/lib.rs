@@ -436,6 +436,15 @@ mod tests {
                 assert_eq!(w[1].link.prev, w[0].link.hash);
                 assert_eq!(w[1].link.seq, w[0].link.seq + 1);
             }
+            // Where a restarted stream's recording resumes from: the newest end.
+            assert_eq!(
+                cat.last_segment_end(cam, StreamKind::Main).await.unwrap(),
+                Some(Timestamp(10_000_000))
+            );
+            assert_eq!(
+                cat.last_segment_end(cam, StreamKind::Sub).await.unwrap(),
+                None
+            );
         }
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -716,6 +725,24 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(a, b);
+        // A reason restated (each retry of a camera that does not answer) changes
+        // nothing; a new one replaces it.
+        for _ in 0..2 {
+            cat.gap_set_reason(id, StreamKind::Main, GapReason::Stalled, "no frames")
+                .await
+                .unwrap();
+        }
+        let open = cat
+            .gaps_overlapping(id, StreamKind::Main, Timestamp(0), Timestamp(100))
+            .await
+            .unwrap();
+        assert_eq!(
+            (open[0].reason, open[0].detail.as_str()),
+            (GapReason::Stalled, "no frames")
+        );
+        cat.gap_set_reason(id, StreamKind::Main, GapReason::Unreachable, "")
+            .await
+            .unwrap();
         cat.gap_close(id, StreamKind::Main, Timestamp(30))
             .await
             .unwrap();

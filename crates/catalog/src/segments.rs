@@ -285,33 +285,19 @@ impl Catalog {
         camera: CameraId,
         stream: StreamKind,
     ) -> Result<Option<Timestamp>> {
+        // The latest start is one step down the (camera, stream, start) index;
+        // only the segments that can still end later (no segment is longer than
+        // MAX_SEGMENT_MICROS) are read, not the stream's whole history.
         let v: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(end_us) FROM segment WHERE camera_id = $1 AND stream = $2",
+            "SELECT MAX(end_us) FROM segment WHERE camera_id = $1 AND stream = $2 \
+             AND start_us >= (SELECT MAX(start_us) FROM segment WHERE camera_id = $1 AND stream = $2) - $3",
         )
         .bind(camera.0)
         .bind(stream.as_str())
+        .bind(MAX_SEGMENT_MICROS)
         .fetch_one(&self.pool)
         .await?;
         Ok(v.map(Timestamp))
-    }
-
-    /// Days (as [start, end) of recorded time) that hold any footage, for the calendar:
-    /// returns the start and end of every segment in range, coarsened by the caller.
-    pub async fn recorded_extent(
-        &self,
-        camera: CameraId,
-        stream: StreamKind,
-    ) -> Result<Option<(Timestamp, Timestamp)>> {
-        let row = sqlx::query(
-            "SELECT MIN(start_us) AS a, MAX(end_us) AS b FROM segment WHERE camera_id = $1 AND stream = $2",
-        )
-        .bind(camera.0)
-        .bind(stream.as_str())
-        .fetch_one(&self.pool)
-        .await?;
-        let a: Option<i64> = row.try_get("a")?;
-        let b: Option<i64> = row.try_get("b")?;
-        Ok(a.zip(b).map(|(a, b)| (Timestamp(a), Timestamp(b))))
     }
 }
 

@@ -14,6 +14,11 @@
 //! name, and gap changes repeated in order change nothing. A row the catalog
 //! refuses for a reason other than being away is moved to `catalog-journal/refused/`
 //! and logged, never retried for ever and never deleted.
+//!
+//! While the installation moves to another catalog (`mimamori migrate` on a
+//! running site), [`RowJournal::hold`] keeps every row here, as if the catalog
+//! were away, so that the old catalog stays as it was copied; the rows go to the
+//! new catalog when the server starts on it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,6 +34,8 @@ use serde::{Deserialize, Serialize};
 
 /// How long recording waits for the catalog before keeping a row locally.
 pub const CATALOG_PATIENCE: Duration = Duration::from_secs(2);
+/// Why a row is kept while the journal is held.
+const HELD: &str = "the installation is moving to another catalog";
 /// How often the replayer looks whether the catalog answers again.
 const REPLAY_EVERY: Duration = Duration::from_secs(1);
 /// The journal's directory inside the data directory.
@@ -94,6 +101,9 @@ pub struct RowJournal {
     /// One replay at a time, in order.
     replaying: tokio::sync::Mutex<()>,
     kick: tokio::sync::Notify,
+    /// Held: every row is kept here, none goes to the catalog. A row being
+    /// handed over directly holds the read side, so holding waits for it.
+    held: tokio::sync::RwLock<bool>,
 }
 
 impl std::fmt::Debug for RowJournal {
@@ -129,6 +139,7 @@ impl RowJournal {
             }),
             replaying: tokio::sync::Mutex::new(()),
             kick: tokio::sync::Notify::new(),
+            held: tokio::sync::RwLock::new(false),
         }))
     }
 
@@ -148,7 +159,10 @@ impl RowJournal {
     /// answer in time or earlier rows still wait. An error is a row the catalog
     /// refused (not kept), or one that could not be kept.
     pub async fn hand_over(&self, row: CatalogRow) -> Result<(), RowError> {
-        let why = if self.lock().health.waiting == 0 {
+        let held = self.held.read().await;
+        let why = if *held {
+            HELD.to_string()
+        } else if self.lock().health.waiting == 0 {
             match tokio::time::timeout(CATALOG_PATIENCE, self.apply(&row)).await {
                 Ok(Ok(())) => {
                     self.answered();
@@ -164,19 +178,27 @@ impl RowJournal {
         } else {
             "earlier rows wait for the catalog".to_string()
         };
+        drop(held);
         self.keep(&row).await?;
         let waiting = {
             let mut s = self.lock();
-            if !why.starts_with("earlier") {
+            if why.starts_with("catalog unreachable") {
                 s.health.unreachable_since.get_or_insert(self.clock.now());
                 s.health.last_error = Some(why.clone());
             }
             s.health.waiting
         };
-        tracing::warn!(
-            waiting,
-            "{why}: a row for the catalog is kept in the local journal"
-        );
+        if why == HELD {
+            tracing::info!(
+                waiting,
+                "{why}: a row for the catalog is kept in the local journal"
+            );
+        } else {
+            tracing::warn!(
+                waiting,
+                "{why}: a row for the catalog is kept in the local journal"
+            );
+        }
         self.kick.notify_one();
         Ok(())
     }
@@ -185,6 +207,9 @@ impl RowJournal {
     /// the catalog stops answering. Returns how many it took.
     pub async fn replay(&self) -> Result<u64, RowError> {
         let _one = self.replaying.lock().await;
+        if *self.held.read().await {
+            return Ok(0);
+        }
         let rows = kept_rows(&self.dir).map_err(|source| RowError::Journal {
             path: self.dir.clone(),
             source,
@@ -220,11 +245,21 @@ impl RowJournal {
         if taken > 0 {
             tracing::info!(
                 rows = taken,
-                "the catalog answers again: the rows kept in the local journal are in it"
+                "the rows kept in the local journal are in the catalog"
             );
         }
         self.answered();
         Ok(taken)
+    }
+
+    /// From now on every row is kept here and none goes to the catalog (nor is
+    /// replayed into it), until this process ends: the installation is moving
+    /// to another catalog, and the rows go to that one when the server starts
+    /// on it. Returns once no row is on its way to the catalog any more.
+    pub async fn hold(&self) {
+        *self.held.write().await = true;
+        // A replay under way finishes first.
+        drop(self.replaying.lock().await);
     }
 
     /// Replays whenever rows wait and the catalog answers, until stopped.

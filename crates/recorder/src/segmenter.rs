@@ -632,6 +632,73 @@ mod tests {
         std::fs::remove_dir_all(f.dir).unwrap();
     }
 
+    // While the installation moves to another catalog (`mimamori migrate` on a
+    // running site), the journal is held: segments go on closing, the catalog
+    // (being copied) gets none of their rows although it answers, and they wait
+    // in the journal for the catalog the server starts on next.
+    #[tokio::test]
+    async fn a_held_journal_keeps_every_row_from_the_catalog_that_is_being_copied() {
+        let f = crate::fixture::fixture("held").await;
+        let mut s = Segmenter::new(
+            f.camera,
+            StreamKind::Main,
+            f.store.clone(),
+            f.rows.clone(),
+            f.keys.clone(),
+            2,
+            None,
+        );
+        let p = params(1);
+        let t0 = Timestamp::from_secs(1_000);
+        for n in 0..45 {
+            s.push(frame(n, n % 15 == 0, &p), t0.add_90k(n * 6_000))
+                .await
+                .unwrap();
+        }
+        let in_catalog = || async {
+            f.catalog
+                .segments_overlapping(
+                    f.camera,
+                    StreamKind::Main,
+                    Timestamp(0),
+                    Timestamp(i64::MAX),
+                )
+                .await
+                .unwrap()
+                .len()
+        };
+        assert_eq!(in_catalog().await, 1);
+        f.rows.hold().await;
+        for n in 45..120 {
+            s.push(frame(n, n % 15 == 0, &p), t0.add_90k(n * 6_000))
+                .await
+                .unwrap();
+        }
+        s.finish_run().await.unwrap();
+        assert_eq!(f.rows.health().waiting, 3, "{:?}", f.rows.health());
+        assert_eq!(f.rows.replay().await.unwrap(), 0, "held: nothing replayed");
+        assert_eq!(
+            in_catalog().await,
+            1,
+            "the catalog answers, and gets nothing"
+        );
+        assert!(
+            f.rows.health().unreachable_since.is_none(),
+            "held is not unreachable"
+        );
+        // The next start, on the catalog moved to, hands them over.
+        let rows = RowJournal::open(
+            f.catalog.clone(),
+            f.store.clone(),
+            Arc::new(mimamori_base::SystemClock),
+            &f.dir.join(crate::rows::JOURNAL_DIR),
+        )
+        .unwrap();
+        assert_eq!(rows.replay().await.unwrap(), 3);
+        assert_eq!(in_catalog().await, 4);
+        std::fs::remove_dir_all(f.dir).unwrap();
+    }
+
     // A camera that sends one key frame and then none: its segments still end at
     // the longest a segment may last (the catalog's time queries look back only
     // that far), and no frame is dropped at the cut.

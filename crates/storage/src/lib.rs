@@ -567,12 +567,19 @@ impl SegmentStore {
         let mut out = Vec::new();
         let mut stack = vec![self.root.clone()];
         while let Some(dir) = stack.pop() {
-            for entry in fs::read_dir(&dir).map_err(err("listing", &dir))? {
+            // A directory or file may go while it is listed (retention erases
+            // while a running site is copied): what is gone is not listed.
+            let entries = match fs::read_dir(&dir) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound && dir != self.root => continue,
+                r => r.map_err(err("listing", &dir))?,
+            };
+            for entry in entries {
                 let entry = entry.map_err(err("listing", &dir))?;
                 let path = entry.path();
-                let meta = entry
-                    .metadata()
-                    .map_err(err("reading metadata of", &path))?;
+                let meta = match entry.metadata() {
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    r => r.map_err(err("reading metadata of", &path))?,
+                };
                 if meta.is_dir() {
                     stack.push(path);
                 } else if let Ok(rel) = path.strip_prefix(&self.root) {
@@ -595,21 +602,28 @@ impl SegmentStore {
             .collect())
     }
 
-    /// Copies every finished segment of the local directory into the object store
-    /// `to`, each uploaded whole and read back to compare, byte for byte; then
-    /// `progress(done, total)`. Returns (files, bytes). The local files stay: the
-    /// caller removes them ([`SegmentStore::remove_local_files`]) once the
-    /// installation names the store.
-    pub fn copy_local_into(
+    /// Copies these finished segments of the local directory into the object
+    /// store `to`, each uploaded whole and read back to compare, byte for byte;
+    /// then `progress(done, total)`. A file gone by the time it is read (erased
+    /// meanwhile by a running site's retention) is left out. Returns the files
+    /// copied, with their sizes. The local files stay: the caller removes them
+    /// ([`SegmentStore::remove_local_files`]) once the installation names the
+    /// store.
+    pub fn copy_local_files_into(
         &self,
         to: &Remote,
+        files: &[(String, u64)],
         mut progress: impl FnMut(usize, usize),
-    ) -> Result<(usize, u64)> {
-        let files = self.finished_local_files()?;
-        let mut bytes = 0;
+    ) -> Result<Vec<(String, u64)>> {
+        let mut copied = Vec::with_capacity(files.len());
         for (i, (name, _)) in files.iter().enumerate() {
             let path = self.path_of(name);
-            let data = fs::read(&path).map_err(err("reading", &path))?;
+            let data = match fs::read(&path) {
+                Ok(data) => data,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(err("reading", &path)(e)),
+            };
+            let size = data.len() as u64;
             to.put(name, data.clone())
                 .map_err(err("uploading", &to.shown(name)))?;
             let back = to.get(name).map_err(err("reading back", &to.shown(name)))?;
@@ -618,10 +632,10 @@ impl SegmentStore {
                     "the object read back differs from the file uploaded",
                 )));
             }
-            bytes += data.len() as u64;
+            copied.push((name.clone(), size));
             progress(i + 1, files.len());
         }
-        Ok((files.len(), bytes))
+        Ok(copied)
     }
 
     /// Removes these files from the local directory, and the directories they

@@ -1,9 +1,12 @@
 //! `mimamori serve`: records every camera and serves the UI and API until
 //! SIGINT/SIGTERM, then closes open segments durably and signs the heads before
-//! exiting.
+//! exiting. Asked to move the installation (`mimamori migrate` while it serves),
+//! it switches over and starts again on the new catalog and store, on the same
+//! address.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
 use mimamori_base::TaskHandle;
@@ -16,6 +19,7 @@ use mimamori_recorder::{
 };
 use mimamori_web::server::{Server, tls_files};
 
+use crate::cmd::migrate;
 use crate::datadir::{Installation, LOCK_FILE, refused};
 
 #[derive(clap::Args)]
@@ -36,8 +40,43 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 pub async fn serve(
     data: &std::path::Path,
     listen: Option<&str>,
-    ready: impl FnOnce(std::net::SocketAddr),
+    ready: impl FnOnce(std::net::SocketAddr) + Send,
 ) -> anyhow::Result<ExitCode> {
+    // One recorder thread for the process, across starts on new places.
+    let runtime = dedicated_runtime()?;
+    let mut ready = Some(ready);
+    let mut listen = listen.map(str::to_string);
+    loop {
+        let served = serve_once(data, listen.as_deref(), runtime.clone(), &mut |addr| {
+            if let Some(f) = ready.take() {
+                f(addr);
+            }
+        })
+        .await?;
+        match served {
+            Served::Stopped => return Ok(ExitCode::SUCCESS),
+            Served::AgainAt(addr) => {
+                tracing::info!("starting again, on {addr}");
+                listen = Some(addr.to_string());
+            }
+        }
+    }
+}
+
+/// How one run of the server ended.
+enum Served {
+    /// Stopped by a signal.
+    Stopped,
+    /// To start again on the same address: the installation moved (or tried to).
+    AgainAt(std::net::SocketAddr),
+}
+
+async fn serve_once(
+    data: &std::path::Path,
+    listen: Option<&str>,
+    runtime: tokio::runtime::Handle,
+    ready: &mut (dyn FnMut(std::net::SocketAddr) + Send),
+) -> anyhow::Result<Served> {
     let inst = Installation::open(data).await?;
     // One recorder per data directory: a second one would write the same files.
     let lock = std::fs::OpenOptions::new()
@@ -66,7 +105,7 @@ pub async fn serve(
     if replayed > 0 {
         tracing::info!(
             rows = replayed,
-            "rows kept while the catalog was unreachable are in the catalog"
+            "rows kept while the catalog was unreachable (or the installation moved) are in the catalog"
         );
     }
     mimamori_recorder::recovery::recover_open_segments(
@@ -94,7 +133,7 @@ pub async fn serve(
             config: inst
                 .config
                 .recorder(data, listen.unwrap_or(&inst.config.listen)),
-            runtime: dedicated_runtime()?,
+            runtime,
         },
         &cameras,
     )
@@ -106,10 +145,27 @@ pub async fn serve(
     // The one place that decides erasure, and the signer of chain heads: on one
     // node of the installation at a time.
     let duties = start_duties(&inst, data);
+    // A move of the installation asked for by `mimamori migrate`.
+    let (moving_tx, moving_rx) = tokio::sync::oneshot::channel();
+    let requests =
+        migrate::watch_for_requests(data.to_path_buf(), inst.dir.catalog.clone(), moving_tx);
+    let moving = Arc::new(Mutex::new(None));
+    let stop_for_move = {
+        let moving = moving.clone();
+        async move {
+            tokio::select! {
+                () = shutdown_signal() => {}
+                Ok(prepared) = moving_rx => {
+                    *moving.lock().unwrap_or_else(PoisonError::into_inner) = Some(prepared);
+                }
+            }
+        }
+    };
     let addr = listen.unwrap_or(&inst.config.listen).to_string();
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
     let server = Server {
         gov: inst.gov.clone(),
         recorders: recorders.clone(),
@@ -120,18 +176,42 @@ pub async fn serve(
             .map(|t| tls_files(data, &t.certificate, &t.key, t.client_ca.as_deref())),
         limits: inst.config.limits(),
     };
-    let served = server.run(listener, ready, shutdown_signal()).await;
-    tracing::info!("shutting down: closing open segments");
+    let served = server.run(listener, ready, stop_for_move).await;
+    requests.stop().await;
     camera_sync.stop().await;
-    recorders.stop_all().await;
+    let prepared = moving.lock().unwrap_or_else(PoisonError::into_inner).take();
+    let outcome = match prepared {
+        Some(prepared) => {
+            tracing::info!("moving the installation: pages paused, recording goes on");
+            duties.stop().await;
+            migrate::switch_over(
+                prepared,
+                migrate::Running {
+                    data,
+                    inst: &inst,
+                    rows: &rows,
+                    recorders: &recorders,
+                },
+            )
+            .await;
+            Served::AgainAt(bound)
+        }
+        None => {
+            tracing::info!("shutting down: closing open segments");
+            recorders.stop_all().await;
+            // The signer signs once more, so the last segments and entries are covered.
+            duties.stop().await;
+            Served::Stopped
+        }
+    };
     replayer.stop().await;
-    hand_over_before_exit(&rows).await;
-    // The signer signs once more, so the last segments and entries are covered.
-    duties.stop().await;
+    if matches!(outcome, Served::Stopped) {
+        hand_over_before_exit(&rows).await;
+    }
     inst.dir.catalog.close().await;
     drop(lock);
     served.context("web server failed")?;
-    Ok(ExitCode::SUCCESS)
+    Ok(outcome)
 }
 
 /// The last segments' rows, if the catalog still waits for some: a few seconds'

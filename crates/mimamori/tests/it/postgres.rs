@@ -330,10 +330,6 @@ async fn an_sqlite_and_directory_site_moves_to_postgres_and_s3_and_keeps_its_foo
         ])
     };
 
-    let out = migrate();
-    assert!(!out.status.success(), "refused while the server runs");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("stop it first"));
-
     app.terminate();
     let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM segment")
         .fetch_one(&app.db().await)
@@ -398,6 +394,152 @@ async fn an_sqlite_and_directory_site_moves_to_postgres_and_s3_and_keeps_its_foo
         detail.contains("segments") && detail.contains("catalog"),
         "{log}"
     );
+}
+
+/// `mimamori migrate` while the site serves and records (issue 12 "moves a
+/// running site without losing a segment or breaking the chains"): the server
+/// copies the segments while it records, then copies the catalog with its
+/// recorders' rows kept aside, and starts again on PostgreSQL and the object
+/// store at the same address. The session stays valid, the camera is off only
+/// for the restart, what was recorded before, during and after plays as one
+/// timeline, every segment is in the store, and both chains verify.
+#[tokio::test]
+async fn a_running_site_moves_to_postgres_and_s3_while_it_records() {
+    use crate::app::parse_time;
+    use crate::camera::{CameraOptions, TestCamera};
+    use crate::media::{assert_decodes_cleanly, fetch_mp4, probe};
+    use crate::recording::wait_recorded;
+
+    let cam = TestCamera::start(CameraOptions::default());
+    let mut app = crate::app::spawn_app_with(
+        "pg-migrate-running",
+        AppOptions {
+            sqlite_file: true,
+            dir_store: true,
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let id = app.add_camera("玄関", &cam.url(1), None).await;
+    let (start, _) = wait_recorded(&app, id, 4.0, 40).await;
+    let pid = app.pid();
+    let d = app.data.to_str().unwrap().to_string();
+    let url = scratch::new_catalog_url_on(Engine::Postgres, &app.data).await;
+    let remote = mimamori_storage::scratch::new_remote("migrate-running");
+    let (endpoint, credentials) = mimamori_storage::scratch::test_server();
+    let (store_url, credentials) = (remote.url(), credentials.display().to_string());
+    let args: Vec<String> = [
+        "migrate",
+        "--data",
+        &d,
+        "--to",
+        &url,
+        "--store",
+        &store_url,
+        "--store-endpoint",
+        &endpoint,
+        "--store-credentials-file",
+        &credentials,
+        "--wait-seconds",
+        "120",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(&args)
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("copying the catalog") && text.contains("moved: catalog"),
+        "{text}"
+    );
+    let moved_at = crate::app::rfc3339_offset(0);
+
+    // The same process serves again, at the same address, on the new places;
+    // the session made before the move is still valid.
+    app.wait_for("the server answering again", 60, || async {
+        let r = app.client.get(app.url("/api/me")).send().await.ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+    assert_eq!(app.pid(), pid, "the server was not restarted from outside");
+    assert!(app.catalog_url().starts_with("postgres://"));
+    assert!(!app.data.join("catalog.db").exists());
+    app.remote = Some(remote);
+    let pool = app.db().await;
+    app.wait_for("a segment recorded after the move", 60, || async {
+        let v = app
+            .recordings(id, &moved_at, &crate::app::rfc3339_offset(5))
+            .await;
+        v["spans"].as_array().unwrap().iter().find_map(|s| {
+            let (a, e) = (s["start"].as_str()?, s["end"].as_str()?);
+            (parse_time(e) - parse_time(a) >= chrono::Duration::seconds(3)).then_some(())
+        })
+    })
+    .await;
+    app.wait_for("every segment's file in the store", 30, || async {
+        let names: Vec<String> = sqlx::query_scalar("SELECT file_name FROM segment")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let stored = app.stored_names();
+        names.iter().all(|n| stored.contains(n)).then_some(())
+    })
+    .await;
+    let local_segments = mimamori_storage::SegmentStore::open(&app.data)
+        .unwrap()
+        .finished_local_files()
+        .unwrap();
+    assert!(
+        local_segments.len() <= 1,
+        "only a segment on its way to the store is local: {local_segments:?}"
+    );
+
+    // One timeline: the camera was off only while the server started again.
+    let end = crate::app::rfc3339_offset(-1);
+    let v = app.recordings(id, &start, &end).await;
+    let total = (parse_time(&end) - parse_time(&start)).num_milliseconds() as f64 / 1000.0;
+    let recorded: f64 = v["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (parse_time(s["end"].as_str().unwrap()) - parse_time(s["start"].as_str().unwrap()))
+                .num_milliseconds() as f64
+                / 1000.0
+        })
+        .sum();
+    assert!(
+        total - recorded < 20.0,
+        "{recorded:.1} s of {total:.1} s recorded across the move: {v}"
+    );
+    let mp4 = fetch_mp4(&app, id, &start, &end, "moved-running.mp4").await;
+    assert_decodes_cleanly(&mp4);
+    assert!(
+        probe(&mp4).duration >= recorded - 3.0,
+        "{} s played of {recorded:.1} s recorded",
+        probe(&mp4).duration
+    );
+    let log = app
+        .get_json("/api/audit?action=installation_migrated")
+        .await;
+    assert!(
+        log["entries"][0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("segments") && d.contains("catalog")),
+        "{log}"
+    );
+    app.terminate();
+    assert_chains_verify(&d);
 }
 
 /// A PostgreSQL server of one test's own (`scripts/postgres.sh`), to stop and
