@@ -128,7 +128,7 @@ impl Catalog {
             )));
         }
         if !target.is_empty().await? {
-            return Err(CatalogError::Conflict(
+            return Err(CatalogError::Stale(
                 "the target catalog holds rows: copy into an empty one".into(),
             ));
         }
