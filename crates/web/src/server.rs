@@ -108,6 +108,50 @@ impl Server {
     }
 }
 
+/// While the installation moves to another catalog (`mimamori migrate` on a
+/// running site; the real pages are stopped then): every request on `listener`
+/// is answered 503 with a short page saying so and when to try again, until
+/// `until` completes. Nothing of the request is read beyond its head, and no
+/// catalog is asked. Plain HTTP only: a site on HTTPS refuses connections for
+/// that time instead.
+pub async fn serve_pause(
+    listener: TcpListener,
+    until: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let app = Router::new().fallback(pause_page);
+    if let Err(e) = axum::serve(listener, app)
+        .with_graceful_shutdown(until)
+        .await
+    {
+        tracing::warn!("the page of the pause failed: {e}");
+    }
+}
+
+/// Seconds a browser is told to wait before it asks again during a move.
+const PAUSE_RETRY_SECONDS: &str = "30";
+
+async fn pause_page() -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (header::RETRY_AFTER, PAUSE_RETRY_SECONDS),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        PAUSE_PAGE,
+    )
+        .into_response()
+}
+
+const PAUSE_PAGE: &str = "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\">\
+<meta http-equiv=\"refresh\" content=\"30\"><title>移行中 — mimamori</title></head><body>\
+<h1>システムの移行中です</h1><p>カタログと映像の保存先を移しています。録画は続いています。\
+しばらくしてから開き直してください（このページは30秒ごとに再読み込みします）。</p>\
+<p lang=\"en\">The installation is moving to its new catalog and store; recording goes on. \
+This page reloads every 30 seconds.</p></body></html>";
+
 /// Accepts connections until `shutdown`, each served on its own task.
 async fn accept(
     listener: TcpListener,
@@ -204,5 +248,47 @@ async fn accept(
         .is_err()
     {
         tracing::info!("open connections closed at shutdown");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // During a move of a running site a browser gets a page saying so, with when
+    // to try again, instead of a refused connection; the pause ends when told.
+    #[tokio::test]
+    async fn during_a_move_every_request_gets_the_pause_page() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let pause = tokio::spawn(super::serve_pause(listener, async {
+            let _ = stopped.await;
+        }));
+        for path in ["/", "/cameras/1", "/api/cameras"] {
+            let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+            tcp.write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            )
+            .await
+            .unwrap();
+            let mut answer = String::new();
+            tcp.read_to_string(&mut answer).await.unwrap();
+            assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+            assert!(
+                answer.to_ascii_lowercase().contains("retry-after: 30"),
+                "{answer}"
+            );
+            assert!(answer.contains("システムの移行中です"), "{answer}");
+        }
+        stop.send(()).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), pause)
+            .await
+            .expect("the pause ends when told")
+            .unwrap();
+        assert!(
+            tokio::net::TcpStream::connect(addr).await.is_err(),
+            "the address is free again for the server"
+        );
     }
 }

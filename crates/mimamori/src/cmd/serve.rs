@@ -17,7 +17,7 @@ use mimamori_recorder::rows::JOURNAL_DIR;
 use mimamori_recorder::{
     RecorderContext, RowJournal, StatusHub, dedicated_runtime, start_camera_sync, start_recorders,
 };
-use mimamori_web::server::{Server, tls_files};
+use mimamori_web::server::{Server, serve_pause, tls_files};
 
 use crate::cmd::migrate;
 use crate::datadir::{Installation, LOCK_FILE, refused};
@@ -183,6 +183,7 @@ async fn serve_once(
     let outcome = match prepared {
         Some(prepared) => {
             tracing::info!("moving the installation: pages paused, recording goes on");
+            let pause = pause_page(bound, inst.config.tls.is_some()).await;
             duties.stop().await;
             migrate::switch_over(
                 prepared,
@@ -194,6 +195,15 @@ async fn serve_once(
                 },
             )
             .await;
+            // The address is free again before the server binds it anew.
+            if let Some((stop, mut task)) = pause {
+                let _ = stop.send(());
+                let wait = std::time::Duration::from_secs(2);
+                if tokio::time::timeout(wait, &mut task).await.is_err() {
+                    task.abort();
+                    let _ = task.await;
+                }
+            }
             Served::AgainAt(bound)
         }
         None => {
@@ -212,6 +222,32 @@ async fn serve_once(
     drop(lock);
     served.context("web server failed")?;
     Ok(outcome)
+}
+
+/// A page saying the installation moves, on the server's address while it does
+/// (plain HTTP only); `None` when it cannot be had. Stopped by the sender.
+async fn pause_page(
+    bound: std::net::SocketAddr,
+    tls: bool,
+) -> Option<(
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+)> {
+    if tls {
+        return None;
+    }
+    let listener = match tokio::net::TcpListener::bind(bound).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!("no page for the pause on {bound}: {e}");
+            return None;
+        }
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve_pause(listener, async {
+        let _ = stopped.await;
+    }));
+    Some((stop, task))
 }
 
 /// The last segments' rows, if the catalog still waits for some: a few seconds'
