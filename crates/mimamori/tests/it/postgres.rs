@@ -287,48 +287,47 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
     drop(b);
 }
 
+/// The arguments of `mimamori migrate` moving the site in `data` to a new
+/// database of the PostgreSQL test server and a new prefix of the test object
+/// store, and that store.
+async fn migrate_to_postgres_and_s3(
+    data: &std::path::Path,
+    tag: &str,
+) -> (Vec<String>, mimamori_storage::RemoteConfig) {
+    let url = scratch::new_catalog_url_on(Engine::Postgres, data).await;
+    let remote = mimamori_storage::scratch::new_remote(tag);
+    let (endpoint, credentials) = mimamori_storage::scratch::test_server();
+    let args = [
+        "migrate",
+        "--data",
+        data.to_str().unwrap(),
+        "--to",
+        &url,
+        "--store",
+        &remote.url(),
+        "--store-endpoint",
+        &endpoint,
+        "--store-credentials-file",
+        credentials.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec();
+    (args, remote)
+}
+
 /// `mimamori migrate` (issue 12 "Moving an installation"): a site recorded on
 /// SQLite with its segments in the data directory moves to PostgreSQL and an
 /// S3-compatible store; what was recorded plays, both chains verify, no segment is
 /// left behind or lost, and recording goes on into the new catalog and store.
 #[tokio::test]
 async fn an_sqlite_and_directory_site_moves_to_postgres_and_s3_and_keeps_its_footage_and_chains() {
-    use crate::camera::{CameraOptions, TestCamera};
     use crate::media::{assert_decodes_cleanly, fetch_mp4, probe};
-    use crate::recording::{plus, wait_recorded};
+    use crate::recording::plus;
 
-    let cam = TestCamera::start(CameraOptions::default());
-    let mut app = crate::app::spawn_app_with(
-        "pg-migrate",
-        AppOptions {
-            sqlite_file: true,
-            dir_store: true,
-            ..AppOptions::default()
-        },
-    )
-    .await;
-    let id = app.add_camera("玄関", &cam.url(1), None).await;
-    let (start, _) = wait_recorded(&app, id, 4.0, 40).await;
+    let (_cam, mut app, id, start) = recording_sqlite_site("pg-migrate", 4.0).await;
     let d = app.data.to_str().unwrap().to_string();
-    let url = scratch::new_catalog_url_on(Engine::Postgres, &app.data).await;
-    let remote = mimamori_storage::scratch::new_remote("migrate");
-    let (endpoint, credentials) = mimamori_storage::scratch::test_server();
-    let (store_url, credentials) = (remote.url(), credentials.display().to_string());
-    let migrate = || {
-        cli(&[
-            "migrate",
-            "--data",
-            &d,
-            "--to",
-            &url,
-            "--store",
-            &store_url,
-            "--store-endpoint",
-            &endpoint,
-            "--store-credentials-file",
-            &credentials,
-        ])
-    };
+    let (args, remote) = migrate_to_postgres_and_s3(&app.data, "migrate").await;
+    let migrate = || cli(&args.iter().map(String::as_str).collect::<Vec<_>>());
 
     app.terminate();
     let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM segment")
@@ -396,6 +395,83 @@ async fn an_sqlite_and_directory_site_moves_to_postgres_and_s3_and_keeps_its_foo
     );
 }
 
+/// A site on SQLite with its segments in the data directory, recording one
+/// simulated camera for `secs` seconds: the camera, the app, the camera's id
+/// and the start of what it recorded.
+async fn recording_sqlite_site(
+    tag: &str,
+    secs: f64,
+) -> (crate::camera::TestCamera, crate::app::App, i64, String) {
+    use crate::camera::{CameraOptions, TestCamera};
+    let cam = TestCamera::start(CameraOptions::default());
+    let app = crate::app::spawn_app_with(
+        tag,
+        AppOptions {
+            sqlite_file: true,
+            dir_store: true,
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let id = app.add_camera("玄関", &cam.url(1), None).await;
+    let (start, _) = crate::recording::wait_recorded(&app, id, secs, 40).await;
+    (cam, app, id, start)
+}
+
+/// Waits until the server answers the session's requests again (after it
+/// started anew on its own).
+async fn wait_answering(app: &crate::app::App) {
+    app.wait_for("the server answering again", 60, || async {
+        let r = app.client.get(app.url("/api/me")).send().await.ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+}
+
+/// Waits until the camera has recorded `secs` seconds in one span since `from`.
+async fn wait_recording_since(app: &crate::app::App, id: i64, from: &str, secs: i64) {
+    use crate::app::parse_time;
+    app.wait_for("recording again", 60, || async {
+        let v = app
+            .recordings(id, from, &crate::app::rfc3339_offset(5))
+            .await;
+        v["spans"].as_array().unwrap().iter().find_map(|s| {
+            let (a, e) = (s["start"].as_str()?, s["end"].as_str()?);
+            (parse_time(e) - parse_time(a) >= chrono::Duration::seconds(secs)).then_some(())
+        })
+    })
+    .await;
+}
+
+/// How much of [start, end] the camera's timeline has recorded, and how long
+/// that is, in seconds; asserts the camera missed less than `missed` seconds.
+async fn assert_recorded_through(
+    app: &crate::app::App,
+    id: i64,
+    start: &str,
+    end: &str,
+    missed: f64,
+) -> f64 {
+    use crate::app::parse_time;
+    let v = app.recordings(id, start, end).await;
+    let total = (parse_time(end) - parse_time(start)).num_milliseconds() as f64 / 1000.0;
+    let recorded: f64 = v["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (parse_time(s["end"].as_str().unwrap()) - parse_time(s["start"].as_str().unwrap()))
+                .num_milliseconds() as f64
+                / 1000.0
+        })
+        .sum();
+    assert!(
+        total - recorded < missed,
+        "{recorded:.1} s of {total:.1} s recorded: {v}"
+    );
+    recorded
+}
+
 /// `mimamori migrate` while the site serves and records (issue 12 "moves a
 /// running site without losing a segment or breaking the chains"): the server
 /// copies the segments while it records, then copies the catalog with its
@@ -405,47 +481,13 @@ async fn an_sqlite_and_directory_site_moves_to_postgres_and_s3_and_keeps_its_foo
 /// timeline, every segment is in the store, and both chains verify.
 #[tokio::test]
 async fn a_running_site_moves_to_postgres_and_s3_while_it_records() {
-    use crate::app::parse_time;
-    use crate::camera::{CameraOptions, TestCamera};
     use crate::media::{assert_decodes_cleanly, fetch_mp4, probe};
-    use crate::recording::wait_recorded;
 
-    let cam = TestCamera::start(CameraOptions::default());
-    let mut app = crate::app::spawn_app_with(
-        "pg-migrate-running",
-        AppOptions {
-            sqlite_file: true,
-            dir_store: true,
-            ..AppOptions::default()
-        },
-    )
-    .await;
-    let id = app.add_camera("玄関", &cam.url(1), None).await;
-    let (start, _) = wait_recorded(&app, id, 4.0, 40).await;
+    let (_cam, mut app, id, start) = recording_sqlite_site("pg-migrate-running", 4.0).await;
     let pid = app.pid();
     let d = app.data.to_str().unwrap().to_string();
-    let url = scratch::new_catalog_url_on(Engine::Postgres, &app.data).await;
-    let remote = mimamori_storage::scratch::new_remote("migrate-running");
-    let (endpoint, credentials) = mimamori_storage::scratch::test_server();
-    let (store_url, credentials) = (remote.url(), credentials.display().to_string());
-    let args: Vec<String> = [
-        "migrate",
-        "--data",
-        &d,
-        "--to",
-        &url,
-        "--store",
-        &store_url,
-        "--store-endpoint",
-        &endpoint,
-        "--store-credentials-file",
-        &credentials,
-        "--wait-seconds",
-        "120",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let (mut args, remote) = migrate_to_postgres_and_s3(&app.data, "migrate-running").await;
+    args.extend(["--wait-seconds".to_string(), "120".to_string()]);
     let out = tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         cli(&args)
@@ -466,26 +508,13 @@ async fn a_running_site_moves_to_postgres_and_s3_while_it_records() {
 
     // The same process serves again, at the same address, on the new places;
     // the session made before the move is still valid.
-    app.wait_for("the server answering again", 60, || async {
-        let r = app.client.get(app.url("/api/me")).send().await.ok()?;
-        (r.status() == 200).then_some(())
-    })
-    .await;
+    wait_answering(&app).await;
     assert_eq!(app.pid(), pid, "the server was not restarted from outside");
     assert!(app.catalog_url().starts_with("postgres://"));
     assert!(!app.data.join("catalog.db").exists());
     app.remote = Some(remote);
     let pool = app.db().await;
-    app.wait_for("a segment recorded after the move", 60, || async {
-        let v = app
-            .recordings(id, &moved_at, &crate::app::rfc3339_offset(5))
-            .await;
-        v["spans"].as_array().unwrap().iter().find_map(|s| {
-            let (a, e) = (s["start"].as_str()?, s["end"].as_str()?);
-            (parse_time(e) - parse_time(a) >= chrono::Duration::seconds(3)).then_some(())
-        })
-    })
-    .await;
+    wait_recording_since(&app, id, &moved_at, 3).await;
     app.wait_for("every segment's file in the store", 30, || async {
         let names: Vec<String> = sqlx::query_scalar("SELECT file_name FROM segment")
             .fetch_all(&pool)
@@ -506,22 +535,7 @@ async fn a_running_site_moves_to_postgres_and_s3_while_it_records() {
 
     // One timeline: the camera was off only while the server started again.
     let end = crate::app::rfc3339_offset(-1);
-    let v = app.recordings(id, &start, &end).await;
-    let total = (parse_time(&end) - parse_time(&start)).num_milliseconds() as f64 / 1000.0;
-    let recorded: f64 = v["spans"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (parse_time(s["end"].as_str().unwrap()) - parse_time(s["start"].as_str().unwrap()))
-                .num_milliseconds() as f64
-                / 1000.0
-        })
-        .sum();
-    assert!(
-        total - recorded < 20.0,
-        "{recorded:.1} s of {total:.1} s recorded across the move: {v}"
-    );
+    let recorded = assert_recorded_through(&app, id, &start, &end, 20.0).await;
     let mp4 = fetch_mp4(&app, id, &start, &end, "moved-running.mp4").await;
     assert_decodes_cleanly(&mp4);
     assert!(
@@ -549,23 +563,9 @@ async fn a_running_site_moves_to_postgres_and_s3_while_it_records() {
 /// what was recorded during the attempt in the old catalog.
 #[tokio::test]
 async fn a_move_that_fails_leaves_the_running_site_as_it_was() {
-    use crate::app::parse_time;
-    use crate::camera::{CameraOptions, TestCamera};
     use crate::media::{assert_decodes_cleanly, fetch_mp4};
-    use crate::recording::wait_recorded;
 
-    let cam = TestCamera::start(CameraOptions::default());
-    let mut app = crate::app::spawn_app_with(
-        "pg-migrate-fails",
-        AppOptions {
-            sqlite_file: true,
-            dir_store: true,
-            ..AppOptions::default()
-        },
-    )
-    .await;
-    let id = app.add_camera("玄関", &cam.url(1), None).await;
-    let (start, _) = wait_recorded(&app, id, 3.0, 40).await;
+    let (_cam, mut app, id, start) = recording_sqlite_site("pg-migrate-fails", 3.0).await;
     let url = scratch::new_catalog_url_on(Engine::Postgres, &app.data).await;
     let occupied = mimamori_catalog::Catalog::open(&url).await.unwrap();
     occupied
@@ -601,41 +601,13 @@ async fn a_move_that_fails_leaves_the_running_site_as_it_was() {
         "{answer}"
     );
     let failed_at = crate::app::rfc3339_offset(0);
-    app.wait_for("the server answering again", 60, || async {
-        let r = app.client.get(app.url("/api/me")).send().await.ok()?;
-        (r.status() == 200).then_some(())
-    })
-    .await;
+    wait_answering(&app).await;
     assert_eq!(std::fs::read_to_string(&config_path).unwrap(), config);
     assert!(app.data.join("catalog.db").exists());
     assert!(!app.data.join("config.toml.before-migrate").exists());
-    app.wait_for("recording again on the old places", 60, || async {
-        let v = app
-            .recordings(id, &failed_at, &crate::app::rfc3339_offset(5))
-            .await;
-        v["spans"].as_array().unwrap().iter().find_map(|s| {
-            let (a, e) = (s["start"].as_str()?, s["end"].as_str()?);
-            (parse_time(e) - parse_time(a) >= chrono::Duration::seconds(3)).then_some(())
-        })
-    })
-    .await;
+    wait_recording_since(&app, id, &failed_at, 3).await;
     let end = crate::app::rfc3339_offset(-1);
-    let v = app.recordings(id, &start, &end).await;
-    let total = (parse_time(&end) - parse_time(&start)).num_milliseconds() as f64 / 1000.0;
-    let recorded: f64 = v["spans"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (parse_time(s["end"].as_str().unwrap()) - parse_time(s["start"].as_str().unwrap()))
-                .num_milliseconds() as f64
-                / 1000.0
-        })
-        .sum();
-    assert!(
-        total - recorded < 20.0,
-        "{recorded:.1} s of {total:.1} s recorded across the attempt: {v}"
-    );
+    assert_recorded_through(&app, id, &start, &end, 20.0).await;
     assert_decodes_cleanly(&fetch_mp4(&app, id, &start, &end, "not-moved.mp4").await);
     app.terminate();
     assert_chains_verify(app.data.to_str().unwrap());
