@@ -98,6 +98,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "0017_stored_bytes_and_expiry_index",
         include_str!("../migrations/0017_stored_bytes_and_expiry_index.sql"),
     ),
+    (
+        18,
+        "0018_camera_status_reported",
+        include_str!("../migrations/0018_camera_status_reported.sql"),
+    ),
 ];
 
 /// PostgreSQL's migrations: the baseline, then one for every later SQLite one.
@@ -116,6 +121,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         17,
         "0017_stored_bytes_and_expiry_index",
         include_str!("../migrations/postgres/0017_stored_bytes_and_expiry_index.sql"),
+    ),
+    (
+        18,
+        "0018_camera_status_reported",
+        include_str!("../migrations/postgres/0018_camera_status_reported.sql"),
     ),
 ];
 

@@ -27,6 +27,9 @@ pub struct CameraLease {
     pub node: String,
     pub since: Timestamp,
     pub until: Timestamp,
+    /// What that node last reported of the camera (the recorder's JSON; empty
+    /// before its first report).
+    pub status: String,
 }
 
 /// The outcome of [`Catalog::take_camera_lease`].
@@ -48,6 +51,7 @@ fn lease(r: &sqlx::any::AnyRow) -> Result<CameraLease> {
         node: r.try_get("node")?,
         since: Timestamp(r.try_get("since_us")?),
         until: Timestamp(r.try_get("until_us")?),
+        status: r.try_get("status")?,
     })
 }
 
@@ -102,15 +106,16 @@ impl Catalog {
         rows.iter().map(lease).collect()
     }
 
-    /// Extends every lease `node` holds that has not run out at `now` to `until`;
-    /// returns the cameras it holds. A lease that ran out stays run out: another
-    /// node may have started on the camera meanwhile, and takes it with
-    /// [`Catalog::take_camera_lease`].
+    /// Extends every lease `node` holds that has not run out at `now` to `until`,
+    /// with what it reports of those cameras (`statuses`); returns the cameras it
+    /// holds. A lease that ran out stays run out: another node may have started
+    /// on the camera meanwhile, and takes it with [`Catalog::take_camera_lease`].
     pub async fn renew_camera_leases(
         &self,
         node: &str,
         now: Timestamp,
         until: Timestamp,
+        statuses: &[(CameraId, String)],
     ) -> Result<Vec<CameraId>> {
         let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE camera_lease SET until_us = $1 WHERE node = $2 AND until_us >= $3")
@@ -119,6 +124,18 @@ impl Catalog {
             .bind(now.0)
             .execute(&mut *tx)
             .await?;
+        for (camera, status) in statuses {
+            sqlx::query(
+                "UPDATE camera_lease SET status = $1 \
+                 WHERE camera_id = $2 AND node = $3 AND until_us >= $4 AND status <> $1",
+            )
+            .bind(status)
+            .bind(camera.0)
+            .bind(node)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await?;
+        }
         let held: Vec<i64> = sqlx::query_scalar(
             "SELECT camera_id FROM camera_lease WHERE node = $1 AND until_us >= $2 ORDER BY camera_id",
         )
@@ -154,7 +171,7 @@ impl Catalog {
         };
         sqlx::query(
             "INSERT INTO camera_lease (camera_id, node, since_us, until_us) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (camera_id) DO UPDATE SET node = $5, since_us = $6, until_us = $7",
+             ON CONFLICT (camera_id) DO UPDATE SET node = $5, since_us = $6, until_us = $7, status = ''",
         )
         .bind(camera.0)
         .bind(node)
@@ -221,8 +238,20 @@ mod tests {
             Taken::Held("a".into())
         );
         assert_eq!(
-            c.renew_camera_leases("a", t(12), t(27)).await.unwrap(),
+            c.renew_camera_leases(
+                "a",
+                t(12),
+                t(27),
+                &[(cam, r#"{"state":"recording"}"#.into())]
+            )
+            .await
+            .unwrap(),
             [cam]
+        );
+        // What the holder reports is there for every node to show.
+        assert_eq!(
+            c.camera_leases().await.unwrap()[0].status,
+            r#"{"state":"recording"}"#
         );
         assert_eq!(
             c.take_camera_lease(cam, "b", t(20), t(35)).await.unwrap(),
@@ -230,7 +259,7 @@ mod tests {
         );
         // a stops heartbeating: at 28 its lease has run out.
         assert!(
-            c.renew_camera_leases("b", t(28), t(43))
+            c.renew_camera_leases("b", t(28), t(43), &[(cam, "b's view".into())])
                 .await
                 .unwrap()
                 .is_empty()
@@ -241,7 +270,7 @@ mod tests {
         );
         // a comes back: it holds nothing any more, and cannot take the camera back.
         assert!(
-            c.renew_camera_leases("a", t(30), t(45))
+            c.renew_camera_leases("a", t(30), t(45), &[])
                 .await
                 .unwrap()
                 .is_empty()
@@ -263,6 +292,10 @@ mod tests {
         let leases = c.camera_leases().await.unwrap();
         assert_eq!(leases.len(), 1);
         assert_eq!((leases[0].node.as_str(), leases[0].until), ("a", t(47)));
+        assert_eq!(
+            leases[0].status, "",
+            "a new holder has reported nothing yet (b never held it when it reported)"
+        );
 
         c.node_heartbeat("a", "127.0.0.1:8080", t(0), t(30))
             .await

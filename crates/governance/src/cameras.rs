@@ -16,6 +16,14 @@ use crate::error::{Error, Result};
 use crate::holds::RetentionPicture;
 use crate::input::{CameraName, RtspCamera, bounded_text, credentials_out_of_addresses};
 
+/// The node recording a camera now, and what it last reported of the camera
+/// (its recorder's status JSON, renewed with the lease every few seconds).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedBy {
+    pub node: String,
+    pub status: String,
+}
+
 impl Governance {
     /// The cameras not removed, in id order (needs `camera_status`); a police
     /// station's account sees only those of its agreements in force.
@@ -65,11 +73,12 @@ impl Governance {
         Ok(self.catalog.camera_by_name(name).await?)
     }
 
-    /// Which node records each camera now (its live lease), for the camera pages.
+    /// Which node records each camera now (its live lease), and what that node
+    /// last reported of it, for the camera pages of every node.
     pub async fn recording_nodes(
         &self,
         actor: &Actor,
-    ) -> Result<std::collections::HashMap<CameraId, String>> {
+    ) -> Result<std::collections::HashMap<CameraId, RecordedBy>> {
         self.require(actor, Permission::CameraStatus).await?;
         let now = self.now();
         Ok(self
@@ -78,7 +87,15 @@ impl Governance {
             .await?
             .into_iter()
             .filter(|l| l.until >= now)
-            .map(|l| (l.camera, l.node))
+            .map(|l| {
+                (
+                    l.camera,
+                    RecordedBy {
+                        node: l.node,
+                        status: l.status,
+                    },
+                )
+            })
             .collect())
     }
 

@@ -26,6 +26,14 @@ pub enum CameraState {
 }
 
 impl CameraState {
+    const ALL: [CameraState; 5] = [
+        CameraState::Starting,
+        CameraState::Recording,
+        CameraState::Reconnecting,
+        CameraState::Failing,
+        CameraState::Stopped,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             CameraState::Starting => "starting",
@@ -34,6 +42,54 @@ impl CameraState {
             CameraState::Failing => "failing",
             CameraState::Stopped => "stopped",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<CameraState> {
+        CameraState::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// A stream's status as its node reports it to the other nodes (JSON in the
+/// camera's lease, renewed every round): what the camera pages show. Counters
+/// stay with the node (its `/metrics`).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Reported {
+    state: String,
+    reason: Option<(String, String)>,
+    since: i64,
+    last_frame_at: Option<i64>,
+    codec: Option<String>,
+    dimensions: Option<(u32, u32)>,
+}
+
+impl CameraStatus {
+    /// This status as reported to the other nodes.
+    pub fn report(&self) -> String {
+        serde_json::to_string(&Reported {
+            state: self.state.as_str().into(),
+            reason: self.reason.clone(),
+            since: self.since.0,
+            last_frame_at: self.last_frame_at.map(|t| t.0),
+            codec: self.codec.clone(),
+            dimensions: self.dimensions,
+        })
+        .unwrap_or_default()
+    }
+
+    /// A status another node reported (`None` for none, or one not understood).
+    pub fn from_report(json: &str) -> Option<CameraStatus> {
+        let r: Reported = serde_json::from_str(json).ok()?;
+        Some(CameraStatus {
+            state: CameraState::parse(&r.state)?,
+            reason: r.reason,
+            last_frame_at: r.last_frame_at.map(Timestamp),
+            since: Timestamp(r.since),
+            codec: r.codec,
+            dimensions: r.dimensions,
+            frames: 0,
+            bytes: 0,
+            gaps: BTreeMap::new(),
+        })
     }
 }
 
@@ -155,5 +211,40 @@ impl StatusHub {
 
     pub fn subscribe_live(&self, camera: CameraId) -> broadcast::Receiver<Arc<LiveFrame>> {
         self.live_sender(camera).subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Issue 12: a node's pages show the status of cameras another node records,
+    // as that node reported it.
+    #[test]
+    fn a_reported_status_reads_back_as_it_was() {
+        let status = CameraStatus {
+            state: CameraState::Reconnecting,
+            reason: Some(("camera_unreachable".into(), "接続できません".into())),
+            last_frame_at: Some(Timestamp(1_700_000_000_000_000)),
+            since: Timestamp(1_700_000_001_000_000),
+            codec: Some("avc1.640028".into()),
+            dimensions: Some((1280, 720)),
+            frames: 9,
+            bytes: 99,
+            gaps: BTreeMap::new(),
+        };
+        let back = CameraStatus::from_report(&status.report()).unwrap();
+        assert_eq!(back.state, CameraState::Reconnecting);
+        assert_eq!(back.reason, status.reason);
+        assert_eq!(
+            (back.last_frame_at, back.since),
+            (status.last_frame_at, status.since)
+        );
+        assert_eq!(
+            (back.codec, back.dimensions),
+            (status.codec, status.dimensions)
+        );
+        assert!(CameraStatus::from_report("").is_none());
+        assert!(CameraStatus::from_report(r#"{"state":"dancing","since":0}"#).is_none());
     }
 }

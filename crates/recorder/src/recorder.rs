@@ -88,8 +88,16 @@ impl RecorderSet {
         catalog
             .node_heartbeat(node, &self.ctx.config.node_address, self.started, now)
             .await?;
+        // With the leases, what this node sees of its cameras, for the others' pages.
+        let statuses: Vec<(CameraId, String)> = cameras
+            .iter()
+            .filter_map(|c| {
+                let s = self.ctx.hub.get(c.id, mimamori_catalog::StreamKind::Main)?;
+                Some((c.id, s.report()))
+            })
+            .collect();
         let mut held: HashSet<CameraId> = catalog
-            .renew_camera_leases(node, now, until)
+            .renew_camera_leases(node, now, until, &statuses)
             .await?
             .into_iter()
             .collect();

@@ -14,9 +14,10 @@ use maud::{Markup, html};
 use mimamori_base::CameraId;
 use mimamori_base::time::jst;
 use mimamori_catalog::{Camera, CameraDescription, CameraSource, StreamKind};
+use mimamori_governance::cameras::RecordedBy;
 use mimamori_governance::input::{CameraText, RtspCamera};
 use mimamori_policy::Permission as P;
-use mimamori_recorder::CameraState;
+use mimamori_recorder::{CameraState, CameraStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -31,11 +32,24 @@ fn rfc3339(t: mimamori_base::Timestamp) -> String {
     t.to_rfc3339(jst())
 }
 
+/// Which node records each camera, and what it reported (from
+/// [`mimamori_governance::Governance::recording_nodes`]).
+type Nodes = HashMap<CameraId, RecordedBy>;
+
+/// A camera's main-stream status as this node knows it: its own recorder's
+/// when it records the camera (or nobody does), otherwise what the node that
+/// records it reported (a web node, or a node whose cameras moved elsewhere).
+fn main_status(state: &AppState, camera: CameraId, nodes: &Nodes) -> Option<CameraStatus> {
+    match nodes.get(&camera) {
+        Some(by) if by.node != state.recorders.node() => CameraStatus::from_report(&by.status),
+        _ => state.recorders.hub().get(camera, StreamKind::Main),
+    }
+}
+
 /// The JSON form of a camera with its live status and the node recording it
-/// (`nodes`, from [`mimamori_governance::Governance::recording_nodes`]). The
-/// password never leaves the server.
-pub fn camera_json(state: &AppState, c: &Camera, nodes: &HashMap<CameraId, String>) -> Value {
-    let status = state.recorders.hub().get(c.id, StreamKind::Main);
+/// (`nodes`). The password never leaves the server.
+pub fn camera_json(state: &AppState, c: &Camera, nodes: &Nodes) -> Value {
+    let status = main_status(state, c.id, nodes);
     let (kind, url, sub_url, username) = match &c.source {
         CameraSource::TestPattern => ("test_pattern", None, None, None),
         CameraSource::Rtsp {
@@ -69,7 +83,7 @@ pub fn camera_json(state: &AppState, c: &Camera, nodes: &HashMap<CameraId, Strin
         "codec": status.as_ref().and_then(|s| s.codec.clone()),
         "width": status.as_ref().and_then(|s| s.dimensions).map(|d| d.0),
         "height": status.as_ref().and_then(|s| s.dimensions).map(|d| d.1),
-        "recorded_by": nodes.get(&c.id),
+        "recorded_by": nodes.get(&c.id).map(|by| &by.node),
     })
 }
 
@@ -174,6 +188,7 @@ pub async fn cameras_page(
     let keeps_records = records.is_some();
     let overdue = records.filter(|(checks, complaints)| checks + complaints > 0);
     let journal = state.recorders.catalog_journal();
+    let nodes = state.gov.recording_nodes(&user.actor()).await?;
     let body = html! {
         h1 { (s.cameras_title) }
         @if journal.waiting > 0 {
@@ -195,7 +210,7 @@ pub async fn cameras_page(
                 thead { tr { th { (s.cameras_name) } th { (s.cameras_source) } th { (s.cameras_status) } th { (s.cameras_last_frame) } th {} } }
                 tbody {
                     @for c in &cams {
-                        @let st = state.recorders.hub().get(c.id, StreamKind::Main);
+                        @let st = main_status(&state, c.id, &nodes);
                         @let sc = st.as_ref().map_or(CameraState::Stopped, |x| x.state).as_str();
                         tr data-camera-id=(c.id) {
                             td {
@@ -420,12 +435,9 @@ pub async fn camera_view_page(
     let s = lang.strings();
     let policy = state.gov.policy();
     let (cam, retention) = state.gov.camera_page(&user.actor(), CameraId(id)).await?;
-    let node = state
-        .gov
-        .recording_nodes(&user.actor())
-        .await?
-        .remove(&cam.id);
-    let st = state.recorders.hub().get(cam.id, StreamKind::Main);
+    let nodes = state.gov.recording_nodes(&user.actor()).await?;
+    let st = main_status(&state, cam.id, &nodes);
+    let node = nodes.get(&cam.id).map(|by| &by.node);
     let sc = st
         .as_ref()
         .map_or(CameraState::Stopped, |x| x.state)

@@ -181,6 +181,27 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
         !b.log_text().contains("runs the retention sweeper"),
         "one node does the installation's duties"
     );
+    // The second node's pages show the cameras as the first reports them:
+    // recording, with their last frames, not stopped.
+    for id in ids {
+        let c = b.camera(id).await;
+        assert_eq!(
+            (c["status"].as_str(), c["recorded_by"].as_str()),
+            (Some("recording"), Some(name_a.as_str())),
+            "{c}"
+        );
+        let last = parse_time(c["last_frame_at"].as_str().unwrap());
+        assert!(
+            parse_time(&crate::app::rfc3339_offset(0)) - last < chrono::Duration::seconds(15),
+            "{c}"
+        );
+    }
+    let list = b.page("/cameras").await;
+    assert_eq!(
+        list.matches(r#"data-status="recording""#).count(),
+        2,
+        "{list}"
+    );
 
     // The first node dies: its cameras move to the second.
     a.kill9();
