@@ -110,6 +110,18 @@ pub async fn live_ws(
         )
         .into());
     }
+    // Live frames come from the recorder itself: a camera another node records
+    // is watched live on that node (nothing is opened or logged here).
+    if let Ok(nodes) = state.gov.recording_nodes(&user.actor()).await
+        && let Some(by) = nodes.get(&CameraId(id))
+        && by.node != state.recorders.node()
+    {
+        return Err(mimamori_governance::Error::Conflict(format!(
+            "camera {id} is recorded by the node {}: open its live view there",
+            by.node
+        ))
+        .into());
+    }
     let camera = state
         .gov
         .live_view(

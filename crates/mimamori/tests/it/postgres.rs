@@ -20,7 +20,7 @@ fn init(data: &std::path::Path, catalog: &str, password_file: &std::path::Path) 
         "--data",
         data.to_str().unwrap(),
         "--preset",
-        "kitakyushu",
+        "chiba-guideline",
         "--admin",
         ADMIN,
         "--admin-password-file",
@@ -202,6 +202,24 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
         2,
         "{list}"
     );
+    // Live frames come from the recording node: the other one says where.
+    let live = b
+        .client
+        .get(b.url(&format!(
+            "/api/cameras/{}/live?purpose=crime-prevention",
+            ids[0]
+        )))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    let status = live.status();
+    let why = live.text().await.unwrap();
+    assert_eq!(status, 409, "{why}");
+    assert!(why.contains(&name_a) && why.contains("live view"), "{why}");
 
     // The first node dies: its cameras move to the second.
     a.kill9();
