@@ -906,8 +906,7 @@ impl SegmentFileWriter {
         if let Some(r) = remote {
             // Whole, before the catalog may point at it; the local copy stays
             // until the catalog does (a crash before then is recovered from it).
-            let bytes = fs::read(&final_path).map_err(err("reading", &final_path))?;
-            r.put(&file_name, bytes)
+            r.put_file(&file_name, &final_path)
                 .map_err(err("uploading", &r.shown(&file_name)))?;
         }
         // The journal stays until the segment is in the catalog (see

@@ -9,46 +9,24 @@
 //! when their footage expires) and the local segment files are removed, and the
 //! move is written to the audit log. Interrupted before that, the site is as it was.
 //!
-//! A stopped site is moved by this command itself. A running one is moved by its
-//! server ([`switch_over`]), asked through a request file in the data directory
-//! ([`REQUEST_FILE`]) and followed through a status file ([`STATUS_FILE`]): the
-//! segments are copied while it records and serves as usual; then it stops
-//! serving pages, keeps the rows of what it records for the new catalog (the
-//! recorders go on), copies the catalog, stops its recorders, copies the last
-//! segments, points `config.toml` at the new places and starts again on them,
-//! handing the kept rows to the new catalog. The cameras are not recorded only
-//! for that restart, a few seconds, which the timeline shows as a gap.
+//! A stopped site is moved by this command itself; a running one by its server
+//! ([`crate::cmd::migrate_running`]), which this command asks and follows.
 
-use std::collections::{HashMap, HashSet};
-use std::io::Write;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use mimamori_base::TaskHandle;
-use mimamori_base::task::{StopSignal, sleep_or_stop};
 use mimamori_catalog::Catalog;
-use mimamori_catalog::copy::LIVENESS_TABLES;
 use mimamori_governance::{Actor, AuditLog, Entry};
-use mimamori_recorder::{RecorderSet, RowJournal};
 use mimamori_storage::{RemoteConfig, SegmentStore};
 
 use crate::cmd::init::StoreArgs;
+use crate::cmd::migrate_running::ask_running_server;
 use crate::config::{CatalogSection, Config};
-use crate::datadir::{CONFIG_FILE, Installation, LOCK_FILE};
-
-/// The request a `migrate` of a running site leaves for its server: the
-/// configuration the installation is to have.
-pub const REQUEST_FILE: &str = "migrate-request.toml";
-/// The request once its server took it (kept for the record).
-const TAKEN_FILE: &str = "migrate-request.taken.toml";
-/// What the server reports of the move, a line a step; the last one starts with
-/// `done:` or `failed:`.
-pub const STATUS_FILE: &str = "migrate-status.txt";
-/// How often a server looks for a request.
-const WATCH_EVERY: Duration = Duration::from_secs(1);
+use crate::datadir::{CONFIG_FILE, LOCK_FILE};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -112,23 +90,23 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 /// What moves where.
 #[derive(Clone)]
 pub struct Plan {
-    target: Config,
+    pub(crate) target: Config,
     /// The new catalog, when it moves.
-    catalog: Option<CatalogMove>,
+    pub(crate) catalog: Option<CatalogMove>,
     /// The object store, when the segments move into one.
-    store: Option<RemoteConfig>,
+    pub(crate) store: Option<RemoteConfig>,
 }
 
 #[derive(Clone)]
-struct CatalogMove {
+pub(crate) struct CatalogMove {
     from_shown: String,
-    from_connect: String,
-    to_connect: String,
-    to_shown: String,
+    pub(crate) from_connect: String,
+    pub(crate) to_connect: String,
+    pub(crate) to_shown: String,
 }
 
 impl Plan {
-    fn new(data: &Path, config: &Config, target: Config) -> anyhow::Result<Plan> {
+    pub(crate) fn new(data: &Path, config: &Config, target: Config) -> anyhow::Result<Plan> {
         let (from, to) = (config.catalog(data)?, target.catalog(data)?);
         let catalog = (to.connect != from.connect).then_some(CatalogMove {
             from_shown: from.shown,
@@ -160,7 +138,11 @@ impl Plan {
 }
 
 /// The move of a stopped site, by this command.
-async fn move_stopped_site(data: &Path, old_text: &str, plan: &Plan) -> anyhow::Result<String> {
+pub(crate) async fn move_stopped_site(
+    data: &Path,
+    old_text: &str,
+    plan: &Plan,
+) -> anyhow::Result<String> {
     let local = SegmentStore::open(data)?;
     let moved_segments = match &plan.store {
         Some(remote) => {
@@ -204,7 +186,7 @@ async fn move_stopped_site(data: &Path, old_text: &str, plan: &Plan) -> anyhow::
 /// The last step of either way: `config.toml` names the new places (the old one
 /// kept beside it), the old SQLite catalog and the copied local files go, and
 /// the move is on the record in the catalog the site now uses.
-async fn point_at_new_places(
+pub(crate) async fn point_at_new_places(
     data: &Path,
     old_text: &str,
     plan: &Plan,
@@ -246,7 +228,7 @@ async fn point_at_new_places(
     Ok(format!("moved: {}", done.join("; ")))
 }
 
-fn catalog_line(plan: &Plan, rows: i64) -> String {
+pub(crate) fn catalog_line(plan: &Plan, rows: i64) -> String {
     let m = plan
         .catalog
         .as_ref()
@@ -254,7 +236,7 @@ fn catalog_line(plan: &Plan, rows: i64) -> String {
     format!("catalog {} → {} ({rows} rows)", m.0, m.1)
 }
 
-fn segments_line(local: &SegmentStore, plan: &Plan, files: &[(String, u64)]) -> String {
+pub(crate) fn segments_line(local: &SegmentStore, plan: &Plan, files: &[(String, u64)]) -> String {
     let bytes: u64 = files.iter().map(|(_, s)| s).sum();
     format!(
         "segments {} → {} ({} files, {bytes} bytes, each read back and compared)",
@@ -270,7 +252,7 @@ fn segments_line(local: &SegmentStore, plan: &Plan, files: &[(String, u64)]) -> 
 /// Copies the catalog (one snapshot of it) into the new one, every row, and
 /// compares the new one's counts with the snapshot's; returns the rows copied
 /// per table.
-async fn copy_catalog(source: &Catalog, m: &CatalogMove) -> anyhow::Result<RowCounts> {
+pub(crate) async fn copy_catalog(source: &Catalog, m: &CatalogMove) -> anyhow::Result<RowCounts> {
     let dest = Catalog::open(&m.to_connect)
         .await
         .with_context(|| format!("opening the new catalog {}", m.to_shown))?;
@@ -297,15 +279,15 @@ async fn copy_catalog(source: &Catalog, m: &CatalogMove) -> anyhow::Result<RowCo
     Ok(copied)
 }
 
-type RowCounts = Vec<(&'static str, i64)>;
+pub(crate) type RowCounts = Vec<(&'static str, i64)>;
 
-fn total(counts: &RowCounts) -> i64 {
+pub(crate) fn total(counts: &RowCounts) -> i64 {
     counts.iter().map(|(_, n)| n).sum()
 }
 
 /// The old SQLite catalog goes: it holds the wrapped data keys, which must be
 /// destroyed when their footage expires — in the new catalog from now on.
-fn remove_sqlite_catalog(connect: &str) -> anyhow::Result<()> {
+pub(crate) fn remove_sqlite_catalog(connect: &str) -> anyhow::Result<()> {
     let Some(file) = mimamori_catalog::sqlite_path(connect) else {
         return Ok(());
     };
@@ -324,7 +306,7 @@ fn remove_sqlite_catalog(connect: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn refuse_unfinished(local: &SegmentStore) -> anyhow::Result<()> {
+pub(crate) fn refuse_unfinished(local: &SegmentStore) -> anyhow::Result<()> {
     let unfinished = local.unfinished_local_files()?;
     if let Some(first) = unfinished.first() {
         anyhow::bail!(
@@ -338,7 +320,7 @@ fn refuse_unfinished(local: &SegmentStore) -> anyhow::Result<()> {
 }
 
 /// The object store named, answering.
-fn open_remote(data: &Path, remote: &RemoteConfig) -> anyhow::Result<SegmentStore> {
+pub(crate) fn open_remote(data: &Path, remote: &RemoteConfig) -> anyhow::Result<SegmentStore> {
     let store = SegmentStore::open_with(data, Some(remote))?;
     store
         .reachable()
@@ -349,7 +331,7 @@ fn open_remote(data: &Path, remote: &RemoteConfig) -> anyhow::Result<SegmentStor
 /// Objects of another installation must not mix with ours: the store may hold
 /// only objects named like our local files (an earlier, interrupted move) or
 /// like the catalog's segments (`ours`).
-fn refuse_foreign_objects(
+pub(crate) fn refuse_foreign_objects(
     store: &SegmentStore,
     files: &[(String, u64)],
     ours: &HashSet<String>,
@@ -375,7 +357,7 @@ fn refuse_foreign_objects(
 
 /// Uploads these finished segments into the object store, each read back and
 /// compared; returns those copied (a file erased meanwhile is left out).
-fn copy_segments(
+pub(crate) fn copy_segments(
     local: &SegmentStore,
     store: &SegmentStore,
     files: &[(String, u64)],
@@ -393,354 +375,4 @@ fn copy_segments(
         }
     })?;
     Ok(copied)
-}
-
-// ---------------------------------------------------------------------------
-// A running site: the request, and the server's side of it.
-
-/// Leaves the request for the running server and follows its status file until
-/// it says done or failed.
-async fn ask_running_server(data: &Path, plan: &Plan, wait: Duration) -> anyhow::Result<ExitCode> {
-    let request = data.join(REQUEST_FILE);
-    if request.exists() {
-        anyhow::bail!(
-            "{} is there already: a move of this site is under way",
-            request.display()
-        );
-    }
-    // What can be checked before the server is asked, is.
-    if let Some(m) = &plan.catalog {
-        let dest = Catalog::open(&m.to_connect)
-            .await
-            .with_context(|| format!("opening the new catalog {}", m.to_shown))?;
-        let empty = dest.is_empty().await?;
-        dest.close().await;
-        anyhow::ensure!(
-            empty,
-            "the new catalog {} holds rows: give an empty database",
-            m.to_shown
-        );
-    }
-    if let Some(remote) = &plan.store {
-        open_remote(data, remote)?;
-    }
-    let status = data.join(STATUS_FILE);
-    let _ = std::fs::remove_file(&status);
-    let tmp = data.join(format!("{REQUEST_FILE}.new"));
-    std::fs::write(&tmp, plan.target.to_file())?;
-    std::fs::rename(&tmp, &request)?;
-    println!(
-        "mimamori is serving {}: it moves the site itself while it records; following {}",
-        data.display(),
-        status.display()
-    );
-    let deadline = std::time::Instant::now() + wait;
-    let mut shown = 0;
-    loop {
-        let text = std::fs::read_to_string(&status).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        for line in &lines[shown.min(lines.len())..] {
-            println!("  {line}");
-        }
-        shown = lines.len();
-        if let Some(last) = lines.last() {
-            if let Some(summary) = last.strip_prefix("done: ") {
-                println!("{summary}");
-                println!(
-                    "check it: mimamori verify --data {d} && mimamori audit verify --data {d}",
-                    d = data.display()
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
-            if let Some(why) = last.strip_prefix("failed: ") {
-                anyhow::bail!("the server did not move the site: {why}");
-            }
-        }
-        if !server_running(data) && request.exists() {
-            let _ = std::fs::remove_file(&request);
-            anyhow::bail!(
-                "mimamori stopped serving {} before it took the request; nothing was moved",
-                data.display()
-            );
-        }
-        if std::time::Instant::now() > deadline {
-            anyhow::bail!(
-                "no end of the move within {} s; the server goes on with it (see {})",
-                wait.as_secs(),
-                status.display()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn server_running(data: &Path) -> bool {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(data.join(LOCK_FILE))
-        .is_ok_and(|f| f.try_lock().is_err())
-}
-
-/// The server's report of a move, line by line, to its log and the status file.
-struct Status(PathBuf);
-
-impl Status {
-    fn say(&self, line: &str) {
-        tracing::info!("migrate: {line}");
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.0)
-            .and_then(|mut f| {
-                writeln!(f, "{}", line.replace('\n', " "))?;
-                f.sync_all()
-            });
-        if let Err(e) = written {
-            tracing::error!("writing {}: {e}", self.0.display());
-        }
-    }
-}
-
-/// A move taken by the server, with what was copied while it went on serving.
-pub struct Prepared {
-    plan: Plan,
-    old_text: String,
-    status: Status,
-    /// Segments already in the object store.
-    copied: Vec<(String, u64)>,
-}
-
-/// Looks for a request every second; once one is there, takes it, copies the
-/// finished segments while the site goes on as usual, and hands the prepared
-/// move to `ready` (the server then stops serving pages and calls
-/// [`switch_over`]). A request that cannot be carried out is answered in the
-/// status file and the server goes on as it was.
-pub fn watch_for_requests(
-    data: PathBuf,
-    catalog: Catalog,
-    ready: tokio::sync::oneshot::Sender<Prepared>,
-) -> TaskHandle {
-    TaskHandle::spawn(move |mut stop| async move {
-        loop {
-            if sleep_or_stop(WATCH_EVERY, &mut stop).await {
-                return;
-            }
-            let request = data.join(REQUEST_FILE);
-            if !request.exists() {
-                continue;
-            }
-            let status = Status(data.join(STATUS_FILE));
-            let taken = data.join(TAKEN_FILE);
-            if let Err(e) = std::fs::rename(&request, &taken) {
-                status.say(&format!("failed: taking {}: {e}", request.display()));
-                continue;
-            }
-            status
-                .say("the server took the request: copying the finished segments while it records");
-            match prepare(&data, &taken, &catalog, &mut stop).await {
-                Ok(None) => {
-                    status.say("failed: the server was stopped before the move; nothing was moved");
-                    return;
-                }
-                Ok(Some((plan, old_text, copied))) => {
-                    let _ = ready.send(Prepared {
-                        plan,
-                        old_text,
-                        status,
-                        copied,
-                    });
-                    return;
-                }
-                Err(e) => status.say(&format!("failed: {e:#}; the site goes on as it was")),
-            }
-        }
-    })
-}
-
-/// Files copied a blocking step at a time, between which the server's stop is heard.
-const COPY_STEP: usize = 32;
-
-/// Reads the request and copies the finished segments; `None` when the server
-/// was stopped meanwhile.
-async fn prepare(
-    data: &Path,
-    taken: &Path,
-    catalog: &Catalog,
-    stop: &mut StopSignal,
-) -> anyhow::Result<Option<(Plan, String, Vec<(String, u64)>)>> {
-    let text = std::fs::read_to_string(taken)?;
-    let target: Config = toml::from_str(&text).context("the request is not a configuration")?;
-    let config_path = data.join(CONFIG_FILE);
-    let old_text = std::fs::read_to_string(&config_path)?;
-    let config: Config = toml::from_str(&old_text)?;
-    let plan = Plan::new(data, &config, target)?;
-    let mut copied = Vec::new();
-    if let Some(remote) = &plan.store {
-        let ours: HashSet<String> = catalog.segment_file_names().await?.into_iter().collect();
-        let (dir, r) = (data.to_path_buf(), remote.clone());
-        let files = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let local = SegmentStore::open(&dir)?;
-            let store = open_remote(&dir, &r)?;
-            let files = local.finished_local_files()?;
-            refuse_foreign_objects(&store, &files, &ours)?;
-            Ok(files)
-        })
-        .await??;
-        for step in files.chunks(COPY_STEP) {
-            if *stop.borrow() {
-                return Ok(None);
-            }
-            let (dir, r, step) = (data.to_path_buf(), remote.clone(), step.to_vec());
-            copied.extend(
-                tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                    let local = SegmentStore::open(&dir)?;
-                    let store = SegmentStore::open_with(&dir, Some(&r))?;
-                    let r = store.remote().context("the object store")?;
-                    Ok(local.copy_local_files_into(r, &step, |_, _| {})?)
-                })
-                .await??,
-            );
-        }
-        let bytes: u64 = copied.iter().map(|(_, s)| s).sum();
-        tracing::info!(
-            files = copied.len(),
-            bytes,
-            "migrate: the finished segments are in {}",
-            remote.url()
-        );
-    }
-    Ok(Some((plan, old_text, copied)))
-}
-
-/// What of the running server a switch-over stops and uses.
-pub struct Running<'a> {
-    pub data: &'a Path,
-    pub inst: &'a Installation,
-    pub rows: &'a Arc<RowJournal>,
-    pub recorders: &'a Arc<RecorderSet>,
-}
-
-/// The server's part, once it serves no page and runs neither the sweeper nor
-/// the signer: recording goes on with its rows kept for the new catalog, the
-/// catalog is copied, the recorders stop, the last segments are copied and the
-/// installation is pointed at the new places. Whatever the outcome the
-/// recorders are stopped; the caller starts the server again, on the new places
-/// when this succeeded, on the old ones (which hold everything as before, the
-/// kept rows going to them) when it failed.
-pub async fn switch_over(p: Prepared, run: Running<'_>) -> bool {
-    let status = &p.status;
-    match switch(&p, &run).await {
-        Ok(summary) => {
-            status.say(&format!("done: {summary}"));
-            true
-        }
-        Err(e) => {
-            run.recorders.stop_all().await;
-            status.say(&format!(
-                "failed: {e:#}; the site starts again on its old catalog and store, with \
-                 everything recorded meanwhile"
-            ));
-            false
-        }
-    }
-}
-
-async fn switch(p: &Prepared, run: &Running<'_>) -> anyhow::Result<String> {
-    let (status, plan) = (&p.status, &p.plan);
-    let source = &run.inst.dir.catalog;
-    // The keys of today and tomorrow are made before the copy; no other is
-    // made until the server starts again (it would be in the old catalog only).
-    let now = run.inst.clock.now();
-    let (_, day_end) = mimamori_catalog::keys::key_period(now);
-    for camera in source.cameras().await? {
-        for at in [now, day_end] {
-            run.inst.keyring.key_for_write(camera.id, at, now).await?;
-        }
-    }
-    run.inst.keyring.freeze();
-    run.rows.hold().await;
-    status.say("pages paused; recording goes on, its rows kept for the new catalog");
-    let copied_rows = match &plan.catalog {
-        Some(m) => {
-            status.say(&format!("copying the catalog into {}", m.to_shown));
-            Some(copy_catalog(source, m).await?)
-        }
-        None => None,
-    };
-    status.say("stopping the recorders: their last segments close");
-    run.recorders.stop_all().await;
-    if let Some(before) = &copied_rows {
-        // Nothing may have reached the old catalog since its copy (another
-        // command, another node): it would not be in the new one.
-        let after = source.row_counts().await?;
-        let changed: Vec<String> = before
-            .iter()
-            .zip(&after)
-            .filter(|((t, a), (_, b))| a != b && !LIVENESS_TABLES.contains(t))
-            .map(|((t, a), (_, b))| format!("{t} {a} → {b}"))
-            .collect();
-        anyhow::ensure!(
-            changed.is_empty(),
-            "the old catalog changed while it was copied ({}): something else writes to it; \
-             stop it, empty the new database and run migrate again",
-            changed.join(", ")
-        );
-    }
-    let local = SegmentStore::open(run.data)?;
-    let mut moved_files = None;
-    if let Some(remote) = &plan.store {
-        let (data, r, copied) = (run.data.to_path_buf(), remote.clone(), p.copied.clone());
-        let files = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            // The segments closed since the rows were held keep their own
-            // journals until the new catalog has their rows (at the start).
-            let local = SegmentStore::open(&data)?;
-            let store = open_remote(&data, &r)?;
-            let before: HashMap<String, u64> = copied.into_iter().collect();
-            let now_local = local.finished_local_files()?;
-            let rest: Vec<(String, u64)> = now_local
-                .iter()
-                .filter(|(n, s)| before.get(n) != Some(s))
-                .cloned()
-                .collect();
-            let mut files = copy_segments(&local, &store, &rest)?;
-            // Copied earlier and erased since by retention: the copy goes too.
-            let present: HashSet<&str> = now_local.iter().map(|(n, _)| n.as_str()).collect();
-            for name in before.keys().filter(|n| !present.contains(n.as_str())) {
-                store.delete(name)?;
-            }
-            files.extend(
-                before
-                    .into_iter()
-                    .filter(|(n, _)| present.contains(n.as_str())),
-            );
-            files.sort();
-            Ok(files)
-        })
-        .await??;
-        status.say(&format!(
-            "{} segment files are in {}",
-            files.len(),
-            remote.url()
-        ));
-        moved_files = Some(files);
-    }
-    let mut done = Vec::new();
-    if let Some(counts) = &copied_rows {
-        done.push(catalog_line(plan, total(counts)));
-    }
-    if let Some(files) = &moved_files {
-        done.push(segments_line(&local, plan, files));
-    }
-    // Closed before its file goes: no connection of its pool may make a new,
-    // empty one in its place.
-    source.close().await;
-    point_at_new_places(
-        run.data,
-        &p.old_text,
-        plan,
-        &local,
-        moved_files.as_deref(),
-        &done,
-    )
-    .await
 }

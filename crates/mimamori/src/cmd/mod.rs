@@ -9,6 +9,7 @@ pub mod check;
 pub mod demo;
 pub mod init;
 pub mod migrate;
+pub mod migrate_running;
 pub mod policy;
 pub mod report;
 pub mod serve;

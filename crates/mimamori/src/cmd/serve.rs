@@ -19,7 +19,7 @@ use mimamori_recorder::{
 };
 use mimamori_web::server::{Server, serve_pause, tls_files};
 
-use crate::cmd::migrate;
+use crate::cmd::migrate_running;
 use crate::datadir::{Installation, LOCK_FILE, refused};
 
 #[derive(clap::Args)]
@@ -147,8 +147,11 @@ async fn serve_once(
     let duties = start_duties(&inst, data);
     // A move of the installation asked for by `mimamori migrate`.
     let (moving_tx, moving_rx) = tokio::sync::oneshot::channel();
-    let requests =
-        migrate::watch_for_requests(data.to_path_buf(), inst.dir.catalog.clone(), moving_tx);
+    let requests = migrate_running::watch_for_requests(
+        data.to_path_buf(),
+        inst.dir.catalog.clone(),
+        moving_tx,
+    );
     let moving = Arc::new(Mutex::new(None));
     let stop_for_move = {
         let moving = moving.clone();
@@ -185,9 +188,9 @@ async fn serve_once(
             tracing::info!("moving the installation: pages paused, recording goes on");
             let pause = pause_page(bound, inst.config.tls.is_some()).await;
             duties.stop().await;
-            migrate::switch_over(
+            migrate_running::switch_over(
                 prepared,
-                migrate::Running {
+                migrate_running::Running {
                     data,
                     inst: &inst,
                     rows: &rows,
