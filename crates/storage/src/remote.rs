@@ -205,8 +205,18 @@ impl Remote {
     /// read only once its turn has come.
     pub fn put_file(&self, name: &str, path: &std::path::Path) -> io::Result<()> {
         let _slot = UploadSlot::take();
-        let bytes = std::fs::read(path)?;
-        self.put(name, bytes)
+        let (store, key, path) = (self.store.clone(), self.key(name), path.to_path_buf());
+        self.run(async move {
+            // Read on the store's own two threads, so that these large buffers
+            // come from their allocator arenas only: read on each recorder's
+            // blocking thread, every thread's arena kept a segment's worth
+            // after it was freed (measured: 190 MB resident at 32 streams).
+            let bytes = std::fs::read(&path).map_err(|e| object_store::Error::Generic {
+                store: "local file",
+                source: Box::new(e),
+            })?;
+            store.put(&key, PutPayload::from(bytes)).await.map(|_| ())
+        })
     }
 
     /// Writes an object whole (a single PUT: it exists complete or not at all).
