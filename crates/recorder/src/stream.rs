@@ -89,6 +89,10 @@ pub struct StreamMachine {
     /// When the status last heard of a frame.
     status_at: Option<Timestamp>,
     auth_retry: Duration,
+    /// The open gap's reason and detail as last told to the catalog: a retry
+    /// that fails the same way tells it nothing new (a camera that does not
+    /// answer retries every two seconds).
+    gap_stated: Option<(GapReason, String)>,
 }
 
 fn gap_reason(kind: &StreamErrorKind) -> GapReason {
@@ -118,12 +122,13 @@ impl StreamMachine {
         auth_retry: Duration,
         handover: Option<String>,
     ) -> (StreamMachine, Step) {
-        let m = StreamMachine {
+        let mut m = StreamMachine {
             phase: Phase::Connecting,
             failures: 0,
             gap_from: last_end.unwrap_or(now),
             status_at: None,
             auth_retry,
+            gap_stated: None,
         };
         let step = Step {
             gap: last_end.map(|from| match handover {
@@ -144,7 +149,28 @@ impl StreamMachine {
             }),
             ..Step::default()
         };
+        if let Some(GapChange::Open { reason, detail, .. }) = &step.gap {
+            m.gap_stated = Some((*reason, detail.clone()));
+        }
         (m, step)
+    }
+
+    /// The gap opening (or its reason changing) to tell the catalog, unless it
+    /// was told exactly this already.
+    fn gap_open(&mut self, from: Timestamp, reason: GapReason, detail: &str) -> Option<GapChange> {
+        if self
+            .gap_stated
+            .as_ref()
+            .is_some_and(|(r, d)| *r == reason && d == detail)
+        {
+            return None;
+        }
+        self.gap_stated = Some((reason, detail.to_string()));
+        Some(GapChange::Open {
+            from,
+            reason,
+            detail: detail.to_string(),
+        })
     }
 
     pub fn phase(&self) -> Phase {
@@ -164,11 +190,7 @@ impl StreamMachine {
             CameraState::Reconnecting
         };
         Step {
-            gap: Some(GapChange::Open {
-                from: self.gap_from,
-                reason: gap_reason(kind),
-                detail: message.to_string(),
-            }),
+            gap: self.gap_open(self.gap_from, gap_reason(kind), message),
             status: Some(StatusChange::State {
                 state,
                 reason: Some((error_code(kind), message.to_string())),
@@ -190,6 +212,7 @@ impl StreamMachine {
     /// A run began at `at` (its first key frame): the gap closes and failures are forgotten.
     pub fn run_started(&mut self, at: Timestamp) -> Step {
         self.status_at = None;
+        self.gap_stated = None;
         let recovered = self.failures > 0;
         self.failures = 0;
         Step {
@@ -233,11 +256,8 @@ impl StreamMachine {
     /// A stop ends the machine; anything else opens a gap and retries shortly.
     pub fn run_ended(&mut self, reason: GapReason, detail: &str, end: Timestamp) -> Step {
         self.gap_from = end;
-        let gap = Some(GapChange::Open {
-            from: end,
-            reason,
-            detail: detail.to_string(),
-        });
+        self.gap_stated = None;
+        let gap = self.gap_open(end, reason, detail);
         if reason == GapReason::RecorderStopped {
             self.phase = Phase::Stopped;
             return Step {
@@ -573,15 +593,25 @@ mod tests {
     fn unreachable_cameras_back_off_to_two_seconds_then_fail() {
         let (mut m, _) = StreamMachine::start(None, t(0), Duration::from_secs(30), None);
         let waits: Vec<(u128, Option<CameraState>, bool)> = (0..5)
-            .map(|_| {
+            .map(|i| {
                 let s = m.open_failed(&StreamErrorKind::Unreachable, "connection refused");
-                assert!(matches!(
-                    &s.gap,
-                    Some(GapChange::Open { from, reason: GapReason::Unreachable, .. }) if *from == t(0)
-                ));
+                if i == 0 {
+                    assert!(matches!(
+                        &s.gap,
+                        Some(GapChange::Open { from, reason: GapReason::Unreachable, .. }) if *from == t(0)
+                    ));
+                } else {
+                    assert_eq!(s.gap, None, "the catalog was told this already");
+                }
                 (s.wait.unwrap().as_millis(), state_of(&s), s.warn)
             })
             .collect();
+        // Failing another way is told.
+        let s = m.open_failed(&StreamErrorKind::AuthFailed, "401 Unauthorized");
+        assert!(matches!(
+            &s.gap,
+            Some(GapChange::Open { from, reason: GapReason::AuthFailed, .. }) if *from == t(0)
+        ));
         assert_eq!(
             waits,
             vec![
