@@ -117,6 +117,25 @@ impl Catalog {
         until: Timestamp,
         statuses: &[(CameraId, String)],
     ) -> Result<Vec<CameraId>> {
+        // The reports first, in a transaction of their own: they need not wait
+        // for the writers' turn (nor hold it, a statement per camera, while the
+        // audit log's appends wait behind them).
+        if !statuses.is_empty() {
+            let mut reports = self.pool.begin().await?;
+            for (camera, status) in statuses {
+                sqlx::query(
+                    "UPDATE camera_lease SET status = $1 \
+                     WHERE camera_id = $2 AND node = $3 AND until_us >= $4 AND status <> $1",
+                )
+                .bind(status)
+                .bind(camera.0)
+                .bind(node)
+                .bind(now.0)
+                .execute(&mut *reports)
+                .await?;
+            }
+            reports.commit().await?;
+        }
         let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE camera_lease SET until_us = $1 WHERE node = $2 AND until_us >= $3")
             .bind(until.0)
@@ -124,18 +143,6 @@ impl Catalog {
             .bind(now.0)
             .execute(&mut *tx)
             .await?;
-        for (camera, status) in statuses {
-            sqlx::query(
-                "UPDATE camera_lease SET status = $1 \
-                 WHERE camera_id = $2 AND node = $3 AND until_us >= $4 AND status <> $1",
-            )
-            .bind(status)
-            .bind(camera.0)
-            .bind(node)
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await?;
-        }
         let held: Vec<i64> = sqlx::query_scalar(
             "SELECT camera_id FROM camera_lease WHERE node = $1 AND until_us >= $2 ORDER BY camera_id",
         )
