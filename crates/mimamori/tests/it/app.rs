@@ -381,6 +381,19 @@ impl App {
         self.send_json(reqwest::Method::POST, path, body).await
     }
 
+    /// A WebSocket upgrade request on the session (the answer when it is refused).
+    pub async fn ws_upgrade(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn get_json(&self, path: &str) -> Value {
         let r = self.client.get(self.url(path)).send().await.unwrap();
         let status = r.status();

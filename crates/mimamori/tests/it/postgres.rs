@@ -204,18 +204,11 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
     );
     // Live frames come from the recording node: the other one says where.
     let live = b
-        .client
-        .get(b.url(&format!(
+        .ws_upgrade(&format!(
             "/api/cameras/{}/live?purpose=crime-prevention",
             ids[0]
-        )))
-        .header("connection", "upgrade")
-        .header("upgrade", "websocket")
-        .header("sec-websocket-version", "13")
-        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
-        .send()
-        .await
-        .unwrap();
+        ))
+        .await;
     let status = live.status();
     let why = live.text().await.unwrap();
     assert_eq!(status, 409, "{why}");

@@ -212,7 +212,7 @@ async fn live_view_streams_fragments_unless_the_policy_forbids_it() {
     let frag = first[2].as_binary().unwrap();
     assert_eq!(&frag[4..8], b"moof");
     // REQ-PUR-1: watching live states a purpose too.
-    let r = ws_upgrade(&allowed, &format!("/api/cameras/{id}/live")).await;
+    let r = allowed.ws_upgrade(&format!("/api/cameras/{id}/live")).await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("purpose"));
     let log = allowed.get_json("/api/audit?action=live_view").await;
@@ -235,21 +235,10 @@ async fn live_view_streams_fragments_unless_the_policy_forbids_it() {
     let id = forbidden.add_camera("live", &cam.url(1), None).await;
     let html = forbidden.page(&format!("/cameras/{id}")).await;
     assert!(html.contains("id=\"live-forbidden\"") && !html.contains("id=\"live-start\""));
-    let r = ws_upgrade(&forbidden, &format!("/api/cameras/{id}/live")).await;
+    let r = forbidden
+        .ws_upgrade(&format!("/api/cameras/{id}/live"))
+        .await;
     assert_eq!(r.status(), 403);
-}
-
-/// A WebSocket upgrade request on the app's session (the answer when it is refused).
-async fn ws_upgrade(app: &crate::app::App, path: &str) -> reqwest::Response {
-    app.client
-        .get(app.url(path))
-        .header("connection", "upgrade")
-        .header("upgrade", "websocket")
-        .header("sec-websocket-version", "13")
-        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
-        .send()
-        .await
-        .unwrap()
 }
 
 /// Reads the first `n` messages of the live WebSocket.
