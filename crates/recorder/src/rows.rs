@@ -34,8 +34,15 @@ use serde::{Deserialize, Serialize};
 
 /// How long recording waits for the catalog before keeping a row locally.
 pub const CATALOG_PATIENCE: Duration = Duration::from_secs(2);
-/// Why a row is kept while the journal is held.
-const HELD: &str = "the installation is moving to another catalog";
+/// Why a row went to the journal instead of the catalog.
+enum Kept {
+    /// The installation is moving to another catalog ([`RowJournal::hold`]).
+    Held,
+    /// The catalog did not answer in time (the error).
+    Unreachable(String),
+    /// Earlier rows still wait: this one goes after them.
+    EarlierRowsWait,
+}
 /// How often the replayer looks whether the catalog answers again.
 const REPLAY_EVERY: Duration = Duration::from_secs(1);
 /// The journal's directory inside the data directory.
@@ -161,7 +168,7 @@ impl RowJournal {
     pub async fn hand_over(&self, row: CatalogRow) -> Result<(), RowError> {
         let held = self.held.read().await;
         let why = if *held {
-            HELD.to_string()
+            Kept::Held
         } else if self.lock().health.waiting == 0 {
             match tokio::time::timeout(CATALOG_PATIENCE, self.apply(&row)).await {
                 Ok(Ok(())) => {
@@ -169,35 +176,38 @@ impl RowJournal {
                     return Ok(());
                 }
                 Ok(Err(e)) if !e.is_unreachable() => return Err(e.into()),
-                Ok(Err(e)) => format!("catalog unreachable: {e}"),
-                Err(_) => format!(
+                Ok(Err(e)) => Kept::Unreachable(format!("catalog unreachable: {e}")),
+                Err(_) => Kept::Unreachable(format!(
                     "catalog unreachable: no answer within {} s",
                     CATALOG_PATIENCE.as_secs()
-                ),
+                )),
             }
         } else {
-            "earlier rows wait for the catalog".to_string()
+            Kept::EarlierRowsWait
         };
         drop(held);
         self.keep(&row).await?;
         let waiting = {
             let mut s = self.lock();
-            if why.starts_with("catalog unreachable") {
+            if let Kept::Unreachable(error) = &why {
                 s.health.unreachable_since.get_or_insert(self.clock.now());
-                s.health.last_error = Some(why.clone());
+                s.health.last_error = Some(error.clone());
             }
             s.health.waiting
         };
-        if why == HELD {
-            tracing::info!(
+        match why {
+            Kept::Held => tracing::info!(
                 waiting,
-                "{why}: a row for the catalog is kept in the local journal"
-            );
-        } else {
-            tracing::warn!(
+                "the installation is moving to another catalog: a row for the catalog is kept in the local journal"
+            ),
+            Kept::EarlierRowsWait => tracing::warn!(
                 waiting,
-                "{why}: a row for the catalog is kept in the local journal"
-            );
+                "earlier rows wait for the catalog: a row for the catalog is kept in the local journal"
+            ),
+            Kept::Unreachable(error) => tracing::warn!(
+                waiting,
+                "{error}: a row for the catalog is kept in the local journal"
+            ),
         }
         self.kick.notify_one();
         Ok(())

@@ -538,15 +538,12 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
-    // Issue 12 "The catalog down": segments closing while the catalog does not
-    // answer are kept in the node's local journal (the day's key and the codec
-    // parameters are known, so new segments open without it), their files and
-    // own journals stay, and once the catalog answers again every row reaches it
-    // in order: contiguous segments, one chain, nothing lost.
-    #[tokio::test]
-    async fn segments_closed_while_the_catalog_is_away_reach_it_in_order_when_it_answers() {
-        let f = crate::fixture::fixture("away").await;
-        let mut s = Segmenter::new(
+    /// A segmenter of the fixture's camera cutting 2 s segments, its codec
+    /// parameters and the time its frames start at.
+    fn two_second_segments(
+        f: &crate::fixture::Fixture,
+    ) -> (Segmenter, Arc<StreamParams>, Timestamp) {
+        let s = Segmenter::new(
             f.camera,
             StreamKind::Main,
             f.store.clone(),
@@ -555,13 +552,33 @@ mod tests {
             2,
             None,
         );
-        let p = params(1);
-        let t0 = Timestamp::from_secs(1_000);
-        for n in 0..45 {
-            s.push(frame(n, n % 15 == 0, &p), t0.add_90k(n * 6_000))
+        (s, params(1), Timestamp::from_secs(1_000))
+    }
+
+    /// Frames `range` of a 15 fps stream with a key frame every second.
+    async fn push_frames(
+        s: &mut Segmenter,
+        p: &Arc<StreamParams>,
+        t0: Timestamp,
+        range: std::ops::Range<i64>,
+    ) {
+        for n in range {
+            s.push(frame(n, n % 15 == 0, p), t0.add_90k(n * 6_000))
                 .await
                 .unwrap();
         }
+    }
+
+    // Issue 12 "The catalog down": segments closing while the catalog does not
+    // answer are kept in the node's local journal (the day's key and the codec
+    // parameters are known, so new segments open without it), their files and
+    // own journals stay, and once the catalog answers again every row reaches it
+    // in order: contiguous segments, one chain, nothing lost.
+    #[tokio::test]
+    async fn segments_closed_while_the_catalog_is_away_reach_it_in_order_when_it_answers() {
+        let f = crate::fixture::fixture("away").await;
+        let (mut s, p, t0) = two_second_segments(&f);
+        push_frames(&mut s, &p, t0, 0..45).await;
         assert_eq!(
             f.rows.health().waiting,
             0,
@@ -569,11 +586,7 @@ mod tests {
         );
         // The catalog goes away (its pool closed: every call fails at once).
         f.catalog.close().await;
-        for n in 45..150 {
-            s.push(frame(n, n % 15 == 0, &p), t0.add_90k(n * 6_000))
-                .await
-                .unwrap();
-        }
+        push_frames(&mut s, &p, t0, 45..150).await;
         let end = s.finish_run().await.unwrap().unwrap();
         let health = f.rows.health();
         assert_eq!(
@@ -639,22 +652,8 @@ mod tests {
     #[tokio::test]
     async fn a_held_journal_keeps_every_row_from_the_catalog_that_is_being_copied() {
         let f = crate::fixture::fixture("held").await;
-        let mut s = Segmenter::new(
-            f.camera,
-            StreamKind::Main,
-            f.store.clone(),
-            f.rows.clone(),
-            f.keys.clone(),
-            2,
-            None,
-        );
-        let p = params(1);
-        let t0 = Timestamp::from_secs(1_000);
-        for n in 0..45 {
-            s.push(frame(n, n % 15 == 0, &p), t0.add_90k(n * 6_000))
-                .await
-                .unwrap();
-        }
+        let (mut s, p, t0) = two_second_segments(&f);
+        push_frames(&mut s, &p, t0, 0..45).await;
         let in_catalog = || async {
             f.catalog
                 .segments_overlapping(
@@ -669,11 +668,7 @@ mod tests {
         };
         assert_eq!(in_catalog().await, 1);
         f.rows.hold().await;
-        for n in 45..120 {
-            s.push(frame(n, n % 15 == 0, &p), t0.add_90k(n * 6_000))
-                .await
-                .unwrap();
-        }
+        push_frames(&mut s, &p, t0, 45..120).await;
         s.finish_run().await.unwrap();
         assert_eq!(f.rows.health().waiting, 3, "{:?}", f.rows.health());
         assert_eq!(f.rows.replay().await.unwrap(), 0, "held: nothing replayed");

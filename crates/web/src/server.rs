@@ -111,20 +111,22 @@ impl Server {
 /// While the installation moves to another catalog (`mimamori migrate` on a
 /// running site; the real pages are stopped then): every request on `listener`
 /// is answered 503 with a short page saying so and when to try again, until
-/// `until` completes. Nothing of the request is read beyond its head, and no
-/// catalog is asked. Plain HTTP only: a site on HTTPS refuses connections for
-/// that time instead.
+/// `until` completes, within the same bounds on connections as the real pages.
+/// Nothing of the request is read beyond its head, and no catalog is asked.
+/// Plain HTTP only: a site on HTTPS refuses connections for that time instead.
 pub async fn serve_pause(
     listener: TcpListener,
+    limits: Limits,
     until: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    let app = Router::new().fallback(pause_page);
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(until)
-        .await
-    {
-        tracing::warn!("the page of the pause failed: {e}");
-    }
+    accept(
+        listener,
+        Router::new().fallback(pause_page),
+        None,
+        limits,
+        until,
+    )
+    .await;
 }
 
 /// Seconds a browser is told to wait before it asks again during a move.
@@ -262,7 +264,11 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let pause = tokio::spawn(super::serve_pause(listener, async {
+        let limits = super::Limits {
+            shutdown_grace: std::time::Duration::from_millis(100),
+            ..super::Limits::default()
+        };
+        let pause = tokio::spawn(super::serve_pause(listener, limits, async {
             let _ = stopped.await;
         }));
         for path in ["/", "/cameras/1", "/api/cameras"] {

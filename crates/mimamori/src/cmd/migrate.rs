@@ -197,9 +197,7 @@ pub(crate) async fn point_at_new_places(
     let config_path = data.join(CONFIG_FILE);
     let before = data.join(format!("{CONFIG_FILE}.before-migrate"));
     std::fs::write(&before, old_text).with_context(|| format!("writing {}", before.display()))?;
-    let tmp = data.join(format!("{CONFIG_FILE}.new"));
-    std::fs::write(&tmp, plan.target.to_file())?;
-    std::fs::rename(&tmp, &config_path)?;
+    replace_file(&config_path, &plan.target.to_file())?;
     println!(
         "{} now names the new places (the old configuration: {})",
         config_path.display(),
@@ -375,4 +373,13 @@ pub(crate) fn copy_segments(
         }
     })?;
     Ok(copied)
+}
+
+/// Writes `path` whole or not at all: a file beside it, renamed over it.
+pub(crate) fn replace_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {}", tmp.display()))
 }

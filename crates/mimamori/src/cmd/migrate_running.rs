@@ -26,7 +26,7 @@ use mimamori_storage::SegmentStore;
 
 use crate::cmd::migrate::{
     Plan, catalog_line, copy_catalog, copy_segments, open_remote, point_at_new_places,
-    refuse_foreign_objects, segments_line, total,
+    refuse_foreign_objects, replace_file, segments_line, total,
 };
 use crate::config::Config;
 use crate::datadir::{CONFIG_FILE, Installation, LOCK_FILE};
@@ -74,9 +74,7 @@ pub(crate) async fn ask_running_server(
     }
     let status = data.join(STATUS_FILE);
     let _ = std::fs::remove_file(&status);
-    let tmp = data.join(format!("{REQUEST_FILE}.new"));
-    std::fs::write(&tmp, plan.target.to_file())?;
-    std::fs::rename(&tmp, &request)?;
+    replace_file(&request, &plan.target.to_file())?;
     println!(
         "mimamori is serving {}: it moves the site itself while it records; following {}",
         data.display(),

@@ -186,7 +186,7 @@ async fn serve_once(
     let outcome = match prepared {
         Some(prepared) => {
             tracing::info!("moving the installation: pages paused, recording goes on");
-            let pause = pause_page(bound, inst.config.tls.is_some()).await;
+            let pause = pause_page(bound, &inst.config).await;
             duties.stop().await;
             migrate_running::switch_over(
                 prepared,
@@ -231,12 +231,12 @@ async fn serve_once(
 /// (plain HTTP only); `None` when it cannot be had. Stopped by the sender.
 async fn pause_page(
     bound: std::net::SocketAddr,
-    tls: bool,
+    config: &crate::config::Config,
 ) -> Option<(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 )> {
-    if tls {
+    if config.tls.is_some() {
         return None;
     }
     let listener = match tokio::net::TcpListener::bind(bound).await {
@@ -247,7 +247,7 @@ async fn pause_page(
         }
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve_pause(listener, async {
+    let task = tokio::spawn(serve_pause(listener, config.limits(), async {
         let _ = stopped.await;
     }));
     Some((stop, task))

@@ -319,6 +319,17 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
     drop(b);
 }
 
+/// A command's standard output, once it succeeded (its output shown if not).
+fn succeeded(out: std::process::Output) -> String {
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
 /// The arguments of `mimamori migrate` moving the site in `data` to a new
 /// database of the PostgreSQL test server and a new prefix of the test object
 /// store, and that store.
@@ -368,13 +379,7 @@ async fn an_sqlite_and_directory_site_moves_to_postgres_and_s3_and_keeps_its_foo
         .unwrap();
     let on_disk = app.stored_names();
     assert_eq!(on_disk.len() as i64, before, "{on_disk:?}");
-    let out = migrate();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = succeeded(migrate());
     assert!(
         text.contains("copied") && text.contains("removed the old catalog"),
         "{text}"
@@ -526,12 +531,7 @@ async fn a_running_site_moves_to_postgres_and_s3_while_it_records() {
     })
     .await
     .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = succeeded(out);
     assert!(
         text.contains("copying the catalog") && text.contains("moved: catalog"),
         "{text}"
