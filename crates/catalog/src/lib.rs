@@ -76,6 +76,12 @@ impl CatalogError {
         }
     }
 
+    /// The catalog's pool is closed (or the runtime that drove it has shut down):
+    /// unreachable, see [`CatalogError::is_unreachable`].
+    pub fn closed() -> CatalogError {
+        CatalogError::Db(sqlx::Error::PoolClosed)
+    }
+
     /// Whether the catalog could not be reached (the server down, the network
     /// cut, no connection within the pool's wait), as opposed to a refused
     /// change: what was asked may succeed unchanged later.

@@ -1,12 +1,13 @@
 //! What a recorder task needs and where recorder tasks run: the settings from the
-//! config file, the catalog, store, keys, clock and status hub, and the dedicated
-//! thread whose runtime carries them.
+//! config file, the catalog, store, keys, clock and status hub, the dedicated
+//! thread whose runtime carries them, and the runtime their catalog questions
+//! run on.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mimamori_base::SharedClock;
-use mimamori_catalog::Catalog;
+use mimamori_catalog::{Catalog, CatalogError};
 use mimamori_storage::SegmentStore;
 
 use crate::hub::StatusHub;
@@ -109,6 +110,54 @@ async fn read_in_rounds() {
 static CATALOG_WAITS: AtomicUsize = AtomicUsize::new(0);
 static CATALOG_IDLE: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
+/// The runtime that owns the catalog's connections (the server's main runtime),
+/// on which every question a recorder task asks the catalog runs.
+///
+/// A PostgreSQL connection's socket belongs to the runtime that opened it, and
+/// only that runtime notices its answers. A connection opened on the recorder
+/// thread, which rests between read rounds, went back to the pool, and the next
+/// page request that borrowed it waited up to a round per round trip. With 100
+/// cameras, every recorder asked one question at start, and all eight of the
+/// pool's connections were such connections. A 1-hour MP4's first byte then
+/// took 240 ms instead of 8 (docs/BENCHMARKS.md).
+#[derive(Clone, Debug)]
+pub struct CatalogRuntime(tokio::runtime::Handle);
+
+impl CatalogRuntime {
+    /// `home` must not be the recorder thread's runtime.
+    pub fn new(home: tokio::runtime::Handle) -> CatalogRuntime {
+        CatalogRuntime(home)
+    }
+
+    /// Runs `question` on the catalog's runtime and waits for its answer. The
+    /// recorder thread does not rest meanwhile ([`CatalogWait`]), so the answer
+    /// is taken up at once. Dropped before the answer (a timeout), the question
+    /// is dropped too, as it would be if it ran here. A runtime that has shut
+    /// down answers as an unreachable catalog.
+    pub(crate) async fn ask<T, Q>(&self, question: Q) -> Result<T, CatalogError>
+    where
+        T: Send + 'static,
+        Q: std::future::Future<Output = Result<T, CatalogError>> + Send + 'static,
+    {
+        let _awake = CatalogWait::enter();
+        let mut task = AbortOnDrop(self.0.spawn(question));
+        match (&mut task.0).await {
+            Ok(answer) => answer,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(CatalogError::closed()),
+        }
+    }
+}
+
+/// A spawned task that is aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Held by a recorder task while it talks to the catalog: the recorder thread then
 /// waits for events as usual instead of resting in rounds, so that a segment's
 /// insert (several round trips to the catalog's own thread, and in a burst when
@@ -127,5 +176,60 @@ impl Drop for CatalogWait {
         if CATALOG_WAITS.fetch_sub(1, Ordering::AcqRel) == 1 {
             CATALOG_IDLE.notify_one();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The catalog's connections must never be opened by the recorder thread
+    /// (see [`CatalogRuntime`]): a question a recorder task asks runs elsewhere.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_recorder_tasks_question_runs_on_the_catalogs_runtime() {
+        let recorders = dedicated_runtime().unwrap();
+        let home = CatalogRuntime::new(tokio::runtime::Handle::current());
+        let (asked_from, answered_on) = recorders
+            .spawn(async move {
+                let here = std::thread::current().name().map(String::from);
+                let there = home
+                    .ask(async { Ok(std::thread::current().name().map(String::from)) })
+                    .await
+                    .unwrap();
+                (here, there)
+            })
+            .await
+            .unwrap();
+        assert_eq!(asked_from.as_deref(), Some("recorders"));
+        assert_ne!(answered_on.as_deref(), Some("recorders"));
+    }
+
+    /// A question given up (the journal's patience ran out) does not go on
+    /// running on the catalog's runtime.
+    #[tokio::test]
+    async fn a_question_given_up_is_dropped() {
+        struct Dropped(Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let home = CatalogRuntime::new(tokio::runtime::Handle::current());
+        let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = Dropped(dropped.clone());
+        let question = home.ask(async move {
+            let _flag = flag;
+            std::future::pending::<Result<(), CatalogError>>().await
+        });
+        let given_up = tokio::time::timeout(std::time::Duration::from_millis(50), question).await;
+        assert!(given_up.is_err());
+        // The abort takes effect when the runtime next runs the task.
+        for _ in 0..100 {
+            if dropped.load(Ordering::SeqCst) {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the question given up still runs");
     }
 }

@@ -49,6 +49,7 @@ pub async fn fixture(tag: &str) -> Fixture {
     ));
     let rows = crate::rows::RowJournal::open(
         catalog.clone(),
+        crate::context::CatalogRuntime::new(tokio::runtime::Handle::current()),
         store.clone(),
         Arc::new(mimamori_base::SystemClock),
         &dir.join(crate::rows::JOURNAL_DIR),

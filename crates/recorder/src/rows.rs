@@ -32,6 +32,8 @@ use mimamori_crypto::frames::DigestKind;
 use mimamori_storage::SegmentStore;
 use serde::{Deserialize, Serialize};
 
+use crate::context::CatalogRuntime;
+
 /// How long recording waits for the catalog before keeping a row locally.
 pub const CATALOG_PATIENCE: Duration = Duration::from_secs(2);
 /// Why a row went to the journal instead of the catalog.
@@ -101,6 +103,7 @@ struct State {
 /// This node's journal of rows for the catalog (see the module's comment).
 pub struct RowJournal {
     catalog: Catalog,
+    catalog_runtime: CatalogRuntime,
     store: SegmentStore,
     clock: SharedClock,
     dir: PathBuf,
@@ -125,6 +128,7 @@ impl RowJournal {
     /// Opens (creating) the journal in `dir`, counting the rows a previous run left.
     pub fn open(
         catalog: Catalog,
+        catalog_runtime: CatalogRuntime,
         store: SegmentStore,
         clock: SharedClock,
         dir: &Path,
@@ -134,6 +138,7 @@ impl RowJournal {
         let next = kept.last().map_or(1, |(seq, _)| seq + 1);
         Ok(Arc::new(RowJournal {
             catalog,
+            catalog_runtime,
             store,
             clock,
             dir: dir.to_path_buf(),
@@ -305,35 +310,49 @@ impl RowJournal {
     }
 
     async fn apply(&self, row: &CatalogRow) -> Result<(), CatalogError> {
-        let _catalog = crate::context::CatalogWait::enter();
-        match row {
-            CatalogRow::Segment(seg) => {
-                self.catalog.segment_insert_once(seg).await?;
-                // Only now that the catalog holds it: until here the segment's
-                // own journal is how readers see it and how a crash recovers it.
-                if let Err(e) = self.store.forget_journal(&seg.file_name) {
-                    tracing::warn!(file = %seg.file_name, "{e}");
+        let catalog = self.catalog.clone();
+        let owned = row.clone();
+        self.ask(async move {
+            match owned {
+                CatalogRow::Segment(seg) => catalog.segment_insert_once(&seg).await.map(drop),
+                CatalogRow::GapOpen {
+                    camera,
+                    stream,
+                    from,
+                    reason,
+                    detail,
+                } => {
+                    catalog
+                        .gap_open(camera, stream, from, reason, &detail)
+                        .await?;
+                    catalog
+                        .gap_set_reason(camera, stream, reason, &detail)
+                        .await
+                }
+                CatalogRow::GapClose { camera, stream, at } => {
+                    catalog.gap_close(camera, stream, at).await
                 }
             }
-            CatalogRow::GapOpen {
-                camera,
-                stream,
-                from,
-                reason,
-                detail,
-            } => {
-                self.catalog
-                    .gap_open(*camera, *stream, *from, *reason, detail)
-                    .await?;
-                self.catalog
-                    .gap_set_reason(*camera, *stream, *reason, detail)
-                    .await?;
-            }
-            CatalogRow::GapClose { camera, stream, at } => {
-                self.catalog.gap_close(*camera, *stream, *at).await?;
+        })
+        .await?;
+        if let CatalogRow::Segment(seg) = row {
+            // Only now that the catalog holds it: until here the segment's
+            // own journal is how readers see it and how a crash recovers it.
+            if let Err(e) = self.store.forget_journal(&seg.file_name) {
+                tracing::warn!(file = %seg.file_name, "{e}");
             }
         }
         Ok(())
+    }
+
+    /// Runs a question to the catalog on the catalog's runtime (see
+    /// [`CatalogRuntime`]): every question a recorder task asks goes this way.
+    pub(crate) async fn ask<T, Q>(&self, question: Q) -> Result<T, CatalogError>
+    where
+        T: Send + 'static,
+        Q: std::future::Future<Output = Result<T, CatalogError>> + Send + 'static,
+    {
+        self.catalog_runtime.ask(question).await
     }
 
     /// Writes a row durably as the next file of the journal.

@@ -252,16 +252,25 @@ impl Segmenter {
             let start = run.run_start.add_90k(frame.pts_90k - run.pts0);
             let file_name = SegmentStore::file_name_for(self.camera, self.stream.as_str(), start);
             // Footage is encrypted under its camera's key for the day it was recorded.
-            let (key_id, key) = self.keys.key_for_write(self.camera, start, start).await?;
+            let keys = self.keys.clone();
+            let camera = self.camera;
+            let (key_id, key) = self
+                .rows
+                .ask(async move { keys.key_for_write(camera, start, start).await })
+                .await?;
             let nonce_prefix = SegmentCipher::random_nonce_prefix();
             let cipher = SegmentCipher::new(key, nonce_prefix, file_name.as_bytes());
             // Known after the first segment (the catalog keeps it in memory).
             let p = &frame.params;
             let sha = Sha256::digest(&p.sample_entry);
+            let (catalog, p) = (self.rows.catalog().clone(), p.clone());
             let params_id = self
                 .rows
-                .catalog()
-                .video_params_id(&p.rfc6381_codec, p.width, p.height, &p.sample_entry, &sha)
+                .ask(async move {
+                    catalog
+                        .video_params_id(&p.rfc6381_codec, p.width, p.height, &p.sample_entry, &sha)
+                        .await
+                })
                 .await?;
             let writer = self.store.create_journaled(
                 &file_name,
@@ -611,6 +620,7 @@ mod tests {
         let catalog = mimamori_catalog::Catalog::open(&f.url).await.unwrap();
         let rows = RowJournal::open(
             catalog.clone(),
+            crate::context::CatalogRuntime::new(tokio::runtime::Handle::current()),
             f.store.clone(),
             Arc::new(mimamori_base::SystemClock),
             &f.dir.join(crate::rows::JOURNAL_DIR),
@@ -684,6 +694,7 @@ mod tests {
         // The next start, on the catalog moved to, hands them over.
         let rows = RowJournal::open(
             f.catalog.clone(),
+            crate::context::CatalogRuntime::new(tokio::runtime::Handle::current()),
             f.store.clone(),
             Arc::new(mimamori_base::SystemClock),
             &f.dir.join(crate::rows::JOURNAL_DIR),

@@ -424,10 +424,11 @@ pub(crate) async fn run_stream(
         ctx.config.segment_seconds,
         live,
     );
-    let catalog_wait = crate::context::CatalogWait::enter();
+    let catalog = ctx.catalog.clone();
     let asked = tokio::time::timeout(
         crate::rows::CATALOG_PATIENCE,
-        ctx.catalog.last_segment_end(camera, stream),
+        ctx.rows
+            .ask(async move { catalog.last_segment_end(camera, stream).await }),
     );
     let last_end = match asked.await {
         Ok(Ok(end)) => end,
@@ -440,7 +441,6 @@ pub(crate) async fn run_stream(
             None
         }
     };
-    drop(catalog_wait);
     let auth_retry = Duration::from_secs(u64::from(ctx.config.auth_retry_seconds));
     let (mut m, step) = StreamMachine::start(last_end, ctx.clock.now(), auth_retry, handover);
     d.apply(step).await;
@@ -835,6 +835,7 @@ mod driver_tests {
             catalog: catalog.clone(),
             rows: crate::rows::RowJournal::open(
                 catalog.clone(),
+                crate::context::CatalogRuntime::new(tokio::runtime::Handle::current()),
                 store.clone(),
                 clock.clone(),
                 &dir.join(crate::rows::JOURNAL_DIR),

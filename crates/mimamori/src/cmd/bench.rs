@@ -183,6 +183,7 @@ async fn record(a: RecordArgs) -> anyhow::Result<ExitCode> {
             catalog: dir.catalog.clone(),
             rows: mimamori_recorder::RowJournal::open(
                 dir.catalog.clone(),
+                mimamori_recorder::context::CatalogRuntime::new(tokio::runtime::Handle::current()),
                 dir.store.clone(),
                 clock.clone(),
                 &scratch.data.join(mimamori_recorder::rows::JOURNAL_DIR),

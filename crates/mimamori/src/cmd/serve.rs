@@ -93,6 +93,7 @@ async fn serve_once(
     // rebuilt from their journals, and whatever is left half-done is removed.
     let rows = RowJournal::open(
         inst.dir.catalog.clone(),
+        mimamori_recorder::context::CatalogRuntime::new(tokio::runtime::Handle::current()),
         inst.dir.store.clone(),
         inst.clock.clone(),
         &data.join(JOURNAL_DIR),
