@@ -32,6 +32,7 @@ pub mod people;
 pub mod provisions;
 pub mod records;
 pub mod refusal;
+pub mod relay;
 pub mod report;
 pub mod retention;
 pub mod sessions;
@@ -95,6 +96,8 @@ pub struct Governance {
     monitor_refusals: std::sync::Mutex<monitoring::RefusalTally>,
     /// This process's counters, for `/metrics`.
     counters: Arc<monitoring::Counters>,
+    /// Live view grants taken from other nodes (each works once).
+    taken_grants: relay::TakenGrants,
 }
 
 impl Governance {
@@ -128,6 +131,7 @@ impl Governance {
             monitoring: p.monitoring,
             monitor_refusals: std::sync::Mutex::default(),
             counters,
+            taken_grants: relay::TakenGrants::default(),
         }
     }
 

@@ -1408,3 +1408,64 @@ mod provision {
         assert!(bytes.starts_with(b"%PDF-1.4"));
     }
 }
+
+// Issue 12 "any node may serve the web UI": a live view relayed from the node
+// that records the camera opens there only with a grant this installation
+// signed for that camera and node, within its time, once.
+#[tokio::test]
+async fn a_live_view_grant_opens_one_camera_on_one_node_once_and_briefly() {
+    use crate::Error;
+    let e = env("grant").await;
+    let gov = e.gov(Policy::preset("kitakyushu").unwrap());
+    let denied = |r: crate::error::Result<crate::relay::AcceptedGrant>| match r {
+        Err(Error::Denied(why)) => why,
+        other => panic!("not refused: {other:?}"),
+    };
+
+    let grant = gov.mint_live_grant(e.camera, "rec-1", "web-1", "tanaka");
+    gov.live_grant_signed(&grant).unwrap();
+    let taken = gov.accept_live_grant(e.camera, &grant, "rec-1").unwrap();
+    assert_eq!(
+        (taken.from.as_str(), taken.user.as_str()),
+        ("web-1", "tanaka")
+    );
+    assert!(denied(gov.accept_live_grant(e.camera, &grant, "rec-1")).contains("used before"));
+
+    let grant = gov.mint_live_grant(e.camera, "rec-1", "web-1", "tanaka");
+    assert!(
+        denied(gov.accept_live_grant(CameraId(e.camera.0 + 1), &grant, "rec-1"))
+            .contains("another camera")
+    );
+    assert!(
+        denied(gov.accept_live_grant(e.camera, &grant, "rec-2")).contains("another camera or node")
+    );
+
+    // Run out after its time.
+    let grant = gov.mint_live_grant(e.camera, "rec-1", "web-1", "tanaka");
+    e.clock
+        .advance_micros((crate::relay::GRANT_SECONDS + 1) * 1_000_000);
+    assert!(denied(gov.accept_live_grant(e.camera, &grant, "rec-1")).contains("run out"));
+
+    // Another installation's key, a changed claim, the key's signature without
+    // the grant's context (as over a chain head): none opens it.
+    let other = e.gov(Policy::preset("kitakyushu").unwrap());
+    let foreign = other.mint_live_grant(e.camera, "rec-1", "web-1", "tanaka");
+    assert!(
+        denied(gov.accept_live_grant(e.camera, &foreign, "rec-1")).contains("not a valid grant")
+    );
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let grant = gov.mint_live_grant(e.camera, "rec-1", "web-1", "tanaka");
+    let (body, signature) = grant.split_once('.').unwrap();
+    let claims = String::from_utf8(base64::Engine::decode(&b64, body).unwrap()).unwrap();
+    let changed = base64::Engine::encode(&b64, claims.replace("tanaka", "suzuki"));
+    let tampered = format!("{changed}.{signature}");
+    assert!(
+        denied(gov.accept_live_grant(e.camera, &tampered, "rec-1")).contains("not a valid grant")
+    );
+    let bare = base64::Engine::encode(&b64, gov.signer.sign(claims.as_bytes()));
+    assert!(
+        denied(gov.accept_live_grant(e.camera, &format!("{body}.{bare}"), "rec-1"))
+            .contains("not a valid grant")
+    );
+    assert!(gov.live_grant_signed("").is_err());
+}

@@ -457,38 +457,6 @@ impl Governance {
         })
     }
 
-    /// Live view of a camera for a stated purpose (needs `live_view`, which the
-    /// policy may forbid outright). The `live_view` entry is written before this
-    /// returns; the caller then streams the recorder's frames.
-    pub async fn live_view(
-        &self,
-        actor: &Actor,
-        camera: CameraId,
-        purpose: Option<&str>,
-        note: Option<&str>,
-    ) -> Result<CameraId> {
-        // Watching live is an access to images too: it states a purpose (REQ-PUR-1).
-        let purpose = stated_purpose(&self.policy, purpose, note)?;
-        let cam = self.catalog.camera(camera).await?;
-        if cam.removed_at.is_some() {
-            return Err(Error::NotFound("camera removed".into()));
-        }
-        self.require_camera(actor, Permission::LiveView, cam.id)
-            .await?;
-        self.audit
-            .record(
-                actor,
-                Entry {
-                    action: "live_view",
-                    camera: Some(cam.id),
-                    purpose,
-                    ..Entry::default()
-                },
-            )
-            .await?;
-        Ok(cam.id)
-    }
-
     /// What was recorded of a camera's stream over [from, to) (needs `camera_status`).
     pub async fn timeline(
         &self,

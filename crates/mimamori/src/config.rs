@@ -117,6 +117,11 @@ pub struct RecorderSection {
     /// stops answering, its cameras are taken by another node within this time and
     /// the next round of that node (every 3 s).
     pub lease_seconds: u32,
+    /// How the other nodes reach this node's web door, `host:port` (absent: the
+    /// address it listens on). They relay its cameras' live view from there, so
+    /// a node listening on every address (`0.0.0.0`) names one here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 /// `[web]`: bounds on connections, so that clients that connect and send nothing
@@ -183,6 +188,7 @@ impl Default for RecorderSection {
             node: None,
             record: true,
             lease_seconds: d.lease_seconds,
+            address: None,
         }
     }
 }
@@ -362,8 +368,12 @@ impl Config {
         mimamori_governance::journal::HeadJournal::at(&signing.with_file_name("heads.log"))
     }
 
-    /// The recorder's settings, for the node serving `data` and listening at `listen`.
-    pub fn recorder(&self, data: &Path, listen: &str) -> mimamori_recorder::RecorderConfig {
+    /// The recorder's settings, for the node serving `data` and listening at `bound`.
+    pub fn recorder(
+        &self,
+        data: &Path,
+        bound: std::net::SocketAddr,
+    ) -> mimamori_recorder::RecorderConfig {
         mimamori_recorder::RecorderConfig {
             segment_seconds: self.recorder.segment_seconds,
             watchdog_seconds: self.recorder.watchdog_seconds,
@@ -373,10 +383,22 @@ impl Config {
                 .node
                 .clone()
                 .unwrap_or_else(|| default_node_name(data)),
-            node_address: listen.to_string(),
+            node_address: self.node_address(bound),
             records: self.recorder.record,
             lease_seconds: self.recorder.lease_seconds.max(3),
         }
+    }
+
+    /// Where the other nodes reach this one: `http://` or `https://` as it
+    /// serves, and `[recorder] address` or else the address it listens on.
+    pub fn node_address(&self, bound: std::net::SocketAddr) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let host = self
+            .recorder
+            .address
+            .clone()
+            .unwrap_or_else(|| bound.to_string());
+        format!("{scheme}://{host}")
     }
 
     pub fn sessions(&self) -> mimamori_governance::sessions::SessionSettings {

@@ -31,6 +31,10 @@ pub enum Need {
     /// No login: an address (or terminal) the node's configuration admits for
     /// monitoring (`/metrics`, `/healthz`, `/readyz`).
     Monitor,
+    /// No login: a grant from another node of the installation, signed with its
+    /// key, in the `grant` query parameter (live view relayed to that node; the
+    /// handler then takes the grant for its camera, once).
+    NodeGrant,
 }
 
 /// One declared route.
@@ -90,6 +94,21 @@ pub async fn guard(State(state): State<Guard>, req: Request, next: Next) -> Resp
             .cloned()
             .unwrap_or_default();
         return match state.gov.admit_monitoring(&origin, req.uri().path()).await {
+            Ok(()) => next.run(req).await,
+            Err(e) => shown_response(Shown::of(&e)),
+        };
+    }
+    if need == Need::NodeGrant {
+        let grant = req
+            .uri()
+            .query()
+            .and_then(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "grant")
+                    .map(|(_, v)| v.into_owned())
+            })
+            .unwrap_or_default();
+        return match state.gov.live_grant_signed(&grant) {
             Ok(()) => next.run(req).await,
             Err(e) => shown_response(Shown::of(&e)),
         };

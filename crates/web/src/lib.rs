@@ -62,7 +62,7 @@ macro_rules! routes {
     (@method delete) => { "DELETE" };
 }
 
-use authz::Need::{Monitor, Permission as P, Public, Session};
+use authz::Need::{Monitor, NodeGrant, Permission as P, Public, Session};
 use mimamori_policy::Permission::*;
 
 routes! {
@@ -153,6 +153,7 @@ routes! {
     "/api/cameras/{id}/video.mp4" => { get viewing::video_mp4 => P(Playback) }
     "/api/cameras/{id}/fragmented.mp4" => { get viewing::video_fragmented => P(Playback) }
     "/api/cameras/{id}/live" => { get viewing::live_ws => P(LiveView) }
+    "/api/relay/live/{id}" => { get viewing::relay_live_ws => NodeGrant }
     "/api/cameras/{id}/retention" => { get retention::camera_retention_get => P(RetentionView) }
     "/api/holds" => { get retention::holds_list => P(RetentionView), post retention::hold_create => P(RetentionHold) }
     "/api/holds/{id}" => { put retention::hold_change => P(RetentionHold) }

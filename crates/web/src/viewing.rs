@@ -3,7 +3,8 @@
 //! after the application layer has checked the viewing and written its entry;
 //! and live view over WebSocket: a text message with the codec, the
 //! fragmented-MP4 initialization segment, then one fragment per frame as the
-//! recorder stores it.
+//! recorder stores it; a camera another node records is relayed from that
+//! node's relay route.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use mimamori_base::CameraId;
+use mimamori_governance::relay::LiveSource;
 use mimamori_governance::viewing::{FootageQuery, Shape};
 use mimamori_media::{SampleInfo, fmp4};
 use tokio::sync::broadcast::error::RecvError;
@@ -110,34 +112,122 @@ pub async fn live_ws(
         )
         .into());
     }
-    // Live frames come from the recorder itself: a camera another node records
-    // is watched live on that node (nothing is opened or logged here).
-    if let Ok(nodes) = state.gov.recording_nodes(&user.actor()).await
-        && let Some(by) = nodes.get(&CameraId(id))
-        && by.node != state.recorders.node()
-    {
-        return Err(mimamori_governance::Error::Conflict(format!(
-            "camera {id} is recorded by the node {}: open its live view there",
-            by.node
-        ))
-        .into());
-    }
-    let camera = state
+    let here = state.recorders.node().to_string();
+    let source = state
         .gov
-        .live_view(
+        .live_view_on(
             &user.actor(),
             CameraId(id),
             q.purpose.as_deref(),
             q.note.as_deref(),
+            &here,
         )
         .await?;
-    Ok(ws.on_upgrade(move |socket| stream_live(state, user, camera, socket)))
+    Ok(match source {
+        LiveSource::Here(camera) => {
+            ws.on_upgrade(move |socket| stream_live(state, Some(user), camera, socket))
+        }
+        LiveSource::Node { node, url } => {
+            ws.on_upgrade(move |socket| relay_live(state, user, node, url, socket))
+        }
+    })
 }
+
+/// `GET /api/relay/live/{id}?grant=` (WebSocket): live view of a camera this
+/// node records, for another node of the installation, which checked the
+/// viewing, wrote its entry and signed the grant (see
+/// `mimamori_governance::relay`). The stream is the one `live_ws` sends.
+pub async fn relay_live_ws(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<RelayQuery>,
+    ws: WebSocketUpgrade,
+) -> WebResult<Response> {
+    let accepted = state.gov.accept_live_grant(
+        CameraId(id),
+        q.grant.as_deref().unwrap_or_default(),
+        state.recorders.node(),
+    )?;
+    tracing::info!(camera = %accepted.camera, node = %accepted.from, user = %accepted.user, "live view relayed to another node");
+    Ok(ws.on_upgrade(move |socket| stream_live(state, None, accepted.camera, socket)))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct RelayQuery {
+    pub grant: Option<String>,
+}
+
+/// Relays the recording node's live stream to the person's socket, message for
+/// message, while their session lasts.
+async fn relay_live(
+    state: AppState,
+    user: CurrentUser,
+    node: String,
+    url: String,
+    mut socket: WebSocket,
+) {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message as Upstream;
+
+    let connected =
+        tokio::time::timeout(RELAY_CONNECT, tokio_tungstenite::connect_async(&url)).await;
+    let mut upstream = match connected {
+        Ok(Ok((upstream, _))) => upstream,
+        Ok(Err(e)) => {
+            tracing::warn!(%node, "live view relay: the recording node refused or cannot be reached: {e}");
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+        Err(_) => {
+            tracing::warn!(%node, "live view relay: no answer from the recording node within {} s", RELAY_CONNECT.as_secs());
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+    };
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    loop {
+        tokio::select! {
+            _ = check.tick() => {
+                if !state.gov.still_signed_in(&user.0).await.unwrap_or(false) {
+                    break;
+                }
+            },
+            msg = socket.recv() => match msg {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                Some(Ok(_)) => {}
+            },
+            msg = upstream.next() => {
+                let out = match msg {
+                    Some(Ok(Upstream::Binary(b))) => Message::Binary(b),
+                    Some(Ok(Upstream::Text(t))) => Message::Text(t.as_str().into()),
+                    Some(Ok(Upstream::Ping(_) | Upstream::Pong(_) | Upstream::Frame(_))) => continue,
+                    Some(Ok(Upstream::Close(_))) | Some(Err(_)) | None => break,
+                };
+                if socket.send(out).await.is_err() {
+                    let _ = upstream.close(None).await;
+                    return;
+                }
+            }
+        }
+    }
+    let _ = socket.send(Message::Close(None)).await;
+    let _ = upstream.close(None).await;
+}
+
+/// How long the relay waits for the recording node to answer.
+const RELAY_CONNECT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How often a live stream checks that its session is still valid.
 const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
-async fn stream_live(state: AppState, user: CurrentUser, camera: CameraId, mut socket: WebSocket) {
+/// Streams this node's live frames of `camera`; with `user`, while their
+/// session lasts (a relayed stream is ended by the relaying node).
+async fn stream_live(
+    state: AppState,
+    user: Option<CurrentUser>,
+    camera: CameraId,
+    mut socket: WebSocket,
+) {
     let mut rx = state.recorders.hub().subscribe_live(camera);
     let mut params = None;
     let mut base_pts = 0i64;
@@ -146,7 +236,9 @@ async fn stream_live(state: AppState, user: CurrentUser, camera: CameraId, mut s
     loop {
         tokio::select! {
             _ = check.tick() => {
-                if !state.gov.still_signed_in(&user.0).await.unwrap_or(false) {
+                if let Some(user) = &user
+                    && !state.gov.still_signed_in(&user.0).await.unwrap_or(false)
+                {
                     let _ = socket.send(Message::Close(None)).await;
                     return;
                 }

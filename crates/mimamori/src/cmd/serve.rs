@@ -123,6 +123,13 @@ async fn serve_once(
     inst.gov.seal_stored_credentials().await.map_err(refused)?;
     inst.gov.seal_stored_totp_secrets().await.map_err(refused)?;
     let cameras = inst.gov.cameras_to_record().await.map_err(refused)?;
+    // Bound before the recorders start: the node's address, which other nodes
+    // relay live view from, is the bound one (`--listen 127.0.0.1:0` too).
+    let addr = listen.unwrap_or(&inst.config.listen).to_string();
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let bound = listener.local_addr()?;
     let recorders = start_recorders(
         RecorderContext {
             catalog: inst.dir.catalog.clone(),
@@ -131,9 +138,7 @@ async fn serve_once(
             keys: inst.keyring.clone(),
             clock: inst.clock.clone(),
             hub: StatusHub::new(),
-            config: inst
-                .config
-                .recorder(data, listen.unwrap_or(&inst.config.listen)),
+            config: inst.config.recorder(data, bound),
             runtime,
         },
         &cameras,
@@ -165,11 +170,6 @@ async fn serve_once(
             }
         }
     };
-    let addr = listen.unwrap_or(&inst.config.listen).to_string();
-    let listener = tokio::net::TcpListener::bind(&addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let bound = listener.local_addr()?;
     let server = Server {
         gov: inst.gov.clone(),
         recorders: recorders.clone(),

@@ -134,6 +134,8 @@ fn expected_allowed(policy: &Policy, role: RoleKind, need: Need) -> bool {
     match need {
         // Monitoring routes admit by address, and the tests run on loopback.
         Need::Public | Need::Session | Need::Monitor => true,
+        // Only another node's signed grant opens it, never a person's session.
+        Need::NodeGrant => false,
         Need::Permission(p) => {
             // No instruction is issued here; adding a camera cannot be instructed at all.
             let needs_instruction = policy.role(role).is_some_and(|r| r.requires_instruction)
@@ -186,6 +188,8 @@ async fn authorization_matrix_every_route_every_role_every_preset() {
                     "{preset}: anonymous {} {path}: {s}",
                     r.method
                 );
+            } else if r.need == Need::NodeGrant {
+                assert_eq!(s, 403, "{preset}: anonymous {} {path}", r.method);
             } else if path.starts_with("/api/") {
                 assert_eq!(s, 401, "{preset}: anonymous {} {path}", r.method);
             } else {

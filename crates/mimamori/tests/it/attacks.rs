@@ -238,6 +238,14 @@ async fn live_view_ends_with_its_session_and_refuses_foreign_pages() {
     let app = spawn_app("attack-live").await;
     let id = app.add_camera("live", &cam.url(1), None).await;
     app.wait_status(id, "recording", 20).await;
+    let (cookie, _) = login_api(&app).await;
+    let (status, _) = open_live(&app, id, &cookie, Some("http://evil.example")).await;
+    assert_eq!(status, 403, "a foreign page's handshake is refused");
+    assert_live_view_ends_with_logout(&app, id).await;
+}
+
+/// A fresh session on the API: its cookie and CSRF token.
+async fn login_api(app: &App) -> (String, String) {
     let r = reqwest::Client::new()
         .post(app.url("/api/login"))
         .json(&json!({"username": ADMIN, "password": ADMIN_PASSWORD}))
@@ -255,10 +263,15 @@ async fn live_view_ends_with_its_session_and_refuses_foreign_pages() {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, _) = open_live(&app, id, &cookie, Some("http://evil.example")).await;
-    assert_eq!(status, 403, "a foreign page's handshake is refused");
+    (cookie, csrf)
+}
+
+/// Opens live view of camera `id` on a fresh session from this server's page,
+/// sees frames come, logs out, and checks the stream ends soon after.
+pub(crate) async fn assert_live_view_ends_with_logout(app: &App, id: i64) {
+    let (cookie, csrf) = login_api(app).await;
     let own = format!("http://127.0.0.1:{}", app.port);
-    let (status, mut ws) = open_live(&app, id, &cookie, Some(&own)).await;
+    let (status, mut ws) = open_live(app, id, &cookie, Some(&own)).await;
     assert_eq!(status, 101, "this server's page may watch");
     let mut first = [0u8; 2];
     tokio::time::timeout(Duration::from_secs(10), ws.read_exact(&mut first))

@@ -202,17 +202,31 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
         2,
         "{list}"
     );
-    // Live frames come from the recording node: the other one says where.
-    let live = b
-        .ws_upgrade(&format!(
-            "/api/cameras/{}/live?purpose=crime-prevention",
-            ids[0]
-        ))
-        .await;
-    let status = live.status();
-    let why = live.text().await.unwrap();
-    assert_eq!(status, 409, "{why}");
-    assert!(why.contains(&name_a) && why.contains("live view"), "{why}");
+    // Live view on the second node: relayed from the first, which records the
+    // camera; the second checks the viewing and writes its entry.
+    let relayed = crate::web::live_messages(&b, ids[0], 3).await;
+    let hello: serde_json::Value = serde_json::from_str(relayed[0].as_text().unwrap()).unwrap();
+    assert!(
+        hello["codec"].as_str().unwrap().starts_with("avc1."),
+        "{hello}"
+    );
+    assert_eq!(&relayed[1].as_binary().unwrap()[4..8], b"ftyp");
+    assert_eq!(&relayed[2].as_binary().unwrap()[4..8], b"moof");
+    let log = b.get_json("/api/audit?action=live_view").await;
+    assert_eq!(log["entries"][0]["camera_id"], ids[0], "{log}");
+    assert!(
+        a.log_text().contains("live view relayed to another node"),
+        "the first node streamed it"
+    );
+    // The relayed stream ends with the person's session on the second node.
+    crate::attacks::assert_live_view_ends_with_logout(&b, ids[0]).await;
+    // The relay route opens only with a grant the installation signed.
+    for grant in ["", "e30.AAAA", "not-a-grant"] {
+        let r = b
+            .ws_upgrade(&format!("/api/relay/live/{}?grant={grant}", ids[0]))
+            .await;
+        assert_eq!(r.status(), 403, "grant {grant:?}");
+    }
 
     // The first node dies: its cameras move to the second.
     a.kill9();

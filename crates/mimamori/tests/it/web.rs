@@ -242,7 +242,7 @@ async fn live_view_streams_fragments_unless_the_policy_forbids_it() {
 }
 
 /// Reads the first `n` messages of the live WebSocket.
-async fn live_messages(app: &crate::app::App, id: i64, n: usize) -> Vec<WsMessage> {
+pub(crate) async fn live_messages(app: &crate::app::App, id: i64, n: usize) -> Vec<WsMessage> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // Minimal WebSocket client over a raw socket, so the test needs no extra crate.
     let session = session_cookie(app).await;
@@ -313,14 +313,14 @@ pub enum WsMessage {
 }
 
 impl WsMessage {
-    fn as_text(&self) -> Option<&str> {
+    pub(crate) fn as_text(&self) -> Option<&str> {
         match self {
             WsMessage::Text(t) => Some(t),
             WsMessage::Binary(_) => None,
         }
     }
 
-    fn as_binary(&self) -> Option<&[u8]> {
+    pub(crate) fn as_binary(&self) -> Option<&[u8]> {
         match self {
             WsMessage::Binary(b) => Some(b),
             WsMessage::Text(_) => None,
