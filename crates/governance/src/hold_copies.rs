@@ -147,6 +147,7 @@ impl Governance {
             built: step(actor, self.clock.now()),
         };
         copy.id = self.catalog.hold_copy_insert(&copy).await?;
+        self.file_recorded(&copy.file_name);
         self.audit
             .record(
                 actor,

@@ -561,6 +561,7 @@ impl Governance {
                 added: step(actor, now),
             })
             .await?;
+        self.file_recorded(&file_name);
         self.audit
             .record(
                 actor,
@@ -617,6 +618,14 @@ impl Governance {
 
     /// Writes a small file (a document, a photo) encrypted under a key of its
     /// own into the provisions store, durably.
+    /// A file of this store now recorded in the catalog: with an object store,
+    /// which holds it whole since it was finished, its local copy goes.
+    pub(crate) fn file_recorded(&self, file_name: &str) {
+        if let Err(e) = self.files.forget_local_copy(file_name) {
+            tracing::warn!(file = %file_name, "{e}");
+        }
+    }
+
     pub(crate) async fn seal_file(&self, file_name: &str, bytes: &[u8]) -> Result<Sealed> {
         let (key, wrapped) = self.keys.new_file_key(file_name)?;
         let nonce = SegmentCipher::random_nonce_prefix();
@@ -1038,6 +1047,9 @@ impl Governance {
                         masks: &kept.masks,
                     })
                     .await;
+                if stored.is_ok() {
+                    self.file_recorded(&b.file_name);
+                }
                 match stored {
                     Ok(pkg) => self
                         .audit
@@ -1472,8 +1484,20 @@ impl Governance {
 
     /// At start: removes the documents and packages a crash left half-written (or
     /// written but never recorded); they are encrypted and their keys were never
-    /// stored, so nothing readable is lost. Returns how many went.
+    /// stored, so nothing readable is lost. Returns how many went. With an object
+    /// store, the finished files kept on this node are uploaded first and their
+    /// local copies then removed.
     pub async fn discard_unfinished_provision_files(&self) -> Result<usize> {
+        // With an object store, what this node kept locally goes up first: the
+        // local copies of recorded files are removed next.
+        let uploaded = self.files.upload_local_files()?;
+        if uploaded > 0 {
+            tracing::info!(
+                files = uploaded,
+                store = %self.files.location(),
+                "request documents, packages and sign photos kept on this node are in the object store"
+            );
+        }
         let known = self
             .catalog
             .provision_file_names()

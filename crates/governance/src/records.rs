@@ -663,6 +663,7 @@ impl Governance {
             added: step(actor, self.clock.now()),
         };
         photo.id = self.catalog.sign_photo_insert(&photo).await?;
+        self.file_recorded(&photo.file_name);
         self.audit
             .record(
                 actor,

@@ -29,6 +29,17 @@ pub struct DataDir {
     pub store: SegmentStore,
 }
 
+/// The store of the installation's files other than segments (request
+/// documents, evidence packages, sign photos): below `provisions/` of the data
+/// directory, and in the object store with the segments when there is one.
+pub fn files_store(path: &Path, config: &Config) -> anyhow::Result<SegmentStore> {
+    let remote = config.store()?.map(|c| c.for_files());
+    Ok(SegmentStore::open_files(
+        &path.join(PROVISIONS_DIR),
+        remote.as_ref(),
+    )?)
+}
+
 impl DataDir {
     /// Opens an initialized data directory, and its catalog where `config.toml`
     /// says it is.
@@ -133,7 +144,7 @@ impl Installation {
             sessions: config.sessions(),
             signer: signer.clone(),
             heads: Some(config.heads_journal(path)),
-            files: SegmentStore::open_at(&path.join(PROVISIONS_DIR))?,
+            files: files_store(path, &config)?,
             monitoring: config.monitoring(&policy)?,
         }));
         Ok(Installation {

@@ -199,12 +199,53 @@ impl SegmentStore {
     /// A store of the same encrypted files directly below `root`, for files that
     /// are not segments (request documents, evidence packages).
     pub fn open_at(root: &Path) -> Result<SegmentStore> {
+        SegmentStore::open_files(root, None)
+    }
+
+    /// The store of files that are not segments (request documents, evidence
+    /// packages, sign photos), written below `root`; with `remote` (the segments'
+    /// store [`RemoteConfig::for_files`]) kept there once finished, so that every
+    /// node of the installation reads them.
+    pub fn open_files(root: &Path, remote: Option<&RemoteConfig>) -> Result<SegmentStore> {
         fs::create_dir_all(root).map_err(err("creating", root))?;
+        let remote = match remote {
+            Some(c) => Some(Arc::new(Remote::connect(c).map_err(|e| StorageError {
+                what: "connecting to",
+                path: PathBuf::from(c.url()),
+                source: e,
+            })?)),
+            None => None,
+        };
         Ok(SegmentStore {
             root: root.to_path_buf(),
             group: Arc::default(),
-            remote: None,
+            remote,
         })
+    }
+
+    /// With an object store: uploads the finished files of the local directory
+    /// that it does not hold (whole, same size): files kept here before the
+    /// installation used it, or by a node stopped before their upload. Run before
+    /// [`SegmentStore::recover`], which then removes the local copies. Returns
+    /// how many went up.
+    pub fn upload_local_files(&self) -> Result<usize> {
+        let Some(r) = &self.remote else {
+            return Ok(0);
+        };
+        let held: std::collections::HashMap<String, u64> = r
+            .list()
+            .map_err(err("listing", &PathBuf::from(r.url())))?
+            .into_iter()
+            .collect();
+        let mut uploaded = 0;
+        for (name, size) in self.finished_local_files()? {
+            if held.get(&name) != Some(&size) {
+                r.put_file(&name, &self.path_of(&name))
+                    .map_err(err("uploading", &r.shown(&name)))?;
+                uploaded += 1;
+            }
+        }
+        Ok(uploaded)
     }
 
     pub fn root(&self) -> &Path {
@@ -366,7 +407,7 @@ impl SegmentStore {
     }
 
     /// With an object store: removes the local copy of a file that is in the store.
-    fn forget_local_copy(&self, file_name: &str) -> Result<()> {
+    pub fn forget_local_copy(&self, file_name: &str) -> Result<()> {
         match self.remote {
             Some(_) => self.delete_local(file_name),
             None => Ok(()),
@@ -1032,6 +1073,68 @@ mod tests {
                 .read_range(&name, &cipher(&name), CHUNK as u64, 0, 10)
                 .is_err()
         );
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    /// Issue 12: the installation's other files (documents, packages, sign
+    /// photos) live in the same object store, below `files/`, apart from the
+    /// segments; a package larger than one PUT goes up in parts; files kept on
+    /// the node before the store was used go up at start, and only then their
+    /// local copies go.
+    #[test]
+    fn other_files_share_the_object_store_apart_from_the_segments() {
+        let remote = scratch::new_remote("files");
+        let d = temp_dir("files");
+        // Written locally before the installation used the object store.
+        let kept = "signs/1-aa.img";
+        let local = SegmentStore::open_at(&d.join("provisions")).unwrap();
+        let mut w = local.create(kept, cipher(kept)).unwrap();
+        w.append(b"a sign photo").unwrap();
+        w.finish().unwrap();
+
+        let segments = SegmentStore::open_with(&d, Some(&remote)).unwrap();
+        let files =
+            SegmentStore::open_files(&d.join("provisions"), Some(&remote.for_files())).unwrap();
+        assert_eq!(files.upload_local_files().unwrap(), 1);
+        assert_eq!(files.upload_local_files().unwrap(), 0, "once");
+        let report = files.recover(&HashSet::from([kept.to_string()])).unwrap();
+        assert!(report.discarded_unreferenced.is_empty());
+        assert!(
+            !files.path_of(kept).exists(),
+            "the local copy went after the upload"
+        );
+        assert_eq!(
+            files.read_range(kept, &cipher(kept), 12, 0, 12).unwrap(),
+            b"a sign photo"
+        );
+
+        // A package past one PUT's size: in parts, read back equal.
+        let package = "packages/1-bb.zip";
+        let data: Vec<u8> = (0..(40u32 << 20)).map(|i| (i % 253) as u8).collect();
+        let mut w = files.create(package, cipher(package)).unwrap();
+        w.append(&data).unwrap();
+        let written = w.finish().unwrap();
+        files.forget_local_copy(package).unwrap();
+        for (off, len) in [(0u64, 100usize), (20 << 20, 70_000), ((40 << 20) - 10, 10)] {
+            assert_eq!(
+                files
+                    .read_range(package, &cipher(package), data.len() as u64, off, len)
+                    .unwrap(),
+                &data[off as usize..off as usize + len]
+            );
+        }
+        let listed = files.list_files().unwrap();
+        assert_eq!(
+            listed,
+            vec![
+                (package.to_string(), written.stored_bytes),
+                (kept.to_string(), mimamori_crypto::encrypted_len(12) as u64)
+            ]
+        );
+        // The segments' listing (check, orphans, moves) never sees them.
+        assert!(segments.list_files().unwrap().is_empty());
+        files.delete(package).unwrap();
+        files.delete(kept).unwrap();
         fs::remove_dir_all(d).unwrap();
     }
 

@@ -53,6 +53,18 @@ impl RemoteConfig {
         }
     }
 
+    /// The same store below [`FILES_DIR`]: where the installation's files other
+    /// than segments go.
+    pub fn for_files(&self) -> RemoteConfig {
+        let mut c = self.clone();
+        c.prefix = if self.prefix.is_empty() {
+            FILES_DIR.to_string()
+        } else {
+            format!("{}/{FILES_DIR}", self.prefix)
+        };
+        c
+    }
+
     /// Splits `s3://bucket/prefix` into bucket and prefix.
     pub fn parse_url(url: &str) -> Option<(String, String)> {
         let rest = url.strip_prefix("s3://")?;
@@ -65,6 +77,17 @@ impl RemoteConfig {
         Some((bucket.to_string(), prefix.to_string()))
     }
 }
+
+/// The key below an installation's prefix that holds its files other than
+/// segments (request documents, evidence packages, sign photos), so that every
+/// node reads them. Segment names begin with a camera's number, so no segment is
+/// ever there, and the segments' listing leaves it out.
+pub const FILES_DIR: &str = "files";
+
+/// Files up to this size go up in one PUT; larger ones (evidence packages) in
+/// parts of [`PART_BYTES`], so that memory stays bounded whatever their size.
+const WHOLE_UP_TO: u64 = 32 << 20;
+const PART_BYTES: usize = 8 << 20;
 
 /// Segment uploads at once in this process. A segment goes up whole from memory,
 /// and cameras close their segments together (at the same minute): without a
@@ -206,15 +229,20 @@ impl Remote {
     pub fn put_file(&self, name: &str, path: &std::path::Path) -> io::Result<()> {
         let _slot = UploadSlot::take();
         let (store, key, path) = (self.store.clone(), self.key(name), path.to_path_buf());
+        let local = |e: io::Error| object_store::Error::Generic {
+            store: "local file",
+            source: Box::new(e),
+        };
         self.run(async move {
+            let size = std::fs::metadata(&path).map_err(local)?.len();
+            if size > WHOLE_UP_TO {
+                return put_in_parts(store.as_ref(), &key, &path).await;
+            }
             // Read on the store's own two threads, so that these large buffers
             // come from their allocator arenas only: read on each recorder's
             // blocking thread, every thread's arena kept a segment's worth
             // after it was freed (measured: 190 MB resident at 32 streams).
-            let bytes = std::fs::read(&path).map_err(|e| object_store::Error::Generic {
-                store: "local file",
-                source: Box::new(e),
-            })?;
+            let bytes = std::fs::read(&path).map_err(local)?;
             store.put(&key, PutPayload::from(bytes)).await.map(|_| ())
         })
     }
@@ -266,6 +294,12 @@ impl Remote {
                 let meta = meta?;
                 let key = meta.location.to_string();
                 let name = key.strip_prefix(&strip).unwrap_or(&key).to_string();
+                if name
+                    .strip_prefix(FILES_DIR)
+                    .is_some_and(|rest| rest.starts_with('/'))
+                {
+                    continue;
+                }
                 out.push((name, meta.size));
             }
             Ok(out)
@@ -284,6 +318,41 @@ impl Remote {
             }
         })
     }
+}
+
+/// A multipart upload of a large file, read a part at a time; the object exists
+/// only once every part is in (an upload that fails is aborted).
+async fn put_in_parts(
+    store: &dyn ObjectStore,
+    key: &ObjectPath,
+    path: &std::path::Path,
+) -> object_store::Result<()> {
+    use std::io::Read;
+    let local = |e: io::Error| object_store::Error::Generic {
+        store: "local file",
+        source: Box::new(e),
+    };
+    let mut file = std::fs::File::open(path).map_err(local)?;
+    let upload = store.put_multipart(key).await?;
+    let mut parts = object_store::WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+    let mut buf = vec![0u8; PART_BYTES];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                let _ = parts.abort().await;
+                return Err(local(e));
+            }
+        };
+        // At most two parts in flight: memory stays at a few parts.
+        if let Err(e) = parts.wait_for_capacity(2).await {
+            let _ = parts.abort().await;
+            return Err(e);
+        }
+        parts.write(&buf[..n]);
+    }
+    parts.finish().await.map(|_| ())
 }
 
 #[cfg(test)]

@@ -194,6 +194,19 @@ pub(crate) async fn point_at_new_places(
     moved_files: Option<&[(String, u64)]>,
     done: &[String],
 ) -> anyhow::Result<String> {
+    if let Some(remote) = &plan.store {
+        // The files other than segments (request documents, packages, sign
+        // photos) go to the store too; their local copies go at the next start.
+        let files = SegmentStore::open_files(
+            &data.join(crate::datadir::PROVISIONS_DIR),
+            Some(&remote.for_files()),
+        )?;
+        let uploaded = files.upload_local_files()?;
+        println!(
+            "{uploaded} request documents, packages and sign photos are in {}",
+            files.location()
+        );
+    }
     let config_path = data.join(CONFIG_FILE);
     let before = data.join(format!("{CONFIG_FILE}.before-migrate"));
     std::fs::write(&before, old_text).with_context(|| format!("writing {}", before.display()))?;

@@ -10,10 +10,9 @@ use std::process::ExitCode;
 use mimamori_base::Timestamp;
 use mimamori_catalog::keys::KeyRing;
 use mimamori_governance::integrity::{VerifyScope, verify, verify_sealed_files};
-use mimamori_storage::SegmentStore;
 
 use crate::config::Config;
-use crate::datadir::{DataDir, PROVISIONS_DIR, load_keys};
+use crate::datadir::{DataDir, load_keys};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -64,7 +63,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     )
     .await?;
     // The record files: whole, whatever the scope (they are few, and evidence).
-    let files = SegmentStore::open_at(&a.data.join(PROVISIONS_DIR))?;
+    let files = crate::datadir::files_store(&a.data, &config)?;
     let sealed = dir.catalog.sealed_files().await?;
     let records =
         tokio::task::spawn_blocking(move || verify_sealed_files(&files, &ring, &sealed)).await?;

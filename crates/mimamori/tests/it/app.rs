@@ -257,6 +257,45 @@ impl App {
         mimamori_storage::SegmentStore::open_with(&self.data, self.remote.as_ref()).unwrap()
     }
 
+    /// The store of this app's other files (request documents, packages, sign
+    /// photos): `provisions/`, or the object store below `files/`.
+    pub fn files(&self) -> mimamori_storage::SegmentStore {
+        mimamori_storage::SegmentStore::open_files(
+            &self.data.join("provisions"),
+            self.remote.as_ref().map(|r| r.for_files()).as_ref(),
+        )
+        .unwrap()
+    }
+
+    /// A stored file's bytes (of [`App::files`]), whichever the store.
+    pub fn stored_file(&self, name: &str) -> Vec<u8> {
+        let files = self.files();
+        match files.remote() {
+            Some(r) => r.get(name).unwrap(),
+            None => std::fs::read(files.path_of(name)).unwrap(),
+        }
+    }
+
+    /// Replaces a stored file's bytes (of [`App::files`]: a test's tampering).
+    pub fn replace_stored_file(&self, name: &str, bytes: Vec<u8>) {
+        let files = self.files();
+        match files.remote() {
+            Some(r) => r.put(name, bytes).unwrap(),
+            None => std::fs::write(files.path_of(name), bytes).unwrap(),
+        }
+    }
+
+    /// The names of the finished files of [`App::files`] below `dir`.
+    pub fn stored_files_in(&self, dir: &str) -> Vec<String> {
+        self.files()
+            .list_files()
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| n.starts_with(&format!("{dir}/")) && !n.ends_with(".partial"))
+            .collect()
+    }
+
     /// A finished segment file's bytes as stored.
     pub fn stored(&self, name: &str) -> Vec<u8> {
         let store = self.segments();

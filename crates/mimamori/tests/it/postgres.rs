@@ -228,6 +228,14 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
         assert_eq!(r.status(), 403, "grant {grant:?}");
     }
 
+    // A sign photo kept on the first node is read on the second: the files other
+    // than segments are in the object store too, and the first node keeps no
+    // local copy once the catalog has it.
+    let photo = b"\x89PNG\r\n\x1a\n sign photo of the entrance".to_vec();
+    let photo_id = add_sign_photo(&a, ids[0], &photo).await;
+    assert_eq!(sign_photo(&b, photo_id).await, photo);
+    assert_no_local_sign_photos(&node_a);
+
     // The first node dies: its cameras move to the second.
     a.kill9();
     let killed = Instant::now();
@@ -537,6 +545,9 @@ async fn a_running_site_moves_to_postgres_and_s3_while_it_records() {
     let (_cam, mut app, id, start) = recording_sqlite_site("pg-migrate-running", 4.0).await;
     let pid = app.pid();
     let d = app.data.to_str().unwrap().to_string();
+    // A file other than a segment, kept in the data directory before the move.
+    let photo = b"\x89PNG\r\n\x1a\n the sign before the move".to_vec();
+    let photo_id = add_sign_photo(&app, id, &photo).await;
     let (mut args, remote) = migrate_to_postgres_and_s3(&app.data, "migrate-running").await;
     args.extend(["--wait-seconds".to_string(), "120".to_string()]);
     let out = tokio::task::spawn_blocking(move || {
@@ -578,6 +589,9 @@ async fn a_running_site_moves_to_postgres_and_s3_while_it_records() {
         local_segments.len() <= 1,
         "only a segment on its way to the store is local: {local_segments:?}"
     );
+    // The sign photo went up with the move and is read from the store.
+    assert_eq!(sign_photo(&app, photo_id).await, photo);
+    assert_no_local_sign_photos(&app.data);
 
     // One timeline: the camera was off only while the server started again.
     let end = crate::app::rfc3339_offset(-1);
@@ -600,6 +614,42 @@ async fn a_running_site_moves_to_postgres_and_s3_while_it_records() {
     );
     app.terminate();
     assert_chains_verify(&d);
+}
+
+/// Keeps a sign photo of `camera` on `app`'s node; returns its id.
+async fn add_sign_photo(app: &crate::app::App, camera: i64, photo: &[u8]) -> i64 {
+    let r = app
+        .client
+        .post(app.url(&format!("/api/cameras/{camera}/sign-photos")))
+        .header("x-csrf-token", &app.csrf)
+        .body(photo.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// A sign photo as `app`'s node serves it.
+async fn sign_photo(app: &crate::app::App, id: i64) -> Vec<u8> {
+    let r = app
+        .client
+        .get(app.url(&format!("/checks/photos/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.bytes().await.unwrap().to_vec()
+}
+
+/// With the object store, a node keeps no local copy of a recorded file.
+fn assert_no_local_sign_photos(data: &std::path::Path) {
+    let kept: Vec<_> = std::fs::read_dir(data.join("provisions/signs"))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    assert!(kept.is_empty(), "kept locally: {kept:?}");
 }
 
 /// A move the running server cannot finish (here the new database already holds

@@ -253,9 +253,10 @@ async fn a_police_request_ends_in_a_package_the_recipient_can_verify() {
     let pdf = b"%PDF-1.4\n% scanned inquiry\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
     let r = attach(&op, &base, req, "shokai.pdf", pdf.clone()).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let stored = std::fs::read_dir(app.data.join("provisions/documents")).unwrap();
-    for f in stored {
-        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+    let documents = app.stored_files_in("documents");
+    assert_eq!(documents.len(), 1, "{documents:?}");
+    for name in documents {
+        let bytes = app.stored_file(&name);
         assert!(
             !bytes.windows(8).any(|w| w == b"%PDF-1.4"),
             "stored encrypted"

@@ -830,15 +830,16 @@ async fn chiba_lives_its_guideline() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(out.contains("2 record file(s)"), "{out}");
-    let package = std::fs::read_dir(s.app.data.join("provisions/packages"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "zip"))
+    let package = s
+        .app
+        .stored_files_in("packages")
+        .into_iter()
+        .find(|n| n.ends_with(".zip"))
         .unwrap();
-    let mut bytes = std::fs::read(&package).unwrap();
+    let mut bytes = s.app.stored_file(&package);
     let at = bytes.len() / 2;
     bytes[at] ^= 0x01;
-    std::fs::write(&package, bytes).unwrap();
+    s.app.replace_stored_file(&package, bytes);
     let o = s.app.cli(&["verify", "--data", &data]);
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert_eq!(o.status.code(), Some(1), "{out}");
