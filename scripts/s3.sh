@@ -7,13 +7,43 @@
 #                             the bucket `mimamori` exists, and DIR/credentials.toml
 #                             holds the keys in mimamori's [store] credentials_file form
 #   scripts/s3.sh stop DIR    stops it (DIR can then be removed)
+#   scripts/s3.sh again DIR   starts a stopped one again: same ports, keys and data
 set -euo pipefail
-usage="usage: scripts/s3.sh start|stop DIR"
+usage="usage: scripts/s3.sh start|stop|again DIR"
 cmd=${1:?$usage}
 dir=${2:?$usage}
 version=4.48
 tools="$(cd "$(dirname "$0")/.." && pwd)/target/tools/seaweedfs-$version"
 weed="$tools/bin/weed"
+# Runs `weed mini` on the ports in DIR/ports; prints the endpoint once it answers.
+serve() {
+  read -r -a p <"$dir/ports"
+  (cd "$dir" && exec setsid "$weed" mini -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    -master.port="${p[0]}" -master.port.grpc="${p[1]}" \
+    -volume.port="${p[2]}" -volume.port.grpc="${p[3]}" \
+    -filer.port="${p[4]}" -filer.port.grpc="${p[5]}" \
+    -s3.port="${p[6]}" -s3.port.grpc="${p[7]}" -s3.port.iceberg=0 -s3.port.lance=0 \
+    -admin.port="${p[8]}" -admin.port.grpc="${p[9]}" -admin.ui=false -webdav=false \
+    -master.telemetry=false -s3.config="$dir/identities.json" -bucket=mimamori \
+    >>"$dir/server.log" 2>&1 </dev/null & echo $! >"$dir/weed.pid")
+  endpoint="http://127.0.0.1:${p[6]}"
+  for _ in $(seq 120); do
+    if grep -q 'S3 Endpoint' "$dir/server.log" 2>/dev/null &&
+       python3 -c "import urllib.request,sys
+try: urllib.request.urlopen('$endpoint/mimamori', timeout=2)
+except urllib.error.HTTPError: pass
+except Exception: sys.exit(1)" 2>/dev/null; then
+      echo "$endpoint"
+      exit 0
+    fi
+    kill -0 "$(cat "$dir/weed.pid")" 2>/dev/null || break
+    sleep 0.5
+  done
+  echo "scripts/s3.sh: SeaweedFS did not start; its log:" >&2
+  tail -20 "$dir/server.log" >&2
+  exit 1
+}
+
 case $cmd in
   start)
     if [[ ! -x $weed ]]; then
@@ -31,35 +61,15 @@ JSON
     printf 'access_key_id = "%s"\nsecret_access_key = "%s"\n' "$key" "$secret" >"$dir/credentials.toml"
     chmod 600 "$dir/identities.json" "$dir/credentials.toml"
     # Ten free ports on loopback (each server and its gRPC twin).
-    read -r -a p < <(python3 -c '
+    python3 -c '
 import socket
 ss = [socket.socket() for _ in range(10)]
 for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
-    (cd "$dir" && exec setsid "$weed" mini -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-      -master.port="${p[0]}" -master.port.grpc="${p[1]}" \
-      -volume.port="${p[2]}" -volume.port.grpc="${p[3]}" \
-      -filer.port="${p[4]}" -filer.port.grpc="${p[5]}" \
-      -s3.port="${p[6]}" -s3.port.grpc="${p[7]}" -s3.port.iceberg=0 -s3.port.lance=0 \
-      -admin.port="${p[8]}" -admin.port.grpc="${p[9]}" -admin.ui=false -webdav=false \
-      -master.telemetry=false -s3.config="$dir/identities.json" -bucket=mimamori \
-      >"$dir/server.log" 2>&1 </dev/null & echo $! >"$dir/weed.pid")
-    endpoint="http://127.0.0.1:${p[6]}"
-    for _ in $(seq 120); do
-      if grep -q 'S3 Endpoint' "$dir/server.log" 2>/dev/null &&
-         python3 -c "import urllib.request,sys
-try: urllib.request.urlopen('$endpoint/mimamori', timeout=2)
-except urllib.error.HTTPError: pass
-except Exception: sys.exit(1)" 2>/dev/null; then
-        echo "$endpoint"
-        exit 0
-      fi
-      kill -0 "$(cat "$dir/weed.pid")" 2>/dev/null || break
-      sleep 0.5
-    done
-    echo "scripts/s3.sh: SeaweedFS did not start; its log:" >&2
-    tail -20 "$dir/server.log" >&2
-    exit 1
+print(" ".join(str(s.getsockname()[1]) for s in ss))' >"$dir/ports"
+    serve
+    ;;
+  again)
+    serve
     ;;
   stop)
     if [[ -f $dir/weed.pid ]]; then

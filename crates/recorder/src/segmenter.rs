@@ -5,6 +5,7 @@
 //! only then is its duration known.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use mimamori_base::{CameraId, Timestamp};
 use mimamori_catalog::keys::KeyRing;
@@ -93,6 +94,9 @@ pub struct Segmenter {
     live: Option<broadcast::Sender<Arc<LiveFrame>>>,
     /// End of the newest segment written, for gap bookkeeping.
     last_end: Option<Timestamp>,
+    /// With an object store: the newest closed segment on its way there and
+    /// into the catalog (each waits for the one before, so rows stay in order).
+    closing: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Segmenter {
@@ -115,6 +119,23 @@ impl Segmenter {
             run: None,
             live,
             last_end: None,
+            closing: None,
+        }
+    }
+
+    /// Waits (at most `within`) for the closed segments still on their way to
+    /// the object store and the catalog. Those not there by then go on trying in
+    /// the background; if the process ends first, their local files and journals
+    /// stay, and the next start recovers them.
+    pub async fn settle(&mut self, within: Duration) {
+        if let Some(mut closing) = self.closing.take()
+            && tokio::time::timeout(within, &mut closing).await.is_err()
+        {
+            tracing::warn!(
+                camera = %self.camera,
+                stream = self.stream.as_str(),
+                "segments still wait for the object store; they go on trying"
+            );
         }
     }
 
@@ -358,36 +379,82 @@ impl Segmenter {
         let end = run.run_start.add_90k(seg.first_pts - run.pts0 + duration);
         let run_start = run.run_start;
         let writer = seg.writer;
-        let written = tokio::task::spawn_blocking(move || writer.finish())
+        let written = tokio::task::spawn_blocking(move || writer.finish_here())
             .await
             .map_err(|e| SegmenterError::Join(e.to_string()))??;
         let file_name = written.file_name;
-        // The catalog hears of it now, or from the local journal once it answers
-        // again; the segment's own journal goes when the catalog holds it.
-        self.rows
-            .hand_over(CatalogRow::Segment(NewSegment {
-                camera_id: self.camera,
-                stream: self.stream,
-                run_start,
-                start,
-                end,
-                duration_90k: duration,
-                frames: seg.index.len() as i64,
-                key_frames: seg.index.key_frames() as i64,
-                bytes: i64::try_from(written.bytes).unwrap_or(i64::MAX),
-                video_params_id: seg.params_id,
-                file_name: file_name.clone(),
-                sample_index: seg.index.encode(),
-                stored_digest: written.stored_digest.to_vec(),
-                stored_bytes: i64::try_from(written.stored_bytes).unwrap_or(i64::MAX),
-                data_key_id: seg.key_id,
-                nonce_prefix: seg.nonce_prefix.to_vec(),
-                frames_digest: seg.frames.finish().to_vec(),
-                digest_kind: written.digest_kind,
-            }))
-            .await?;
+        let row = CatalogRow::Segment(NewSegment {
+            camera_id: self.camera,
+            stream: self.stream,
+            run_start,
+            start,
+            end,
+            duration_90k: duration,
+            frames: seg.index.len() as i64,
+            key_frames: seg.index.key_frames() as i64,
+            bytes: i64::try_from(written.bytes).unwrap_or(i64::MAX),
+            video_params_id: seg.params_id,
+            file_name: file_name.clone(),
+            sample_index: seg.index.encode(),
+            stored_digest: written.stored_digest.to_vec(),
+            stored_bytes: i64::try_from(written.stored_bytes).unwrap_or(i64::MAX),
+            data_key_id: seg.key_id,
+            nonce_prefix: seg.nonce_prefix.to_vec(),
+            frames_digest: seg.frames.finish().to_vec(),
+            digest_kind: written.digest_kind,
+        });
+        if self.store.remote().is_none() {
+            // The catalog hears of it now, or from the local journal once it
+            // answers again; the segment's own journal goes when the catalog holds it.
+            self.rows.hand_over(row).await?;
+        } else {
+            // The upload, then the row, behind the stream: the camera is read on
+            // while the store takes its time (or is away: the file and its
+            // journal stay here, readers find it through the journal, and the
+            // upload is tried again until the store answers).
+            let previous = self.closing.take();
+            let (store, rows) = (self.store.clone(), self.rows.clone());
+            self.closing = Some(tokio::spawn(async move {
+                if let Some(previous) = previous {
+                    let _ = previous.await;
+                }
+                if upload_until_done(&store, &file_name).await
+                    && let Err(e) = rows.hand_over(row).await
+                {
+                    tracing::error!(file = %file_name, "{e}");
+                }
+            }));
+        }
         self.last_end = Some(end);
         Ok(())
+    }
+}
+
+/// Uploads a finished segment, trying again (every 1 s, doubling to 30 s) until
+/// the store takes it. False when there is nothing to upload any more (its local
+/// file is gone).
+async fn upload_until_done(store: &SegmentStore, file_name: &str) -> bool {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        let (s, name) = (store.clone(), file_name.to_string());
+        match tokio::task::spawn_blocking(move || s.upload(&name)).await {
+            Ok(Ok(())) => return true,
+            Ok(Err(e)) if !store.path_of(file_name).exists() => {
+                tracing::error!(file = %file_name, "{e}: the file is gone, nothing to upload");
+                return false;
+            }
+            Ok(Err(e)) => tracing::warn!(
+                file = %file_name,
+                "{e}; the segment stays here and is uploaded again in {} s",
+                wait.as_secs()
+            ),
+            Err(e) => {
+                tracing::error!(file = %file_name, "uploading: {e}");
+                return false;
+            }
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(30));
     }
 }
 

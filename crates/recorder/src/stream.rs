@@ -552,8 +552,15 @@ pub(crate) async fn run_stream(
             break;
         }
     }
+    // The last segments into the object store and the catalog before the
+    // stream counts as stopped (a stop commits what was recorded).
+    seg.settle(SETTLE_AT_STOP).await;
     d.status(m.stopped());
 }
+
+/// How long a stopping stream waits for its segments still on their way to the
+/// object store (then they are recovered at the next start, if need be).
+const SETTLE_AT_STOP: Duration = Duration::from_secs(20);
 
 #[cfg(test)]
 mod tests {

@@ -406,6 +406,18 @@ impl SegmentStore {
         self.forget_local_copy(file_name)
     }
 
+    /// With an object store: uploads a file finished here with
+    /// [`SegmentFileWriter::finish_here`] (whole; the local copy stays until
+    /// [`SegmentStore::forget_journal`]). Without one: nothing to do.
+    pub fn upload(&self, file_name: &str) -> Result<()> {
+        match &self.remote {
+            Some(r) => r
+                .put_file(file_name, &self.path_of(file_name))
+                .map_err(err("uploading", &r.shown(file_name))),
+            None => Ok(()),
+        }
+    }
+
     /// With an object store: removes the local copy of a file that is in the store.
     pub fn forget_local_copy(&self, file_name: &str) -> Result<()> {
         match self.remote {
@@ -921,8 +933,25 @@ impl SegmentFileWriter {
     }
 
     /// Makes the file durable under its final name: flush, fsync the file, rename,
-    /// fsync the directory. Only after this may the catalog point at it.
-    pub fn finish(mut self) -> Result<WrittenFile> {
+    /// fsync the directory; with an object store, uploads it too. Only after this
+    /// may the catalog point at it.
+    pub fn finish(self) -> Result<WrittenFile> {
+        let (remote, final_path) = (self.remote.clone(), self.final_path.clone());
+        let written = self.finish_here()?;
+        if let Some(r) = remote {
+            // Whole, before the catalog may point at it; the local copy stays
+            // until the catalog does (a crash before then is recovered from it).
+            r.put_file(&written.file_name, &final_path)
+                .map_err(err("uploading", &r.shown(&written.file_name)))?;
+        }
+        Ok(written)
+    }
+
+    /// [`SegmentFileWriter::finish`] without the upload: the file is durable here,
+    /// and [`SegmentStore::upload`] sends it to the object store later (a
+    /// recorder does so behind its stream, so that a slow or absent store does
+    /// not hold the camera up).
+    pub fn finish_here(mut self) -> Result<WrittenFile> {
         self.seal(true)?;
         let SegmentFileWriter {
             file_name,
@@ -934,7 +963,6 @@ impl SegmentFileWriter {
             bytes,
             stored,
             journal,
-            remote,
             ..
         } = self;
         let file = out;
@@ -944,12 +972,6 @@ impl SegmentFileWriter {
         File::open(&dir)
             .and_then(|d| d.sync_all())
             .map_err(err("syncing directory", &dir))?;
-        if let Some(r) = remote {
-            // Whole, before the catalog may point at it; the local copy stays
-            // until the catalog does (a crash before then is recovered from it).
-            r.put_file(&file_name, &final_path)
-                .map_err(err("uploading", &r.shown(&file_name)))?;
-        }
         // The journal stays until the segment is in the catalog (see
         // [`SegmentStore::forget_journal`]): until then it is how readers find the
         // segment, and how the next start recovers it after a crash.

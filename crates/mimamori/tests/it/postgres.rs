@@ -885,3 +885,139 @@ async fn with_postgresql_stopped_for_30_s_recording_goes_on_and_the_local_journa
     let d = data.to_str().unwrap().to_string();
     assert_chains_verify(&d);
 }
+
+/// An S3-compatible server of a test's own (SeaweedFS, `scripts/s3.sh`), which
+/// the test stops and starts again.
+struct OwnS3 {
+    dir: std::path::PathBuf,
+    endpoint: String,
+}
+
+impl OwnS3 {
+    fn script(args: &[&str]) -> String {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/s3.sh");
+        let out = std::process::Command::new("bash")
+            .arg(script)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "s3.sh {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn start(tag: &str) -> OwnS3 {
+        let dir = fresh_dir(tag).join("s3");
+        let endpoint = Self::script(&["start", dir.to_str().unwrap()]);
+        OwnS3 { dir, endpoint }
+    }
+
+    fn stop(&self) {
+        Self::script(&["stop", self.dir.to_str().unwrap()]);
+    }
+
+    fn start_again(&self) {
+        Self::script(&["again", self.dir.to_str().unwrap()]);
+    }
+}
+
+impl Drop for OwnS3 {
+    fn drop(&mut self) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/s3.sh");
+        let _ = std::process::Command::new("bash")
+            .args([script, "stop", self.dir.to_str().unwrap()])
+            .output();
+    }
+}
+
+/// The finished segment files still in a data directory's `segments/`.
+fn local_finished_segments(data: &std::path::Path) -> usize {
+    mimamori_storage::SegmentStore::open(data)
+        .unwrap()
+        .finished_local_files()
+        .unwrap()
+        .len()
+}
+
+// Issue 12 "no single disk whose loss loses footage", the store's side of "the
+// catalog down": with the object store stopped for 20 s, the camera keeps
+// recording (segments wait on the node's disk, uploaded again and again), and
+// when the store is back they go up and into the catalog in order. The timeline
+// has no gap where the store was away, the MP4 across it decodes, `verify`
+// passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_object_store_stopped_for_20_s_recording_goes_on_and_the_segments_go_up_after() {
+    use crate::camera::{CameraOptions, TestCamera};
+    use crate::media::{assert_decodes_cleanly, fetch_mp4, probe};
+    use crate::recording::wait_recorded;
+
+    let s3 = OwnS3::start("s3-down-server");
+    let data = fresh_dir("s3-down");
+    let pw = data.with_extension("pw");
+    std::fs::write(&pw, format!("{ADMIN_PASSWORD}\n")).unwrap();
+    let credentials = s3.dir.join("credentials.toml");
+    let out = cli(&[
+        "init",
+        "--data",
+        data.to_str().unwrap(),
+        "--admin",
+        ADMIN,
+        "--admin-password-file",
+        pw.to_str().unwrap(),
+        "--store",
+        "s3://mimamori/s3-down",
+        "--store-endpoint",
+        &s3.endpoint,
+        "--store-credentials-file",
+        credentials.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cam = TestCamera::start(CameraOptions::default());
+    let mut app = serve_existing(data.clone(), AppOptions::default()).await;
+    let id = app.add_camera("正門", &cam.url(1), None).await;
+    let (start, _) = wait_recorded(&app, id, 3.0, 40).await;
+
+    s3.stop();
+    let stopped = Instant::now();
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let waiting = local_finished_segments(&data);
+    assert!(
+        waiting >= 5,
+        "about one 2-s segment every 2 s waits here: {waiting}"
+    );
+    let c = app.camera(id).await;
+    assert_eq!(c["status"], "recording", "{c}");
+
+    s3.start_again();
+    let away = stopped.elapsed().as_secs_f64();
+    app.wait_for("the waiting segments uploaded", 90, || async {
+        (local_finished_segments(&data) <= 1).then_some(())
+    })
+    .await;
+    let end = crate::app::rfc3339_offset(-3);
+    let recorded = assert_recorded_through(&app, id, &start, &end, 6.0).await;
+    assert!(
+        recorded > away,
+        "{recorded:.1} s recorded, the store away {away:.1} s"
+    );
+    let mp4 = fetch_mp4(&app, id, &start, &end, "across-the-store-outage.mp4").await;
+    assert_decodes_cleanly(&mp4);
+    assert!(
+        probe(&mp4).duration >= recorded - 3.0,
+        "{} s played of {recorded:.1} s recorded",
+        probe(&mp4).duration
+    );
+    assert!(
+        app.log_text().contains("is uploaded again in"),
+        "the failed uploads are logged"
+    );
+    app.terminate();
+    assert_chains_verify(data.to_str().unwrap());
+}
