@@ -738,6 +738,14 @@ impl OwnPostgres {
         OwnPostgres { dir, url }
     }
 
+    /// A server that takes TLS connections only; its URL verifies the
+    /// certificate against the server's own CA (`DIR/ca.pem`).
+    fn start_tls(tag: &str) -> OwnPostgres {
+        let dir = fresh_dir(tag).join("postgres");
+        let url = Self::script(&["start-tls", dir.to_str().unwrap()]);
+        OwnPostgres { dir, url }
+    }
+
     fn stop(&self) {
         Self::script(&["stop", self.dir.to_str().unwrap()]);
     }
@@ -1020,4 +1028,62 @@ async fn with_the_object_store_stopped_for_20_s_recording_goes_on_and_the_segmen
     );
     app.terminate();
     assert_chains_verify(data.to_str().unwrap());
+}
+
+// Issue 12, the catalog on another machine: the URL's `sslmode=verify-full` and
+// `sslrootcert` make every connection TLS, verified against the city's CA. A
+// server whose certificate another CA signed is refused before anything is
+// written, and so is a connection without TLS where the server requires it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_catalog_over_tls_is_verified_and_every_connection_is_encrypted() {
+    use crate::camera::{CameraOptions, TestCamera};
+    use crate::recording::wait_recorded;
+
+    let pg = OwnPostgres::start_tls("pg-tls-server");
+    let data = fresh_dir("pg-tls");
+    let secret = data.with_extension("catalog-pw");
+    std::fs::write(&secret, "unused-with-trust\n").unwrap();
+
+    let other_ca = data.with_extension("other-ca.pem");
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=another CA", "-keyout"])
+        .arg(data.with_extension("other-ca.key"))
+        .arg("-out")
+        .arg(&other_ca)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let ca = pg.dir.join("ca.pem");
+    let wrong_ca = pg
+        .url
+        .replace(ca.to_str().unwrap(), other_ca.to_str().unwrap());
+    let (ok, text) = init(&data, &wrong_ca, &secret);
+    assert!(!ok && text.contains("certificate"), "{text}");
+    assert!(!data.join("policy.toml").exists(), "nothing written");
+    let plain = format!("{}?sslmode=disable", pg.url.split('?').next().unwrap());
+    let (ok, text) = init(&data, &plain, &secret);
+    assert!(!ok && text.contains("no encryption"), "{text}");
+
+    let (ok, text) = init(&data, &pg.url, &secret);
+    assert!(ok, "{text}");
+    let cam = TestCamera::start(CameraOptions::default());
+    let app = serve_existing(data.clone(), AppOptions::default()).await;
+    let id = app.add_camera("正門", &cam.url(1), None).await;
+    wait_recorded(&app, id, 3.0, 40).await;
+    let pool = app.db().await;
+    let (connections, encrypted): (i64, bool) = sqlx::query_as(
+        "SELECT count(*), coalesce(bool_and(s.ssl), false) FROM pg_stat_ssl s \
+         JOIN pg_stat_activity a ON a.pid = s.pid \
+         WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        connections >= 2 && encrypted,
+        "{connections} connections, all TLS: {encrypted}"
+    );
 }
