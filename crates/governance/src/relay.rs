@@ -245,23 +245,21 @@ impl Governance {
     }
 }
 
-/// The WebSocket base of a node's recorded address (`http://host:port`, or a
-/// bare `host:port` from a node of an earlier version).
+/// The WebSocket base of a node's recorded address (`http://host:port`,
+/// `https://host:port`, or a bare `host:port` from a node of an earlier version).
 fn websocket_base(address: &str) -> std::result::Result<String, &'static str> {
-    let hostport = match address.split_once("://") {
-        Some(("http", rest)) => rest,
-        Some(("https", _)) => {
-            return Err("it serves HTTPS, and relaying from an HTTPS node is not supported yet");
-        }
+    let (scheme, hostport) = match address.split_once("://") {
+        Some(("http", rest)) => ("ws", rest),
+        Some(("https", rest)) => ("wss", rest),
         Some(_) => return Err("its recorded address is not an HTTP address"),
-        None => address,
+        None => ("ws", address),
     };
     match hostport.parse::<std::net::SocketAddr>() {
         Ok(a) if a.ip().is_unspecified() || a.port() == 0 => Err(
             "it listens on every address and names none the other nodes can reach (set [recorder] address in its config.toml)",
         ),
         _ if hostport.is_empty() => Err("it has recorded no address"),
-        _ => Ok(format!("ws://{hostport}")),
+        _ => Ok(format!("{scheme}://{hostport}")),
     }
 }
 
@@ -288,10 +286,9 @@ mod tests {
                 .unwrap_err()
                 .contains("[recorder] address")
         );
-        assert!(
-            websocket_base("https://10.0.0.2:8443")
-                .unwrap_err()
-                .contains("HTTPS")
+        assert_eq!(
+            websocket_base("https://rec1.city.example:8443").unwrap(),
+            "wss://rec1.city.example:8443"
         );
         assert!(websocket_base("").is_err());
     }

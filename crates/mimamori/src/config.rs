@@ -122,6 +122,11 @@ pub struct RecorderSection {
     /// a node listening on every address (`0.0.0.0`) names one here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+    /// The CA certificates (PEM) that signed the other nodes' HTTPS
+    /// certificates, to verify them when live view is relayed from one (absent:
+    /// the system's roots).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_ca: Option<std::path::PathBuf>,
 }
 
 /// `[web]`: bounds on connections, so that clients that connect and send nothing
@@ -189,6 +194,7 @@ impl Default for RecorderSection {
             record: true,
             lease_seconds: d.lease_seconds,
             address: None,
+            peer_ca: None,
         }
     }
 }

@@ -53,6 +53,9 @@ pub struct Server {
     /// HTTPS instead of HTTP.
     pub tls: Option<TlsFiles>,
     pub limits: Limits,
+    /// The CA of the other nodes' HTTPS certificates (live view relayed from
+    /// them); `None`: the system's roots.
+    pub peer_ca: Option<std::path::PathBuf>,
 }
 
 /// Why serving could not start or stopped.
@@ -95,7 +98,11 @@ impl Server {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), ServeError> {
         let bound = listener.local_addr()?;
-        let app = router(AppState::new(self.gov, self.recorders));
+        let mut state = AppState::new(self.gov, self.recorders);
+        state.relay_tls = Some(crate::http::tls::relay_client_config(
+            self.peer_ca.as_deref(),
+        )?);
+        let app = router(state);
         let tls = match &self.tls {
             Some(files) => Some(TlsAcceptor::from(crate::http::tls::server_config(files)?)),
             None => None,

@@ -10,10 +10,16 @@ use mimamori_recorder::RecorderSet;
 pub struct AppState {
     pub gov: Arc<Governance>,
     pub recorders: Arc<RecorderSet>,
+    /// How live view is relayed from another node that serves HTTPS.
+    pub relay_tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 impl AppState {
     pub fn new(gov: Arc<Governance>, recorders: Arc<RecorderSet>) -> AppState {
-        AppState { gov, recorders }
+        AppState {
+            gov,
+            recorders,
+            relay_tls: None,
+        }
     }
 }

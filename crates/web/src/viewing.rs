@@ -169,8 +169,12 @@ async fn relay_live(
     use futures::StreamExt;
     use tokio_tungstenite::tungstenite::Message as Upstream;
 
-    let connected =
-        tokio::time::timeout(RELAY_CONNECT, tokio_tungstenite::connect_async(&url)).await;
+    let connector = state
+        .relay_tls
+        .clone()
+        .map(tokio_tungstenite::Connector::Rustls);
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(&url, None, false, connector);
+    let connected = tokio::time::timeout(RELAY_CONNECT, connecting).await;
     let mut upstream = match connected {
         Ok(Ok((upstream, _))) => upstream,
         Ok(Err(e)) => {

@@ -179,6 +179,12 @@ async fn serve_once(
             .as_ref()
             .map(|t| tls_files(data, &t.certificate, &t.key, t.client_ca.as_deref())),
         limits: inst.config.limits(),
+        peer_ca: inst
+            .config
+            .recorder
+            .peer_ca
+            .as_ref()
+            .map(|ca| data.join(ca)),
     };
     let served = server.run(listener, ready, stop_for_move).await;
     requests.stop().await;

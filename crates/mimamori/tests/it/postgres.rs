@@ -1087,3 +1087,92 @@ async fn a_catalog_over_tls_is_verified_and_every_connection_is_encrypted() {
         "{connections} connections, all TLS: {encrypted}"
     );
 }
+
+// Issue 12, any node serves the UI: live view on a node that records nothing,
+// relayed from a recording node that serves HTTPS, whose certificate the
+// relaying node verifies against `[recorder] peer_ca`.
+#[tokio::test(flavor = "multi_thread")]
+async fn live_view_on_a_web_node_is_relayed_from_a_recording_node_over_https() {
+    use crate::camera::{CameraOptions, TestCamera};
+
+    let recording = fresh_dir("relay-tls-a");
+    let url = scratch::new_catalog_url_on(Engine::Postgres, &recording).await;
+    let secret = recording.with_extension("catalog-pw");
+    std::fs::write(&secret, "unused-with-trust\n").unwrap();
+    let (ok, text) = init(&recording, &url, &secret);
+    assert!(ok, "{text}");
+    let web = fresh_dir("relay-tls-b");
+    copy_dir(&recording, &web);
+    copy_dir(
+        &recording.with_extension("keys"),
+        &web.with_extension("keys"),
+    );
+    // A CA of the city's and the recording node's certificate for 127.0.0.1.
+    let pki = recording.with_extension("pki");
+    std::fs::create_dir_all(&pki).unwrap();
+    let made = std::process::Command::new("bash")
+        .current_dir(&pki)
+        .args([
+            "-ec",
+            "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=city-CA -keyout ca.key -out ca.pem 2>/dev/null
+             openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout node.key -out node.csr 2>/dev/null
+             printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext
+             openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out node.pem 2>/dev/null",
+        ])
+        .status()
+        .unwrap();
+    assert!(made.success());
+
+    let cam = TestCamera::start(CameraOptions::default());
+    let out = cli(&[
+        "camera",
+        "add",
+        "--data",
+        recording.to_str().unwrap(),
+        "--name",
+        "玄関",
+        "--url",
+        &cam.url(1),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p = pki.display();
+    let _a = serve_existing(
+        recording.clone(),
+        AppOptions {
+            config_extra: format!(
+                "[tls]\ncertificate = \"{p}/node.pem\"\nkey = \"{p}/node.key\"\n"
+            ),
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let b = serve_existing(
+        web.clone(),
+        AppOptions {
+            config_extra: format!("record = false\npeer_ca = \"{p}/ca.pem\"\n"),
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let id = b
+        .wait_for("the camera recording on the HTTPS node", 40, || async {
+            let list = b.get_json("/api/cameras").await;
+            let c = list.as_array()?.first()?.clone();
+            (c["status"] == "recording").then(|| c["id"].as_i64().unwrap())
+        })
+        .await;
+    let relayed = crate::web::live_messages(&b, id, 3).await;
+    let hello: serde_json::Value = serde_json::from_str(relayed[0].as_text().unwrap()).unwrap();
+    assert!(
+        hello["codec"].as_str().unwrap().starts_with("avc1."),
+        "{hello}"
+    );
+    assert_eq!(&relayed[1].as_binary().unwrap()[4..8], b"ftyp");
+    assert_eq!(&relayed[2].as_binary().unwrap()[4..8], b"moof");
+    let log = b.get_json("/api/audit?action=live_view").await;
+    assert_eq!(log["entries"][0]["camera_id"], id, "{log}");
+}

@@ -90,6 +90,33 @@ pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsE
     Ok(Arc::new(config))
 }
 
+/// The TLS client configuration for relaying live view from another node that
+/// serves HTTPS: its certificate is verified against `peer_ca` (the CA that
+/// signed the nodes' certificates), or the system's roots when none is named.
+pub fn relay_client_config(peer_ca: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    match peer_ca {
+        Some(ca) => {
+            for c in certs(ca)? {
+                roots.add(c).map_err(|e| file_err(ca, e))?;
+            }
+        }
+        None => {
+            for c in rustls_native_certs::load_native_certs().certs {
+                // A system root rustls cannot use is left out, as browsers do.
+                let _ = roots.add(c);
+            }
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Setup(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 /// SHA-256 of a DER certificate, lower-case hex.
 pub fn fingerprint(der: &[u8]) -> String {
     hex::encode(Sha256::digest(der))
