@@ -143,6 +143,11 @@ pub fn select(
     let mut chunks: Vec<Chunk> = Vec::new();
     let mut lead_90k = 0i64;
     let mut overhang_90k = 0i64;
+    // Wall-clock end of the footage chosen so far. Two nodes may have recorded
+    // a camera at once (one cut off from the catalog kept recording while the
+    // other took the camera over); a segment beginning before this end plays
+    // from its first key frame after it, so that each moment plays once.
+    let mut covered_until: Option<i64> = None;
     for seg in segments {
         // Wall-clock start of each sample, in ticks from the segment start.
         let mut t = 0i64;
@@ -185,6 +190,27 @@ pub fn select(
                 }
             }
         }
+        if let Some(covered) = covered_until.filter(|c| *c > seg.start.0) {
+            let covered_ticks = micros_to_ticks(covered - seg.start.0);
+            let mut t = 0i64;
+            let mut after = None;
+            for (i, s) in seg.samples.iter().enumerate() {
+                if i >= first && i <= last && s.key && t >= covered_ticks {
+                    after = Some(i);
+                    break;
+                }
+                t += i64::from(s.duration_90k);
+            }
+            match after {
+                Some(i) => first = i,
+                None => continue,
+            }
+        }
+        let through: i64 = seg.samples[..=last]
+            .iter()
+            .map(|s| i64::from(s.duration_90k))
+            .sum();
+        covered_until = Some(seg.start.0 + through * 1_000_000 / 90_000);
         let offset: u64 = seg.samples[..first].iter().map(|s| u64::from(s.size)).sum();
         let samples = seg.samples[first..=last].to_vec();
         let len: u64 = samples.iter().map(|s| u64::from(s.size)).sum();
@@ -515,6 +541,37 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.slices.len(), 2);
+        assert_eq!(m.duration_90k, 60 * 90_000);
+    }
+
+    // Issue 12: two nodes recorded the camera at once (0..60 s here, and 40..100 s
+    // from the node that took it over while the first was cut off from the
+    // catalog). Each moment plays once: the second segment from its first key
+    // frame at or after 60 s.
+    #[test]
+    fn footage_two_nodes_recorded_at_once_plays_each_moment_once() {
+        let segs = [seg(1, 0, 900), seg(2, 40, 900)];
+        let m = assemble(
+            &segs,
+            &[entry()],
+            Timestamp::from_secs(0),
+            Timestamp::from_secs(100),
+        )
+        .unwrap();
+        assert_eq!(m.slices.len(), 2);
+        assert_eq!(m.duration_90k, 100 * 90_000, "0..100 s once, not 120 s");
+        // From 60 s: 20 s into the second segment, its frame 300 (a key frame).
+        assert_eq!(m.slices[1].offset, 300 * 100);
+        // A segment wholly inside what is chosen adds nothing.
+        let inside = [seg(1, 0, 900), seg(2, 10, 300)];
+        let m = assemble(
+            &inside,
+            &[entry()],
+            Timestamp::from_secs(0),
+            Timestamp::from_secs(60),
+        )
+        .unwrap();
+        assert_eq!(m.slices.len(), 1);
         assert_eq!(m.duration_90k, 60 * 90_000);
     }
 
