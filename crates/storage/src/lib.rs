@@ -152,21 +152,7 @@ impl SegmentStore {
     /// The store of a data directory whose finished segments go to `remote`
     /// (`None`: they stay in the directory).
     pub fn open_with(data_dir: &Path, remote: Option<&RemoteConfig>) -> Result<SegmentStore> {
-        let root = data_dir.join("segments");
-        fs::create_dir_all(&root).map_err(err("creating", &root))?;
-        let remote = match remote {
-            Some(c) => Some(Arc::new(Remote::connect(c).map_err(|e| StorageError {
-                what: "connecting to",
-                path: PathBuf::from(c.url()),
-                source: e,
-            })?)),
-            None => None,
-        };
-        Ok(SegmentStore {
-            root,
-            group: Arc::default(),
-            remote,
-        })
+        SegmentStore::open_below(&data_dir.join("segments"), remote)
     }
 
     /// The object store holding the finished segments, if they are not on disk.
@@ -207,6 +193,12 @@ impl SegmentStore {
     /// store [`RemoteConfig::for_files`]) kept there once finished, so that every
     /// node of the installation reads them.
     pub fn open_files(root: &Path, remote: Option<&RemoteConfig>) -> Result<SegmentStore> {
+        SegmentStore::open_below(root, remote)
+    }
+
+    /// A store writing below `root` (created if needed), with its finished files
+    /// in `remote` when there is one.
+    fn open_below(root: &Path, remote: Option<&RemoteConfig>) -> Result<SegmentStore> {
         fs::create_dir_all(root).map_err(err("creating", root))?;
         let remote = match remote {
             Some(c) => Some(Arc::new(Remote::connect(c).map_err(|e| StorageError {

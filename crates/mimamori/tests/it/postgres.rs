@@ -718,18 +718,7 @@ struct OwnPostgres {
 
 impl OwnPostgres {
     fn script(args: &[&str]) -> String {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/postgres.sh");
-        let out = std::process::Command::new("bash")
-            .arg(script)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "postgres.sh {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        run_script("postgres.sh", args)
     }
 
     fn start(tag: &str) -> OwnPostgres {
@@ -757,10 +746,7 @@ impl OwnPostgres {
 
 impl Drop for OwnPostgres {
     fn drop(&mut self) {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/postgres.sh");
-        let _ = std::process::Command::new("bash")
-            .args([script, "stop", self.dir.to_str().unwrap()])
-            .output();
+        stop_quietly("postgres.sh", &self.dir);
     }
 }
 
@@ -903,18 +889,7 @@ struct OwnS3 {
 
 impl OwnS3 {
     fn script(args: &[&str]) -> String {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/s3.sh");
-        let out = std::process::Command::new("bash")
-            .arg(script)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "s3.sh {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
+        run_script("s3.sh", args)
     }
 
     fn start(tag: &str) -> OwnS3 {
@@ -934,11 +909,32 @@ impl OwnS3 {
 
 impl Drop for OwnS3 {
     fn drop(&mut self) {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/s3.sh");
-        let _ = std::process::Command::new("bash")
-            .args([script, "stop", self.dir.to_str().unwrap()])
-            .output();
+        stop_quietly("s3.sh", &self.dir);
     }
+}
+
+/// Runs one of `scripts/` (`postgres.sh`, `s3.sh`) and returns what it printed.
+fn run_script(name: &str, args: &[&str]) -> String {
+    let script = format!("{}/../../scripts/{name}", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Stops a server of `scripts/` whatever state it is in (a test's cleanup).
+fn stop_quietly(name: &str, dir: &std::path::Path) {
+    let script = format!("{}/../../scripts/{name}", env!("CARGO_MANIFEST_DIR"));
+    let _ = std::process::Command::new("bash")
+        .args([script.as_str(), "stop", dir.to_str().unwrap()])
+        .output();
 }
 
 /// The finished segment files still in a data directory's `segments/`.
