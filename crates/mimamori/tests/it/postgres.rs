@@ -709,45 +709,72 @@ async fn a_move_that_fails_leaves_the_running_site_as_it_was() {
     assert_chains_verify(app.data.to_str().unwrap());
 }
 
-/// A PostgreSQL server of one test's own (`scripts/postgres.sh`), to stop and
-/// start again without touching the server the other tests share.
-struct OwnPostgres {
+/// A server of a test's own (`scripts/postgres.sh`, `scripts/s3.sh`), which the
+/// test stops and starts again.
+struct OwnServer {
+    script: &'static str,
     dir: std::path::PathBuf,
+    /// Its URL (PostgreSQL) or endpoint (S3).
     url: String,
 }
 
-impl OwnPostgres {
-    fn script(args: &[&str]) -> String {
-        run_script("postgres.sh", args)
+impl OwnServer {
+    fn start(script: &'static str, how: &str, tag: &str) -> OwnServer {
+        let dir = fresh_dir(tag).join("server");
+        let url = run_script(script, &[how, dir.to_str().unwrap()]);
+        OwnServer { script, dir, url }
     }
 
-    fn start(tag: &str) -> OwnPostgres {
-        let dir = fresh_dir(tag).join("postgres");
-        let url = Self::script(&["start", dir.to_str().unwrap()]);
-        OwnPostgres { dir, url }
+    fn postgres(tag: &str) -> OwnServer {
+        OwnServer::start("postgres.sh", "start", tag)
     }
 
-    /// A server that takes TLS connections only; its URL verifies the
-    /// certificate against the server's own CA (`DIR/ca.pem`).
-    fn start_tls(tag: &str) -> OwnPostgres {
-        let dir = fresh_dir(tag).join("postgres");
-        let url = Self::script(&["start-tls", dir.to_str().unwrap()]);
-        OwnPostgres { dir, url }
+    /// PostgreSQL taking TLS connections only; its URL verifies the certificate
+    /// against the server's own CA (`DIR/ca.pem`).
+    fn postgres_tls(tag: &str) -> OwnServer {
+        OwnServer::start("postgres.sh", "start-tls", tag)
+    }
+
+    fn s3(tag: &str) -> OwnServer {
+        OwnServer::start("s3.sh", "start", tag)
     }
 
     fn stop(&self) {
-        Self::script(&["stop", self.dir.to_str().unwrap()]);
+        run_script(self.script, &["stop", self.dir.to_str().unwrap()]);
     }
 
     fn start_again(&self) {
-        Self::script(&["again", self.dir.to_str().unwrap()]);
+        run_script(self.script, &["again", self.dir.to_str().unwrap()]);
     }
 }
 
-impl Drop for OwnPostgres {
+impl Drop for OwnServer {
     fn drop(&mut self) {
-        stop_quietly("postgres.sh", &self.dir);
+        let script = format!(
+            "{}/../../scripts/{}",
+            env!("CARGO_MANIFEST_DIR"),
+            self.script
+        );
+        let _ = std::process::Command::new("bash")
+            .args([script.as_str(), "stop", self.dir.to_str().unwrap()])
+            .output();
     }
+}
+
+/// Runs one of `scripts/` (`postgres.sh`, `s3.sh`) and returns what it printed.
+fn run_script(name: &str, args: &[&str]) -> String {
+    let script = format!("{}/../../scripts/{name}", env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{name} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 async fn readyz(app: &crate::app::App) -> (u16, String) {
@@ -769,7 +796,7 @@ async fn with_postgresql_stopped_for_30_s_recording_goes_on_and_the_local_journa
     use crate::media::{assert_decodes_cleanly, fetch_mp4, probe};
     use crate::recording::{plus, wait_recorded};
 
-    let pg = OwnPostgres::start("pg-down-server");
+    let pg = OwnServer::postgres("pg-down-server");
     let data = fresh_dir("pg-down");
     let secret = data.with_extension("catalog-pw");
     std::fs::write(&secret, "unused-with-trust\n").unwrap();
@@ -880,63 +907,6 @@ async fn with_postgresql_stopped_for_30_s_recording_goes_on_and_the_local_journa
     assert_chains_verify(&d);
 }
 
-/// An S3-compatible server of a test's own (SeaweedFS, `scripts/s3.sh`), which
-/// the test stops and starts again.
-struct OwnS3 {
-    dir: std::path::PathBuf,
-    endpoint: String,
-}
-
-impl OwnS3 {
-    fn script(args: &[&str]) -> String {
-        run_script("s3.sh", args)
-    }
-
-    fn start(tag: &str) -> OwnS3 {
-        let dir = fresh_dir(tag).join("s3");
-        let endpoint = Self::script(&["start", dir.to_str().unwrap()]);
-        OwnS3 { dir, endpoint }
-    }
-
-    fn stop(&self) {
-        Self::script(&["stop", self.dir.to_str().unwrap()]);
-    }
-
-    fn start_again(&self) {
-        Self::script(&["again", self.dir.to_str().unwrap()]);
-    }
-}
-
-impl Drop for OwnS3 {
-    fn drop(&mut self) {
-        stop_quietly("s3.sh", &self.dir);
-    }
-}
-
-/// Runs one of `scripts/` (`postgres.sh`, `s3.sh`) and returns what it printed.
-fn run_script(name: &str, args: &[&str]) -> String {
-    let script = format!("{}/../../scripts/{name}", env!("CARGO_MANIFEST_DIR"));
-    let out = std::process::Command::new("bash")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{name} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// Stops a server of `scripts/` whatever state it is in (a test's cleanup).
-fn stop_quietly(name: &str, dir: &std::path::Path) {
-    let script = format!("{}/../../scripts/{name}", env!("CARGO_MANIFEST_DIR"));
-    let _ = std::process::Command::new("bash")
-        .args([script.as_str(), "stop", dir.to_str().unwrap()])
-        .output();
-}
-
 /// The finished segment files still in a data directory's `segments/`.
 fn local_finished_segments(data: &std::path::Path) -> usize {
     mimamori_storage::SegmentStore::open(data)
@@ -958,7 +928,7 @@ async fn with_the_object_store_stopped_for_20_s_recording_goes_on_and_the_segmen
     use crate::media::{assert_decodes_cleanly, fetch_mp4, probe};
     use crate::recording::wait_recorded;
 
-    let s3 = OwnS3::start("s3-down-server");
+    let s3 = OwnServer::s3("s3-down-server");
     let data = fresh_dir("s3-down");
     let pw = data.with_extension("pw");
     std::fs::write(&pw, format!("{ADMIN_PASSWORD}\n")).unwrap();
@@ -974,7 +944,7 @@ async fn with_the_object_store_stopped_for_20_s_recording_goes_on_and_the_segmen
         "--store",
         "s3://mimamori/s3-down",
         "--store-endpoint",
-        &s3.endpoint,
+        &s3.url,
         "--store-credentials-file",
         credentials.to_str().unwrap(),
     ]);
@@ -1035,7 +1005,7 @@ async fn a_catalog_over_tls_is_verified_and_every_connection_is_encrypted() {
     use crate::camera::{CameraOptions, TestCamera};
     use crate::recording::wait_recorded;
 
-    let pg = OwnPostgres::start_tls("pg-tls-server");
+    let pg = OwnServer::postgres_tls("pg-tls-server");
     let data = fresh_dir("pg-tls");
     let secret = data.with_extension("catalog-pw");
     std::fs::write(&secret, "unused-with-trust\n").unwrap();
