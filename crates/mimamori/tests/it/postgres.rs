@@ -98,11 +98,13 @@ fn node_options() -> AppOptions {
     }
 }
 
-// Issue 12 "Several recorder nodes": two nodes on one PostgreSQL catalog and one
-// S3-compatible store. The first records the cameras; the second starts beside
-// it and takes none. Killed (-9), the first node's cameras record again on the
-// second within the lease and a round, the timeline shows both sides with the
-// hand-over gap named, the retention sweeper and head signer move too, and a
+// Issue 12 "Several recorder nodes": two recorder nodes and a web node on one
+// PostgreSQL catalog and one S3-compatible store. The first records the
+// cameras; the second starts beside it and takes none; the web node records
+// nothing and serves the pages, live view (relayed) and the files. Killed (-9),
+// the first node's cameras record again on the second within the lease and a
+// round, the timeline on the web node shows both sides with the hand-over gap
+// named and plays across, the retention sweeper and head signer move too, and a
 // session made on the first node is valid on the second. The first node back
 // does not take its cameras back.
 #[tokio::test(flavor = "multi_thread")]
@@ -150,11 +152,11 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
     // A second node: its own data directory with the same policy, config and
     // keys (README, "Several machines").
     let node_b = fresh_dir("pg-node-b");
-    copy_dir(&node_a, &node_b);
-    copy_dir(
-        &node_a.with_extension("keys"),
-        &node_b.with_extension("keys"),
-    );
+    let node_w = fresh_dir("pg-node-web");
+    for node in [&node_b, &node_w] {
+        copy_dir(&node_a, node);
+        copy_dir(&node_a.with_extension("keys"), &node.with_extension("keys"));
+    }
 
     let cam = TestCamera::start(CameraOptions {
         streams: 2,
@@ -169,6 +171,14 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
         wait_recorded(&a, id, 3.0, 40).await;
     }
     let b = serve_existing(node_b.clone(), node_options()).await;
+    let w = serve_existing(
+        node_w.clone(),
+        AppOptions {
+            config_extra: format!("lease_seconds = {LEASE_SECONDS}\nrecord = false\n"),
+            ..AppOptions::default()
+        },
+    )
+    .await;
     let pool = a.db().await;
     let (name_a, name_b) = (node_name(&node_a), node_name(&node_b));
     tokio::time::sleep(Duration::from_secs(LEASE_SECONDS + 1)).await;
@@ -181,10 +191,10 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
         !b.log_text().contains("runs the retention sweeper"),
         "one node does the installation's duties"
     );
-    // The second node's pages show the cameras as the first reports them:
+    // The other nodes' pages show the cameras as the first reports them:
     // recording, with their last frames, not stopped.
     for id in ids {
-        let c = b.camera(id).await;
+        let c = w.camera(id).await;
         assert_eq!(
             (c["status"].as_str(), c["recorded_by"].as_str()),
             (Some("recording"), Some(name_a.as_str())),
@@ -196,15 +206,15 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
             "{c}"
         );
     }
-    let list = b.page("/cameras").await;
+    let list = w.page("/cameras").await;
     assert_eq!(
         list.matches(r#"data-status="recording""#).count(),
         2,
         "{list}"
     );
-    // Live view on the second node: relayed from the first, which records the
-    // camera; the second checks the viewing and writes its entry.
-    let relayed = crate::web::live_messages(&b, ids[0], 3).await;
+    // Live view on the web node: relayed from the first, which records the
+    // camera; the web node checks the viewing and writes its entry.
+    let relayed = crate::web::live_messages(&w, ids[0], 3).await;
     let hello: serde_json::Value = serde_json::from_str(relayed[0].as_text().unwrap()).unwrap();
     assert!(
         hello["codec"].as_str().unwrap().starts_with("avc1."),
@@ -212,28 +222,28 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
     );
     assert_eq!(&relayed[1].as_binary().unwrap()[4..8], b"ftyp");
     assert_eq!(&relayed[2].as_binary().unwrap()[4..8], b"moof");
-    let log = b.get_json("/api/audit?action=live_view").await;
+    let log = w.get_json("/api/audit?action=live_view").await;
     assert_eq!(log["entries"][0]["camera_id"], ids[0], "{log}");
     assert!(
         a.log_text().contains("live view relayed to another node"),
         "the first node streamed it"
     );
-    // The relayed stream ends with the person's session on the second node.
-    crate::attacks::assert_live_view_ends_with_logout(&b, ids[0]).await;
+    // The relayed stream ends with the person's session on the web node.
+    crate::attacks::assert_live_view_ends_with_logout(&w, ids[0]).await;
     // The relay route opens only with a grant the installation signed.
     for grant in ["", "e30.AAAA", "not-a-grant"] {
-        let r = b
+        let r = w
             .ws_upgrade(&format!("/api/relay/live/{}?grant={grant}", ids[0]))
             .await;
         assert_eq!(r.status(), 403, "grant {grant:?}");
     }
 
-    // A sign photo kept on the first node is read on the second: the files other
+    // A sign photo kept on the first node is read on the web node: the files other
     // than segments are in the object store too, and the first node keeps no
     // local copy once the catalog has it.
     let photo = b"\x89PNG\r\n\x1a\n sign photo of the entrance".to_vec();
     let photo_id = add_sign_photo(&a, ids[0], &photo).await;
-    assert_eq!(sign_photo(&b, photo_id).await, photo);
+    assert_eq!(sign_photo(&w, photo_id).await, photo);
     assert_no_local_sign_photos(&node_a);
 
     // The first node dies: its cameras move to the second.
@@ -282,11 +292,11 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
     })
     .await;
 
-    // The timeline on the second node: what the first recorded, the hand-over
+    // The timeline on the web node: what the first recorded, the hand-over
     // gap naming both nodes, what the second records.
     let to = crate::app::rfc3339_offset(5);
     for (id, resumed) in ids.iter().zip(&resumed) {
-        let v = b.recordings(*id, &from, &to).await;
+        let v = w.recordings(*id, &from, &to).await;
         let spans = v["spans"].as_array().unwrap();
         assert!(spans.len() >= 2, "{v}");
         let handover = v["gaps"]
@@ -303,7 +313,7 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
         let before = spans[0]["start"].as_str().unwrap();
         for (start, tag) in [(before, "before"), (resumed.as_str(), "after")] {
             let mp4 = fetch_mp4(
-                &b,
+                &w,
                 *id,
                 start,
                 &plus(start, 2.0),
