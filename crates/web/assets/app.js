@@ -262,7 +262,14 @@ document.querySelectorAll('details[data-mask-package]').forEach((details) => {
           video.play().catch(() => {});
         } else { queue.push(ev.data); pump(); }
       };
-      ws.onclose = () => { if (active) setTimeout(connect, 1500); };
+      // 1011: the node recording the camera could not be reached; asking again
+      // at once would only log another viewing, so the person decides.
+      ws.onclose = (ev) => {
+        const unreachable = document.getElementById('live-unreachable');
+        if (ev.code === 1011) { active = false; if (unreachable) unreachable.hidden = false; return; }
+        if (unreachable) unreachable.hidden = true;
+        if (active) setTimeout(connect, 1500);
+      };
     };
     liveBtn.addEventListener('click', () => { if (!active) { active = true; connect(); } });
   }

@@ -525,6 +525,7 @@ pub async fn camera_view_page(
                 section.card {
                     h2 { (s.view_live) }
                     button type="button" id="live-start" { (s.view_live_start) }
+                    p.notice id="live-unreachable" hidden { (s.view_live_unreachable) }
                     video id="live" muted playsinline autoplay {}
                 }
             }

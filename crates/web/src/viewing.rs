@@ -175,16 +175,27 @@ async fn relay_live(
         .map(tokio_tungstenite::Connector::Rustls);
     let connecting = tokio_tungstenite::connect_async_tls_with_config(&url, None, false, connector);
     let connected = tokio::time::timeout(RELAY_CONNECT, connecting).await;
-    let mut upstream = match connected {
-        Ok(Ok((upstream, _))) => upstream,
-        Ok(Err(e)) => {
-            tracing::warn!(%node, "live view relay: the recording node refused or cannot be reached: {e}");
-            let _ = socket.send(Message::Close(None)).await;
-            return;
-        }
-        Err(_) => {
-            tracing::warn!(%node, "live view relay: no answer from the recording node within {} s", RELAY_CONNECT.as_secs());
-            let _ = socket.send(Message::Close(None)).await;
+    let failed = match connected {
+        Ok(Ok((upstream, _))) => Ok(upstream),
+        Ok(Err(e)) => Err(format!(
+            "the recording node refused or cannot be reached: {e}"
+        )),
+        Err(_) => Err(format!(
+            "no answer from the recording node within {} s",
+            RELAY_CONNECT.as_secs()
+        )),
+    };
+    let mut upstream = match failed {
+        Ok(upstream) => upstream,
+        Err(why) => {
+            tracing::warn!(%node, "live view relay: {why}");
+            // 1011 (the server could not do it): the page says so instead of
+            // asking again at once.
+            let close = axum::extract::ws::CloseFrame {
+                code: 1011,
+                reason: format!("the node {node} cannot be reached").into(),
+            };
+            let _ = socket.send(Message::Close(Some(close))).await;
             return;
         }
     };

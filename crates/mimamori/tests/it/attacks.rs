@@ -183,7 +183,7 @@ async fn an_overflowing_playback_range_is_refused() {
 }
 
 /// Opens the live WebSocket on a session; returns the socket after the 101.
-async fn open_live(
+pub(crate) async fn open_live(
     app: &App,
     id: i64,
     cookie: &str,
@@ -245,7 +245,7 @@ async fn live_view_ends_with_its_session_and_refuses_foreign_pages() {
 }
 
 /// A fresh session on the API: its cookie and CSRF token.
-async fn login_api(app: &App) -> (String, String) {
+pub(crate) async fn login_api(app: &App) -> (String, String) {
     let r = reqwest::Client::new()
         .post(app.url("/api/login"))
         .json(&json!({"username": ADMIN, "password": ADMIN_PASSWORD}))

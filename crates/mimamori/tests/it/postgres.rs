@@ -1070,6 +1070,7 @@ async fn a_catalog_over_tls_is_verified_and_every_connection_is_encrypted() {
 #[tokio::test(flavor = "multi_thread")]
 async fn live_view_on_a_web_node_is_relayed_from_a_recording_node_over_https() {
     use crate::camera::{CameraOptions, TestCamera};
+    use tokio::io::AsyncReadExt;
 
     let recording = fresh_dir("relay-tls-a");
     let url = scratch::new_catalog_url_on(Engine::Postgres, &recording).await;
@@ -1151,4 +1152,36 @@ async fn live_view_on_a_web_node_is_relayed_from_a_recording_node_over_https() {
     assert_eq!(&relayed[2].as_binary().unwrap()[4..8], b"moof");
     let log = b.get_json("/api/audit?action=live_view").await;
     assert_eq!(log["entries"][0]["camera_id"], id, "{log}");
+
+    // A web node that does not know the city's CA cannot verify the recording
+    // node: the socket closes with 1011, which the page shows instead of asking
+    // again (and logging another viewing) every second and a half.
+    let unverified = fresh_dir("relay-tls-c");
+    copy_dir(&web, &unverified);
+    copy_dir(
+        &web.with_extension("keys"),
+        &unverified.with_extension("keys"),
+    );
+    let c = serve_existing(
+        unverified,
+        AppOptions {
+            config_extra: "record = false\n".into(),
+            ..AppOptions::default()
+        },
+    )
+    .await;
+    let (cookie, _) = crate::attacks::login_api(&c).await;
+    let (status, mut socket) = crate::attacks::open_live(&c, id, &cookie, None).await;
+    assert_eq!(status, 101);
+    let mut close = [0u8; 4];
+    tokio::time::timeout(Duration::from_secs(10), socket.read_exact(&mut close))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(close[0], 0x88, "a close frame");
+    assert_eq!(u16::from_be_bytes([close[2], close[3]]), 1011);
+    assert!(
+        c.log_text()
+            .contains("live view relay: the recording node refused or cannot be reached")
+    );
 }

@@ -117,6 +117,7 @@ strings! {
     view_download_button "view.download_button" => "提供申請を登録", "Register a request";
     view_live "view.live" => "ライブ映像", "Live view";
     view_live_start "view.live_start" => "ライブ映像を表示", "Show live view";
+    view_live_unreachable "view.live_unreachable" => "このカメラを録画しているノードに接続できません。しばらくしてから再度お試しください", "The node recording this camera cannot be reached; try again in a while";
     view_live_forbidden "view.live_forbidden" => "この規程ではライブ映像（常時監視）は許可されていません", "Live view (constant monitoring) is not allowed by this regulation";
     view_prev_month "view.prev_month" => "前の月", "Previous month";
     view_next_month "view.next_month" => "次の月", "Next month";
