@@ -16,7 +16,7 @@ use std::time::Duration;
 use mimamori_base::task::sleep_or_stop;
 use mimamori_base::{CameraId, ErrorCode, TaskHandle, Timestamp};
 use mimamori_catalog::nodes::Taken;
-use mimamori_catalog::{Camera, CameraSource, StreamKind};
+use mimamori_catalog::{Camera, CameraSource, Engine, StreamKind};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
@@ -88,14 +88,19 @@ impl RecorderSet {
         catalog
             .node_heartbeat(node, &self.ctx.config.node_address, self.started, now)
             .await?;
-        // With the leases, what this node sees of its cameras, for the others' pages.
-        let statuses: Vec<(CameraId, String)> = cameras
-            .iter()
-            .filter_map(|c| {
-                let s = self.ctx.hub.get(c.id, mimamori_catalog::StreamKind::Main)?;
-                Some((c.id, s.report()))
-            })
-            .collect();
+        // With the leases, what this node sees of its cameras, for the others'
+        // pages. A SQLite catalog has one node, whose pages read the hub itself.
+        let statuses: Vec<(CameraId, String)> = if catalog.engine() == Engine::Sqlite {
+            Vec::new()
+        } else {
+            cameras
+                .iter()
+                .filter_map(|c| {
+                    let s = self.ctx.hub.get(c.id, mimamori_catalog::StreamKind::Main)?;
+                    Some((c.id, s.report()))
+                })
+                .collect()
+        };
         let mut held: HashSet<CameraId> = catalog
             .renew_camera_leases(node, now, until, &statuses)
             .await?
