@@ -110,7 +110,16 @@ pub async fn guard(State(state): State<Guard>, req: Request, next: Next) -> Resp
             .unwrap_or_default();
         return match state.gov.live_grant_signed(&grant) {
             Ok(()) => next.run(req).await,
-            Err(e) => shown_response(Shown::of(&e)),
+            Err(e) => {
+                // Only another node of the installation has business here.
+                let origin = req
+                    .extensions()
+                    .get::<mimamori_governance::Origin>()
+                    .map(mimamori_governance::Origin::client)
+                    .unwrap_or_default();
+                tracing::warn!(client = %origin, "live view relay refused: {e}");
+                shown_response(Shown::of(&e))
+            }
         };
     }
     let req = match require_session(&state.gov, req).await {

@@ -143,11 +143,14 @@ pub async fn relay_live_ws(
     Query(q): Query<RelayQuery>,
     ws: WebSocketUpgrade,
 ) -> WebResult<Response> {
-    let accepted = state.gov.accept_live_grant(
-        CameraId(id),
-        q.grant.as_deref().unwrap_or_default(),
-        state.recorders.node(),
-    )?;
+    let accepted = state
+        .gov
+        .accept_live_grant(
+            CameraId(id),
+            q.grant.as_deref().unwrap_or_default(),
+            state.recorders.node(),
+        )
+        .inspect_err(|e| tracing::warn!(camera = id, "live view relay refused: {e}"))?;
     tracing::info!(camera = %accepted.camera, node = %accepted.from, user = %accepted.user, "live view relayed to another node");
     Ok(ws.on_upgrade(move |socket| stream_live(state, None, accepted.camera, socket)))
 }
@@ -175,7 +178,7 @@ async fn relay_live(
         .map(tokio_tungstenite::Connector::Rustls);
     let connecting = tokio_tungstenite::connect_async_tls_with_config(&url, None, false, connector);
     let connected = tokio::time::timeout(RELAY_CONNECT, connecting).await;
-    let failed = match connected {
+    let outcome = match connected {
         Ok(Ok((upstream, _))) => Ok(upstream),
         Ok(Err(e)) => Err(format!(
             "the recording node refused or cannot be reached: {e}"
@@ -185,7 +188,7 @@ async fn relay_live(
             RELAY_CONNECT.as_secs()
         )),
     };
-    let mut upstream = match failed {
+    let mut upstream = match outcome {
         Ok(upstream) => upstream,
         Err(why) => {
             tracing::warn!(%node, "live view relay: {why}");

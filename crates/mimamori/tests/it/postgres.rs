@@ -237,6 +237,10 @@ async fn a_killed_nodes_cameras_record_on_another_node_and_the_timeline_spans_th
             .await;
         assert_eq!(r.status(), 403, "grant {grant:?}");
     }
+    assert!(
+        w.log_text().contains("live view relay refused"),
+        "refused grants are logged"
+    );
 
     // A sign photo kept on the first node is read on the web node: the files other
     // than segments are in the object store too, and the first node keeps no
