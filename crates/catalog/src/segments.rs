@@ -83,12 +83,14 @@ impl Segment {
 
 /// Canonical, versioned encoding of a segment row for the hash chain: v1 for
 /// segments without a frames commitment (as earlier versions wrote them), v2 with
-/// it as one more line, v3 the same lines with both digests by BLAKE3 (issue 11).
+/// it as one more line, v3 the same lines with both digests by BLAKE3 (issue 11),
+/// v4 with the frames committed by BLAKE3 of all of them back to back.
 pub fn segment_record(seq: i64, s: &NewSegment) -> Vec<u8> {
     use sha2::Digest;
     let frames = format!("{}\n", hex::encode(&s.frames_digest));
     let (version, frames) = match s.digest_kind {
         DigestKind::Blake3 => (3, frames),
+        DigestKind::Blake3Tree => (4, frames),
         DigestKind::Sha256 if s.frames_digest.is_empty() => (1, String::new()),
         DigestKind::Sha256 => (2, frames),
     };
@@ -563,6 +565,16 @@ mod tests {
         assert_eq!(
             String::from_utf8(segment_record(11, &v3)).unwrap(),
             "mimamori-segment-v3\n3\nmain\n11\n1\n2\n3\n4\n5\n6\n7\n9\n8\n3/2026-11-23/main-2.seg\nab\n\
+             e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n10\ncd\nefef\n"
+        );
+        // And by BLAKE3 of the whole plaintext, v4: the same lines.
+        let v4 = NewSegment {
+            digest_kind: DigestKind::Blake3Tree,
+            ..v3
+        };
+        assert_eq!(
+            String::from_utf8(segment_record(11, &v4)).unwrap(),
+            "mimamori-segment-v4\n3\nmain\n11\n1\n2\n3\n4\n5\n6\n7\n9\n8\n3/2026-11-23/main-2.seg\nab\n\
              e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n10\ncd\nefef\n"
         );
     }

@@ -1,9 +1,11 @@
 //! Cryptography for footage at rest, with no I/O: segment files encrypted in
 //! chunks with AES-256-GCM (so byte ranges can be read without decrypting a whole
-//! file; ring's implementation, which uses the CPU's AES and carry-less multiply
-//! instructions — the format is AES-256-GCM's and does not depend on it), data
+//! file; AWS-LC's implementation through aws-lc-rs, which uses the CPU's vector
+//! AES and carry-less multiply instructions at their full width — the format is
+//! AES-256-GCM's and does not depend on it), data
 //! keys wrapped by the installation's master key, the SHA-256 hash chain over
-//! segments, the capture-time commitment to their frames ([`frames`]), the digest
+//! segments, the capture-time commitment to their frames ([`frames`], with
+//! ranges of a segment checked against it by [`tree`]), the digest
 //! of a stored file ([`StoredDigest`]),
 //! Ed25519 signatures over chain heads, password hashes
 //! (argon2id) and one-time codes (TOTP).
@@ -14,11 +16,12 @@
 pub mod frames;
 pub mod password;
 pub mod totp;
+pub mod tree;
 
 use std::sync::Arc;
 
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use rand::RngCore;
-use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use sha2::{Digest, Sha256};
 
 /// A random token of `bytes` bytes, as hex (form tokens and the like).
@@ -294,7 +297,8 @@ pub fn encrypted_len(plain: u64) -> u64 {
 
 /// The digest of a segment file as it is stored, computed as it is written and
 /// checked by `verify` without the key. [`DigestKind::Sha256`]: SHA-256 of every
-/// stored byte (segments recorded before issue 11). [`DigestKind::Blake3`]: BLAKE3
+/// stored byte (segments recorded before issue 11). [`DigestKind::Blake3`] and
+/// [`DigestKind::Blake3Tree`]: BLAKE3
 /// of the chunks' GCM tags in order — each tag already authenticates its chunk's
 /// ciphertext under the file's key, so a byte changed anywhere fails to decrypt,
 /// and a tag changed, a chunk dropped, moved or cut changes this digest; the
@@ -310,7 +314,9 @@ impl StoredDigest {
     pub fn new(kind: frames::DigestKind) -> StoredDigest {
         match kind {
             frames::DigestKind::Sha256 => StoredDigest::Bytes(Sha256::new()),
-            frames::DigestKind::Blake3 => StoredDigest::Tags(Box::default()),
+            frames::DigestKind::Blake3 | frames::DigestKind::Blake3Tree => {
+                StoredDigest::Tags(Box::default())
+            }
         }
     }
 

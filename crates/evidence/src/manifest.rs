@@ -1,6 +1,7 @@
 //! The manifest (`manifest.json`, signed in `manifest.sig`) and the clip proofs
 //! (`proof/*.json`). Field names are the format: recipients' tools read them.
 
+use mimamori_crypto::tree::RangeProof;
 use serde::{Deserialize, Serialize};
 
 /// The format tag of every manifest this version writes.
@@ -162,11 +163,64 @@ pub struct ClipProof {
 pub struct SegmentProof {
     /// The segment's place in its chain.
     pub seq: i64,
-    /// SHA-256 of each of the segment's frames, in order (hex).
+    /// The digest of each of the segment's frames, in order (hex): SHA-256, or
+    /// BLAKE3 for chain record v3; empty for v4 (see `range`).
     pub frame_digests: Vec<String>,
     /// The segment's frames in the clip: from this index, this many, in clip order.
     pub first_frame: usize,
     pub frames_in_clip: usize,
+    /// For a segment whose frames are committed by BLAKE3 of all of them back
+    /// to back (chain record v4; `frame_digests` is then empty): where the
+    /// clip's frames lie in that input, and what recomputes its hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<RangeText>,
+}
+
+/// A [`RangeProof`] as the manifest writes it (hex).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeText {
+    /// The segment's frames in bytes, all of them.
+    pub total: u64,
+    /// Where the clip's frames start among them, and their length.
+    pub offset: u64,
+    pub len: u64,
+    /// The bytes from the 1 KiB boundary before the clip's first frame to it
+    /// (the end of the frame before: less than 1 KiB, not decodable alone).
+    pub before: String,
+    /// The bytes from the clip's last frame to the next 1 KiB boundary.
+    pub after: String,
+    /// The BLAKE3 chaining value of each part of the segment outside those, in order.
+    pub subtrees: Vec<String>,
+}
+
+impl RangeText {
+    pub fn of(p: &RangeProof) -> RangeText {
+        RangeText {
+            total: p.total,
+            offset: p.offset,
+            len: p.len,
+            before: hex::encode(&p.before),
+            after: hex::encode(&p.after),
+            subtrees: p.subtrees.iter().map(hex::encode).collect(),
+        }
+    }
+
+    /// The proof, or `None` when a part is not hex of the right length.
+    pub fn proof(&self) -> Option<RangeProof> {
+        let subtrees = self
+            .subtrees
+            .iter()
+            .map(|s| <[u8; 32]>::try_from(hex::decode(s).ok()?).ok())
+            .collect::<Option<Vec<_>>>()?;
+        Some(RangeProof {
+            total: self.total,
+            offset: self.offset,
+            len: self.len,
+            before: hex::decode(&self.before).ok()?,
+            after: hex::decode(&self.after).ok()?,
+            subtrees,
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use mimamori_crypto::frames::{DigestKind, FrameDigests, FrameHasher, commitment_of};
+use mimamori_crypto::tree::{RangeHasher, TreeError};
 use mimamori_crypto::{chain_head_message, chain_link, key_fingerprint, verify_signature};
 use sha2::{Digest, Sha256};
 
@@ -179,8 +180,76 @@ impl Package {
 }
 
 /// A clip hashed: the whole file's SHA-256, its length, each frame's digests
-/// (both kinds: which one a frame's segment used is in its chain record).
-type HashedClip = ([u8; 32], u64, Vec<FrameDigests>);
+/// (both kinds: which one a frame's segment used is in its chain record), and
+/// for each segment of the proof whose frames are committed as one input, the
+/// hash its range recomputes.
+type HashedClip = ([u8; 32], u64, Vec<FrameDigests>, Vec<Option<RangeRoot>>);
+
+/// The hash of a segment recomputed from the clip's part of it and its proof.
+pub type RangeRoot = Result<[u8; 32], TreeError>;
+
+/// Where the clip's frames go besides their own digests: the proof's segments
+/// in clip order, each with its count of frames and, when its frames are
+/// committed as one input, the hasher of its range.
+#[derive(Default)]
+struct Routes {
+    segments: Vec<(usize, Option<RangeHasher>)>,
+    /// The segment the next frame belongs to, and its frames seen so far.
+    at: usize,
+    seen: usize,
+}
+
+impl Routes {
+    fn of(proof: Option<&ClipProof>) -> Routes {
+        let segments = proof.map_or_else(Vec::new, |p| {
+            p.segments
+                .iter()
+                .map(|s| {
+                    let hasher = s
+                        .range
+                        .as_ref()
+                        .and_then(|r| r.proof())
+                        .and_then(|r| r.into_hasher().ok());
+                    (s.frames_in_clip, hasher)
+                })
+                .collect()
+        });
+        let mut r = Routes {
+            segments,
+            at: 0,
+            seen: 0,
+        };
+        r.skip_empty();
+        r
+    }
+
+    fn skip_empty(&mut self) {
+        while self.segments.get(self.at).is_some_and(|s| s.0 == self.seen) {
+            self.at += 1;
+            self.seen = 0;
+        }
+    }
+
+    /// Bytes of the current frame.
+    fn update(&mut self, bytes: &[u8]) {
+        if let Some((_, Some(h))) = self.segments.get_mut(self.at) {
+            h.update(bytes);
+        }
+    }
+
+    /// The current frame is whole.
+    fn frame_done(&mut self) {
+        self.seen += 1;
+        self.skip_empty();
+    }
+
+    fn finish(self) -> Vec<Option<RangeRoot>> {
+        self.segments
+            .into_iter()
+            .map(|(_, h)| h.map(RangeHasher::finish))
+            .collect()
+    }
+}
 
 /// Hashes a clip as it streams by: the whole file, and each sample where the
 /// file's own sample table says it lies.
@@ -193,6 +262,7 @@ struct ClipHasher {
     next: usize,
     current: FrameHasher,
     digests: Vec<FrameDigests>,
+    routes: Routes,
     error: Option<String>,
 }
 
@@ -256,14 +326,16 @@ impl ClipHasher {
             let a = off.max(at);
             let b = s_end.min(end);
             if a < b {
-                self.current
-                    .update(&bytes[(a - at) as usize..(b - at) as usize]);
+                let part = &bytes[(a - at) as usize..(b - at) as usize];
+                self.current.update(part);
+                self.routes.update(part);
             }
             if s_end > end {
                 return;
             }
             let d = std::mem::take(&mut self.current).finish();
             self.digests.push(d);
+            self.routes.frame_done();
             self.next += 1;
         }
     }
@@ -279,7 +351,12 @@ impl ClipHasher {
                 "it is cut short: {} of {n} frames are there",
                 self.digests.len()
             )),
-            Some(_) => Ok((self.whole.finalize().into(), self.len, self.digests)),
+            Some(_) => Ok((
+                self.whole.finalize().into(),
+                self.len,
+                self.digests,
+                self.routes.finish(),
+            )),
         }
     }
 }
@@ -424,12 +501,20 @@ fn check_clip(
     public_key: &[u8],
     r: &mut Report,
 ) -> Result<(), VerifyError> {
-    let mut hasher = ClipHasher::default();
+    // The proof first: it says which bytes of the clip recompute which
+    // segment's hash, so the clip is read once.
+    let proof: Option<ClipProof> = pkg
+        .read(&clip.proof)?
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let mut hasher = ClipHasher {
+        routes: Routes::of(proof.as_ref()),
+        ..ClipHasher::default()
+    };
     if !pkg.stream(&clip.path, &mut |b| hasher.feed(b))? {
         r.problems.push(format!("{}: missing", clip.path));
         return Ok(());
     }
-    let (sha, len, digests) = match hasher.finish() {
+    let (sha, len, digests, roots) = match hasher.finish() {
         Ok(x) => x,
         Err(e) => {
             r.problems.push(format!("{}: {e}", clip.path));
@@ -442,9 +527,6 @@ fn check_clip(
             clip.path
         ));
     }
-    let proof: Option<ClipProof> = pkg
-        .read(&clip.proof)?
-        .and_then(|b| serde_json::from_slice(&b).ok());
     let Some(proof) = proof else {
         r.problems.push(format!(
             "{}: its proof {} is missing or unreadable",
@@ -452,7 +534,7 @@ fn check_clip(
         ));
         return Ok(());
     };
-    let found = check_proof(&proof, &digests, public_key);
+    let found = check_proof(&proof, &digests, &roots, public_key);
     if found.problems.is_empty() {
         r.checked.push(format!(
             "{}: {} frames, each the frame recorded (chain of camera {} {} up to a head signed at {})",
@@ -485,8 +567,14 @@ pub struct ProofFindings {
     pub notes: Vec<String>,
 }
 
-/// Checks a clip's frames (their digests, in clip order) against its proof.
-pub fn check_proof(proof: &ClipProof, clip: &[FrameDigests], public_key: &[u8]) -> ProofFindings {
+/// Checks a clip's frames (their digests, in clip order, and the hashes their
+/// ranges recompute, per segment of the proof) against its proof.
+pub fn check_proof(
+    proof: &ClipProof,
+    clip: &[FrameDigests],
+    roots: &[Option<RangeRoot>],
+    public_key: &[u8],
+) -> ProofFindings {
     let mut f = ProofFindings::default();
     // The chain: consecutive records, each link over the one before.
     let mut prev = hex::decode(&proof.first_prev).unwrap_or_default();
@@ -516,11 +604,13 @@ pub fn check_proof(proof: &ClipProof, clip: &[FrameDigests], public_key: &[u8]) 
                 c.seq, proof.camera_id, proof.stream
             ));
         }
-        // The record's version says whether frames were committed (v2, v3) and
-        // by which hash (v3: BLAKE3; before it SHA-256).
+        // The record's version says whether frames were committed (v2, v3, v4)
+        // and how (v3: BLAKE3 of each; v4: BLAKE3 of all back to back; before
+        // them SHA-256 of each).
         let (kind, committed) = match lines[0] {
             "mimamori-segment-v2" => (DigestKind::Sha256, true),
             "mimamori-segment-v3" => (DigestKind::Blake3, true),
+            "mimamori-segment-v4" => (DigestKind::Blake3Tree, true),
             _ => (DigestKind::Sha256, false),
         };
         records.insert(
@@ -556,7 +646,15 @@ pub fn check_proof(proof: &ClipProof, clip: &[FrameDigests], public_key: &[u8]) 
     // The frames: each of the clip's, against its segment's digests and commitment.
     let mut k = 0usize;
     let mut mismatches = 0usize;
-    for s in &proof.segments {
+    for (i, s) in proof.segments.iter().enumerate() {
+        if records
+            .get(&s.seq)
+            .is_some_and(|(kind, _)| !kind.per_frame())
+        {
+            check_range(&mut f, s, roots.get(i).and_then(Option::as_ref), &records);
+            k += s.frames_in_clip;
+            continue;
+        }
         let list: Vec<[u8; 32]> = s.frame_digests.iter().filter_map(|d| hex32(d)).collect();
         if list.len() != s.frame_digests.len() || s.first_frame + s.frames_in_clip > list.len() {
             f.problems
@@ -576,7 +674,7 @@ pub fn check_proof(proof: &ClipProof, clip: &[FrameDigests], public_key: &[u8]) 
                 s.seq
             )),
             Some((_, Some(c))) => {
-                if hex::encode(commitment_of(kind, &list)) != *c {
+                if commitment_of(kind, &list).map(hex::encode).as_ref() != Some(c) {
                     f.problems.push(format!(
                         "the frame digests of segment {} are not those committed when it was recorded",
                         s.seq
@@ -613,6 +711,32 @@ pub fn check_proof(proof: &ClipProof, clip: &[FrameDigests], public_key: &[u8]) 
         ));
     }
     f
+}
+
+/// A segment committed as one input: the hash the clip's range of it
+/// recomputes against the one in its chain record.
+fn check_range(
+    f: &mut ProofFindings,
+    s: &crate::manifest::SegmentProof,
+    root: Option<&RangeRoot>,
+    records: &std::collections::HashMap<i64, (DigestKind, Option<String>)>,
+) {
+    let committed = records.get(&s.seq).and_then(|(_, c)| c.as_ref());
+    match (root, committed) {
+        (None, _) => f.problems.push(format!(
+            "the proof of segment {} does not say where the clip lies in it",
+            s.seq
+        )),
+        (Some(Err(e)), _) => f.problems.push(format!(
+            "the clip's frames from segment {} do not fit its proof: {e}",
+            s.seq
+        )),
+        (Some(Ok(root)), Some(c)) if hex::encode(root) == *c => {}
+        (Some(Ok(_)), _) => f.problems.push(format!(
+            "the clip's frames from segment {} are not the frames recorded there",
+            s.seq
+        )),
+    }
 }
 
 /// The digest of each frame of an MP4 held in memory, where its own sample table

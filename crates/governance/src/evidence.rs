@@ -15,10 +15,11 @@ use mimamori_base::time::jst;
 use mimamori_base::{CameraId, Timestamp};
 use mimamori_catalog::{Camera, Segment, StreamKind};
 use mimamori_crypto::frames::frame_digest;
+use mimamori_crypto::tree::RangeProof;
 use mimamori_crypto::{SegmentCipher, Signer, key_fingerprint};
 use mimamori_evidence::manifest::{
-    ChainRecord, ClipEntry, ClipProof, FORMAT, FileEntry, MANIFEST, Manifest, Moment, RequestFacts,
-    SIGNATURE, SegmentProof, SignedHead,
+    ChainRecord, ClipEntry, ClipProof, FORMAT, FileEntry, MANIFEST, Manifest, Moment, RangeText,
+    RequestFacts, SIGNATURE, SegmentProof, SignedHead,
 };
 use mimamori_evidence::writer::PackageWriter;
 use mimamori_media::mp4;
@@ -515,14 +516,17 @@ impl Job {
             0,
             usize::try_from(plain_len).unwrap_or(0),
         )?;
-        let mut digests = Vec::with_capacity(sizes.len());
+        let kind = seg.recorded.digest_kind;
+        let mut digests = Vec::with_capacity(if kind.per_frame() { sizes.len() } else { 0 });
         let (mut at, mut first, mut count) = (0u64, None, 0usize);
         for (i, size) in sizes.iter().enumerate() {
             let end = at + u64::from(*size);
             let frame = plain.get(at as usize..end as usize).ok_or_else(|| {
                 Error::Inconsistent(format!("segment {} is shorter than its index", seg.id))
             })?;
-            digests.push(hex::encode(frame_digest(seg.recorded.digest_kind, frame)));
+            if kind.per_frame() {
+                digests.push(hex::encode(frame_digest(kind, frame)));
+            }
             if at >= slice.offset && end <= slice.offset + slice.len {
                 first.get_or_insert(i);
                 count += 1;
@@ -536,6 +540,14 @@ impl Job {
                 seg.id
             )));
         }
+        // Frames committed as one input: the clip's part of it, proved as a range.
+        let range = if kind.per_frame() {
+            None
+        } else {
+            let proof = RangeProof::prove(&plain, slice.offset, slice.len)
+                .map_err(|e| Error::Inconsistent(format!("segment {}: {e}", seg.id)))?;
+            Some(RangeText::of(&proof))
+        };
         Ok(Slice {
             plain,
             part,
@@ -544,6 +556,7 @@ impl Job {
                 frame_digests: digests,
                 first_frame: first.unwrap_or(0),
                 frames_in_clip: count,
+                range,
             },
         })
     }

@@ -122,14 +122,11 @@ impl Env {
                 stored_bytes: written.stored_bytes as i64,
                 data_key_id: key_id,
                 nonce_prefix: nonce.to_vec(),
-                frames_digest: mimamori_crypto::frames::commitment_of(
-                    written.digest_kind,
-                    &[mimamori_crypto::frames::frame_digest(
-                        written.digest_kind,
-                        frame,
-                    )],
-                )
-                .to_vec(),
+                frames_digest: {
+                    let mut c = mimamori_crypto::frames::FramesCommitment::new(written.digest_kind);
+                    c.push(frame);
+                    c.finish().to_vec()
+                },
                 digest_kind: written.digest_kind,
             })
             .await

@@ -130,16 +130,6 @@ async fn rebuild(
         return Ok(Err("no checkpoint covered a frame".into()));
     }
     plain.truncate(used);
-    // The frames commitment, as the segment writer would have made it.
-    let mut frames = mimamori_crypto::frames::FramesCommitment::new(
-        mimamori_crypto::frames::DigestKind::CURRENT,
-    );
-    let mut at = 0usize;
-    for f in &index.samples {
-        let end = at + f.size as usize;
-        frames.push(&plain[at..end]);
-        at = end;
-    }
     let nonce = SegmentCipher::random_nonce_prefix();
     let mut w = store.create(
         new_name,
@@ -168,7 +158,8 @@ async fn rebuild(
             stored_bytes: i64::try_from(written.stored_bytes).unwrap_or(i64::MAX),
             data_key_id: h.data_key_id,
             nonce_prefix: nonce.to_vec(),
-            frames_digest: frames.finish().to_vec(),
+            // The frames commitment, hashed by the writer as for any segment.
+            frames_digest: written.plain_digest.to_vec(),
             digest_kind: written.digest_kind,
         })
         .await?;

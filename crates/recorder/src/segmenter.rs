@@ -11,7 +11,6 @@ use mimamori_base::{CameraId, Timestamp};
 use mimamori_catalog::keys::KeyRing;
 use mimamori_catalog::{NewSegment, StreamKind};
 use mimamori_crypto::SegmentCipher;
-use mimamori_crypto::frames::{DigestKind, FramesCommitment};
 use mimamori_media::{SampleIndex, SampleInfo};
 use mimamori_storage::{JournalFrame, OpenHeader, SegmentFileWriter, SegmentStore};
 use sha2::{Digest, Sha256};
@@ -56,8 +55,6 @@ struct OpenSegment {
     checkpoint_at: Timestamp,
     /// The chunk being filled, and when its first byte came.
     filling: (u32, Timestamp),
-    /// The capture-time commitment to the frames written so far.
-    frames: FramesCommitment,
 }
 
 struct Run {
@@ -316,14 +313,12 @@ impl Segmenter {
                 params_id,
                 checkpoint_at: now,
                 filling: (0, now),
-                frames: FramesCommitment::new(DigestKind::CURRENT),
             });
         }
         let Some(seg) = run.segment.as_mut() else {
             return Ok(());
         };
         seg.writer.append(&frame.data)?;
-        seg.frames.push(&frame.data);
         let duration_u32 = u32::try_from(duration).unwrap_or(u32::MAX);
         let size = u32::try_from(frame.data.len()).unwrap_or(u32::MAX);
         seg.index.push(SampleInfo {
@@ -400,7 +395,9 @@ impl Segmenter {
             stored_bytes: i64::try_from(written.stored_bytes).unwrap_or(i64::MAX),
             data_key_id: seg.key_id,
             nonce_prefix: seg.nonce_prefix.to_vec(),
-            frames_digest: seg.frames.finish().to_vec(),
+            // The capture-time commitment: BLAKE3 of the frames back to back,
+            // which the writer hashed as it sealed each chunk.
+            frames_digest: written.plain_digest.to_vec(),
             digest_kind: written.digest_kind,
         });
         if self.store.remote().is_none() {
@@ -461,6 +458,7 @@ async fn upload_until_done(store: &SegmentStore, file_name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mimamori_crypto::frames::DigestKind;
 
     fn params(tag: u8) -> Arc<StreamParams> {
         Arc::new(StreamParams {
@@ -601,16 +599,14 @@ mod tests {
         );
         assert_eq!(end, t0.add_90k(150 * 6_000));
         // Each segment commits at capture time to exactly its frames, in its chain record.
-        // Issue 11: by BLAKE3, recorded as v3.
-        let digests: Vec<[u8; 32]> = (60..120)
-            .map(|n| mimamori_crypto::frames::frame_digest(DigestKind::Blake3, &[n as u8; 100]))
-            .collect();
-        assert_eq!(segs[1].recorded.digest_kind, DigestKind::Blake3);
+        // Issue 11: by BLAKE3 of its frames back to back, recorded as v4.
+        let frames: Vec<u8> = (60..120u8).flat_map(|n| [n; 100]).collect();
+        assert_eq!(segs[1].recorded.digest_kind, DigestKind::Blake3Tree);
         assert_eq!(
             segs[1].recorded.frames_digest,
-            mimamori_crypto::frames::commitment_of(DigestKind::Blake3, &digests).to_vec()
+            blake3::hash(&frames).as_bytes().to_vec()
         );
-        assert!(segs[1].canonical().starts_with(b"mimamori-segment-v3\n"));
+        assert!(segs[1].canonical().starts_with(b"mimamori-segment-v4\n"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

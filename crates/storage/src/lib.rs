@@ -83,6 +83,9 @@ pub struct WrittenFile {
     pub stored_digest: [u8; 32],
     /// How it was computed.
     pub digest_kind: DigestKind,
+    /// BLAKE3 of the plaintext, all of it in order: a segment's frames
+    /// commitment ([`DigestKind::Blake3Tree`]); zero when not asked for.
+    pub plain_digest: [u8; 32],
 }
 
 /// What the start-up scan found and did.
@@ -439,6 +442,7 @@ impl SegmentStore {
             dir,
             out: file,
             hasher: Some(StoredDigest::new(DigestKind::CURRENT)),
+            plain_hasher: Some(Box::default()),
             bytes: 0,
             stored: 0,
             cipher,
@@ -536,7 +540,7 @@ impl SegmentStore {
                 }
                 Ok((h.finalize().into(), total))
             }
-            DigestKind::Blake3 => {
+            DigestKind::Blake3 | DigestKind::Blake3Tree => {
                 let size = f
                     .metadata()
                     .map_err(err("reading metadata of", &path))?
@@ -776,6 +780,9 @@ pub struct SegmentFileWriter {
     out: File,
     /// The digest of the stored file, unless the caller hashes what it writes itself.
     hasher: Option<StoredDigest>,
+    /// BLAKE3 of the plaintext, fed a whole chunk at a time just before it is
+    /// sealed (at its full SIMD width: 64 KiB chunks start at 64 KiB offsets).
+    plain_hasher: Option<Box<blake3::Hasher>>,
     bytes: u64,
     stored: u64,
     cipher: SegmentCipher,
@@ -826,6 +833,9 @@ impl SegmentFileWriter {
     }
 
     fn seal(&mut self, last: bool) -> Result<()> {
+        if let Some(h) = self.plain_hasher.as_mut() {
+            h.update(&self.chunk);
+        }
         self.cipher
             .seal_in_place(self.chunk_no, last, &mut self.chunk)
             .map_err(|e| err("encrypting", &self.partial)(io::Error::other(e)))?;
@@ -849,6 +859,7 @@ impl SegmentFileWriter {
     /// hashes their plaintext itself (evidence packages); [`WrittenFile::stored_digest`] is then zero.
     pub fn without_stored_hash(mut self) -> Self {
         self.hasher = None;
+        self.plain_hasher = None;
         self
     }
 
@@ -952,6 +963,7 @@ impl SegmentFileWriter {
             dir,
             out,
             hasher,
+            plain_hasher,
             bytes,
             stored,
             journal,
@@ -974,6 +986,7 @@ impl SegmentFileWriter {
             stored_bytes: stored,
             stored_digest: hasher.map(StoredDigest::finish).unwrap_or_default(),
             digest_kind: DigestKind::CURRENT,
+            plain_digest: plain_hasher.map_or([0; 32], |h| *h.finalize().as_bytes()),
         })
     }
 
@@ -1044,8 +1057,10 @@ mod tests {
             !on_disk.windows(64).any(|w| w == &data[5000..5064]),
             "no plaintext on disk"
         );
-        // Issue 11: new files are digested by BLAKE3 over their chunks' tags.
-        assert_eq!(done.digest_kind, DigestKind::Blake3);
+        // Issue 11: new files are digested by BLAKE3 over their chunks' tags,
+        // their plaintext by BLAKE3 of all of it (hashed as each chunk is sealed).
+        assert_eq!(done.digest_kind, DigestKind::Blake3Tree);
+        assert_eq!(done.plain_digest, *blake3::hash(&data).as_bytes());
         let tags: Vec<u8> = mimamori_crypto::stored_chunk_lengths(done.stored_bytes)
             .scan(0u64, |at, len| {
                 *at += len;
