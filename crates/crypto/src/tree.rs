@@ -274,6 +274,8 @@ mod tests {
         h.finish()
     }
 
+    // REQ-DIS-6: a recipient checks a clip against the segment's recorded hash
+    // without the rest of the segment.
     #[test]
     fn a_range_proves_the_hash_of_the_whole_input() {
         // Single chunk, chunk edges, and a segment-sized input with a frame in it.
@@ -298,6 +300,7 @@ mod tests {
         }
     }
 
+    // REQ-STO-2, REQ-DIS-6: tampering with the clip or the proof is detected.
     #[test]
     fn a_changed_byte_or_a_moved_range_does_not_prove_it() {
         let data = input(200_000);
