@@ -61,15 +61,18 @@ pub struct RecorderContext {
 }
 
 /// How long the recorder thread rests between rounds of reading its cameras.
-/// Packets wait in the kernel's socket buffers meanwhile (at 2 Mbit/s, 10 kB per
-/// stream) and are then read in one round for every stream: the thread wakes 25
-/// times a second whatever the number of cameras, instead of once for nearly every
-/// packet of every camera (issue 11: the switches into and out of `epoll_wait` were
-/// the largest single cost). Each round costs every stream two reads (the data,
-/// then the one that finds the socket empty), so a longer rest costs fewer
-/// system calls per byte: 40 ms took a quarter off the CPU of 20 ms at 32 cameras.
-/// Live view gets at most this much later.
-pub const READ_ROUND: std::time::Duration = std::time::Duration::from_millis(40);
+/// Packets wait in the kernel's socket buffers meanwhile (at 2 Mbit/s, 20 kB per
+/// stream; the buffers grow by themselves for faster streams, and TCP holds the
+/// camera back rather than drop anything) and are then read in one round for
+/// every stream: the thread wakes 12.5 times a second whatever the number of
+/// cameras, instead of once for nearly every packet of every camera (issue 11:
+/// the switches into and out of `epoll_wait` were the largest single cost). Each
+/// round costs every stream two reads (the data, then the one that finds the
+/// socket empty) and the thread a wake-up that costs as much as a stream's
+/// reading at 8 cameras, so a longer rest costs less: 40 ms took a quarter off
+/// the CPU of 20 ms at 32 cameras, 80 ms a fifth to a third off 40 ms at 8.
+/// Live view gets at most this much later (a browser buffers a second anyway).
+pub const READ_ROUND: std::time::Duration = std::time::Duration::from_millis(80);
 
 /// A single-threaded runtime on its own OS thread for the recorder tasks: they are
 /// many, small and I/O-bound, and one thread avoids the cross-thread wake-ups of a
