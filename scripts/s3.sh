@@ -15,7 +15,8 @@ dir=${2:?$usage}
 version=4.48
 tools="$(cd "$(dirname "$0")/.." && pwd)/target/tools/seaweedfs-$version"
 weed="$tools/bin/weed"
-# Runs `weed mini` on the ports in DIR/ports; prints the endpoint once it answers.
+# Runs `weed mini` on the ports in DIR/ports; prints the endpoint once it answers,
+# fails (the server stopped) otherwise.
 serve() {
   read -r -a p <"$dir/ports"
   (cd "$dir" && exec setsid "$weed" mini -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
@@ -34,14 +35,47 @@ try: urllib.request.urlopen('$endpoint/mimamori', timeout=2)
 except urllib.error.HTTPError: pass
 except Exception: sys.exit(1)" 2>/dev/null; then
       echo "$endpoint"
-      exit 0
+      return 0
     fi
     kill -0 "$(cat "$dir/weed.pid")" 2>/dev/null || break
     sleep 0.5
   done
+  stop_server
   echo "scripts/s3.sh: SeaweedFS did not start; its log:" >&2
   tail -20 "$dir/server.log" >&2
-  exit 1
+  return 1
+}
+
+stop_server() {
+  if [[ -f $dir/weed.pid ]]; then
+    pid=$(cat "$dir/weed.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+}
+
+# Ten free ports on loopback (each server and its gRPC twin), below the kernel's
+# range for outgoing connections: a port picked from that range can be taken by
+# another test's connection before the server binds it.
+pick_ports() {
+  python3 -c '
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+ports = []
+while len(ports) < 10:
+    p = random.randrange(10000, low) if low > 11000 else 0
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        p = s.getsockname()[1]
+        if p not in ports:
+            ports.append(p)
+    except OSError:
+        pass
+    finally:
+        s.close()
+print(" ".join(map(str, ports)))' >"$dir/ports"
 }
 
 case $cmd in
@@ -60,24 +94,18 @@ case $cmd in
 JSON
     printf 'access_key_id = "%s"\nsecret_access_key = "%s"\n' "$key" "$secret" >"$dir/credentials.toml"
     chmod 600 "$dir/identities.json" "$dir/credentials.toml"
-    # Ten free ports on loopback (each server and its gRPC twin).
-    python3 -c '
-import socket
-ss = [socket.socket() for _ in range(10)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))' >"$dir/ports"
-    serve
+    # A port taken between the pick and the bind: new ports, up to three times.
+    for _ in 1 2 3; do
+      pick_ports
+      serve && exit 0
+    done
+    exit 1
     ;;
   again)
     serve
     ;;
   stop)
-    if [[ -f $dir/weed.pid ]]; then
-      pid=$(cat "$dir/weed.pid")
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.25; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
+    stop_server
     ;;
   *) echo "$usage" >&2; exit 2 ;;
 esac
