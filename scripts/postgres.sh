@@ -23,21 +23,7 @@ case $cmd in
     mkdir -p "$dir"
     [[ $(id -u) -ne 0 ]] || chown postgres "$dir"
     as_owner "$bin/initdb" -D "$dir/data" -U mimamori --auth=trust --locale=C -E UTF8 >"$dir/initdb.log"
-    # A free port below the kernel's range for outgoing connections, which
-    # another test's connection could take before the server binds it.
-    port=$(python3 -c '
-import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-while True:
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", random.randrange(10000, low) if low > 11000 else 0))
-        print(s.getsockname()[1])
-        break
-    except OSError:
-        pass
-    finally:
-        s.close()')
+    port=$(python3 "$(dirname "$0")/free_ports.py")
     echo "$port" >"$dir/port"
     query=
     if [[ $cmd == start-tls ]]; then

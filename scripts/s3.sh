@@ -55,27 +55,9 @@ stop_server() {
   fi
 }
 
-# Ten free ports on loopback (each server and its gRPC twin), below the kernel's
-# range for outgoing connections: a port picked from that range can be taken by
-# another test's connection before the server binds it.
+# Ten free ports on loopback (each server and its gRPC twin).
 pick_ports() {
-  python3 -c '
-import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-ports = []
-while len(ports) < 10:
-    p = random.randrange(10000, low) if low > 11000 else 0
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-        p = s.getsockname()[1]
-        if p not in ports:
-            ports.append(p)
-    except OSError:
-        pass
-    finally:
-        s.close()
-print(" ".join(map(str, ports)))' >"$dir/ports"
+  python3 "$(dirname "$0")/free_ports.py" 10 >"$dir/ports"
 }
 
 case $cmd in

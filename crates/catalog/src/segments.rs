@@ -557,25 +557,20 @@ mod tests {
             "mimamori-segment-v2\n3\nmain\n11\n1\n2\n3\n4\n5\n6\n7\n9\n8\n3/2026-11-23/main-2.seg\nab\n\
              e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n10\ncd\nefef\n"
         );
-        // Issue 11: digests by BLAKE3 are v3, the same lines.
-        let v3 = NewSegment {
-            digest_kind: DigestKind::Blake3,
-            ..v2
-        };
-        assert_eq!(
-            String::from_utf8(segment_record(11, &v3)).unwrap(),
-            "mimamori-segment-v3\n3\nmain\n11\n1\n2\n3\n4\n5\n6\n7\n9\n8\n3/2026-11-23/main-2.seg\nab\n\
-             e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n10\ncd\nefef\n"
-        );
-        // And by BLAKE3 of the whole plaintext, v4: the same lines.
-        let v4 = NewSegment {
-            digest_kind: DigestKind::Blake3Tree,
-            ..v3
-        };
-        assert_eq!(
-            String::from_utf8(segment_record(11, &v4)).unwrap(),
-            "mimamori-segment-v4\n3\nmain\n11\n1\n2\n3\n4\n5\n6\n7\n9\n8\n3/2026-11-23/main-2.seg\nab\n\
-             e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n10\ncd\nefef\n"
-        );
+        // Issue 11: digests by BLAKE3 of each frame are v3, by BLAKE3 of the
+        // whole plaintext v4: the same lines.
+        for (kind, version) in [(DigestKind::Blake3, 3), (DigestKind::Blake3Tree, 4)] {
+            let v = NewSegment {
+                digest_kind: kind,
+                ..v2.clone()
+            };
+            assert_eq!(
+                String::from_utf8(segment_record(11, &v)).unwrap(),
+                format!(
+                    "mimamori-segment-v{version}\n3\nmain\n11\n1\n2\n3\n4\n5\n6\n7\n9\n8\n3/2026-11-23/main-2.seg\nab\n\
+                     e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n10\ncd\nefef\n"
+                )
+            );
+        }
     }
 }

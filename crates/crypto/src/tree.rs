@@ -156,11 +156,12 @@ impl RangeProof {
                 needed,
             });
         }
-        nodes.retain(|n| n.inside);
+        let inside = nodes.iter().filter(|n| n.inside).copied().collect();
         let before = self.before.clone();
         let mut h = RangeHasher {
             proof: self,
-            inside: nodes,
+            nodes,
+            inside,
             next: 0,
             current: None,
             at: lo,
@@ -175,7 +176,9 @@ impl RangeProof {
 /// Recomputes the whole input's hash from a range's bytes as they stream by.
 pub struct RangeHasher {
     proof: RangeProof,
-    /// The subtrees inside the range's chunks, in order.
+    /// The subtrees the range splits the input into, in order.
+    nodes: Vec<Node>,
+    /// Those inside the range's chunks, in order.
     inside: Vec<Node>,
     next: usize,
     current: Option<blake3::Hasher>,
@@ -239,10 +242,8 @@ impl RangeHasher {
             return Ok(root);
         }
         // Merge the two kinds of subtree in the order the tree holds them.
-        let mut nodes = Vec::new();
-        split(0, proof.total, lo, hi, &mut nodes);
         let (mut ours, mut theirs) = (self.values.iter().copied(), proof.subtrees.iter().copied());
-        let mut values = nodes.iter().map(|n| {
+        let mut values = self.nodes.iter().map(|n| {
             if n.inside {
                 ours.next().unwrap_or_default()
             } else {
