@@ -48,8 +48,10 @@ macro_rules! strings {
             $( pub $field: &'static str, )*
         }
 
-        pub const JA: Strings = Strings { $( $field: $ja, )* };
-        pub const EN: Strings = Strings { $( $field: $en, )* };
+        // Statics, not consts: every use of a const made its own copy of the table,
+        // which the loader patches at each start (22 copies of 5 kB, issue 11).
+        pub static JA: Strings = Strings { $( $field: $ja, )* };
+        pub static EN: Strings = Strings { $( $field: $en, )* };
 
         /// (key, field name, the string) for the page script's table and the tests.
         pub const KEYS: &[(&str, &str, fn(&Strings) -> &'static str)] = &[
