@@ -13,6 +13,7 @@
 # linux-perf, ffmpeg and python3-gi (apt), and runs the simulated cameras of the
 # integration tests (crates/mimamori/tests/camera/rtsp_server.py) on loopback.
 set -euo pipefail
+export LC_ALL=C # one byte order for sort and comm, whoever runs it
 cd "$(dirname "$0")/.."
 ORDER=crates/mimamori/text-order.txt
 BIN=target/release/mimamori
