@@ -83,6 +83,7 @@ visit_pages &
 timeout -s INT 40 perf record -q -F 2000 -e cpu-clock -e page-faults -o "$WORK/perf.data" \
   -- "${serve[@]}" >"$WORK/perf.log" 2>&1 || true
 perf script -i "$WORK/perf.data" -F sym --no-demangle 2>/dev/null | sed 's/^ *//' >>"$WORK/names"
+wait # for the last page visits, so that none outlives the script
 
 {
   echo "# Functions that run while mimamori starts and records (scripts/text-order.sh)."
