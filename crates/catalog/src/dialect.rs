@@ -55,8 +55,11 @@ pub(crate) async fn connect(url: &str, engine: Engine) -> Result<AnyPool> {
     let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
     let pool = match engine {
         Engine::Sqlite => {
+            // Two: the recorder's writes and one reader besides (SQLite's writers take
+            // turns anyway). Each connection is a thread with its own page cache and
+            // malloc arena, about 0.25 MB: four were 0.5 MB more at 8 cameras (issue 11).
             options
-                .max_connections(4)
+                .max_connections(2)
                 .after_connect(|conn: &mut AnyConnection, _| {
                     Box::pin(async move {
                         sqlx::raw_sql(SQLITE_CONNECTION_SETUP)
