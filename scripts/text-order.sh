@@ -2,7 +2,8 @@
 # Writes crates/mimamori/text-order.txt: the functions `mimamori serve` runs while it
 # starts and records eight cameras, which the linker packs together at the head of
 # the executable's code (crates/mimamori/build.rs; docs/BENCHMARKS.md, issue 11,
-# session 20, says why). A function missing from the list still links and runs; it
+# sessions 20 and 21, says why). It checks binaries of `cargo build --release`:
+# those of `cargo test --release` link other dependency features and other names. A function missing from the list still links and runs; it
 # only lands elsewhere and costs memory at 64 KiB per stray page the kernel maps.
 #
 #   scripts/text-order.sh           regenerate the list (about 3 minutes)
